@@ -1,0 +1,67 @@
+/**
+ * One handler per FaceSign event type: the place for your own logic. Each runs inside the
+ * idempotent unit, after the event's raw payload has been archived, at most once per event id
+ * (a handler that throws is retried; make side effects outside AWS idempotent too).
+ */
+import type { FaceSignEvent, FaceSignEventType, FaceSignMediaEvent, UnknownFaceSignEvent } from '../shared/event';
+import type { Logger } from '../shared/logger';
+import type { StoredMedia } from './media-archiver';
+
+/** What a handler gets besides the event. */
+export interface EventHandlerContext {
+  /** S3 key of the archived raw payload. */
+  readonly archiveKey: string;
+  /** Downloads the event's media into S3 (media events only). */
+  readonly storeMedia: (event: FaceSignMediaEvent) => Promise<StoredMedia>;
+  /** A logger that already carries the event's id, session id and type. */
+  readonly logger: Logger;
+}
+
+/** What a handler reports back; kept in the idempotency record. */
+export interface EventHandlerResult {
+  readonly media?: StoredMedia;
+}
+
+type HandlerFor<T extends FaceSignEventType> = (
+  event: Extract<FaceSignEvent, { type: T }>,
+  context: EventHandlerContext,
+) => Promise<EventHandlerResult>;
+
+/** The handlers, keyed by event type. The compiler insists on one for every documented type. */
+export type EventHandlers = { readonly [T in FaceSignEventType]: HandlerFor<T> };
+
+/** Media events: store the file now, because the signed URL dies 15 minutes after it was made. */
+async function storeEventMedia(event: FaceSignMediaEvent, context: EventHandlerContext): Promise<EventHandlerResult> {
+  const media = await context.storeMedia(event);
+  context.logger.info('media stored', { key: media.key, bytes: media.bytes, contentType: media.contentType });
+  // Your logic here: e.g. start a document check on `media.key`.
+  return { media };
+}
+
+/** Nothing to do beyond archiving unless you add it. FaceSign's `GET /sessions/:id` has the details. */
+async function archiveOnly(): Promise<EventHandlerResult> {
+  return {};
+}
+
+export const eventHandlers: EventHandlers = {
+  // The session's status changed (created / inProgress / incomplete / complete).
+  // Your logic here: e.g. fetch GET /sessions/:id and update your user's verification state.
+  'session.status': archiveOnly,
+  'media.user_photo': storeEventMedia,
+  'media.document_photo': storeEventMedia,
+  'media.user_video': storeEventMedia,
+  // Video analysis finished: the results are in GET /sessions/:id.
+  'analysis.video': archiveOnly,
+  // Screenshot analysis finished: the results are in GET /sessions/:id.
+  'analysis.screenshot': archiveOnly,
+  // FaceSign's avatar list changed: refresh any cached copy.
+  'settings.avatars': archiveOnly,
+  // FaceSign's language list changed: refresh any cached copy.
+  'settings.langs': archiveOnly,
+};
+
+/** An event type FaceSign has not documented yet: archived, logged, otherwise left alone. */
+export async function handleUnknownEvent(event: UnknownFaceSignEvent, context: EventHandlerContext): Promise<EventHandlerResult> {
+  context.logger.warn('event type not in FaceSign\'s documented table; archived only', { eventType: event.type });
+  return {};
+}

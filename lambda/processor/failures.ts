@@ -1,0 +1,75 @@
+/**
+ * Failure classification. A permanent failure cannot be healed by trying again (the media URL is
+ * dead, the host is not ours, the envelope is bad): the message goes to the dead-letter queue at
+ * once, with its reason. A transient one (network, 5xx, throttling, our own dependencies) is
+ * retried quickly enough to finish within the media URL's 15-minute life.
+ */
+import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
+
+/** Reasons that send a message straight to the dead-letter queue. */
+export type PermanentFailureReason =
+  | 'invalid_envelope'
+  | 'media_url_invalid'
+  | 'media_host_not_allowed'
+  | 'media_redirect_refused'
+  | 'media_url_expired'
+  | 'media_not_available'
+  | 'media_rejected'
+  | 'media_too_large'
+  | 'retries_exhausted';
+
+/** Reasons that are retried. */
+export type TransientFailureReason =
+  | 'media_server_error'
+  | 'media_throttled'
+  | 'media_download_failed'
+  | 'media_download_timeout'
+  | 'concurrent_delivery'
+  | 'dependency_error';
+
+/** Retrying cannot help; the message goes to the dead-letter queue with this reason. */
+export class PermanentFailure extends Error {
+  override readonly name = 'PermanentFailure';
+  constructor(readonly reason: PermanentFailureReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Worth retrying. */
+export class TransientFailure extends Error {
+  override readonly name = 'TransientFailure';
+  constructor(readonly reason: TransientFailureReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A classified failure. */
+export type Classification =
+  | { readonly kind: 'permanent'; readonly reason: PermanentFailureReason; readonly message: string }
+  | { readonly kind: 'transient'; readonly reason: TransientFailureReason; readonly message: string };
+
+/**
+ * Classifies any error thrown while processing. Anything we do not recognise (S3, DynamoDB or
+ * SQS errors, bugs) is transient: it is retried and then parked in the dead-letter queue, from
+ * which it can be redriven once fixed.
+ */
+export function classifyFailure(error: unknown): Classification {
+  if (error instanceof PermanentFailure) return { kind: 'permanent', reason: error.reason, message: error.message };
+  if (error instanceof TransientFailure) return { kind: 'transient', reason: error.reason, message: error.message };
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return { kind: 'transient', reason: 'concurrent_delivery', message: 'another delivery of this event is being processed' };
+  }
+  const name = error instanceof Error ? error.name : typeof error;
+  return { kind: 'transient', reason: 'dependency_error', message: `processing failed with ${name}` };
+}
+
+/** Classifies an HTTP status from the media host. Undefined means success. */
+export function classifyMediaStatus(status: number): PermanentFailure | TransientFailure | undefined {
+  if (status >= 200 && status < 300) return undefined;
+  if (status === 403 || status === 404 || status === 410) {
+    return new PermanentFailure('media_not_available', `the media host answered ${status}; the signed URL is no longer valid`);
+  }
+  if (status === 429) return new TransientFailure('media_throttled', 'the media host answered 429');
+  if (status === 408 || status >= 500) return new TransientFailure('media_server_error', `the media host answered ${status}`);
+  return new PermanentFailure('media_rejected', `the media host answered ${status}`);
+}

@@ -1,0 +1,70 @@
+/**
+ * Processor Lambda: SQS batches in, partial batch failures out. Thin: clients, the idempotency
+ * store and config are built once per cold start; the work is {@link processRecord} and
+ * {@link processEvent}.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { IDEMPOTENCY_KEY_PREFIX, loadProcessorConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { storeMedia } from './media-archiver';
+import { processEvent, type EventInput, type ProcessingResult } from './process-event';
+import { processRecord } from './process-record';
+
+const config = loadProcessorConfig();
+const logger = createLogger('facesign-processor');
+const s3 = new S3Client({});
+const sqs = new SQSClient({});
+
+const idempotencyConfig = new IdempotencyConfig({
+  // FaceSign's event id, not the SQS message id: FaceSign's retries arrive as new messages.
+  eventKeyJmesPath: 'event.id',
+  throwOnNoIdempotencyKey: true,
+  expiresAfterSeconds: config.idempotencyWindowSeconds,
+  // Marks the stored result handed back for a repeat delivery, so that it is logged as a duplicate.
+  responseHook: (response) => ({ ...(response as object), duplicate: true }),
+});
+
+const processEventOnce = makeIdempotent(
+  (input: EventInput): Promise<ProcessingResult> =>
+    processEvent(input, {
+      s3,
+      bucket: config.bucketName,
+      logger,
+      storeMedia: (event) => storeMedia(event, { s3, bucket: config.bucketName, policy: config.media }),
+    }),
+  {
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: new DynamoDBClient({}) }),
+    config: idempotencyConfig,
+    keyPrefix: IDEMPOTENCY_KEY_PREFIX,
+    dataIndexArgument: 0,
+  },
+);
+
+const batch = new BatchProcessor(EventType.SQS);
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  logger.addContext(context);
+  // Lets in-progress idempotency records expire with this invocation if it dies mid-way.
+  idempotencyConfig.registerLambdaContext(context);
+  return processPartialResponse(
+    event,
+    (record: SQSRecord) =>
+      processRecord(record, {
+        processEventOnce,
+        sqs,
+        queueUrl: config.queueUrl,
+        deadLetterQueueUrl: config.deadLetterQueueUrl,
+        maxReceiveCount: config.maxReceiveCount,
+        retryBaseDelaySeconds: config.retryBaseDelaySeconds,
+        logger,
+      }),
+    batch,
+    { context, throwOnFullBatchFailure: false },
+  );
+}

@@ -1,0 +1,202 @@
+/**
+ * Streams a media event's file from FaceSign's signed URL into S3. The file never sits whole in
+ * memory (multipart upload, a few parts in flight), only allowed hosts are contacted, redirects
+ * are followed by hand so that each hop is checked, and the download has a time and size cap.
+ */
+import { createHash } from 'node:crypto';
+import { Readable, Transform, pipeline } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { MediaPolicy } from '../shared/config';
+import type { FaceSignMediaEvent } from '../shared/event';
+import { classifyMediaStatus, PermanentFailure, TransientFailure } from './failures';
+import { mediaKey } from './s3-keys';
+
+/** Where and what was stored. */
+export interface StoredMedia {
+  readonly bucket: string;
+  readonly key: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly contentType: string;
+}
+
+/** What {@link storeMedia} needs. */
+export interface MediaArchiverDependencies {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly policy: MediaPolicy;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+  /** Multipart part size; 8 MiB keeps memory low and throughput high. */
+  readonly partSize?: number;
+}
+
+const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** A URL without its query string and fragment: the signed part of a media URL is a secret. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '<unparseable url>';
+  }
+}
+
+/**
+ * Checks a media URL against the policy: `https` to an allowed host (`host`, `host:port` or
+ * `*.domain`), or plain `http` to a loopback host when the local runtime allows it.
+ * Returns the parsed URL, or throws a {@link PermanentFailure}.
+ */
+export function checkMediaUrl(url: string, policy: MediaPolicy, reason: 'media_host_not_allowed' | 'media_redirect_refused' = 'media_host_not_allowed'): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new PermanentFailure('media_url_invalid', 'the media URL is not a valid absolute URL');
+  }
+  if (parsed.username || parsed.password) {
+    throw new PermanentFailure(reason, `the media URL ${redactUrl(url)} carries credentials`);
+  }
+  const isHttpLoopback = parsed.protocol === 'http:' && policy.allowHttpLoopback && isLoopback(parsed.hostname);
+  if (parsed.protocol !== 'https:' && !isHttpLoopback) {
+    throw new PermanentFailure(reason, `the media URL ${redactUrl(url)} is not https`);
+  }
+  if (!policy.allowedHosts.some((entry) => hostMatches(entry, parsed))) {
+    throw new PermanentFailure(reason, `the media host ${parsed.host} is not in the allowed hosts (${policy.allowedHosts.join(', ')})`);
+  }
+  return parsed;
+}
+
+function isLoopback(hostname: string): boolean {
+  return LOOPBACK.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+function hostMatches(entry: string, url: URL): boolean {
+  const [entryHost, entryPort] = splitHostPort(entry);
+  if ((entryPort ?? '') !== url.port) return false;
+  const host = url.hostname.toLowerCase();
+  if (entryHost.startsWith('*.')) return host.endsWith(entryHost.slice(1)) && host.length > entryHost.length - 1;
+  return host === entryHost;
+}
+
+function splitHostPort(entry: string): [string, string | undefined] {
+  const colon = entry.lastIndexOf(':');
+  if (colon > 0 && !entry.endsWith(']') && /^\d+$/.test(entry.slice(colon + 1))) {
+    return [entry.slice(0, colon).toLowerCase(), entry.slice(colon + 1)];
+  }
+  return [entry.toLowerCase(), undefined];
+}
+
+/** Downloads a media event's file and stores it in S3, returning where and its SHA-256. */
+export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverDependencies): Promise<StoredMedia> {
+  const now = deps.now ?? Date.now;
+  const { media } = event;
+  if (now() >= media.expires) {
+    throw new PermanentFailure('media_url_expired', `the media URL expired at ${new Date(media.expires).toISOString()}`);
+  }
+  const url = checkMediaUrl(media.url, deps.policy);
+
+  const controller = new AbortController();
+  const timeout = new TransientFailure('media_download_timeout', `the download took longer than ${deps.policy.downloadTimeoutMs} ms`);
+  const timer = setTimeout(() => controller.abort(timeout), deps.policy.downloadTimeoutMs);
+  let downloadError: Error | undefined;
+  try {
+    const response = await fetchFollowingAllowedRedirects(url, deps, controller.signal);
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (declared > deps.policy.maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge(deps.policy.maxBytes);
+    }
+    const contentType = response.headers.get('content-type') || media.contentType;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        if (bytes > deps.policy.maxBytes) return callback(tooLarge(deps.policy.maxBytes));
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    const source = response.body
+      ? Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>)
+      : Readable.from([]);
+    pipeline(source, meter, (error) => {
+      if (error && !(error instanceof PermanentFailure)) downloadError = error;
+    });
+
+    const key = mediaKey(event);
+    await new Upload({
+      client: deps.s3,
+      partSize: deps.partSize ?? 8 * 1024 * 1024,
+      queueSize: 4,
+      leavePartsOnError: false,
+      params: {
+        Bucket: deps.bucket,
+        Key: key,
+        Body: meter,
+        ContentType: contentType,
+        Metadata: {
+          'facesign-event-id': encodeURIComponent(event.id),
+          'facesign-event-type': encodeURIComponent(event.type),
+          'facesign-session-id': encodeURIComponent(event.sessionId),
+          'facesign-media-id': encodeURIComponent(media.id),
+          'facesign-media-created-at': String(media.createdAt),
+          'facesign-source': encodeURIComponent(redactUrl(media.url)),
+        },
+      },
+    }).done();
+    return { bucket: deps.bucket, key, bytes, sha256: hash.digest('hex'), contentType };
+  } catch (error) {
+    if (controller.signal.aborted) throw timeout;
+    if (error instanceof PermanentFailure || error instanceof TransientFailure) throw error;
+    if (downloadError) {
+      throw new TransientFailure('media_download_failed', `the download from ${url.host} broke off (${downloadError.message})`, { cause: downloadError });
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function fetchFollowingAllowedRedirects(start: URL, deps: MediaArchiverDependencies, signal: AbortSignal): Promise<Response> {
+  const fetchImpl = deps.fetch ?? fetch;
+  let url = start;
+  for (let hop = 0; ; hop++) {
+    let response: Response;
+    try {
+      response = await fetchImpl(url, { redirect: 'manual', signal });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new TransientFailure('media_download_failed', `could not reach ${url.host} (${(error as Error).message})`, { cause: error });
+    }
+    if (!REDIRECTS.has(response.status)) {
+      const failure = classifyMediaStatus(response.status);
+      if (failure) {
+        await response.body?.cancel().catch(() => undefined);
+        throw failure;
+      }
+      return response;
+    }
+    await response.body?.cancel().catch(() => undefined);
+    const location = response.headers.get('location');
+    if (!location) throw new PermanentFailure('media_rejected', `the media host answered ${response.status} without a Location`);
+    if (hop + 1 > MAX_REDIRECTS) throw new PermanentFailure('media_redirect_refused', `more than ${MAX_REDIRECTS} redirects`);
+    let next: string;
+    try {
+      next = new URL(location, url).toString();
+    } catch {
+      throw new PermanentFailure('media_redirect_refused', `the media host redirected to an invalid Location`);
+    }
+    url = checkMediaUrl(next, deps.policy, 'media_redirect_refused');
+  }
+}
+
+function tooLarge(maxBytes: number): PermanentFailure {
+  return new PermanentFailure('media_too_large', `the media file is larger than the ${maxBytes}-byte cap`);
+}

@@ -1,0 +1,72 @@
+/**
+ * The idempotent unit of work for one FaceSign event: archive its raw payload, then run its
+ * type's handler (which stores media for media events). It either completes or throws; only a
+ * completed run leaves a completed idempotency record.
+ */
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isKnownEventType, type FaceSignEvent, type FaceSignMediaEvent, type UnknownFaceSignEvent } from '../shared/event';
+import type { Logger } from '../shared/logger';
+import { eventHandlers, handleUnknownEvent, type EventHandlerContext, type EventHandlers } from './event-handlers';
+import type { StoredMedia } from './media-archiver';
+import { eventArchiveKey } from './s3-keys';
+
+/** One event to process, with the exact bytes FaceSign signed. */
+export interface EventInput {
+  readonly event: FaceSignEvent | UnknownFaceSignEvent;
+  readonly rawBody: string;
+}
+
+/** The outcome of a completed run, stored in the idempotency record and returned for duplicates. */
+export interface ProcessingResult {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly sessionId: string;
+  readonly archive: { readonly bucket: string; readonly key: string };
+  readonly media?: StoredMedia;
+  readonly processedAt: string;
+  /** Set on the copy returned for a delivery that was already processed. */
+  readonly duplicate?: boolean;
+}
+
+/** What {@link processEvent} needs. */
+export interface ProcessEventDependencies {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly storeMedia: (event: FaceSignMediaEvent) => Promise<StoredMedia>;
+  readonly logger: Logger;
+  readonly handlers?: EventHandlers;
+  readonly now?: () => number;
+}
+
+/** Archives the payload and runs the event's handler. */
+export async function processEvent({ event, rawBody }: EventInput, deps: ProcessEventDependencies): Promise<ProcessingResult> {
+  const key = eventArchiveKey(event);
+  await deps.s3.send(
+    new PutObjectCommand({
+      Bucket: deps.bucket,
+      Key: key,
+      Body: rawBody,
+      ContentType: 'application/json',
+      Metadata: {
+        'facesign-event-id': encodeURIComponent(event.id),
+        'facesign-event-type': encodeURIComponent(event.type),
+        'facesign-session-id': encodeURIComponent(event.sessionId),
+      },
+    }),
+  );
+
+  const context: EventHandlerContext = { archiveKey: key, storeMedia: deps.storeMedia, logger: deps.logger };
+  const handlers = deps.handlers ?? eventHandlers;
+  const result = isKnownEventType(event.type)
+    ? await (handlers[event.type] as (e: typeof event, c: EventHandlerContext) => ReturnType<EventHandlers['session.status']>)(event, context)
+    : await handleUnknownEvent(event, context);
+
+  return {
+    eventId: event.id,
+    eventType: event.type,
+    sessionId: event.sessionId,
+    archive: { bucket: deps.bucket, key },
+    ...(result.media ? { media: result.media } : {}),
+    processedAt: new Date((deps.now ?? Date.now)()).toISOString(),
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * One SQS record: parse it, run the idempotent unit, and decide what a failure means.
+ * - permanent failure: send the message to the dead-letter queue now, with the reason as message
+ *   attributes, and report success so SQS deletes it from the main queue;
+ * - transient failure: shorten the message's visibility to a backoff (seconds, not the queue's
+ *   minutes-long visibility timeout) and report it failed, so the retry comes while the media URL
+ *   still works; on the last allowed attempt, or when the URL would be dead by the next one, it
+ *   goes to the dead-letter queue with the reason instead.
+ * Nothing is dropped: a record either completes, is in the dead-letter queue, or is retried.
+ */
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { isMediaEvent, parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
+import type { Logger } from '../shared/logger';
+import { classifyFailure, type Classification } from './failures';
+import type { EventInput, ProcessingResult } from './process-event';
+
+/** What happened to a record that did not need a retry. */
+export type RecordOutcome =
+  | { readonly status: 'processed' | 'duplicate'; readonly result: ProcessingResult }
+  | { readonly status: 'dead_lettered'; readonly reason: string };
+
+/** What {@link processRecord} needs. */
+export interface RecordProcessorDependencies {
+  /** The idempotent unit (Powertools `makeIdempotent` around `processEvent`). */
+  readonly processEventOnce: (input: EventInput) => Promise<ProcessingResult>;
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly maxReceiveCount: number;
+  readonly retryBaseDelaySeconds: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+/** Longest backoff between two attempts. */
+export const MAX_RETRY_DELAY_SECONDS = 300;
+
+/** Processes one record; throws only when the record should be retried. */
+export async function processRecord(record: SQSRecord, deps: RecordProcessorDependencies): Promise<RecordOutcome> {
+  const now = deps.now ?? Date.now;
+  const attempt = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+  const parsed = parseFaceSignEvent(record.body);
+  if (!parsed.ok) {
+    const failure: Classification = { kind: 'permanent', reason: 'invalid_envelope', message: `${parsed.error}: ${parsed.message}` };
+    return deadLetter(record, undefined, failure, attempt, deps.logger, deps);
+  }
+  const { event } = parsed;
+  const logger = deps.logger.createChild({
+    persistentKeys: { eventId: event.id, sessionId: event.sessionId, eventType: event.type, messageId: record.messageId },
+  });
+
+  try {
+    const result = await deps.processEventOnce({ event, rawBody: record.body });
+    if (result.duplicate) {
+      logger.info('duplicate delivery skipped; the event was already processed', { processedAt: result.processedAt });
+      return { status: 'duplicate', result };
+    }
+    logger.info('event processed', { archiveKey: result.archive.key, attempt });
+    return { status: 'processed', result };
+  } catch (error) {
+    const failure = classifyFailure(error);
+    if (failure.kind === 'permanent') return deadLetter(record, event, failure, attempt, logger, deps);
+
+    const delaySeconds = retryDelaySeconds(attempt, deps.retryBaseDelaySeconds, deps.random ?? Math.random);
+    if (attempt >= deps.maxReceiveCount) {
+      return deadLetter(record, event, exhausted(failure, attempt), attempt, logger, deps);
+    }
+    if (isMediaEvent(event) && now() + delaySeconds * 1000 >= event.media.expires) {
+      return deadLetter(record, event, {
+        kind: 'permanent',
+        reason: 'media_url_expired',
+        message: `the media URL expires before the next attempt could run; last failure: ${failure.reason}: ${failure.message}`,
+      }, attempt, logger, deps);
+    }
+    logger.warn('transient failure; will retry', { reason: failure.reason, detail: failure.message, attempt, retryInSeconds: delaySeconds });
+    await deps.sqs
+      .send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }))
+      .catch((visibilityError: Error) =>
+        // The retry then comes after the queue's visibility timeout instead; still not lost.
+        logger.warn('could not shorten the retry delay', { errorName: visibilityError.name }),
+      );
+    throw error;
+  }
+}
+
+/**
+ * Exponential backoff with jitter: base, 2x base, 4x base ... capped at {@link MAX_RETRY_DELAY_SECONDS}.
+ * With the defaults (10 s base, 5 receives) the last attempt starts about 2.5 minutes after the first.
+ */
+export function retryDelaySeconds(attempt: number, baseSeconds: number, random: () => number): number {
+  const exponential = Math.min(MAX_RETRY_DELAY_SECONDS, baseSeconds * 2 ** Math.max(0, attempt - 1));
+  const jittered = exponential * (0.8 + 0.4 * random());
+  return Math.max(1, Math.min(MAX_RETRY_DELAY_SECONDS, Math.round(jittered)));
+}
+
+function exhausted(failure: Classification, attempt: number): Classification {
+  return { kind: 'permanent', reason: 'retries_exhausted', message: `failed ${attempt} times; last failure: ${failure.reason}: ${failure.message}` };
+}
+
+async function deadLetter(
+  record: SQSRecord,
+  event: FaceSignEvent | UnknownFaceSignEvent | undefined,
+  failure: Classification,
+  attempt: number,
+  logger: Logger,
+  deps: RecordProcessorDependencies,
+): Promise<RecordOutcome> {
+  const attributes: Record<string, MessageAttributeValue> = {
+    failureReason: text(failure.reason),
+    failureMessage: text(failure.message.slice(0, 1024)),
+    failedAt: text(new Date((deps.now ?? Date.now)()).toISOString()),
+    attempts: { DataType: 'Number', StringValue: String(attempt) },
+    sourceMessageId: text(record.messageId),
+  };
+  const ids = event ?? identifiersFromAttributes(record);
+  if (ids.type) attributes.eventType = text(ids.type);
+  if (ids.id) attributes.eventId = text(ids.id);
+  if (ids.sessionId) attributes.sessionId = text(ids.sessionId);
+  // If this send fails the error propagates, the record is retried, and nothing is lost.
+  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
+  logger.error('event sent to the dead-letter queue', { reason: failure.reason, detail: failure.message, attempt });
+  return { status: 'dead_lettered', reason: failure.reason };
+}
+
+function identifiersFromAttributes(record: SQSRecord): { type?: string; id?: string; sessionId?: string } {
+  const attrs = record.messageAttributes ?? {};
+  return { type: attrs.eventType?.stringValue, id: attrs.eventId?.stringValue, sessionId: attrs.sessionId?.stringValue };
+}
+
+function text(value: string): MessageAttributeValue {
+  return { DataType: 'String', StringValue: value === '' ? '-' : value };
+}
+

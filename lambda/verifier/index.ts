@@ -1,0 +1,59 @@
+/**
+ * Verifier Lambda: API Gateway HTTP API (payload v2) in, SQS out. Thin: clients and config are
+ * built once per cold start, the decision is {@link handleWebhook}.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { loadVerifierConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { handleWebhook, type VerifiedEvent } from './handle-webhook';
+import { SigningSecretCache } from './signing-secrets';
+
+const config = loadVerifierConfig();
+const logger = createLogger('facesign-verifier');
+const secretsManager = new SecretsManagerClient({});
+const sqs = new SQSClient({});
+
+const secrets = new SigningSecretCache(
+  async () => {
+    const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: config.signingSecretArn }));
+    if (out.SecretString === undefined) throw new Error('the secret has no SecretString');
+    return out.SecretString;
+  },
+  { maxAgeMs: config.secretCacheSeconds * 1000, minRefreshIntervalMs: 30_000 },
+);
+
+/** Sends a verified event to the queue: the exact signed body, with its ids as attributes. */
+export async function enqueueVerifiedEvent(client: SQSClient, queueUrl: string, { rawBody, event }: VerifiedEvent): Promise<void> {
+  await client.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: rawBody,
+      MessageAttributes: {
+        eventType: { DataType: 'String', StringValue: event.type },
+        eventId: { DataType: 'String', StringValue: event.id },
+        sessionId: { DataType: 'String', StringValue: event.sessionId },
+      },
+    }),
+  );
+}
+
+export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  logger.addContext(context);
+  const response = await handleWebhook(
+    { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
+    {
+      secrets,
+      enqueue: (verified) => enqueueVerifiedEvent(sqs, config.queueUrl, verified),
+      logger,
+      toleranceSeconds: config.toleranceSeconds,
+      maxBodyBytes: config.maxBodyBytes,
+    },
+  );
+  return {
+    statusCode: response.statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(response.body),
+  };
+}

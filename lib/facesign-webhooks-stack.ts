@@ -1,0 +1,34 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { FaceSignWebhooks, type FaceSignWebhooksProps } from './facesign-webhooks';
+
+/** Properties of {@link FaceSignWebhooksStack}. */
+export interface FaceSignWebhooksStackProps extends StackProps {
+  /**
+   * Properties of the one {@link FaceSignWebhooks} construct in the stack.
+   * @default - the construct's defaults
+   */
+  readonly webhooks?: FaceSignWebhooksProps;
+}
+
+/** The deployable app's stack: one {@link FaceSignWebhooks} and the outputs an operator needs. */
+export class FaceSignWebhooksStack extends Stack {
+  /** The construct. */
+  public readonly webhooks: FaceSignWebhooks;
+
+  constructor(scope: Construct, id: string, props: FaceSignWebhooksStackProps = {}) {
+    super(scope, id, props);
+    this.webhooks = new FaceSignWebhooks(this, 'FaceSignWebhooks', props.webhooks);
+
+    new CfnOutput(this, 'WebhookUrl', { value: this.webhooks.webhookUrl, description: 'Give this URL to FaceSign' });
+    new CfnOutput(this, 'SigningSecretArn', {
+      value: this.webhooks.signingSecret.secretArn,
+      description: 'Put the FaceSign signing secret here (aws secretsmanager put-secret-value)',
+    });
+    new CfnOutput(this, 'BucketName', { value: this.webhooks.bucket.bucketName, description: 'Archived events and stored media' });
+    new CfnOutput(this, 'QueueUrl', { value: this.webhooks.queue.queueUrl });
+    new CfnOutput(this, 'QueueArn', { value: this.webhooks.queue.queueArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.webhooks.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueArn', { value: this.webhooks.deadLetterQueue.queueArn });
+  }
+}

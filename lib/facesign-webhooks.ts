@@ -1,0 +1,445 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULTS, ENV, isValidHostEntry } from '../lambda/shared/config';
+
+/** The route FaceSign posts to. */
+export const WEBHOOK_PATH = '/webhooks/facesign';
+
+/** Properties of {@link FaceSignWebhooks}. */
+export interface FaceSignWebhooksProps {
+  /**
+   * An existing Secrets Manager secret holding the FaceSign signing secret: either the secret
+   * string itself, or JSON `{"secrets": ["<new>", "<old>"]}` to accept several during a rotation.
+   * @default - a secret is created; set its value after deploying (see the README)
+   */
+  readonly existingSigningSecretObj?: secretsmanager.ISecret;
+
+  /**
+   * An existing bucket for archived events and media. The processor gets `s3:PutObject` on the
+   * `events/*` and `media/*` prefixes only.
+   * @default - a bucket is created: public access blocked, S3-managed encryption, SSL and TLS 1.2 enforced, retained on stack deletion
+   */
+  readonly existingBucketObj?: s3.IBucket;
+
+  /**
+   * Expire archived events and stored media this long after they were written (created bucket only).
+   * @default - objects are kept until you delete them
+   */
+  readonly archiveExpiration?: Duration;
+
+  /**
+   * Largest accepted distance between the signature timestamp `t` and the clock, past or future.
+   * @default Duration.minutes(5)
+   */
+  readonly signatureTolerance?: Duration;
+
+  /**
+   * How long the verifier uses a signing secret it has read before reading it again. After a
+   * signature mismatch it rereads at most every 30 seconds, so a rotation takes effect quickly.
+   * @default Duration.minutes(5)
+   */
+  readonly signingSecretCacheTtl?: Duration;
+
+  /**
+   * Largest accepted request body, in bytes; larger bodies get 413. At most 1,000,000 (SQS's
+   * 1 MiB message limit, less room for attributes).
+   * @default 262144 (256 KiB)
+   */
+  readonly maxBodyBytes?: number;
+
+  /**
+   * Steady-state request rate limit of the API stage, in requests per second.
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+
+  /**
+   * Burst limit of the API stage, in requests.
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+
+  /**
+   * Receives of a message before SQS moves it to the dead-letter queue. The processor itself
+   * sends a message to the dead-letter queue, with the reason, on its last attempt.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * Records per processor invocation. They are processed in parallel.
+   * @default 5
+   */
+  readonly processorBatchSize?: number;
+
+  /**
+   * Most concurrent processor invocations the queue starts (2 to 1000).
+   * @default 10
+   */
+  readonly processorMaxConcurrency?: number;
+
+  /**
+   * Processor timeout. The queue's visibility timeout is six times this. Must exceed
+   * `mediaDownloadTimeout` by at least 20 seconds.
+   * @default Duration.minutes(2)
+   */
+  readonly processorTimeout?: Duration;
+
+  /**
+   * Processor memory, in MiB.
+   * @default 1024
+   */
+  readonly processorMemorySize?: number;
+
+  /**
+   * Verifier memory, in MiB. More memory is more CPU, so a faster answer.
+   * @default 512
+   */
+  readonly verifierMemorySize?: number;
+
+  /**
+   * How long an event id is remembered, so that a repeat delivery is skipped.
+   * @default Duration.days(7)
+   */
+  readonly idempotencyWindow?: Duration;
+
+  /**
+   * Hosts media may be downloaded from, over https: `host`, `host:port` or `*.domain`.
+   * @default ['media.facesign.ai']
+   */
+  readonly allowedMediaHosts?: string[];
+
+  /**
+   * Time cap for one media download, from request to the last byte stored.
+   * @default Duration.seconds(90)
+   */
+  readonly mediaDownloadTimeout?: Duration;
+
+  /**
+   * Size cap for one media file, in bytes. A larger file is refused and dead-lettered.
+   * @default 1073741824 (1 GiB)
+   */
+  readonly maxMediaBytes?: number;
+
+  /**
+   * Retention of the functions' logs and the API access logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Receives FaceSign webhooks: an HTTP API route to a verifier Lambda that checks the HMAC
+ * signature and queues the event; a processor Lambda that archives every event to S3, streams
+ * media from its signed URL into S3, and skips repeat deliveries by event id; a dead-letter
+ * queue for what cannot be processed.
+ */
+export class FaceSignWebhooks extends Construct {
+  /** The HTTP API. */
+  public readonly api: HttpApi;
+  /** The API's `$default` stage, with throttling and access logs. */
+  public readonly stage: HttpStage;
+  /** The URL to give FaceSign. */
+  public readonly webhookUrl: string;
+  /** The signing secret the verifier reads. */
+  public readonly signingSecret: secretsmanager.ISecret;
+  /** Verified events waiting for the processor. */
+  public readonly queue: sqs.Queue;
+  /** Events that could not be processed, with the reason as message attributes. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Powertools idempotency records, keyed by FaceSign event id. */
+  public readonly idempotencyTable: dynamodb.Table;
+  /** Archived events (`events/`) and stored media (`media/`). */
+  public readonly bucket: s3.IBucket;
+  /** Checks signatures and queues events. */
+  public readonly verifier: lambda.Function;
+  /** Archives events, stores media, runs per-type handlers. */
+  public readonly processor: lambda.Function;
+  /** The verifier's log group. */
+  public readonly verifierLogGroup: logs.LogGroup;
+  /** The processor's log group. */
+  public readonly processorLogGroup: logs.LogGroup;
+  /** The API access log group. */
+  public readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FaceSignWebhooksProps = {}) {
+    super(scope, id);
+    const settings = resolveSettings(props);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    this.signingSecret =
+      props.existingSigningSecretObj ??
+      new secretsmanager.Secret(this, 'SigningSecret', {
+        description: 'FaceSign webhook signing secret: the value from the FaceSign dashboard, or {"secrets":["new","old"]}',
+        // An empty list, so the verifier knows the secret is not set yet and answers 503 (FaceSign retries).
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ secrets: [] }),
+          generateStringKey: 'placeholder',
+          excludePunctuation: true,
+        },
+      });
+
+    this.bucket = props.existingBucketObj ?? this.createBucket(props.archiveExpiration);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's guidance for Lambda event sources: at least six times the function timeout.
+      visibilityTimeout: Duration.seconds(settings.processorTimeout.toSeconds() * 6),
+      // Shorter than the dead-letter queue's, which counts from the original enqueue time.
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+    });
+
+    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiration',
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Only dedup state with a TTL: nothing to keep when the stack goes.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.verifierLogGroup = new logs.LogGroup(this, 'VerifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.verifier = new NodejsFunction(this, 'Verifier', {
+      ...functionDefaults('verifier'),
+      description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
+      memorySize: settings.verifierMemorySize,
+      timeout: Duration.seconds(10),
+      logGroup: this.verifierLogGroup,
+      environment: {
+        ...commonEnvironment('facesign-verifier'),
+        [ENV.signingSecretArn]: this.signingSecret.secretArn,
+        [ENV.queueUrl]: this.queue.queueUrl,
+        [ENV.toleranceSeconds]: String(settings.toleranceSeconds),
+        [ENV.maxBodyBytes]: String(settings.maxBodyBytes),
+        [ENV.secretCacheSeconds]: String(settings.secretCacheSeconds),
+      },
+    });
+    this.signingSecret.grantRead(this.verifier);
+    this.queue.grantSendMessages(this.verifier);
+
+    this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.processor = new NodejsFunction(this, 'Processor', {
+      ...functionDefaults('processor'),
+      description: 'FaceSign webhooks: archives events, stores media, skips repeat deliveries',
+      memorySize: settings.processorMemorySize,
+      timeout: settings.processorTimeout,
+      logGroup: this.processorLogGroup,
+      environment: {
+        ...commonEnvironment('facesign-processor'),
+        [ENV.bucketName]: this.bucket.bucketName,
+        [ENV.idempotencyTableName]: this.idempotencyTable.tableName,
+        [ENV.queueUrl]: this.queue.queueUrl,
+        [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+        [ENV.idempotencyWindowSeconds]: String(settings.idempotencyWindowSeconds),
+        [ENV.maxReceiveCount]: String(settings.maxReceiveCount),
+        [ENV.mediaAllowedHosts]: settings.allowedMediaHosts.join(','),
+        [ENV.mediaDownloadTimeoutSeconds]: String(settings.mediaDownloadTimeoutSeconds),
+        [ENV.mediaMaxBytes]: String(settings.maxMediaBytes),
+      },
+    });
+    this.processor.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: settings.processorBatchSize,
+        maxConcurrency: settings.processorMaxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.grantProcessor();
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.api = new HttpApi(this, 'Api', {
+      description: 'FaceSign webhooks',
+      createDefaultStage: false,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: settings.throttlingRateLimit, burstLimit: settings.throttlingBurstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup),
+        // No headers: the signature header must never reach a log.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            sourceIp: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            responseLatency: '$context.responseLatency',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    this.api.addRoutes({
+      path: WEBHOOK_PATH,
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration('VerifierIntegration', this.verifier),
+    });
+    this.webhookUrl = `${this.api.apiEndpoint}${WEBHOOK_PATH}`;
+  }
+
+  private createBucket(archiveExpiration: Duration | undefined): s3.Bucket {
+    return new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Identity documents and selfies: never deleted with the stack by accident.
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ...(archiveExpiration ? [{ id: 'ExpireArchive', expiration: archiveExpiration }] : []),
+      ],
+    });
+  }
+
+  /** Exactly what the processor calls, on exactly what it touches. */
+  private grantProcessor(): void {
+    // Consuming (receive, delete, change visibility) is granted by the event source.
+    this.deadLetterQueue.grantSendMessages(this.processor);
+    this.processor.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [this.idempotencyTable.tableArn],
+      }),
+    );
+    this.processor.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [this.bucket.arnForObjects('events/*'), this.bucket.arnForObjects('media/*')],
+      }),
+    );
+    // Multipart uploads to an SSE-KMS bucket need both.
+    this.bucket.encryptionKey?.grantEncryptDecrypt(this.processor);
+  }
+}
+
+function functionDefaults(name: 'verifier' | 'processor') {
+  return {
+    entry: path.join(__dirname, '..', 'lambda', name, 'index.ts'),
+    handler: 'handler',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    bundling: LAMBDA_BUNDLING,
+  };
+}
+
+/**
+ * How both handlers are bundled: ESM, minified, with source maps, the AWS SDK v3 bundled in
+ * rather than taken from the runtime (a pinned, tested SDK and a faster cold start).
+ */
+export const LAMBDA_BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  externalModules: [],
+  mainFields: ['module', 'main'],
+  // Some bundled CommonJS code calls require() for Node built-ins; ESM output needs it defined.
+  banner: "import{createRequire as __facesignCreateRequire}from'node:module';const require=__facesignCreateRequire(import.meta.url);",
+};
+
+function commonEnvironment(serviceName: string): Record<string, string> {
+  return {
+    NODE_OPTIONS: '--enable-source-maps',
+    POWERTOOLS_SERVICE_NAME: serviceName,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  };
+}
+
+interface Settings {
+  readonly toleranceSeconds: number;
+  readonly secretCacheSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly throttlingRateLimit: number;
+  readonly throttlingBurstLimit: number;
+  readonly maxReceiveCount: number;
+  readonly processorBatchSize: number;
+  readonly processorMaxConcurrency: number;
+  readonly processorTimeout: Duration;
+  readonly processorMemorySize: number;
+  readonly verifierMemorySize: number;
+  readonly idempotencyWindowSeconds: number;
+  readonly allowedMediaHosts: readonly string[];
+  readonly mediaDownloadTimeoutSeconds: number;
+  readonly maxMediaBytes: number;
+}
+
+/** Applies defaults and refuses values that would break the pipeline, naming the value received. */
+function resolveSettings(props: FaceSignWebhooksProps): Settings {
+  const settings: Settings = {
+    toleranceSeconds: props.signatureTolerance?.toSeconds() ?? DEFAULTS.toleranceSeconds,
+    secretCacheSeconds: props.signingSecretCacheTtl?.toSeconds() ?? DEFAULTS.secretCacheSeconds,
+    maxBodyBytes: props.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    throttlingRateLimit: props.throttlingRateLimit ?? 50,
+    throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+    maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount,
+    processorBatchSize: props.processorBatchSize ?? 5,
+    processorMaxConcurrency: props.processorMaxConcurrency ?? 10,
+    processorTimeout: props.processorTimeout ?? Duration.minutes(2),
+    processorMemorySize: props.processorMemorySize ?? 1024,
+    verifierMemorySize: props.verifierMemorySize ?? 512,
+    idempotencyWindowSeconds: props.idempotencyWindow?.toSeconds() ?? DEFAULTS.idempotencyWindowSeconds,
+    allowedMediaHosts: (props.allowedMediaHosts ?? [...DEFAULTS.mediaAllowedHosts]).map((h) => h.trim().toLowerCase()),
+    mediaDownloadTimeoutSeconds: props.mediaDownloadTimeout?.toSeconds() ?? DEFAULTS.mediaDownloadTimeoutSeconds,
+    maxMediaBytes: props.maxMediaBytes ?? DEFAULTS.mediaMaxBytes,
+  };
+  requireInteger('signatureTolerance (seconds)', settings.toleranceSeconds, 1, 3600);
+  requireInteger('signingSecretCacheTtl (seconds)', settings.secretCacheSeconds, 1, 3600);
+  requireInteger('maxBodyBytes', settings.maxBodyBytes, 1024, 1_000_000);
+  requireInteger('throttlingRateLimit', settings.throttlingRateLimit, 1, 100_000);
+  requireInteger('throttlingBurstLimit', settings.throttlingBurstLimit, 1, 100_000);
+  requireInteger('maxReceiveCount', settings.maxReceiveCount, 1, 1000);
+  requireInteger('processorBatchSize', settings.processorBatchSize, 1, 10);
+  requireInteger('processorMaxConcurrency', settings.processorMaxConcurrency, 2, 1000);
+  requireInteger('processorTimeout (seconds)', settings.processorTimeout.toSeconds(), 30, 900);
+  requireInteger('processorMemorySize', settings.processorMemorySize, 128, 10_240);
+  requireInteger('verifierMemorySize', settings.verifierMemorySize, 128, 10_240);
+  requireInteger('idempotencyWindow (seconds)', settings.idempotencyWindowSeconds, 60, 366 * 24 * 3600);
+  requireInteger('mediaDownloadTimeout (seconds)', settings.mediaDownloadTimeoutSeconds, 1, 880);
+  requireInteger('maxMediaBytes', settings.maxMediaBytes, 1, 5 * 1024 ** 4);
+  if (settings.processorTimeout.toSeconds() < settings.mediaDownloadTimeoutSeconds + 20) {
+    throw new Error(
+      `processorTimeout must exceed mediaDownloadTimeout by at least 20 seconds, got ${settings.processorTimeout.toSeconds()} s and ${settings.mediaDownloadTimeoutSeconds} s`,
+    );
+  }
+  if (settings.allowedMediaHosts.length === 0) throw new Error('allowedMediaHosts must name at least one host, got []');
+  for (const host of settings.allowedMediaHosts) {
+    if (!isValidHostEntry(host)) throw new Error(`allowedMediaHosts entries must be host, host:port or *.domain, got "${host}"`);
+  }
+  return settings;
+}
+
+function requireInteger(name: string, value: number, min: number, max: number): void {
+  if (Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}

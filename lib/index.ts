@@ -1,0 +1,2 @@
+export * from './facesign-webhooks';
+export * from './facesign-webhooks-stack';
