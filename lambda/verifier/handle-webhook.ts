@@ -3,7 +3,14 @@
  * FaceSign gets, and when an event is queued. FaceSign treats 4xx as permanent and 5xx as
  * retryable, so every failure of ours is a 5xx and only a bad request is a 4xx.
  */
-import { verifyFaceSignSignature, type HeaderBag, type SignatureFailureReason } from '../shared/signature';
+import {
+  getHeader,
+  parseSignatureHeader,
+  SIGNATURE_HEADER,
+  verifyFaceSignSignature,
+  type HeaderBag,
+  type SignatureFailureReason,
+} from '../shared/signature';
 import { parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
 import type { Logger } from '../shared/logger';
 import { SigningSecretNotConfiguredError } from './signing-secrets';
@@ -64,6 +71,10 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
   if (bytes.length > deps.maxBodyBytes) {
     return reject(logger, 413, 'payload_too_large', `the body is ${bytes.length} bytes; at most ${deps.maxBodyBytes} are accepted`);
   }
+
+  // A request without a well-formed signature is refused before the secret is even read.
+  const header = parseSignatureHeader(getHeader(request.headers, SIGNATURE_HEADER));
+  if (!header.ok) return reject(logger, 401, header.reason, header.message);
 
   let secrets: string[];
   try {

@@ -3,11 +3,12 @@
  * built once per cold start, the decision is {@link handleWebhook}.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { loadVerifierConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
-import { handleWebhook, type VerifiedEvent } from './handle-webhook';
+import { enqueueVerifiedEvent } from './enqueue';
+import { handleWebhook } from './handle-webhook';
 import { SigningSecretCache } from './signing-secrets';
 
 const config = loadVerifierConfig();
@@ -23,21 +24,6 @@ const secrets = new SigningSecretCache(
   },
   { maxAgeMs: config.secretCacheSeconds * 1000, minRefreshIntervalMs: 30_000 },
 );
-
-/** Sends a verified event to the queue: the exact signed body, with its ids as attributes. */
-export async function enqueueVerifiedEvent(client: SQSClient, queueUrl: string, { rawBody, event }: VerifiedEvent): Promise<void> {
-  await client.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: rawBody,
-      MessageAttributes: {
-        eventType: { DataType: 'String', StringValue: event.type },
-        eventId: { DataType: 'String', StringValue: event.id },
-        sessionId: { DataType: 'String', StringValue: event.sessionId },
-      },
-    }),
-  );
-}
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ENV } from '../../../lambda/shared/config';
+import { sampleEvent } from '../../support/events';
+import { fakeIdempotencyTable } from '../../support/idempotency-table';
+import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
+import { captureS3 } from '../../support/s3-capture';
+
+const s3 = captureS3();
+const sqsMock = mockClient(SQSClient);
+const table = fakeIdempotencyTable();
+let media: MediaServer;
+let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+
+function context(): Context {
+  return {
+    awsRequestId: `req-${Math.random()}`,
+    functionName: 'processor',
+    functionVersion: '1',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:processor',
+    memoryLimitInMB: '1024',
+    getRemainingTimeInMillis: () => 60_000,
+  } as Context;
+}
+
+let nextMessage = 0;
+function sqsEvent(...bodies: Array<{ body: string; receiveCount?: number }>): SQSEvent {
+  return {
+    Records: bodies.map(({ body, receiveCount }): SQSRecord => ({
+      messageId: `msg-${nextMessage++}`,
+      receiptHandle: 'rh',
+      body,
+      attributes: { ApproximateReceiveCount: String(receiveCount ?? 1) } as SQSRecord['attributes'],
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
+      awsRegion: 'eu-west-1',
+    })),
+  };
+}
+
+function mediaBody(id: string, path: string): string {
+  return JSON.stringify(sampleEvent('media.user_photo', { id, sessionId: 'ses_h', createdAt: Date.now(), mediaUrl: `${media.origin}${path}?sig=secret` }));
+}
+
+beforeAll(async () => {
+  media = await startMediaServer();
+  vi.stubEnv(ENV.bucketName, 'archive-bucket');
+  vi.stubEnv(ENV.idempotencyTableName, 'idempotency');
+  vi.stubEnv(ENV.queueUrl, 'https://sqs/q');
+  vi.stubEnv(ENV.deadLetterQueueUrl, 'https://sqs/dlq');
+  vi.stubEnv(ENV.mediaAllowedHosts, media.host);
+  vi.stubEnv(ENV.mediaAllowHttpLoopback, 'true');
+  vi.stubEnv('AWS_REGION', 'eu-west-1');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  vi.resetModules();
+  handler = (await import('../../../lambda/processor/index.js')).handler as typeof handler;
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await media.close();
+});
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq' });
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+});
+afterEach(() => s3.mock.resetHistory());
+
+describe('processor Lambda handler', () => {
+  it('archives every event, stores media, and reports no failures', async () => {
+    const bytes = randomBytes(4096);
+    media.route('/a.jpg', serveBytes(bytes, 'image/jpeg'));
+    const status = JSON.stringify(sampleEvent('session.status', { id: 'evt_h1', sessionId: 'ses_h' }));
+    const photo = mediaBody('evt_h2', '/a.jpg');
+    const response = await handler(sqsEvent({ body: status }, { body: photo }), context());
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(s3.objects.get('events/ses_h/1761595700000-evt_h1.json')?.body.toString()).toBe(status);
+    expect([...s3.objects.keys()].some((k) => k.startsWith('events/ses_h/') && k.endsWith('-evt_h2.json'))).toBe(true);
+    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.equals(bytes)).toBe(true);
+    expect(table.statuses().filter((s) => s === 'COMPLETED').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keys idempotency on the FaceSign event id: a redelivery in a new message is skipped', async () => {
+    media.route('/once.jpg', serveBytes(Buffer.from('once'), 'image/jpeg'));
+    const body = mediaBody('evt_once', '/once.jpg');
+    await handler(sqsEvent({ body }), context());
+    const putsAfterFirst = s3.mock.calls().length;
+    const response = await handler(sqsEvent({ body }, { body }), context());
+    expect(response.batchItemFailures).toEqual([]);
+    expect(media.hits.get('/once.jpg')).toBe(1);
+    expect(s3.mock.calls().length).toBe(putsAfterFirst);
+  });
+
+  it('retries a transient media failure with a short visibility, leaving no completed record', async () => {
+    let calls = 0;
+    media.route('/flaky.jpg', (req, res) => {
+      calls++;
+      if (calls <= 1) return void res.writeHead(503).end();
+      serveBytes(Buffer.from('finally'), 'image/jpeg')(req, res);
+    });
+    const body = mediaBody('evt_flaky', '/flaky.jpg');
+    const first = sqsEvent({ body });
+    expect(await handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
+    const visibility = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input.VisibilityTimeout ?? 0;
+    expect(visibility).toBeGreaterThanOrEqual(8);
+    expect(visibility).toBeLessThanOrEqual(12);
+    expect(table.statuses()).not.toContain('INPROGRESS');
+
+    expect(await handler(sqsEvent({ body, receiveCount: 2 }), context())).toEqual({ batchItemFailures: [] });
+    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.toString()).toBe('finally');
+  });
+
+  it('dead-letters a permanent failure at once, and processes it again when redriven after a fix', async () => {
+    media.route('/later.jpg', (_req, res) => res.writeHead(404).end());
+    const body = mediaBody('evt_redrive', '/later.jpg');
+    expect(await handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
+    const dlq = sqsMock.commandCalls(SendMessageCommand);
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0].args[0].input.MessageAttributes?.failureReason?.StringValue).toBe('media_not_available');
+    expect(dlq[0].args[0].input.MessageBody).toBe(body);
+
+    media.route('/later.jpg', serveBytes(Buffer.from('fixed'), 'image/jpeg'));
+    expect(await handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
+    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.toString()).toBe('fixed');
+  });
+
+  it('fails only the records that failed in a mixed batch', async () => {
+    media.route('/down.jpg', (_req, res) => res.writeHead(500).end());
+    const ok = JSON.stringify(sampleEvent('analysis.video', { id: 'evt_mix_ok' }));
+    const bad = mediaBody('evt_mix_bad', '/down.jpg');
+    const event = sqsEvent({ body: ok }, { body: bad });
+    expect(await handler(event, context())).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1].messageId }] });
+  });
+});

@@ -1,0 +1,226 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaPolicy } from '../../../lambda/shared/config';
+import type { FaceSignMediaEvent } from '../../../lambda/shared/event';
+import { PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
+import { checkMediaUrl, redactUrl, storeMedia } from '../../../lambda/processor/media-archiver';
+import { sampleEvent } from '../../support/events';
+import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
+import { captureS3 } from '../../support/s3-capture';
+
+let server: MediaServer;
+beforeAll(async () => {
+  server = await startMediaServer();
+});
+afterAll(() => server.close());
+
+const s3 = captureS3();
+afterEach(() => {
+  s3.objects.clear();
+  s3.mock.resetHistory();
+});
+
+const NOW = 1_761_595_700_000;
+function policy(overrides: Partial<MediaPolicy> = {}): MediaPolicy {
+  return { allowedHosts: [server.host], allowHttpLoopback: true, downloadTimeoutMs: 5_000, maxBytes: 64 * 1024 * 1024, ...overrides };
+}
+function mediaEvent(path: string, overrides: Parameters<typeof sampleEvent>[1] = {}): FaceSignMediaEvent {
+  return sampleEvent('media.user_photo', { mediaUrl: `${server.origin}${path}?X-Amz-Signature=supersecret`, createdAt: NOW, ...overrides }) as unknown as FaceSignMediaEvent;
+}
+function store(event: FaceSignMediaEvent, p: Partial<MediaPolicy> = {}, extra: { partSize?: number; now?: number } = {}) {
+  return storeMedia(event, { s3: s3.client, bucket: 'bucket', policy: policy(p), now: () => extra.now ?? NOW, partSize: extra.partSize });
+}
+async function failure(promise: Promise<unknown>): Promise<PermanentFailure | TransientFailure> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  if (!(error instanceof PermanentFailure || error instanceof TransientFailure)) throw new Error(`expected a classified failure, got ${String(error)}`);
+  return error;
+}
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('storeMedia', () => {
+  it('stores the exact bytes with the served content type, its SHA-256, and metadata linking back to the event', async () => {
+    const bytes = randomBytes(300_000);
+    server.route('/photo.jpg', serveBytes(bytes, 'image/jpeg'));
+    const event = mediaEvent('/photo.jpg');
+    const stored = await store(event);
+    expect(stored).toEqual({
+      bucket: 'bucket',
+      key: `media/${event.sessionId}/media.user_photo/m_1.jpg`,
+      bytes: bytes.length,
+      sha256: sha256(bytes),
+      contentType: 'image/jpeg',
+    });
+    const object = s3.objects.get(stored.key);
+    expect(object?.body.equals(bytes)).toBe(true);
+    expect(object?.contentType).toBe('image/jpeg');
+    expect(object?.metadata).toMatchObject({ 'facesign-event-id': event.id, 'facesign-media-id': 'm_1', 'facesign-event-type': 'media.user_photo' });
+    expect(JSON.stringify(object?.metadata)).not.toContain('supersecret');
+  });
+
+  it('streams a large file in parts and reassembles it byte for byte', async () => {
+    const bytes = randomBytes(12 * 1024 * 1024 + 17);
+    server.route('/video.mp4', serveBytes(bytes, 'video/mp4'));
+    const stored = await store(mediaEvent('/video.mp4', { contentType: 'video/mp4' }), {}, { partSize: 5 * 1024 * 1024 });
+    expect(s3.mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(1);
+    expect(s3.mock.commandCalls(UploadPartCommand)).toHaveLength(3);
+    expect(stored.sha256).toBe(sha256(bytes));
+    expect(sha256(s3.objects.get(stored.key)!.body)).toBe(sha256(bytes));
+  });
+
+  it('falls back to the event\'s content type when the host sends none', async () => {
+    server.route('/bare', (_req, res) => {
+      res.removeHeader('content-type');
+      res.end(Buffer.from('abc'));
+    });
+    const stored = await store(mediaEvent('/bare'));
+    expect(stored.contentType).toBe('image/jpeg');
+  });
+
+  it.each([403, 404, 410])('treats %i from the media host as permanent (media_not_available)', async (status) => {
+    server.route(`/gone${status}`, (_req, res) => res.writeHead(status).end());
+    const error = await failure(store(mediaEvent(`/gone${status}`)));
+    expect(error).toBeInstanceOf(PermanentFailure);
+    expect(error.reason).toBe('media_not_available');
+  });
+
+  it.each([
+    [500, 'media_server_error'],
+    [503, 'media_server_error'],
+    [429, 'media_throttled'],
+  ])('treats %i as transient (%s)', async (status, reason) => {
+    server.route(`/status${status}`, (_req, res) => res.writeHead(status).end());
+    const error = await failure(store(mediaEvent(`/status${status}`)));
+    expect(error).toBeInstanceOf(TransientFailure);
+    expect(error.reason).toBe(reason);
+  });
+
+  it('refuses an expired URL without contacting the host', async () => {
+    const before = server.hits.get('/late') ?? 0;
+    const error = await failure(store(mediaEvent('/late'), {}, { now: NOW + 15 * 60 * 1000 }));
+    expect(error).toMatchObject({ reason: 'media_url_expired' });
+    expect(error).toBeInstanceOf(PermanentFailure);
+    expect(server.hits.get('/late') ?? 0).toBe(before);
+  });
+
+  it('refuses a host that is not allowed without contacting it', async () => {
+    const error = await failure(store(mediaEvent('/x'), { allowedHosts: ['media.facesign.ai'] }));
+    expect(error).toMatchObject({ reason: 'media_host_not_allowed' });
+    expect(server.hits.get('/x')).toBeUndefined();
+  });
+
+  it('refuses plain http unless the local runtime allows it for loopback', async () => {
+    server.route('/p.jpg', serveBytes(Buffer.from('x'), 'image/jpeg'));
+    expect(await failure(store(mediaEvent('/p.jpg'), { allowHttpLoopback: false }))).toMatchObject({ reason: 'media_host_not_allowed' });
+  });
+
+  it('follows a redirect to an allowed host, and refuses one to any other host', async () => {
+    const bytes = Buffer.from('redirected bytes');
+    server.route('/final.jpg', serveBytes(bytes, 'image/jpeg'));
+    server.route('/hop', (_req, res) => res.writeHead(302, { location: '/final.jpg?sig=1' }).end());
+    server.route('/away', (_req, res) => res.writeHead(302, { location: 'https://evil.example/steal' }).end());
+    server.route('/loop', (_req, res) => res.writeHead(307, { location: '/loop' }).end());
+    expect((await store(mediaEvent('/hop'))).sha256).toBe(sha256(bytes));
+    expect(await failure(store(mediaEvent('/away')))).toMatchObject({ reason: 'media_redirect_refused' });
+    expect(await failure(store(mediaEvent('/loop')))).toMatchObject({ reason: 'media_redirect_refused' });
+  });
+
+  it('refuses a file whose declared length is over the cap before reading it', async () => {
+    server.route('/big-declared', serveBytes(randomBytes(2048), 'image/jpeg'));
+    const error = await failure(store(mediaEvent('/big-declared'), { maxBytes: 1024 }));
+    expect(error).toBeInstanceOf(PermanentFailure);
+    expect(error.reason).toBe('media_too_large');
+    expect(s3.objects.size).toBe(0);
+  });
+
+  it('stops a file without a declared length once it passes the cap, and aborts the multipart upload', async () => {
+    server.route('/big-chunked', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4' });
+      const chunk = randomBytes(1024 * 1024);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 20 && res.write(chunk)) sent++;
+        if (sent < 20) res.once('drain', () => { sent++; pump(); });
+        else res.end();
+      };
+      pump();
+    });
+    const error = await failure(store(mediaEvent('/big-chunked'), { maxBytes: 7 * 1024 * 1024 }, { partSize: 5 * 1024 * 1024 }));
+    expect(error.reason).toBe('media_too_large');
+    expect(s3.objects.size).toBe(0);
+    expect(s3.mock.commandCalls(AbortMultipartUploadCommand).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives up on a host that stalls, as a transient timeout', async () => {
+    server.route('/stall', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 1000 });
+      res.write(Buffer.alloc(10));
+    });
+    const error = await failure(store(mediaEvent('/stall'), { downloadTimeoutMs: 300 }));
+    expect(error).toBeInstanceOf(TransientFailure);
+    expect(error.reason).toBe('media_download_timeout');
+  });
+
+  it('treats a connection that drops mid-file as transient', async () => {
+    server.route('/drop', (req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 100_000 });
+      res.write(Buffer.alloc(1000), () => req.socket.destroy());
+    });
+    const error = await failure(store(mediaEvent('/drop')));
+    expect(error).toBeInstanceOf(TransientFailure);
+    expect(error.reason).toBe('media_download_failed');
+  });
+
+  it('treats a host that refuses connections as transient', async () => {
+    const other = await startMediaServer();
+    const host = other.host;
+    await other.close();
+    const event = sampleEvent('media.user_photo', { mediaUrl: `http://${host}/x.jpg`, createdAt: NOW }) as unknown as FaceSignMediaEvent;
+    const error = await failure(storeMedia(event, { s3: s3.client, bucket: 'b', policy: policy({ allowedHosts: [host] }), now: () => NOW }));
+    expect(error).toMatchObject({ reason: 'media_download_failed' });
+    expect(error).toBeInstanceOf(TransientFailure);
+  });
+
+  it('never puts the signed query string in an error message', async () => {
+    server.route('/gone', (_req, res) => res.writeHead(404).end());
+    const error = await failure(store(mediaEvent('/gone')));
+    expect(error.message).not.toContain('supersecret');
+    expect(error.message).toContain('404');
+  });
+});
+
+describe('checkMediaUrl', () => {
+  const p: MediaPolicy = { allowedHosts: ['media.facesign.ai', '*.cdn.facesign.ai', 'files.example:8443'], allowHttpLoopback: false, downloadTimeoutMs: 1, maxBytes: 1 };
+  it.each([
+    'https://media.facesign.ai/a.jpg',
+    'https://MEDIA.facesign.ai/a.jpg',
+    'https://eu.cdn.facesign.ai/a.jpg',
+    'https://files.example:8443/a.jpg',
+  ])('allows %s', (url) => {
+    expect(() => checkMediaUrl(url, p)).not.toThrow();
+  });
+  it.each([
+    ['http://media.facesign.ai/a.jpg', 'media_host_not_allowed'],
+    ['https://media.facesign.ai.evil.example/a.jpg', 'media_host_not_allowed'],
+    ['https://cdn.facesign.ai/a.jpg', 'media_host_not_allowed'],
+    ['https://media.facesign.ai:444/a.jpg', 'media_host_not_allowed'],
+    ['https://files.example/a.jpg', 'media_host_not_allowed'],
+    ['https://user:pw@media.facesign.ai/a.jpg', 'media_host_not_allowed'],
+    ['ftp://media.facesign.ai/a.jpg', 'media_host_not_allowed'],
+    ['not a url', 'media_url_invalid'],
+  ])('refuses %s', (url, reason) => {
+    expect(() => checkMediaUrl(url, p)).toThrow(expect.objectContaining({ reason }));
+  });
+  it('allows plain http only to loopback, only when enabled', () => {
+    const local = { ...p, allowHttpLoopback: true, allowedHosts: ['127.0.0.1:9000', 'localhost:9000', 'example.com'] };
+    expect(() => checkMediaUrl('http://127.0.0.1:9000/a', local)).not.toThrow();
+    expect(() => checkMediaUrl('http://localhost:9000/a', local)).not.toThrow();
+    expect(() => checkMediaUrl('http://example.com/a', local)).toThrow(expect.objectContaining({ reason: 'media_host_not_allowed' }));
+  });
+});
+
+describe('redactUrl', () => {
+  it('drops the query string and fragment', () => {
+    expect(redactUrl('https://media.facesign.ai/m_1.jpg?X-Amz-Signature=abc&exp=1#f')).toBe('https://media.facesign.ai/m_1.jpg');
+  });
+});

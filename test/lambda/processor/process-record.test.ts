@@ -1,0 +1,177 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
+import type { ProcessingResult } from '../../../lambda/processor/process-event';
+import { processRecord, retryDelaySeconds, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
+import { sampleEvent } from '../../support/events';
+import { silentLogger } from '../../support/logger';
+
+const sqsMock = mockClient(SQSClient);
+const NOW = 1_761_595_700_000;
+
+function record(body: string, receiveCount = 1): SQSRecord {
+  return {
+    messageId: 'msg-1',
+    receiptHandle: 'rh-1',
+    body,
+    attributes: { ApproximateReceiveCount: String(receiveCount) } as SQSRecord['attributes'],
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
+    awsRegion: 'eu-west-1',
+  };
+}
+
+function deps(processEventOnce: RecordProcessorDependencies['processEventOnce']): RecordProcessorDependencies {
+  return {
+    processEventOnce,
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    queueUrl: 'https://sqs/q',
+    deadLetterQueueUrl: 'https://sqs/dlq',
+    maxReceiveCount: 5,
+    retryBaseDelaySeconds: 10,
+    logger: silentLogger(),
+    now: () => NOW,
+    random: () => 0.5,
+  };
+}
+
+const result: ProcessingResult = {
+  eventId: 'evt',
+  eventType: 'session.status',
+  sessionId: 's',
+  archive: { bucket: 'b', key: 'events/s/1-evt.json' },
+  processedAt: new Date(NOW).toISOString(),
+};
+
+function dlqAttributes() {
+  const calls = sqsMock.commandCalls(SendMessageCommand);
+  expect(calls).toHaveLength(1);
+  const input = calls[0].args[0].input;
+  expect(input.QueueUrl).toBe('https://sqs/dlq');
+  return { body: input.MessageBody, attrs: Object.fromEntries(Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue])) };
+}
+
+describe('processRecord', () => {
+  beforeEach(() => {
+    sqsMock.reset();
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+    sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  });
+
+  it('hands the parsed event and the exact body to the idempotent unit', async () => {
+    const body = JSON.stringify(sampleEvent('session.status'), null, 1);
+    const once = vi.fn(async () => result);
+    expect(await processRecord(record(body), deps(once))).toEqual({ status: 'processed', result });
+    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body });
+    expect(sqsMock.calls()).toHaveLength(0);
+  });
+
+  it('reports a repeat delivery as a duplicate', async () => {
+    const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => ({ ...result, duplicate: true })));
+    expect(outcome.status).toBe('duplicate');
+  });
+
+  it('sends a permanent failure to the DLQ at once, with the reason, and does not ask for a retry', async () => {
+    const body = JSON.stringify(sampleEvent('media.user_photo', { id: 'evt_p', sessionId: 'ses_p' }));
+    const outcome = await processRecord(record(body), deps(async () => {
+      throw new PermanentFailure('media_not_available', 'the media host answered 404');
+    }));
+    expect(outcome).toEqual({ status: 'dead_lettered', reason: 'media_not_available' });
+    const { body: sent, attrs } = dlqAttributes();
+    expect(sent).toBe(body);
+    expect(attrs).toMatchObject({
+      failureReason: 'media_not_available',
+      failureMessage: 'the media host answered 404',
+      eventId: 'evt_p',
+      sessionId: 'ses_p',
+      eventType: 'media.user_photo',
+      attempts: '1',
+      sourceMessageId: 'msg-1',
+    });
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+  });
+
+  it('sends a body that is not a valid envelope to the DLQ as invalid_envelope', async () => {
+    const once = vi.fn();
+    const outcome = await processRecord(record('{"id":"x"}'), deps(once));
+    expect(outcome).toEqual({ status: 'dead_lettered', reason: 'invalid_envelope' });
+    expect(dlqAttributes().attrs.failureReason).toBe('invalid_envelope');
+    expect(once).not.toHaveBeenCalled();
+  });
+
+  it('retries a transient failure soon: shortens the visibility to the backoff and rethrows', async () => {
+    const error = new TransientFailure('media_server_error', 'the media host answered 503');
+    await expect(processRecord(record(JSON.stringify(sampleEvent('media.user_photo', { createdAt: NOW })), 2), deps(async () => {
+      throw error;
+    }))).rejects.toBe(error);
+    const change = sqsMock.commandCalls(ChangeMessageVisibilityCommand);
+    expect(change).toHaveLength(1);
+    expect(change[0].args[0].input).toEqual({ QueueUrl: 'https://sqs/q', ReceiptHandle: 'rh-1', VisibilityTimeout: 20 });
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('treats a delivery that is being processed concurrently as transient', async () => {
+    await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
+      throw new IdempotencyAlreadyInProgressError('in progress');
+    }))).rejects.toThrow(IdempotencyAlreadyInProgressError);
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+  });
+
+  it('treats an unknown error (an S3 or DynamoDB outage) as transient', async () => {
+    await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
+      throw Object.assign(new Error('slow down'), { name: 'SlowDown' });
+    }))).rejects.toThrow('slow down');
+  });
+
+  it('still rethrows when the visibility cannot be shortened: the retry just comes later', async () => {
+    sqsMock.on(ChangeMessageVisibilityCommand).rejects(new Error('nope'));
+    await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
+      throw new TransientFailure('dependency_error', 'x');
+    }))).rejects.toThrow('x');
+  });
+
+  it('on the last allowed attempt, sends a transient failure to the DLQ as retries_exhausted', async () => {
+    const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status')), 5), deps(async () => {
+      throw new TransientFailure('dependency_error', 'DynamoDB throttled');
+    }));
+    expect(outcome).toEqual({ status: 'dead_lettered', reason: 'retries_exhausted' });
+    const { attrs } = dlqAttributes();
+    expect(attrs.failureMessage).toMatch(/failed 5 times; last failure: dependency_error: DynamoDB throttled/);
+    expect(attrs.attempts).toBe('5');
+  });
+
+  it('sends a transient media failure to the DLQ when the URL would be dead by the next attempt', async () => {
+    const event = sampleEvent('media.user_video', { createdAt: NOW - 14.9 * 60 * 1000 });
+    const outcome = await processRecord(record(JSON.stringify(event), 1), deps(async () => {
+      throw new TransientFailure('media_server_error', 'the media host answered 503');
+    }));
+    expect(outcome).toEqual({ status: 'dead_lettered', reason: 'media_url_expired' });
+    expect(dlqAttributes().attrs.failureMessage).toMatch(/last failure: media_server_error/);
+  });
+
+  it('lets the record be retried when the DLQ send itself fails, so nothing is lost', async () => {
+    sqsMock.on(SendMessageCommand).rejects(new Error('dlq down'));
+    await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
+      throw new PermanentFailure('media_rejected', 'x');
+    }))).rejects.toThrow('dlq down');
+  });
+});
+
+describe('retryDelaySeconds', () => {
+  it('doubles from the base, with ±20% jitter, capped at 300 s', () => {
+    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 10, () => 0.5))).toEqual([10, 20, 40, 80]);
+    expect(retryDelaySeconds(1, 10, () => 0)).toBe(8);
+    expect(retryDelaySeconds(1, 10, () => 1)).toBe(12);
+    expect(retryDelaySeconds(20, 10, () => 1)).toBe(300);
+  });
+
+  it('keeps the whole default schedule inside the 15-minute media URL life', () => {
+    const total = [1, 2, 3, 4].reduce((sum, a) => sum + retryDelaySeconds(a, 10, () => 1), 0);
+    expect(total).toBeLessThan(15 * 60);
+  });
+});

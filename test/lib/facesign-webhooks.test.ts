@@ -1,0 +1,278 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { describe, expect, it } from 'vitest';
+import { FaceSignWebhooks, FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
+import { ENV } from '../../lambda/shared/config';
+
+/** Synthesises without bundling: these tests are about the template, not the bundles. */
+function synth(props?: FaceSignWebhooksProps): Template {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return Template.fromStack(new FaceSignWebhooksStack(app, 'Test', { webhooks: props }));
+}
+
+function construct(props: FaceSignWebhooksProps, build?: (stack: Stack) => Partial<FaceSignWebhooksProps>) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Custom');
+  const webhooks = new FaceSignWebhooks(stack, 'FaceSign', { ...props, ...build?.(stack) });
+  return { webhooks, template: Template.fromStack(stack) };
+}
+
+function functionNamed(template: Template, service: string) {
+  const found = template.findResources('AWS::Lambda::Function', {
+    Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: service } } },
+  });
+  const [logicalId] = Object.keys(found);
+  expect(logicalId, `function ${service}`).toBeDefined();
+  return { logicalId, properties: found[logicalId].Properties };
+}
+
+function policyStatementsOf(template: Template, functionLogicalId: string) {
+  const role = template.findResources('AWS::Lambda::Function')[functionLogicalId].Properties.Role['Fn::GetAtt'][0];
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Effect: string }>);
+}
+
+const actionsOf = (statements: Array<{ Action: string | string[] }>) => statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+
+describe('FaceSignWebhooks: the synthesized template', () => {
+  const template = synth();
+
+  it('routes POST /webhooks/facesign on an HTTP API to the verifier with payload format 2.0', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/facesign' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+  });
+
+  it('throttles the stage and writes access logs without any request header', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"status":"\\$context.status"') },
+    });
+    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+    expect(stage.Properties.AccessLogSettings.Format).not.toMatch(/header/i);
+  });
+
+  it('outputs the full webhook URL and the ARNs an operator needs', () => {
+    const outputs = template.findOutputs('*');
+    expect(JSON.stringify(outputs.WebhookUrl.Value)).toContain('/webhooks/facesign');
+    for (const name of ['SigningSecretArn', 'BucketName', 'QueueUrl', 'QueueArn', 'DeadLetterQueueUrl', 'DeadLetterQueueArn']) {
+      expect(outputs[name], name).toBeDefined();
+    }
+  });
+
+  it('creates the signing secret as an empty secrets list, so an unset secret is recognisable', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { SecretStringTemplate: '{"secrets":[]}', GenerateStringKey: 'placeholder' },
+    });
+  });
+
+  it('encrypts both queues, enforces SSL on them, and redrives after 5 receives to a 14-day DLQ', () => {
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 720,
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+    });
+    const policies = template.findResources('AWS::SQS::QueuePolicy');
+    expect(Object.keys(policies)).toHaveLength(2);
+    for (const policy of Object.values(policies)) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('sets the visibility timeout to six times the processor timeout', () => {
+    const processor = functionNamed(template, 'facesign-processor');
+    const queue = Object.values(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }))[0];
+    expect(queue.Properties.VisibilityTimeout).toBe(processor.properties.Timeout * 6);
+  });
+
+  it('subscribes the processor with partial batch failures and bounded concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 5,
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+  });
+
+  it('keys the on-demand idempotency table on id with TTL on expiration', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('blocks public access, encrypts, aborts stale multipart uploads, retains the bucket, and enforces TLS', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })]) },
+      },
+    });
+    const statements = Object.values(template.findResources('AWS::S3::BucketPolicy'))[0].Properties.PolicyDocument.Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }));
+  });
+
+  it.each([
+    ['facesign-verifier', 512, 10],
+    ['facesign-processor', 1024, 120],
+  ])('runs %s on Node.js 24, arm64, JSON logs to its own log group with retention', (service, memory, timeout) => {
+    const fn = functionNamed(template, service);
+    expect(fn.properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: memory,
+      Timeout: timeout,
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+    });
+    expect(fn.properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it('gives every log group a retention', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(3);
+    for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('configures the verifier with the secret, queue, tolerance, body limit and cache age', () => {
+    const vars = functionNamed(template, 'facesign-verifier').properties.Environment.Variables;
+    expect(vars).toMatchObject({
+      [ENV.signingSecretArn]: { Ref: expect.any(String) },
+      [ENV.queueUrl]: { Ref: expect.any(String) },
+      [ENV.toleranceSeconds]: '300',
+      [ENV.maxBodyBytes]: '262144',
+      [ENV.secretCacheSeconds]: '300',
+    });
+  });
+
+  it('configures the processor with its resources and media policy, never with plain-http loopback', () => {
+    const vars = functionNamed(template, 'facesign-processor').properties.Environment.Variables;
+    expect(vars).toMatchObject({
+      [ENV.bucketName]: { Ref: expect.any(String) },
+      [ENV.idempotencyTableName]: { Ref: expect.any(String) },
+      [ENV.queueUrl]: { Ref: expect.any(String) },
+      [ENV.deadLetterQueueUrl]: { Ref: expect.any(String) },
+      [ENV.idempotencyWindowSeconds]: '604800',
+      [ENV.maxReceiveCount]: '5',
+      [ENV.mediaAllowedHosts]: 'media.facesign.ai',
+      [ENV.mediaDownloadTimeoutSeconds]: '90',
+      [ENV.mediaMaxBytes]: String(1024 ** 3),
+    });
+    expect(vars[ENV.mediaAllowHttpLoopback]).toBeUndefined();
+  });
+
+  it('grants the verifier only reading the secret and sending to the queue', () => {
+    const statements = policyStatementsOf(template, functionNamed(template, 'facesign-verifier').logicalId);
+    expect(actionsOf(statements)).toEqual(
+      ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort(),
+    );
+  });
+
+  it('grants the processor only what it calls, on the resources it touches', () => {
+    const statements = policyStatementsOf(template, functionNamed(template, 'facesign-processor').logicalId);
+    expect(actionsOf(statements)).toEqual(
+      [
+        'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
+        's3:AbortMultipartUpload', 's3:PutObject',
+        'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+        'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+      ].sort(),
+    );
+    const s3Statement = statements.find((s) => actionsOf([s]).includes('s3:PutObject'));
+    expect(JSON.stringify(s3Statement?.Resource)).toMatch(/\/events\/\*.*\/media\/\*/);
+    for (const s of statements) expect(s.Resource).not.toBe('*');
+  });
+});
+
+describe('FaceSignWebhooks: props', () => {
+  it('applies every tuning prop to the template', () => {
+    const { template } = construct({
+      signatureTolerance: Duration.minutes(2),
+      signingSecretCacheTtl: Duration.minutes(1),
+      maxBodyBytes: 64 * 1024,
+      throttlingRateLimit: 7,
+      throttlingBurstLimit: 9,
+      maxReceiveCount: 3,
+      processorBatchSize: 2,
+      processorMaxConcurrency: 4,
+      processorTimeout: Duration.minutes(3),
+      processorMemorySize: 2048,
+      verifierMemorySize: 256,
+      idempotencyWindow: Duration.days(2),
+      allowedMediaHosts: ['Media.FaceSign.ai', '*.cdn.facesign.ai'],
+      mediaDownloadTimeout: Duration.seconds(60),
+      maxMediaBytes: 1000,
+      logRetention: logs.RetentionDays.ONE_WEEK,
+      archiveExpiration: Duration.days(365),
+    });
+    const verifier = functionNamed(template, 'facesign-verifier').properties;
+    const processor = functionNamed(template, 'facesign-processor').properties;
+    expect(verifier.MemorySize).toBe(256);
+    expect(verifier.Environment.Variables).toMatchObject({ [ENV.toleranceSeconds]: '120', [ENV.maxBodyBytes]: '65536', [ENV.secretCacheSeconds]: '60' });
+    expect(processor).toMatchObject({ MemorySize: 2048, Timeout: 180 });
+    expect(processor.Environment.Variables).toMatchObject({
+      [ENV.maxReceiveCount]: '3',
+      [ENV.idempotencyWindowSeconds]: String(2 * 86400),
+      [ENV.mediaAllowedHosts]: 'media.facesign.ai,*.cdn.facesign.ai',
+      [ENV.mediaDownloadTimeoutSeconds]: '60',
+      [ENV.mediaMaxBytes]: '1000',
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 1080, RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: Match.anyValue() } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 2, ScalingConfig: { MaximumConcurrency: 4 } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 365 })]) },
+    });
+  });
+
+  it('uses an existing secret and bucket instead of creating them, and grants on them', () => {
+    const { webhooks, template } = construct({}, (stack) => ({
+      existingSigningSecretObj: secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'facesign/signing'),
+      existingBucketObj: s3.Bucket.fromBucketName(stack, 'ExistingBucket', 'my-archive'),
+    }));
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    expect(webhooks.bucket.bucketName).toBe('my-archive');
+    const vars = functionNamed(template, 'facesign-processor').properties.Environment.Variables;
+    expect(vars[ENV.bucketName]).toBe('my-archive');
+    const statements = policyStatementsOf(template, functionNamed(template, 'facesign-processor').logicalId);
+    expect(JSON.stringify(statements)).toContain('arn:');
+    expect(JSON.stringify(statements)).toContain('my-archive/events/*');
+  });
+
+  it.each<[string, FaceSignWebhooksProps, RegExp]>([
+    ['tolerance 0', { signatureTolerance: Duration.seconds(0) }, /signatureTolerance \(seconds\) must be an integer from 1 to 3600, got 0/],
+    ['body limit over SQS', { maxBodyBytes: 2_000_000 }, /maxBodyBytes must be an integer from 1024 to 1000000, got 2000000/],
+    ['concurrency 1', { processorMaxConcurrency: 1 }, /processorMaxConcurrency must be an integer from 2 to 1000, got 1/],
+    ['batch 11', { processorBatchSize: 11 }, /processorBatchSize must be an integer from 1 to 10, got 11/],
+    ['timeout too short for downloads', { processorTimeout: Duration.seconds(60) }, /must exceed mediaDownloadTimeout by at least 20 seconds, got 60 s and 90 s/],
+    ['bad host', { allowedMediaHosts: ['https://media.facesign.ai'] }, /got "https:\/\/media.facesign.ai"/],
+    ['no hosts', { allowedMediaHosts: [] }, /at least one host/],
+  ])('refuses %s with a message showing the value', (_name, props, message) => {
+    expect(() => construct(props)).toThrow(message);
+  });
+
+  it('exposes every resource it creates', () => {
+    const { webhooks } = construct({});
+    for (const field of ['api', 'stage', 'signingSecret', 'queue', 'deadLetterQueue', 'idempotencyTable', 'bucket', 'verifier', 'processor', 'verifierLogGroup', 'processorLogGroup', 'accessLogGroup'] as const) {
+      expect(webhooks[field], field).toBeDefined();
+    }
+    expect(webhooks.webhookUrl).toContain('/webhooks/facesign');
+  });
+});

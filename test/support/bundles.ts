@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { FaceSignWebhooksStack } from '../../lib';
+
+/** The two handler bundles exactly as `cdk synth` builds them for deployment. */
+export interface DeployedBundles {
+  readonly verifier: string;
+  readonly processor: string;
+}
+
+/** Synthesizes the app with real esbuild bundling into a temporary folder and returns each handler's index.mjs. */
+export function synthesizeBundles(): DeployedBundles {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'facesign-synth-'));
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new FaceSignWebhooksStack(app, 'Bundles');
+  const assembly = app.synth();
+  const template = Template.fromStack(stack);
+  const find = (service: string) => {
+    const fns = template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: service } } },
+    });
+    const [fn] = Object.values(fns);
+    const assetPath = fn?.Metadata?.['aws:asset:path'];
+    if (!assetPath) throw new Error(`no bundled asset found for ${service}`);
+    return path.join(assembly.directory, assetPath, 'index.mjs');
+  };
+  return { verifier: find('facesign-verifier'), processor: find('facesign-processor') };
+}
+
+/** Invokes a bundle's handler in a fresh Node process with the given environment. */
+export async function invokeBundle(bundle: string, events: unknown[], env: Record<string, string>): Promise<unknown[]> {
+  const runner = path.join(__dirname, 'invoke-bundle.mjs');
+  const child = spawn(process.execPath, [runner, bundle], {
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(JSON.stringify({ events }));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const marker = stdout.lastIndexOf('@@RESULTS@@');
+  if (code !== 0 || marker < 0) throw new Error(`bundle ${bundle} exited ${code}: ${stderr.slice(-2000)}`);
+  return JSON.parse(stdout.slice(marker + '@@RESULTS@@'.length));
+}
+
+/** A loopback URL on a port nothing listens on: an endpoint that refuses connections. */
+export function freePortUrl(): Promise<string> {
+  return import('node:net').then(
+    ({ createServer }) =>
+      new Promise((resolve) => {
+        const server = createServer();
+        server.listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as { port: number };
+          server.close(() => resolve(`http://127.0.0.1:${port}`));
+        });
+      }),
+  );
+}
