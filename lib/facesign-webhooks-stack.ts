@@ -30,5 +30,9 @@ export class FaceSignWebhooksStack extends Stack {
     new CfnOutput(this, 'QueueArn', { value: this.webhooks.queue.queueArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.webhooks.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueArn', { value: this.webhooks.deadLetterQueue.queueArn });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.webhooks.monitoring.dashboard.dashboardName}`,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.webhooks.monitoring.alarmTopic.topicArn, description: 'Subscribe to be told about alarms' });
   }
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -11,9 +11,12 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { DEFAULTS, ENV, isValidHostEntry } from '../lambda/shared/config';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/observability';
+import { WebhookMonitoring } from './webhook-monitoring';
 
 /** The route FaceSign posts to. */
 export const WEBHOOK_PATH = '/webhooks/facesign';
@@ -139,6 +142,55 @@ export interface FaceSignWebhooksProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * CloudWatch namespace of the handlers' custom metrics (EMF).
+   * @default 'FaceSignWebhooks'
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * An existing SNS topic for every alarm, on alarm and on recovery.
+   * @default - a topic encrypted with a new customer-managed KMS key
+   */
+  readonly existingAlarmTopicObj?: sns.ITopic;
+
+  /**
+   * An email address to subscribe to the alarm topic.
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * First part of every alarm name: `<prefix>-<resource>-<metric>-<severity>`.
+   * @default - the stack name
+   */
+  readonly alarmNamePrefix?: string;
+
+  /**
+   * Critical alarm when the oldest queued event is older than this (must be under 15 minutes,
+   * the life of a media URL).
+   * @default Duration.minutes(5)
+   */
+  readonly queueAgeAlarmThreshold?: Duration;
+
+  /**
+   * Critical alarm when at least this percentage of webhook requests end in 5xx over 5 minutes.
+   * @default 5
+   */
+  readonly apiServerErrorRateThreshold?: number;
+
+  /**
+   * Warning alarm when the webhook p99 latency exceeds this in 2 of 3 five-minute periods.
+   * @default Duration.seconds(1)
+   */
+  readonly apiLatencyP99Threshold?: Duration;
+
+  /**
+   * Warning alarm when more than this many requests fail the signature check in 5 minutes.
+   * @default 10
+   */
+  readonly signatureFailureAlarmThreshold?: number;
 }
 
 /**
@@ -174,6 +226,10 @@ export class FaceSignWebhooks extends Construct {
   public readonly processorLogGroup: logs.LogGroup;
   /** The API access log group. */
   public readonly accessLogGroup: logs.LogGroup;
+  /** Server access logs of the created bucket (undefined when a bucket was passed in). */
+  public readonly accessLogsBucket?: s3.Bucket;
+  /** Alarms, their topic, and the dashboard. */
+  public readonly monitoring: WebhookMonitoring;
 
   constructor(scope: Construct, id: string, props: FaceSignWebhooksProps = {}) {
     super(scope, id);
@@ -192,7 +248,12 @@ export class FaceSignWebhooks extends Construct {
         },
       });
 
-    this.bucket = props.existingBucketObj ?? this.createBucket(props.archiveExpiration);
+    if (props.existingBucketObj) {
+      this.bucket = props.existingBucketObj;
+    } else {
+      this.accessLogsBucket = this.createAccessLogsBucket();
+      this.bucket = this.createBucket(props.archiveExpiration, this.accessLogsBucket);
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -214,19 +275,22 @@ export class FaceSignWebhooks extends Construct {
       timeToLiveAttribute: 'expiration',
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Only dedup state with a TTL: nothing to keep when the stack goes.
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.verifierLogGroup = new logs.LogGroup(this, 'VerifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     this.verifier = new NodejsFunction(this, 'Verifier', {
       ...functionDefaults('verifier'),
+      role: functionRole(this, 'VerifierRole', this.verifierLogGroup),
       description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
       memorySize: settings.verifierMemorySize,
       timeout: Duration.seconds(10),
       logGroup: this.verifierLogGroup,
       environment: {
-        ...commonEnvironment('facesign-verifier'),
+        ...commonEnvironment('facesign-verifier', metricsNamespace),
         [ENV.signingSecretArn]: this.signingSecret.secretArn,
         [ENV.queueUrl]: this.queue.queueUrl,
         [ENV.toleranceSeconds]: String(settings.toleranceSeconds),
@@ -240,12 +304,13 @@ export class FaceSignWebhooks extends Construct {
     this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.processor = new NodejsFunction(this, 'Processor', {
       ...functionDefaults('processor'),
+      role: functionRole(this, 'ProcessorRole', this.processorLogGroup),
       description: 'FaceSign webhooks: archives events, stores media, skips repeat deliveries',
       memorySize: settings.processorMemorySize,
       timeout: settings.processorTimeout,
       logGroup: this.processorLogGroup,
       environment: {
-        ...commonEnvironment('facesign-processor'),
+        ...commonEnvironment('facesign-processor', metricsNamespace),
         [ENV.bucketName]: this.bucket.bucketName,
         [ENV.idempotencyTableName]: this.idempotencyTable.tableName,
         [ENV.queueUrl]: this.queue.queueUrl,
@@ -300,10 +365,90 @@ export class FaceSignWebhooks extends Construct {
       integration: new HttpLambdaIntegration('VerifierIntegration', this.verifier),
     });
     this.webhookUrl = `${this.api.apiEndpoint}${WEBHOOK_PATH}`;
+
+    this.monitoring = new WebhookMonitoring(this, 'Monitoring', {
+      api: this.api,
+      verifier: this.verifier,
+      processor: this.processor,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      metricsNamespace,
+      existingAlarmTopicObj: props.existingAlarmTopicObj,
+      alarmEmail: props.alarmEmail,
+      alarmNamePrefix: props.alarmNamePrefix,
+      queueAgeAlarmThreshold: props.queueAgeAlarmThreshold,
+      apiServerErrorRateThreshold: props.apiServerErrorRateThreshold,
+      apiLatencyP99Threshold: props.apiLatencyP99Threshold,
+      signatureFailureAlarmThreshold: props.signatureFailureAlarmThreshold,
+    });
+    this.suppressJustifiedNagFindings();
   }
 
-  private createBucket(archiveExpiration: Duration | undefined): s3.Bucket {
-    return new s3.Bucket(this, 'Bucket', {
+  /**
+   * cdk-nag (AwsSolutions) findings that have no fix, each on one resource with its reason.
+   * Written as the metadata cdk-nag reads, so that users of the construct need no cdk-nag.
+   */
+  private suppressJustifiedNagFindings(): void {
+    const route = this.api.node.findAll().find((c) => c instanceof CfnResource && c.cfnResourceType === 'AWS::ApiGatewayV2::Route');
+    suppressNag(route, [
+      {
+        id: 'AwsSolutions-APIG4',
+        reason: 'FaceSign cannot send API Gateway credentials; every request is authenticated by its HMAC signature, verified in the verifier Lambda before anything is trusted.',
+      },
+    ]);
+    if (this.signingSecret instanceof secretsmanager.Secret) {
+      suppressNag(this.signingSecret, [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason: 'FaceSign issues the signing secret; it is rotated in the FaceSign dashboard, and the {"secrets":[...]} form lets both values be active during the switch. A rotation Lambda cannot mint FaceSign secrets.',
+        },
+      ]);
+    }
+    for (const [fn, logGroup] of [[this.verifier, this.verifierLogGroup], [this.processor, this.processorLogGroup]] as const) {
+      suppressNag(fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild, [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
+          appliesTo: ['Resource::*'],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'Log streams are created by Lambda with generated names; the grant is limited to the function\'s own log group.',
+          appliesTo: [nagResource(this, `${logGroup.logGroupArn}:*`)],
+        },
+        ...(fn === this.processor
+          ? [
+              {
+                id: 'AwsSolutions-IAM5',
+                reason: 'Object keys are per event and per media file; the grant is limited to the events/ and media/ prefixes of the archive bucket.',
+                appliesTo: [nagResource(this, this.bucket.arnForObjects('events/*')), nagResource(this, this.bucket.arnForObjects('media/*'))],
+              },
+            ]
+          : []),
+      ]);
+    }
+    if (this.accessLogsBucket) {
+      suppressNag(this.accessLogsBucket, [
+        { id: 'AwsSolutions-S1', reason: 'This is the server access log bucket; logging it into itself would loop.' },
+      ]);
+    }
+  }
+
+
+  private createAccessLogsBucket(): s3.Bucket {
+    return new s3.Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(365) }],
+    });
+  }
+
+  private createBucket(archiveExpiration: Duration | undefined, accessLogsBucket: s3.Bucket): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -316,6 +461,24 @@ export class FaceSignWebhooks extends Construct {
         ...(archiveExpiration ? [{ id: 'ExpireArchive', expiration: archiveExpiration }] : []),
       ],
     });
+    // Server access logs delivered under a bucket policy, not ACLs, whatever the app's feature
+    // flags say (the ACL route needs ObjectWriter ownership on the log bucket).
+    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
+      destinationBucketName: accessLogsBucket.bucketName,
+      logFilePrefix: 'archive/',
+    };
+    accessLogsBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [accessLogsBucket.arnForObjects('archive/*')],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        },
+      }),
+    );
+    return bucket;
   }
 
   /** Exactly what the processor calls, on exactly what it touches. */
@@ -346,6 +509,7 @@ function functionDefaults(name: 'verifier' | 'processor') {
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     loggingFormat: lambda.LoggingFormat.JSON,
+    tracing: lambda.Tracing.ACTIVE,
     bundling: LAMBDA_BUNDLING,
   };
 }
@@ -366,12 +530,69 @@ export const LAMBDA_BUNDLING: BundlingOptions = {
   banner: "import{createRequire as __facesignCreateRequire}from'node:module';const require=__facesignCreateRequire(import.meta.url);",
 };
 
-function commonEnvironment(serviceName: string): Record<string, string> {
+function commonEnvironment(serviceName: string, metricsNamespace: string): Record<string, string> {
   return {
     NODE_OPTIONS: '--enable-source-maps',
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_LOG_LEVEL: 'INFO',
+    POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
   };
+}
+
+/**
+ * A function role with exactly what Lambda needs to write to the function's own log group,
+ * instead of the AWSLambdaBasicExecutionRole managed policy (logs on every group in the account).
+ */
+function functionRole(scope: Construct, id: string, logGroup: logs.ILogGroup): iam.Role {
+  const role = new iam.Role(scope, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [`${logGroup.logGroupArn}:*`],
+    }),
+  );
+  return role;
+}
+
+/**
+ * The name cdk-nag gives a wildcard resource finding: `Resource::` and the resolved ARN, with
+ * `Ref` written `<Name>` and `Fn::GetAtt` written `<Name.Attr>`.
+ */
+function nagResource(scope: Construct, arn: string): string {
+  const render = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const v = value as Record<string, unknown>;
+    if (v.Ref) return `<${v.Ref as string}>`;
+    if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+    if (v['Fn::Join']) {
+      const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(separator);
+    }
+    throw new Error(`cannot name a cdk-nag finding for ${JSON.stringify(value)}`);
+  };
+  return `Resource::${render(Stack.of(scope).resolve(arn))}`;
+}
+
+interface NagSuppression {
+  readonly id: string;
+  readonly reason: string;
+  readonly appliesTo?: string[];
+}
+
+/**
+ * Acknowledges cdk-nag findings on one resource, in both forms cdk-nag reads: CDK's native
+ * `Validations.of().acknowledge()` (cdk-nag 3; IAM findings as `IAM5[<finding>]`) and the
+ * `cdk_nag` metadata with `appliesTo` (cdk-nag 2). Users of the construct need neither installed.
+ */
+function suppressNag(target: IConstruct | undefined, suppressions: NagSuppression[]): void {
+  const resource = target instanceof CfnResource ? target : target?.node.defaultChild;
+  if (!(resource instanceof CfnResource)) throw new Error(`cannot suppress cdk-nag findings on ${target?.node.path ?? 'a missing resource'}`);
+  const existing = (resource.getMetadata('cdk_nag')?.rules_to_suppress ?? []) as NagSuppression[];
+  resource.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...suppressions] });
+  for (const { id, reason, appliesTo } of suppressions) {
+    const ids = appliesTo ? appliesTo.map((finding) => `${id}[${finding}]`) : [id];
+    Validations.of(resource).acknowledge(...ids.map((rule) => ({ id: `AwsSolutions::${rule}`, reason })));
+  }
 }
 
 interface Settings {

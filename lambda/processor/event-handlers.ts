@@ -4,8 +4,8 @@
  * (a handler that throws is retried; make side effects outside AWS idempotent too).
  */
 import type { FaceSignEvent, FaceSignEventType, FaceSignMediaEvent, UnknownFaceSignEvent } from '../shared/event';
-import type { Logger } from '../shared/logger';
-import type { StoredMedia } from './media-archiver';
+import type { Logger } from '../shared/observability';
+import { redactUrl, type StoredMedia } from './media-archiver';
 
 /** What a handler gets besides the event. */
 export interface EventHandlerContext {
@@ -33,7 +33,13 @@ export type EventHandlers = { readonly [T in FaceSignEventType]: HandlerFor<T> }
 /** Media events: store the file now, because the signed URL dies 15 minutes after it was made. */
 async function storeEventMedia(event: FaceSignMediaEvent, context: EventHandlerContext): Promise<EventHandlerResult> {
   const media = await context.storeMedia(event);
-  context.logger.info('media stored', { key: media.key, bytes: media.bytes, contentType: media.contentType });
+  context.logger.info('media stored', {
+    key: media.key,
+    bytes: media.bytes,
+    contentType: media.contentType,
+    durationMs: media.durationMs,
+    source: redactUrl(event.media.url),
+  });
   // Your logic here: e.g. start a document check on `media.key`.
   return { media };
 }

@@ -11,15 +11,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IDEMPOTENCY_KEY_PREFIX, loadProcessorConfig } from '../shared/config';
-import { createLogger } from '../shared/logger';
+import { createObservability, SERVICE } from '../shared/observability';
 import { storeMedia } from './media-archiver';
 import { processEvent, type EventInput, type ProcessingResult } from './process-event';
 import { processRecord } from './process-record';
 
 const config = loadProcessorConfig();
-const logger = createLogger('facesign-processor');
-const s3 = new S3Client({});
-const sqs = new SQSClient({});
+const { logger, metrics, tracer } = createObservability(SERVICE.processor);
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 
 const idempotencyConfig = new IdempotencyConfig({
   // FaceSign's event id, not the SQS message id: FaceSign's retries arrive as new messages.
@@ -39,7 +39,7 @@ const processEventOnce = makeIdempotent(
       storeMedia: (event) => storeMedia(event, { s3, bucket: config.bucketName, policy: config.media }),
     }),
   {
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: new DynamoDBClient({}) }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
     config: idempotencyConfig,
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
     dataIndexArgument: 0,
@@ -50,6 +50,9 @@ const batch = new BatchProcessor(EventType.SQS);
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
+  metrics.captureColdStartMetric(context.functionName);
+  tracer.annotateColdStart();
+  tracer.addServiceNameAnnotation();
   // Lets in-progress idempotency records expire with this invocation if it dies mid-way.
   idempotencyConfig.registerLambdaContext(context);
   return processPartialResponse(
@@ -63,8 +66,9 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         maxReceiveCount: config.maxReceiveCount,
         retryBaseDelaySeconds: config.retryBaseDelaySeconds,
         logger,
+        metrics,
       }),
     batch,
     { context, throwOnFullBatchFailure: false },
-  );
+  ).finally(() => metrics.publishStoredMetrics());
 }

@@ -20,6 +20,8 @@ export interface StoredMedia {
   readonly bytes: number;
   readonly sha256: string;
   readonly contentType: string;
+  /** Milliseconds from the first request to the stored object. */
+  readonly durationMs: number;
 }
 
 /** What {@link storeMedia} needs. */
@@ -100,6 +102,7 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
     throw new PermanentFailure('media_url_expired', `the media URL expired at ${new Date(media.expires).toISOString()}`);
   }
   const url = checkMediaUrl(media.url, deps.policy);
+  const started = Date.now();
 
   const controller = new AbortController();
   const timeout = new TransientFailure('media_download_timeout', `the download took longer than ${deps.policy.downloadTimeoutMs} ms`);
@@ -151,7 +154,7 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
         },
       },
     }).done();
-    return { bucket: deps.bucket, key, bytes, sha256: hash.digest('hex'), contentType };
+    return { bucket: deps.bucket, key, bytes, sha256: hash.digest('hex'), contentType, durationMs: Date.now() - started };
   } catch (error) {
     if (controller.signal.aborted) throw timeout;
     if (error instanceof PermanentFailure || error instanceof TransientFailure) throw error;

@@ -5,7 +5,7 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isKnownEventType, type FaceSignEvent, type FaceSignMediaEvent, type UnknownFaceSignEvent } from '../shared/event';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../shared/observability';
 import { eventHandlers, handleUnknownEvent, type EventHandlerContext, type EventHandlers } from './event-handlers';
 import type { StoredMedia } from './media-archiver';
 import { eventArchiveKey } from './s3-keys';
@@ -55,7 +55,8 @@ export async function processEvent({ event, rawBody }: EventInput, deps: Process
     }),
   );
 
-  const context: EventHandlerContext = { archiveKey: key, storeMedia: deps.storeMedia, logger: deps.logger };
+  const logger = deps.logger.createChild({ persistentKeys: { eventId: event.id, sessionId: event.sessionId, eventType: event.type } });
+  const context: EventHandlerContext = { archiveKey: key, storeMedia: deps.storeMedia, logger };
   const handlers = deps.handlers ?? eventHandlers;
   const result = isKnownEventType(event.type)
     ? await (handlers[event.type] as (e: typeof event, c: EventHandlerContext) => ReturnType<EventHandlers['session.status']>)(event, context)

@@ -57,7 +57,7 @@ export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
 const MAX_HEADER_LENGTH = 8192;
 const MAX_SIGNATURES = 16;
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
-const DIGITS = /^[0-9]{1,12}$/;
+const DIGITS = /^[0-9]{1,15}$/;
 const KEY = /^[A-Za-z0-9_-]+$/;
 
 type ParseResult =

@@ -12,7 +12,7 @@ import {
   type SignatureFailureReason,
 } from '../shared/signature';
 import { parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
-import type { Logger } from '../shared/logger';
+import { countWithDimension, DIMENSION, METRIC, type Logger, type Metrics } from '../shared/observability';
 import { SigningSecretNotConfiguredError } from './signing-secrets';
 
 /** The parts of an HTTP request the verifier looks at. */
@@ -55,6 +55,7 @@ export interface VerifierDependencies {
   /** Resolves once the event is durably queued; rejects otherwise. */
   readonly enqueue: (event: VerifiedEvent) => Promise<void>;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly toleranceSeconds: number;
   readonly maxBodyBytes: number;
   readonly now?: () => number;
@@ -67,14 +68,20 @@ const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/;
 /** Verifies, validates and queues one delivery. Never throws: every outcome is a response. */
 export async function handleWebhook(request: WebhookRequest, deps: VerifierDependencies): Promise<WebhookResponse> {
   const { logger } = deps;
+  const reject = (statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string): WebhookResponse => {
+    logger.warn('webhook rejected', { statusCode, error, reason: message });
+    const metric = statusCode === 401 ? METRIC.signatureFailures : METRIC.requestsRejected;
+    countWithDimension(deps.metrics, metric, DIMENSION.reason, error);
+    return failure(statusCode, error, message);
+  };
   const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
   if (bytes.length > deps.maxBodyBytes) {
-    return reject(logger, 413, 'payload_too_large', `the body is ${bytes.length} bytes; at most ${deps.maxBodyBytes} are accepted`);
+    return reject(413, 'payload_too_large', `the body is ${bytes.length} bytes; at most ${deps.maxBodyBytes} are accepted`);
   }
 
   // A request without a well-formed signature is refused before the secret is even read.
   const header = parseSignatureHeader(getHeader(request.headers, SIGNATURE_HEADER));
-  if (!header.ok) return reject(logger, 401, header.reason, header.message);
+  if (!header.ok) return reject(401, header.reason, header.message);
 
   let secrets: string[];
   try {
@@ -95,29 +102,30 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
       return secretFailure(logger, error);
     }
   }
-  if (!verification.ok) return reject(logger, 401, verification.reason, verification.message);
+  if (!verification.ok) return reject(401, verification.reason, verification.message);
 
   let rawBody: string;
   try {
     rawBody = utf8.decode(bytes);
   } catch {
-    return reject(logger, 400, 'invalid_json', 'the body is not valid UTF-8');
+    return reject(400, 'invalid_json', 'the body is not valid UTF-8');
   }
   if (NOT_SQS_SAFE.test(rawBody)) {
-    return reject(logger, 400, 'invalid_json', 'the body contains the non-characters U+FFFE or U+FFFF');
+    return reject(400, 'invalid_json', 'the body contains the non-characters U+FFFE or U+FFFF');
   }
   const parsed = parseFaceSignEvent(rawBody);
-  if (!parsed.ok) return reject(logger, 400, parsed.error, parsed.message);
+  if (!parsed.ok) return reject(400, parsed.error, parsed.message);
 
   const { event } = parsed;
-  const eventKeys = { eventId: event.id, sessionId: event.sessionId, eventType: event.type };
+  const eventLogger = logger.createChild({ persistentKeys: { eventId: event.id, sessionId: event.sessionId, eventType: event.type } });
   try {
     await deps.enqueue({ rawBody, event });
   } catch (error) {
-    logger.error('could not queue a verified event', { ...eventKeys, errorName: (error as Error)?.name });
+    eventLogger.error('could not queue a verified event', { errorName: (error as Error)?.name });
     return failure(503, 'queue_unavailable', 'the event could not be queued; FaceSign will retry');
   }
-  logger.info('event verified and queued', eventKeys);
+  eventLogger.info('event verified and queued', { bytes: bytes.length });
+  countWithDimension(deps.metrics, METRIC.eventsReceived, DIMENSION.eventType, event.type);
   return { statusCode: 200, body: { received: true } };
 }
 
@@ -128,11 +136,6 @@ function secretFailure(logger: Logger, error: unknown): WebhookResponse {
   }
   logger.error('the signing secret could not be read', { errorName: (error as Error)?.name, reason: (error as Error)?.message });
   return failure(503, 'secret_unavailable', 'the signing secret could not be read; FaceSign will retry');
-}
-
-function reject(logger: Logger, statusCode: number, error: WebhookErrorName, message: string): WebhookResponse {
-  logger.warn('webhook rejected', { statusCode, error, reason: message });
-  return failure(statusCode, error, message);
 }
 
 function failure(statusCode: number, error: WebhookErrorName, message: string): WebhookResponse {

@@ -6,15 +6,15 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { loadVerifierConfig } from '../shared/config';
-import { createLogger } from '../shared/logger';
+import { createObservability, SERVICE } from '../shared/observability';
 import { enqueueVerifiedEvent } from './enqueue';
 import { handleWebhook } from './handle-webhook';
 import { SigningSecretCache } from './signing-secrets';
 
 const config = loadVerifierConfig();
-const logger = createLogger('facesign-verifier');
-const secretsManager = new SecretsManagerClient({});
-const sqs = new SQSClient({});
+const { logger, metrics, tracer } = createObservability(SERVICE.verifier);
+const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 
 const secrets = new SigningSecretCache(
   async () => {
@@ -27,16 +27,20 @@ const secrets = new SigningSecretCache(
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
+  metrics.captureColdStartMetric(context.functionName);
+  tracer.annotateColdStart();
+  tracer.addServiceNameAnnotation();
   const response = await handleWebhook(
     { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
     {
       secrets,
       enqueue: (verified) => enqueueVerifiedEvent(sqs, config.queueUrl, verified),
       logger,
+      metrics,
       toleranceSeconds: config.toleranceSeconds,
       maxBodyBytes: config.maxBodyBytes,
     },
-  );
+  ).finally(() => metrics.publishStoredMetrics());
   return {
     statusCode: response.statusCode,
     headers: { 'content-type': 'application/json' },

@@ -35,6 +35,12 @@ function policyStatementsOf(template: Template, functionLogicalId: string) {
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Effect: string }>);
 }
 
+function expectOnlyXrayOnWildcard(statements: Array<{ Action: string | string[]; Resource: unknown }>) {
+  for (const s of statements) {
+    if (s.Resource === '*') expect(actionsOf([s])).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  }
+}
+
 const actionsOf = (statements: Array<{ Action: string | string[] }>) => statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
 
 describe('FaceSignWebhooks: the synthesized template', () => {
@@ -179,8 +185,14 @@ describe('FaceSignWebhooks: the synthesized template', () => {
   it('grants the verifier only reading the secret and sending to the queue', () => {
     const statements = policyStatementsOf(template, functionNamed(template, 'facesign-verifier').logicalId);
     expect(actionsOf(statements)).toEqual(
-      ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort(),
+      [
+        'logs:CreateLogStream', 'logs:PutLogEvents',
+        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
+        'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+        'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+      ].sort(),
     );
+    expectOnlyXrayOnWildcard(statements);
   });
 
   it('grants the processor only what it calls, on the resources it touches', () => {
@@ -191,11 +203,23 @@ describe('FaceSignWebhooks: the synthesized template', () => {
         's3:AbortMultipartUpload', 's3:PutObject',
         'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
         'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+        'logs:CreateLogStream', 'logs:PutLogEvents',
+        'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
       ].sort(),
     );
+    expectOnlyXrayOnWildcard(statements);
     const s3Statement = statements.find((s) => actionsOf([s]).includes('s3:PutObject'));
     expect(JSON.stringify(s3Statement?.Resource)).toMatch(/\/events\/\*.*\/media\/\*/);
-    for (const s of statements) expect(s.Resource).not.toBe('*');
+  });
+
+  it('uses its own roles, with no managed policy, logging only to each function\'s own log group', () => {
+    for (const service of ['facesign-verifier', 'facesign-processor']) {
+      const fn = functionNamed(template, service);
+      const roleId = fn.properties.Role['Fn::GetAtt'][0];
+      expect(template.findResources('AWS::IAM::Role')[roleId].Properties.ManagedPolicyArns).toBeUndefined();
+      const logs = policyStatementsOf(template, fn.logicalId).find((s) => actionsOf([s]).includes('logs:PutLogEvents'));
+      expect(logs?.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [fn.properties.LoggingConfig.LogGroup.Ref, 'Arn'] }, ':*']] });
+    }
   });
 });
 

@@ -50,6 +50,7 @@ describe('storeMedia', () => {
       bytes: bytes.length,
       sha256: sha256(bytes),
       contentType: 'image/jpeg',
+      durationMs: expect.any(Number),
     });
     const object = s3.objects.get(stored.key);
     expect(object?.body.equals(bytes)).toBe(true);

@@ -5,14 +5,14 @@ import { processEvent } from '../../../lambda/processor/process-event';
 import { eventArchiveKey, extensionFor, mediaKey } from '../../../lambda/processor/s3-keys';
 import { FACESIGN_EVENT_TYPES, type FaceSignMediaEvent } from '../../../lambda/shared/event';
 import { sampleEvent } from '../../support/events';
-import { silentLogger } from '../../support/logger';
+import { silentLogger } from '../../support/observability';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
 const NOW = 1_761_595_800_000;
 
 function run(event: Record<string, unknown>, rawBody = JSON.stringify(event)) {
-  const storeMedia = vi.fn(async (e: FaceSignMediaEvent) => ({ bucket: 'b', key: mediaKey(e), bytes: 3, sha256: 'abc', contentType: 'image/jpeg' }));
+  const storeMedia = vi.fn(async (e: FaceSignMediaEvent) => ({ bucket: 'b', key: mediaKey(e), bytes: 3, sha256: 'abc', contentType: 'image/jpeg', durationMs: 5 }));
   const promise = processEvent(
     { event: event as never, rawBody },
     { s3: s3.client, bucket: 'b', storeMedia, logger: silentLogger(), now: () => NOW },

@@ -7,7 +7,7 @@ import { PermanentFailure, TransientFailure } from '../../../lambda/processor/fa
 import type { ProcessingResult } from '../../../lambda/processor/process-event';
 import { processRecord, retryDelaySeconds, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
 import { sampleEvent } from '../../support/events';
-import { silentLogger } from '../../support/logger';
+import { recordingMetrics, silentLogger } from '../../support/observability';
 
 const sqsMock = mockClient(SQSClient);
 const NOW = 1_761_595_700_000;
@@ -26,8 +26,10 @@ function record(body: string, receiveCount = 1): SQSRecord {
   };
 }
 
+let recorded = recordingMetrics();
 function deps(processEventOnce: RecordProcessorDependencies['processEventOnce']): RecordProcessorDependencies {
   return {
+    metrics: recorded.metrics,
     processEventOnce,
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queueUrl: 'https://sqs/q',
@@ -58,6 +60,7 @@ function dlqAttributes() {
 
 describe('processRecord', () => {
   beforeEach(() => {
+    recorded = recordingMetrics();
     sqsMock.reset();
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
     sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
@@ -69,11 +72,22 @@ describe('processRecord', () => {
     expect(await processRecord(record(body), deps(once))).toEqual({ status: 'processed', result });
     expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body });
     expect(sqsMock.calls()).toHaveLength(0);
+    expect(recorded.count('EventsProcessed', { EventType: 'session.status' })).toBe(1);
+    expect(recorded.count('EventsProcessed')).toBe(1);
+  });
+
+  it('counts stored media bytes and download time', async () => {
+    const media = { bucket: 'b', key: 'media/k.jpg', bytes: 1234, sha256: 'x', contentType: 'image/jpeg', durationMs: 56 };
+    await processRecord(record(JSON.stringify(sampleEvent('media.user_photo'))), deps(async () => ({ ...result, media })));
+    expect(recorded.records).toContainEqual({ name: 'MediaBytesStored', unit: 'Bytes', value: 1234, dimensions: {} });
+    expect(recorded.records).toContainEqual({ name: 'MediaDownloadTime', unit: 'Milliseconds', value: 56, dimensions: {} });
   });
 
   it('reports a repeat delivery as a duplicate', async () => {
     const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => ({ ...result, duplicate: true })));
     expect(outcome.status).toBe('duplicate');
+    expect(recorded.count('DuplicatesSkipped')).toBe(1);
+    expect(recorded.count('EventsProcessed')).toBe(0);
   });
 
   it('sends a permanent failure to the DLQ at once, with the reason, and does not ask for a retry', async () => {
@@ -94,6 +108,8 @@ describe('processRecord', () => {
       sourceMessageId: 'msg-1',
     });
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+    expect(recorded.count('PermanentFailures', { Reason: 'media_not_available' })).toBe(1);
+    expect(recorded.count('PermanentFailures')).toBe(1);
   });
 
   it('sends a body that is not a valid envelope to the DLQ as invalid_envelope', async () => {
@@ -113,6 +129,8 @@ describe('processRecord', () => {
     expect(change).toHaveLength(1);
     expect(change[0].args[0].input).toEqual({ QueueUrl: 'https://sqs/q', ReceiptHandle: 'rh-1', VisibilityTimeout: 20 });
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(recorded.count('TransientFailures', { Reason: 'media_server_error' })).toBe(1);
+    expect(recorded.count('PermanentFailures')).toBe(0);
   });
 
   it('treats a delivery that is being processed concurrently as transient', async () => {

@@ -128,6 +128,11 @@ describe('verifyFaceSignSignature', () => {
     expect(verify(at(NOW_S - 1000), { tolerance: 1200 }).ok).toBe(true);
   });
 
+  it('treats a millisecond timestamp as a time far in the future, not as a malformed header', () => {
+    const t = NOW_MS;
+    expect(verify(`t=${t},v1=${hex(SECRET, t, BODY)}`)).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance' });
+  });
+
   it('requires X-FaceSign-Timestamp, when sent, to equal t', () => {
     expect(verify(good, { timestampHeader: String(NOW_S) }).ok).toBe(true);
     expect(verify(good, { timestampHeader: String(NOW_S - 1) })).toMatchObject({ ok: false, reason: 'timestamp_mismatch' });

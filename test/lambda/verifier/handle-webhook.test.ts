@@ -4,14 +4,16 @@ import { signFaceSignPayload } from '../../../lambda/shared/signature';
 import { handleWebhook, type VerifiedEvent, type VerifierDependencies, type WebhookRequest } from '../../../lambda/verifier/handle-webhook';
 import { SigningSecretNotConfiguredError, SigningSecretUnavailableError } from '../../../lambda/verifier/signing-secrets';
 import { sampleEvent } from '../../support/events';
-import { silentLogger } from '../../support/logger';
+import { recordingMetrics, silentLogger } from '../../support/observability';
 
 const SECRET = 'whsec_contract';
 const NOW_MS = 1_761_595_700_000;
 
 function harness(overrides: Partial<VerifierDependencies> = {}) {
   const queued: VerifiedEvent[] = [];
+  const recorded = recordingMetrics();
   const deps: VerifierDependencies = {
+    metrics: recorded.metrics,
     secrets: { get: vi.fn(async () => [SECRET]), refreshAfterMismatch: vi.fn(async () => undefined) },
     enqueue: vi.fn(async (event: VerifiedEvent) => {
       queued.push(event);
@@ -22,7 +24,7 @@ function harness(overrides: Partial<VerifierDependencies> = {}) {
     now: () => NOW_MS,
     ...overrides,
   };
-  return { deps, queued };
+  return { deps, queued, recorded };
 }
 
 function signedRequest(body: string, opts: { secret?: string; t?: number; headers?: Record<string, string>; base64?: boolean } = {}): WebhookRequest {
@@ -188,5 +190,35 @@ describe('handleWebhook: order of checks', () => {
     expect((await handleWebhook({ headers: {}, body: '{}', isBase64Encoded: false }, deps)).statusCode).toBe(401);
     expect((await handleWebhook({ headers: { 'x-facesign-signature': 't=1' }, body: '{}', isBase64Encoded: false }, deps)).statusCode).toBe(401);
     expect(deps.secrets.get).not.toHaveBeenCalled();
+  });
+});
+
+describe('handleWebhook: metrics', () => {
+  const body = JSON.stringify(sampleEvent('media.user_video'));
+  it('counts a received event in total and by type', async () => {
+    const { deps, recorded } = harness();
+    await handleWebhook(signedRequest(body), deps);
+    expect(recorded.count('EventsReceived')).toBe(1);
+    expect(recorded.count('EventsReceived', { EventType: 'media.user_video' })).toBe(1);
+    expect(recorded.count('SignatureFailures')).toBe(0);
+  });
+
+  it('counts signature failures in total and by reason', async () => {
+    const { deps, recorded } = harness();
+    await handleWebhook(signedRequest(body, { secret: 'whsec_wrong' }), deps);
+    await handleWebhook({ headers: {}, body, isBase64Encoded: false }, deps);
+    expect(recorded.count('SignatureFailures')).toBe(2);
+    expect(recorded.count('SignatureFailures', { Reason: 'signature_mismatch' })).toBe(1);
+    expect(recorded.count('SignatureFailures', { Reason: 'missing_signature' })).toBe(1);
+    expect(recorded.count('EventsReceived')).toBe(0);
+  });
+
+  it('counts bad requests apart from signature failures', async () => {
+    const { deps, recorded } = harness({ maxBodyBytes: 1024 });
+    await handleWebhook(signedRequest('nope'), deps);
+    await handleWebhook(signedRequest('x'.repeat(2000)), deps);
+    expect(recorded.count('RequestsRejected', { Reason: 'invalid_json' })).toBe(1);
+    expect(recorded.count('RequestsRejected', { Reason: 'payload_too_large' })).toBe(1);
+    expect(recorded.count('SignatureFailures')).toBe(0);
   });
 });

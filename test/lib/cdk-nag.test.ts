@@ -1,0 +1,63 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { FaceSignWebhooksStack } from '../../lib';
+
+function synthWithNag() {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'facesign-nag-'));
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new FaceSignWebhooksStack(app, 'Nag');
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack, outdir };
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning on the stack', () => {
+    const { app, outdir } = synthWithNag();
+    let failure = '';
+    try {
+      app.synth();
+    } catch (error) {
+      failure = String(error);
+    }
+    expect(failure).toBe('');
+    // Warnings do not stop synthesis, so read the plugin's report: no violation of any severity.
+    const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations: Array<{ ruleName: string; reason: string; violatingConstructs: unknown[] }> }>;
+    };
+    const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+    expect(nag?.conclusion).toBe('success');
+    expect(nag?.violations).toEqual([]);
+    // Each acknowledgement is narrow: one resource, one rule (one wildcard for IAM5), a real reason.
+    for (const suppressed of nag?.suppressedViolations ?? []) {
+      expect(suppressed.violatingConstructs, suppressed.ruleName).toHaveLength(1);
+      expect(suppressed.reason.length, suppressed.ruleName).toBeGreaterThan(40);
+      if (suppressed.ruleName.startsWith('AwsSolutions-IAM5')) expect(suppressed.ruleName).toMatch(/^AwsSolutions-IAM5\[Resource::.+\]$/);
+    }
+    expect(nag?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, '')).sort()).toEqual(
+      ['AwsSolutions-APIG4', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4'],
+    );
+  });
+
+  it('acknowledges each finding on one resource with a reason, IAM findings one wildcard at a time', () => {
+    const { app } = synthWithNag();
+    const assembly = app.synth();
+    const template = JSON.parse(readFileSync(path.join(assembly.directory, 'Nag.template.json'), 'utf8'));
+    const suppressed = Object.entries(template.Resources as Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: Array<{ id: string; reason: string; applies_to?: string[] }> } } }>)
+      .filter(([, r]) => r.Metadata?.cdk_nag)
+      .map(([, r]) => ({ type: r.Type, rules: r.Metadata!.cdk_nag!.rules_to_suppress }));
+    expect(suppressed.map((s) => s.type).sort()).toEqual(
+      ['AWS::ApiGatewayV2::Route', 'AWS::IAM::Policy', 'AWS::IAM::Policy', 'AWS::S3::Bucket', 'AWS::SecretsManager::Secret'].sort(),
+    );
+    for (const { rules } of suppressed) {
+      for (const rule of rules) {
+        expect(rule.reason.length).toBeGreaterThan(40);
+        if (rule.id === 'AwsSolutions-IAM5') expect(rule.applies_to ?? (rule as { appliesTo?: string[] }).appliesTo).toBeDefined();
+      }
+    }
+    expect(existsSync(assembly.directory)).toBe(true);
+  });
+});
