@@ -2,14 +2,35 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     environment: 'node',
-    // CDK synthesis and the one real bundling test take seconds, not milliseconds.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
     reporters: ['default', 'json'],
     // .ci/run reads the counts from here; vitest's own summary is for people.
     outputFile: { json: 'test-results/vitest.json' },
     restoreMocks: true,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/e2e/**'],
+          // CDK synthesis and the one real bundling test take seconds, not milliseconds.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          // One local runtime for the whole suite; faults are switched on it, so files run one at a time.
+          globalSetup: ['test/e2e/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
   },
 });

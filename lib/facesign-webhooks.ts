@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -7,7 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,10 +15,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULTS, ENV, isValidHostEntry } from '../lambda/shared/config';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/observability';
+import { handlerEntry, type HandlerName } from './handler-bundle';
+import { LAMBDA_BUNDLING } from './lambda-bundling';
+import { WEBHOOK_PATH } from './webhook-path';
 import { WebhookMonitoring } from './webhook-monitoring';
 
-/** The route FaceSign posts to. */
-export const WEBHOOK_PATH = '/webhooks/facesign';
+export { WEBHOOK_PATH };
 
 /** Properties of {@link FaceSignWebhooks}. */
 export interface FaceSignWebhooksProps {
@@ -502,9 +503,9 @@ export class FaceSignWebhooks extends Construct {
   }
 }
 
-function functionDefaults(name: 'verifier' | 'processor') {
+function functionDefaults(name: HandlerName) {
   return {
-    entry: path.join(__dirname, '..', 'lambda', name, 'index.ts'),
+    entry: handlerEntry(name),
     handler: 'handler',
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
@@ -514,21 +515,6 @@ function functionDefaults(name: 'verifier' | 'processor') {
   };
 }
 
-/**
- * How both handlers are bundled: ESM, minified, with source maps, the AWS SDK v3 bundled in
- * rather than taken from the runtime (a pinned, tested SDK and a faster cold start).
- */
-export const LAMBDA_BUNDLING: BundlingOptions = {
-  format: OutputFormat.ESM,
-  target: 'node22',
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-  externalModules: [],
-  mainFields: ['module', 'main'],
-  // Some bundled CommonJS code calls require() for Node built-ins; ESM output needs it defined.
-  banner: "import{createRequire as __facesignCreateRequire}from'node:module';const require=__facesignCreateRequire(import.meta.url);",
-};
 
 function commonEnvironment(serviceName: string, metricsNamespace: string): Record<string, string> {
   return {

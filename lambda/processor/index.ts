@@ -19,7 +19,8 @@ import { processRecord } from './process-record';
 const config = loadProcessorConfig();
 const { logger, metrics, tracer } = createObservability(SERVICE.processor);
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
-const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+// The regional (or AWS_ENDPOINT_URL_SQS) endpoint, not the queue URL's host: same in AWS, and local queue URLs use *.localhost.
+const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
 
 const idempotencyConfig = new IdempotencyConfig({
   // FaceSign's event id, not the SQS message id: FaceSign's retries arrive as new messages.

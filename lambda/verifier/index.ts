@@ -14,7 +14,8 @@ import { SigningSecretCache } from './signing-secrets';
 const config = loadVerifierConfig();
 const { logger, metrics, tracer } = createObservability(SERVICE.verifier);
 const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
-const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+// The regional (or AWS_ENDPOINT_URL_SQS) endpoint, not the queue URL's host: same in AWS, and local queue URLs use *.localhost.
+const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
 
 const secrets = new SigningSecretCache(
   async () => {

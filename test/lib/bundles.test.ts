@@ -1,7 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambda/shared/config';
 import { signFaceSignPayload } from '../../lambda/shared/signature';
+import { buildHandlerBundles } from '../../local/bundle';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
 import { sampleEvent } from '../support/events';
 import { freePortUrl, invokeBundle, synthesizeBundles, type DeployedBundles } from '../support/bundles';
@@ -33,6 +36,13 @@ describe('deployed bundles', () => {
     expect(statSync(`${bundles[name]}.map`).size).toBeGreaterThan(0);
     expect(code).not.toContain('aws-cdk-lib');
     expect(code).toContain('@aws-sdk/');
+  });
+
+  it('the local runtime and the e2e tests run byte-identical bundles to the ones CDK deploys', async () => {
+    const local = await buildHandlerBundles(mkdtempSync(path.join(tmpdir(), 'facesign-local-bundles-')));
+    for (const name of ['verifier', 'processor'] as const) {
+      expect(readFileSync(local[name]).equals(readFileSync(bundles[name])), name).toBe(true);
+    }
   });
 
   it('the verifier bundle reads the secret from Secrets Manager, checks the HMAC, and answers as the contract says', async () => {

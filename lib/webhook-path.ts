@@ -1,0 +1,2 @@
+/** The route FaceSign posts to. */
+export const WEBHOOK_PATH = '/webhooks/facesign';

@@ -1,0 +1,96 @@
+/**
+ * `npm run dev`: the whole pipeline on 127.0.0.1, no AWS account, no Docker.
+ *
+ * Environment:
+ *   PORT                       webhook server port (default 3000)
+ *   FACESIGN_WEBHOOK_SECRET    signing secret (default: generated)
+ *   FACESIGN_MEDIA_HOSTS       comma-separated host[:port] media hosts (default: the built-in
+ *                              sample media host and media.facesign.ai); plain http is allowed
+ *                              for loopback hosts, here only
+ *   FACESIGN_DYNAMODB          auto | dynamodb-local | dynalite (default auto)
+ */
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { startLocalRuntime, type LocalRuntime } from './runtime';
+import { startSampleMedia } from './sample-media';
+import type { DynamoDBEngine } from './services/dynamodb';
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000);
+  const media = await startSampleMedia();
+  const mediaHosts = process.env.FACESIGN_MEDIA_HOSTS?.trim()
+    ? process.env.FACESIGN_MEDIA_HOSTS.split(',').map((h) => h.trim()).filter(Boolean)
+    : [media.host, 'media.facesign.ai'];
+  console.log('starting the local FaceSign webhooks pipeline ...');
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({
+      port,
+      signingSecret: process.env.FACESIGN_WEBHOOK_SECRET?.trim() || undefined,
+      mediaHosts,
+      dynamodb: (process.env.FACESIGN_DYNAMODB as DynamoDBEngine | undefined) ?? 'auto',
+      onLog: printLog,
+      onBatch: (report) => {
+        if (report.error) console.log(`${time()} processor  invocation failed: ${report.error.message}`);
+      },
+    });
+  } catch (error) {
+    await media.stop();
+    throw error;
+  }
+  writeFileSync(
+    path.join(runtime.dataDir, 'runtime.json'),
+    JSON.stringify({ webhookUrl: runtime.webhookUrl, signingSecret: runtime.signingSecret, sampleMediaOrigin: media.origin }, null, 2),
+  );
+
+  console.log(`
+  FaceSign webhooks, running locally
+  webhook URL     ${runtime.webhookUrl}
+  signing secret  ${runtime.signingSecret}
+  archive folder  ${path.join(runtime.dataDir, 'archive')}   (events/ and media/)
+  DynamoDB        ${runtime.dynamodbKind} at ${runtime.endpoints.dynamodb}
+  SQS and S3      fauxqs at ${runtime.endpoints.sqsS3}
+  media hosts     ${mediaHosts.join(', ')}   (sample media at ${media.origin})
+  status          http://127.0.0.1:${runtime.port}/__local/status
+
+  Try it:  npm run send-event -- session.status
+           npm run send-event -- media.user_photo
+  Ctrl-C stops everything.
+`);
+
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping ...');
+    await runtime.stop();
+    await media.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+/** Prints a handler's JSON log line compactly; metrics (EMF) lines are left out. */
+function printLog(fn: string, line: string): void {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    console.log(`${time()} ${fn.padEnd(10)} ${line}`);
+    return;
+  }
+  if ('_aws' in entry) return;
+  const { level, message, eventType, eventId, error, reason, key } = entry as Record<string, string | undefined>;
+  const details = [eventType, eventId, error, reason, key].filter(Boolean).join(' ');
+  console.log(`${time()} ${fn.padEnd(10)} ${String(level ?? '').padEnd(5)} ${message ?? ''}${details ? `  ${details}` : ''}`);
+}
+
+function time(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+main().catch((error) => {
+  console.error(`npm run dev failed: ${(error as Error).message}`);
+  process.exit(1);
+});

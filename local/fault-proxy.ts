@@ -1,0 +1,38 @@
+/**
+ * A TCP proxy on 127.0.0.1 that can be switched off, so a test can make one service unreachable
+ * for one function (connections refused by being dropped) without stopping the service itself.
+ */
+import { createConnection, createServer, type Socket } from 'node:net';
+
+export async function startFaultProxy(target: string): Promise<{ endpoint: string; setReachable(reachable: boolean): void; stop(): Promise<void> }> {
+  const { hostname, port } = new URL(target);
+  let reachable = true;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    if (!reachable) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({ host: hostname, port: Number(port) });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    setReachable: (value) => {
+      reachable = value;
+      if (!value) for (const s of sockets) s.destroy();
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The local stand-in for the HTTP API: one route, POST /webhooks/facesign, turned into an API
+ * Gateway HTTP API (payload format 2.0) event for the verifier, and its answer turned back into
+ * an HTTP response, with API Gateway's own answers where API Gateway would give them.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { WEBHOOK_PATH } from '../lib/webhook-path';
+
+/** API Gateway's own limit on a request body. */
+const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+
+/** Something that answers API Gateway events: the verifier. */
+export type HttpApiTarget = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Extra routes of the local server (status pages); not part of the AWS API. */
+export type LocalRoute = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Builds the payload v2 event API Gateway would send for this request and body. */
+export function toHttpApiEvent(req: IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const contentType = headers['content-type'] ?? '';
+  const isText = body.length === 0 || TEXT_TYPES.test(contentType);
+  return {
+    version: '2.0',
+    routeKey: `POST ${WEBHOOK_PATH}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'POST',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: `POST ${WEBHOOK_PATH}`,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length === 0 ? undefined : isText ? body.toString('utf8') : body.toString('base64'),
+    isBase64Encoded: !isText,
+  };
+}
+
+/** Starts the local HTTP API on 127.0.0.1. */
+export async function startHttpApi(
+  target: HttpApiTarget,
+  options: { port?: number; extraRoutes?: Record<string, LocalRoute> } = {},
+): Promise<{ url: string; port: number; server: Server; stop(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const extra = options.extraRoutes?.[path];
+    if (extra && req.method === 'GET') return extra(req, res);
+    if (path !== WEBHOOK_PATH || req.method !== 'POST') return json(res, 404, { message: 'Not Found' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= API_GATEWAY_MAX_BODY) chunks.push(chunk);
+    });
+    req.on('end', async () => {
+      if (size > API_GATEWAY_MAX_BODY) return json(res, 413, { message: 'Request Entity Too Large' });
+      try {
+        const result = await target(toHttpApiEvent(req, Buffer.concat(chunks)));
+        const body = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '');
+        res.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), 'content-length': body.length });
+        res.end(body);
+      } catch {
+        // What API Gateway answers when the integration fails (crash, timeout).
+        json(res, 500, { message: 'Internal Server Error' });
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
+    port,
+    server,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,71 @@
+/**
+ * A local DynamoDB on 127.0.0.1: the AWS DynamoDB Local jar when Java is present, otherwise
+ * dynalite (pure Node). Either way the handlers reach it through AWS_ENDPOINT_URL_DYNAMODB.
+ */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { ensureDynamoDBLocal, hasJava } from '../dynamodb-local/install';
+import { freePort, waitForHttp } from './ports';
+
+/** A running local DynamoDB. */
+export interface LocalDynamoDB {
+  readonly endpoint: string;
+  readonly kind: 'DynamoDB Local' | 'dynalite';
+  stop(): Promise<void>;
+}
+
+/** Which engine to run; `auto` prefers DynamoDB Local. */
+export type DynamoDBEngine = 'auto' | 'dynamodb-local' | 'dynalite';
+
+export async function startDynamoDB(engine: DynamoDBEngine = 'auto'): Promise<LocalDynamoDB> {
+  if (engine === 'dynalite' || (engine === 'auto' && !hasJava())) return startDynalite();
+  return startDynamoDBLocal();
+}
+
+async function startDynamoDBLocal(): Promise<LocalDynamoDB> {
+  const { emulatorDir, launcherDir } = ensureDynamoDBLocal();
+  const port = await freePort();
+  const classpath = [path.join(emulatorDir, 'DynamoDBLocal.jar'), path.join(emulatorDir, 'DynamoDBLocal_lib', '*'), launcherDir].join(path.delimiter);
+  const child = spawn(
+    'java',
+    [`-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-cp', classpath, 'LoopbackDynamoDBLocal', '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(endpoint, 30_000, () => child.exitCode !== null);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`DynamoDB Local did not start: ${(error as Error).message}\n${output.slice(-2000)}`);
+  }
+  return {
+    endpoint,
+    kind: 'DynamoDB Local',
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+async function startDynalite(): Promise<LocalDynamoDB> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dynalite = require('dynalite') as (options: object) => import('node:http').Server;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    kind: 'dynalite',
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

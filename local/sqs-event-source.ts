@@ -1,0 +1,145 @@
+/**
+ * The local stand-in for Lambda's SQS event source mapping: long-polls the queue, hands batches
+ * of up to `batchSize` records to the function with at most `maxConcurrency` batches in flight,
+ * deletes the records the function did not report as failed, and leaves the rest to come back
+ * after their visibility timeout. SQS itself (fauxqs) moves a message to the dead-letter queue
+ * after `maxReceiveCount` receives, as the redrive policy says.
+ */
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+
+/** How the event source runs. */
+export interface SqsEventSourceOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly region: string;
+  readonly batchSize: number;
+  readonly maxConcurrency: number;
+  readonly invoke: (event: SQSEvent) => Promise<SQSBatchResponse | null | undefined>;
+  /** Told about every batch: how many records, how many failed, or the invocation error. */
+  readonly onBatch?: (report: { records: number; failed: number; error?: Error }) => void;
+}
+
+/** What the event source has done so far. */
+export interface SqsEventSourceStats {
+  received: number;
+  deleted: number;
+  failedRecords: number;
+  failedInvocations: number;
+  /** Event ids of the bodies received, in order (for inspection). */
+  readonly receivedEventIds: string[];
+}
+
+/** Converts an SQS API message into the record Lambda hands to the function. */
+export function toLambdaRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  const messageAttributes: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      dataType: value.DataType ?? 'String',
+      stringValue: value.StringValue,
+      binaryValue: value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : undefined,
+      stringListValues: [],
+      binaryListValues: [],
+    };
+  }
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? '000000000000',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+/** Starts polling; `stop()` waits for the batches in flight. */
+export function startSqsEventSource(options: SqsEventSourceOptions): { stats: SqsEventSourceStats; stop(): Promise<void> } {
+  const stats: SqsEventSourceStats = { received: 0, deleted: 0, failedRecords: 0, failedInvocations: 0, receivedEventIds: [] };
+  let stopped = false;
+  const controller = new AbortController();
+
+  const poll = async () => {
+    while (!stopped) {
+      let messages: Message[] = [];
+      try {
+        const out = await options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: options.batchSize,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: controller.signal },
+        );
+        messages = out.Messages ?? [];
+      } catch {
+        if (stopped) return;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      stats.received += messages.length;
+      for (const m of messages) stats.receivedEventIds.push(eventIdOf(m.Body));
+      await handleBatch(messages);
+    }
+  };
+
+  const handleBatch = async (messages: Message[]) => {
+    const records = messages.map((m) => toLambdaRecord(m, options.queueArn, options.region));
+    let failedIds: Set<string>;
+    try {
+      const response = await options.invoke({ Records: records });
+      const failures = response?.batchItemFailures ?? [];
+      const known = new Set(records.map((r) => r.messageId));
+      // Lambda treats a response naming an unknown or empty identifier as a failure of the whole batch.
+      failedIds = failures.every((f) => known.has(f.itemIdentifier)) ? new Set(failures.map((f) => f.itemIdentifier)) : known;
+    } catch (error) {
+      stats.failedInvocations++;
+      stats.failedRecords += records.length;
+      options.onBatch?.({ records: records.length, failed: records.length, error: error as Error });
+      return;
+    }
+    stats.failedRecords += failedIds.size;
+    const done = messages.filter((m) => !failedIds.has(m.MessageId ?? ''));
+    if (done.length > 0) {
+      await options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      stats.deleted += done.length;
+    }
+    options.onBatch?.({ records: records.length, failed: failedIds.size });
+  };
+
+  const loops = Array.from({ length: options.maxConcurrency }, () => poll());
+  return {
+    stats,
+    stop: async () => {
+      stopped = true;
+      controller.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}
+
+function eventIdOf(body: string | undefined): string {
+  try {
+    const id = (JSON.parse(body ?? '') as { id?: unknown }).id;
+    return typeof id === 'string' ? id : '';
+  } catch {
+    return '';
+  }
+}

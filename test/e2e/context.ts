@@ -1,0 +1,30 @@
+/** What the e2e global setup hands to the tests. */
+export interface E2EContext {
+  readonly webhookUrl: string;
+  readonly signingSecret: string;
+  readonly statusUrl: string;
+  /** fauxqs endpoint, for reading the bucket and the dead-letter queue. */
+  readonly sqsS3Endpoint: string;
+  readonly bucket: string;
+  readonly deadLetterQueueUrl: string;
+  /** The test media host, allowed in the runtime's configuration. */
+  readonly mediaOrigin: string;
+  /** Test-only control endpoint: media routes and faults. */
+  readonly controlUrl: string;
+  readonly dynamodbKind: string;
+}
+
+/** One planned answer of the media server for a path; the last one repeats. */
+export interface MediaAnswer {
+  readonly status: number;
+  /** Bytes served with a 200: `mediaStream(seed, size)`. */
+  readonly seed?: string;
+  readonly size?: number;
+  readonly contentType?: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    e2e: E2EContext;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Starts the whole local runtime once for the e2e suite (the real bundles, DynamoDB Local or
+ * dynalite, fauxqs, the local Secrets Manager) plus a media host whose answers the tests plan,
+ * and a control endpoint for faults. Everything binds 127.0.0.1 on free ports and is stopped at
+ * the end of the run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startLocalRuntime } from '../../local/runtime';
+import { mediaStream } from '../support/media-content';
+import type { MediaAnswer } from './context';
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const plans = new Map<string, MediaAnswer[]>();
+  const hits = new Map<string, number>();
+  const media = createServer((req, res) => {
+    const p = new URL(req.url ?? '/', 'http://x').pathname;
+    const count = (hits.get(p) ?? 0) + 1;
+    hits.set(p, count);
+    const plan = plans.get(p);
+    const answer = plan ? plan[Math.min(count, plan.length) - 1] : { status: 404 };
+    if (answer.status !== 200) return void res.writeHead(answer.status).end();
+    res.writeHead(200, { 'content-type': answer.contentType ?? 'application/octet-stream', 'content-length': answer.size ?? 0 });
+    mediaStream(answer.seed ?? p, answer.size ?? 0).pipe(res);
+  });
+  await new Promise<void>((resolve) => media.listen(0, '127.0.0.1', resolve));
+  const mediaHost = `127.0.0.1:${(media.address() as AddressInfo).port}`;
+
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'facesign-e2e-'));
+  const runtime = await startLocalRuntime({
+    port: 0,
+    dataDir,
+    mediaHosts: [mediaHost],
+    secretCacheSeconds: 1,
+    processor: { batchSize: 5, maxConcurrency: 2, timeoutSeconds: 60, retryBaseDelaySeconds: 1, mediaMaxBytes: 256 * 1024 * 1024 },
+  });
+
+  const control = createServer(async (req, res) => {
+    const body = await readJson(req);
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/media/plan') {
+      plans.set(body.path, body.answers);
+      hits.delete(body.path);
+    } else if (url.pathname === '/media/hits') {
+      return void res.end(JSON.stringify({ hits: hits.get(url.searchParams.get('path') ?? '') ?? 0 }));
+    } else if (url.pathname === '/faults') {
+      if (typeof body.secretsManagerFailing === 'boolean') runtime.setSecretsManagerFailing(body.secretsManagerFailing);
+      if (typeof body.queueReachable === 'boolean') runtime.setQueueReachableFromVerifier(body.queueReachable);
+    } else {
+      return void res.writeHead(404).end();
+    }
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+
+  project.provide('e2e', {
+    webhookUrl: runtime.webhookUrl,
+    signingSecret: runtime.signingSecret,
+    statusUrl: `http://127.0.0.1:${runtime.port}/__local/status`,
+    sqsS3Endpoint: runtime.endpoints.sqsS3,
+    bucket: runtime.bucket,
+    deadLetterQueueUrl: runtime.deadLetterQueueUrl,
+    mediaOrigin: `http://${mediaHost}`,
+    controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    dynamodbKind: runtime.dynamodbKind,
+  });
+
+  return async () => {
+    await runtime.stop();
+    for (const server of [media, control]) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, any>> {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  return text ? JSON.parse(text) : {};
+}
