@@ -2,7 +2,10 @@ import { CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from 
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -14,7 +17,9 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULTS, ENV, isValidHostEntry } from '../lambda/shared/config';
-import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/observability';
+import type { FaceSignEventType } from '../lambda/shared/event';
+import { EVENT_BRIDGE_SOURCE } from '../lambda/shared/event-bridge';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/metric-names';
 import { handlerEntry, type HandlerName } from './handler-bundle';
 import { LAMBDA_BUNDLING } from './lambda-bundling';
 import { WEBHOOK_PATH } from './webhook-path';
@@ -32,11 +37,37 @@ export interface FaceSignWebhooksProps {
   readonly existingSigningSecretObj?: secretsmanager.ISecret;
 
   /**
+   * Settings for the created signing secret (name, description, KMS key, removal policy).
+   * Not allowed with `existingSigningSecretObj`.
+   * @default - a generated name, the AWS-managed key
+   */
+  readonly signingSecretProps?: Pick<secretsmanager.SecretProps, 'secretName' | 'description' | 'encryptionKey' | 'removalPolicy'>;
+
+  /**
    * An existing bucket for archived events and media. The processor gets `s3:PutObject` on the
    * `events/*` and `media/*` prefixes only.
    * @default - a bucket is created: public access blocked, S3-managed encryption, SSL and TLS 1.2 enforced, retained on stack deletion
    */
   readonly existingBucketObj?: s3.IBucket;
+
+  /**
+   * Settings for the created bucket, merged over the defaults. Public access stays blocked and
+   * SSL and TLS 1.2 stay enforced whatever is given. Not allowed with `existingBucketObj`.
+   * @default - the defaults described on `existingBucketObj`
+   */
+  readonly bucketProps?: s3.BucketProps;
+
+  /**
+   * An existing EventBridge bus to publish processed events to.
+   * @default - a bus is created
+   */
+  readonly existingEventBusObj?: events.IEventBus;
+
+  /**
+   * Settings for the created event bus (for example its name). Not allowed with `existingEventBusObj`.
+   * @default - a generated name
+   */
+  readonly eventBusProps?: events.EventBusProps;
 
   /**
    * Expire archived events and stored media this long after they were written (created bucket only).
@@ -157,6 +188,13 @@ export interface FaceSignWebhooksProps {
   readonly existingAlarmTopicObj?: sns.ITopic;
 
   /**
+   * Settings for the created alarm topic (name, display name, KMS key). Not allowed with
+   * `existingAlarmTopicObj`.
+   * @default - a generated name, a new customer-managed KMS key
+   */
+  readonly alarmTopicProps?: Pick<sns.TopicProps, 'topicName' | 'displayName' | 'masterKey'>;
+
+  /**
    * An email address to subscribe to the alarm topic.
    * @default - no subscription
    */
@@ -217,6 +255,8 @@ export class FaceSignWebhooks extends Construct {
   public readonly idempotencyTable: dynamodb.Table;
   /** Archived events (`events/`) and stored media (`media/`). */
   public readonly bucket: s3.IBucket;
+  /** Every processed event is published here: `source` `facesign.webhooks`, `detail-type` the event type. */
+  public readonly eventBus: events.IEventBus;
   /** Checks signatures and queues events. */
   public readonly verifier: lambda.Function;
   /** Archives events, stores media, runs per-type handlers. */
@@ -237,10 +277,19 @@ export class FaceSignWebhooks extends Construct {
     const settings = resolveSettings(props);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
+    exclusive('existingSigningSecretObj', props.existingSigningSecretObj, 'signingSecretProps', props.signingSecretProps);
+    exclusive('existingBucketObj', props.existingBucketObj, 'bucketProps', props.bucketProps);
+    exclusive('existingEventBusObj', props.existingEventBusObj, 'eventBusProps', props.eventBusProps);
+    exclusive('existingAlarmTopicObj', props.existingAlarmTopicObj, 'alarmTopicProps', props.alarmTopicProps);
+    if (props.existingBucketObj && props.archiveExpiration) {
+      throw new Error('archiveExpiration applies to a created bucket only; set the lifecycle of existingBucketObj yourself');
+    }
+
     this.signingSecret =
       props.existingSigningSecretObj ??
       new secretsmanager.Secret(this, 'SigningSecret', {
         description: 'FaceSign webhook signing secret: the value from the FaceSign dashboard, or {"secrets":["new","old"]}',
+        ...props.signingSecretProps,
         // An empty list, so the verifier knows the secret is not set yet and answers 503 (FaceSign retries).
         generateSecretString: {
           secretStringTemplate: JSON.stringify({ secrets: [] }),
@@ -253,8 +302,9 @@ export class FaceSignWebhooks extends Construct {
       this.bucket = props.existingBucketObj;
     } else {
       this.accessLogsBucket = this.createAccessLogsBucket();
-      this.bucket = this.createBucket(props.archiveExpiration, this.accessLogsBucket);
+      this.bucket = this.createBucket(props.archiveExpiration, this.accessLogsBucket, props.bucketProps);
     }
+    this.eventBus = props.existingEventBusObj ?? new events.EventBus(this, 'EventBus', props.eventBusProps);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -283,8 +333,7 @@ export class FaceSignWebhooks extends Construct {
 
     this.verifierLogGroup = new logs.LogGroup(this, 'VerifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-    this.verifier = new NodejsFunction(this, 'Verifier', {
-      ...functionDefaults('verifier'),
+    this.verifier = handlerFunction(this, 'Verifier', 'verifier', {
       role: functionRole(this, 'VerifierRole', this.verifierLogGroup),
       description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
       memorySize: settings.verifierMemorySize,
@@ -303,8 +352,7 @@ export class FaceSignWebhooks extends Construct {
     this.queue.grantSendMessages(this.verifier);
 
     this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.processor = new NodejsFunction(this, 'Processor', {
-      ...functionDefaults('processor'),
+    this.processor = handlerFunction(this, 'Processor', 'processor', {
       role: functionRole(this, 'ProcessorRole', this.processorLogGroup),
       description: 'FaceSign webhooks: archives events, stores media, skips repeat deliveries',
       memorySize: settings.processorMemorySize,
@@ -321,6 +369,7 @@ export class FaceSignWebhooks extends Construct {
         [ENV.mediaAllowedHosts]: settings.allowedMediaHosts.join(','),
         [ENV.mediaDownloadTimeoutSeconds]: String(settings.mediaDownloadTimeoutSeconds),
         [ENV.mediaMaxBytes]: String(settings.maxMediaBytes),
+        [ENV.eventBusName]: this.eventBus.eventBusName,
       },
     });
     this.processor.addEventSource(
@@ -375,6 +424,7 @@ export class FaceSignWebhooks extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       metricsNamespace,
       existingAlarmTopicObj: props.existingAlarmTopicObj,
+      alarmTopicProps: props.alarmTopicProps,
       alarmEmail: props.alarmEmail,
       alarmNamePrefix: props.alarmNamePrefix,
       queueAgeAlarmThreshold: props.queueAgeAlarmThreshold,
@@ -448,17 +498,20 @@ export class FaceSignWebhooks extends Construct {
     });
   }
 
-  private createBucket(archiveExpiration: Duration | undefined, accessLogsBucket: s3.Bucket): s3.Bucket {
+  private createBucket(archiveExpiration: Duration | undefined, accessLogsBucket: s3.Bucket, overrides: s3.BucketProps = {}): s3.Bucket {
     const bucket = new s3.Bucket(this, 'Bucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // Identity documents and selfies: never deleted with the stack by accident.
       removalPolicy: RemovalPolicy.RETAIN,
+      ...overrides,
+      // Not negotiable: this bucket holds identity documents.
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
       lifecycleRules: [
         { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ...(overrides.lifecycleRules ?? []),
         ...(archiveExpiration ? [{ id: 'ExpireArchive', expiration: archiveExpiration }] : []),
       ],
     });
@@ -500,19 +553,71 @@ export class FaceSignWebhooks extends Construct {
     );
     // Multipart uploads to an SSE-KMS bucket need both.
     this.bucket.encryptionKey?.grantEncryptDecrypt(this.processor);
+    this.eventBus.grantPutEventsTo(this.processor);
+  }
+
+  /**
+   * Sends processed events of the given FaceSign type(s) to a target of yours: creates an
+   * EventBridge rule on {@link eventBus} matching `source` `facesign.webhooks` and those
+   * `detail-type`s. The target receives `detail` as {@link FaceSignEventBridgeDetail}: the event,
+   * and the S3 locations of its archived payload and stored media. Delivery is at least once; use
+   * `detail.event.id` to deduplicate.
+   *
+   * @example webhooks.onEvent('session.status', new targets.LambdaFunction(myFn));
+   * @example webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.SqsQueue(q));
+   */
+  public onEvent(types: FaceSignEventType | string | ReadonlyArray<FaceSignEventType | string>, target: events.IRuleTarget, options: { readonly description?: string } = {}): events.Rule {
+    const list = typeof types === 'string' ? [types] : [...types];
+    if (list.length === 0 || list.some((t) => typeof t !== 'string' || t.trim() === '')) {
+      throw new Error(`onEvent needs one or more event types, got ${JSON.stringify(types)}`);
+    }
+    const base = `On${list.map((t) => t.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase()).replace(/^./, (c) => c.toUpperCase())).join('Or')}`;
+    let id = base;
+    for (let n = 2; this.node.tryFindChild(id); n++) id = `${base}${n}`;
+    return new events.Rule(this, id, {
+      eventBus: this.eventBus,
+      description: options.description ?? `FaceSign ${list.join(', ')} events`,
+      eventPattern: { source: [EVENT_BRIDGE_SOURCE], detailType: list },
+      targets: [target],
+    });
   }
 }
 
-function functionDefaults(name: HandlerName) {
-  return {
-    entry: handlerEntry(name),
-    handler: 'handler',
+/** Where an installed package keeps the handler bundles it ships (built by `npm run build:package`). */
+export function prebuiltHandlerDir(name: HandlerName): string {
+  return path.join(__dirname, '..', 'assets', name);
+}
+
+/**
+ * One handler function. An installed package ships pre-built bundles and loads them with
+ * `Code.fromAsset` (no esbuild, no Docker, no TypeScript sources in the user's app); this repo's
+ * own app bundles from source with NodejsFunction. Both use the same esbuild settings.
+ */
+function handlerFunction(
+  scope: Construct,
+  id: string,
+  name: HandlerName,
+  props: Omit<lambda.FunctionProps, 'code' | 'handler' | 'runtime'>,
+): lambda.Function {
+  const common = {
+    ...props,
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: lambda.Tracing.ACTIVE,
-    bundling: LAMBDA_BUNDLING,
   };
+  const prebuilt = prebuiltHandlerDir(name);
+  if (existsSync(path.join(prebuilt, 'index.mjs'))) {
+    return new lambda.Function(scope, id, { ...common, code: lambda.Code.fromAsset(prebuilt), handler: 'index.handler' });
+  }
+  return new NodejsFunction(scope, id, { ...common, entry: handlerEntry(name), handler: 'handler', bundling: LAMBDA_BUNDLING });
+}
+
+/** Refuses an existing resource together with settings for a new one. */
+function exclusive(existingName: string, existing: unknown, propsName: string, newProps: unknown): void {
+  if (existing !== undefined && newProps !== undefined) {
+    throw new Error(`${existingName} and ${propsName} are mutually exclusive: pass an existing resource or settings for a new one, got both`);
+  }
 }
 
 

@@ -9,7 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DIMENSION, METRIC, SERVICE } from '../lambda/shared/observability';
+import { DIMENSION, METRIC, SERVICE } from '../lambda/shared/metric-names';
 
 /** The line after which media is lost: FaceSign's signed media URLs expire 15 minutes after they are made. */
 export const MEDIA_URL_LIFETIME = Duration.minutes(15);
@@ -29,6 +29,11 @@ export interface WebhookMonitoringProps {
    * @default - a topic encrypted with a new customer-managed KMS key (CloudWatch cannot publish to one encrypted with the AWS-managed key)
    */
   readonly existingAlarmTopicObj?: sns.ITopic;
+  /**
+   * Settings for the created topic. A `masterKey` given here replaces the created key.
+   * @default - a generated name, a new customer-managed KMS key
+   */
+  readonly alarmTopicProps?: Pick<sns.TopicProps, 'topicName' | 'displayName' | 'masterKey'>;
   /**
    * An email address subscribed to the alarm topic.
    * @default - no subscription
@@ -97,6 +102,9 @@ export class WebhookMonitoring extends Construct {
 
     if (props.existingAlarmTopicObj) {
       this.alarmTopic = props.existingAlarmTopicObj;
+    } else if (props.alarmTopicProps?.masterKey) {
+      // The caller's key: its policy must let cloudwatch.amazonaws.com use it.
+      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { ...props.alarmTopicProps, enforceSSL: true });
     } else {
       this.alarmTopicKey = new kms.Key(this, 'AlarmTopicKey', {
         description: 'Encrypts the FaceSign webhooks alarm topic',
@@ -109,7 +117,7 @@ export class WebhookMonitoring extends Construct {
           resources: ['*'],
         }),
       );
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: this.alarmTopicKey, enforceSSL: true });
+      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { ...props.alarmTopicProps, masterKey: this.alarmTopicKey, enforceSSL: true });
     }
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
 

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   archive folder  ${path.join(runtime.dataDir, 'archive')}   (events/ and media/)
   DynamoDB        ${runtime.dynamodbKind} at ${runtime.endpoints.dynamodb}
   SQS and S3      fauxqs at ${runtime.endpoints.sqsS3}
+  EventBridge     what rules would receive: ${path.join(runtime.dataDir, 'published-events.jsonl')}
   media hosts     ${mediaHosts.join(', ')}   (sample media at ${media.origin})
   status          http://127.0.0.1:${runtime.port}/__local/status
 

@@ -12,8 +12,9 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { DEFAULTS, ENV } from '../lambda/shared/config';
-import { SERVICE } from '../lambda/shared/observability';
+import { SERVICE } from '../lambda/shared/metric-names';
 import { ArchiveMirror } from './archive-mirror';
+import { startEventBridge, type PublishedEvent } from './eventbridge-server';
 import { startFaultProxy } from './fault-proxy';
 import { buildHandlerBundles } from './bundle';
 import { startHttpApi } from './http-api';
@@ -65,7 +66,9 @@ export interface LocalRuntime {
   readonly signingSecret: string;
   readonly dataDir: string;
   readonly dynamodbKind: string;
-  readonly endpoints: { readonly dynamodb: string; readonly sqsS3: string; readonly secretsManager: string };
+  readonly endpoints: { readonly dynamodb: string; readonly sqsS3: string; readonly secretsManager: string; readonly eventBridge: string };
+  /** What the processor published to EventBridge. */
+  readonly published: PublishedEvent[];
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
   readonly bucket: string;
@@ -111,13 +114,14 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
   };
   const visibilityTimeoutSeconds = options.processor?.visibilityTimeoutSeconds ?? processor.timeoutSeconds * 6;
 
-  const [bundles, dynamodb, sqsS3, secrets] = await Promise.all([
+  const [bundles, dynamodb, sqsS3, secrets, eventBridge] = await Promise.all([
     buildHandlerBundles(path.join(dataDir, 'bundles')),
     startDynamoDB(options.dynamodb ?? 'auto'),
     startSqsS3(),
     startSecretsManager({ [SECRET_ID]: signingSecret }),
+    startEventBridge(path.join(dataDir, 'published-events.jsonl')),
   ]);
-  stack.push(() => dynamodb.stop(), () => sqsS3.stop(), () => secrets.close());
+  stack.push(() => dynamodb.stop(), () => sqsS3.stop(), () => secrets.close(), () => eventBridge.close());
   const verifierSqs = await startFaultProxy(sqsS3.endpoint);
   stack.push(() => verifierSqs.stop());
 
@@ -161,6 +165,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
     AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
     // Node 20 here: the SDK's notice that it will need Node 22 is noise (Lambda runs Node 24).
     NODE_OPTIONS: '--enable-source-maps --disable-warning=NodeVersionSupportWarning',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
@@ -202,6 +207,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
       [ENV.retryBaseDelaySeconds]: String(processor.retryBaseDelaySeconds),
       [ENV.mediaMaxBytes]: String(processor.mediaMaxBytes),
       [ENV.mediaAllowHttpLoopback]: 'true',
+      [ENV.eventBusName]: 'facesign-local-bus',
       ...(options.mediaHosts?.length ? { [ENV.mediaAllowedHosts]: options.mediaHosts.join(',') } : {}),
     },
   });
@@ -228,7 +234,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     extraRoutes: {
       '/__local/status': (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ eventSource: eventSource.stats, dynamodb: dynamodb.kind }));
+        res.end(JSON.stringify({ eventSource: eventSource.stats, published: eventBridge.published, dynamodb: dynamodb.kind }));
       },
     },
   });
@@ -245,7 +251,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     signingSecret,
     dataDir,
     dynamodbKind: dynamodb.kind,
-    endpoints: { dynamodb: dynamodb.endpoint, sqsS3: sqsS3.endpoint, secretsManager: secrets.endpoint },
+    endpoints: { dynamodb: dynamodb.endpoint, sqsS3: sqsS3.endpoint, secretsManager: secrets.endpoint, eventBridge: eventBridge.endpoint },
+    published: eventBridge.published,
     queueUrl,
     deadLetterQueueUrl,
     bucket,

@@ -25,6 +25,7 @@ export type TransientFailureReason =
   | 'media_download_failed'
   | 'media_download_timeout'
   | 'concurrent_delivery'
+  | 'publish_failed'
   | 'dependency_error';
 
 /** Retrying cannot help; the message goes to the dead-letter queue with this reason. */

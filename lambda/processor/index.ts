@@ -7,11 +7,13 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IDEMPOTENCY_KEY_PREFIX, loadProcessorConfig } from '../shared/config';
 import { createObservability, SERVICE } from '../shared/observability';
+import { publishProcessedEvent } from './event-publisher';
 import { storeMedia } from './media-archiver';
 import { processEvent, type EventInput, type ProcessingResult } from './process-event';
 import { processRecord } from './process-record';
@@ -19,6 +21,8 @@ import { processRecord } from './process-record';
 const config = loadProcessorConfig();
 const { logger, metrics, tracer } = createObservability(SERVICE.processor);
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const eventBusName = config.eventBusName;
+const eventBridge = eventBusName ? tracer.captureAWSv3Client(new EventBridgeClient({})) : undefined;
 // The regional (or AWS_ENDPOINT_URL_SQS) endpoint, not the queue URL's host: same in AWS, and local queue URLs use *.localhost.
 const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
 
@@ -38,6 +42,7 @@ const processEventOnce = makeIdempotent(
       bucket: config.bucketName,
       logger,
       storeMedia: (event) => storeMedia(event, { s3, bucket: config.bucketName, policy: config.media }),
+      publish: eventBridge && eventBusName ? (event, result) => publishProcessedEvent(eventBridge, eventBusName, event, result) : undefined,
     }),
   {
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),

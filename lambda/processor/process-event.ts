@@ -5,6 +5,7 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isKnownEventType, type FaceSignEvent, type FaceSignMediaEvent, type UnknownFaceSignEvent } from '../shared/event';
+import type { FaceSignEventBridgeDetail } from '../shared/event-bridge';
 import type { Logger } from '../shared/observability';
 import { eventHandlers, handleUnknownEvent, type EventHandlerContext, type EventHandlers } from './event-handlers';
 import type { StoredMedia } from './media-archiver';
@@ -36,6 +37,8 @@ export interface ProcessEventDependencies {
   readonly logger: Logger;
   readonly handlers?: EventHandlers;
   readonly now?: () => number;
+  /** Publishes the processed event (EventBridge); last step of the unit. Absent: not published. */
+  readonly publish?: (event: FaceSignEvent | UnknownFaceSignEvent, result: Omit<FaceSignEventBridgeDetail, 'event' | 'eventOmitted'>) => Promise<void>;
 }
 
 /** Archives the payload and runs the event's handler. */
@@ -62,7 +65,7 @@ export async function processEvent({ event, rawBody }: EventInput, deps: Process
     ? await (handlers[event.type] as (e: typeof event, c: EventHandlerContext) => ReturnType<EventHandlers['session.status']>)(event, context)
     : await handleUnknownEvent(event, context);
 
-  return {
+  const processed: ProcessingResult = {
     eventId: event.id,
     eventType: event.type,
     sessionId: event.sessionId,
@@ -70,4 +73,13 @@ export async function processEvent({ event, rawBody }: EventInput, deps: Process
     ...(result.media ? { media: result.media } : {}),
     processedAt: new Date((deps.now ?? Date.now)()).toISOString(),
   };
+  if (deps.publish) {
+    const { bucket, key: mediaKey, bytes, sha256, contentType } = result.media ?? ({} as Partial<StoredMedia>);
+    await deps.publish(event, {
+      archive: processed.archive,
+      ...(result.media ? { media: { bucket: bucket!, key: mediaKey!, bytes: bytes!, sha256: sha256!, contentType: contentType! } } : {}),
+      processedAt: processed.processedAt,
+    });
+  }
+  return processed;
 }

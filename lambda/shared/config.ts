@@ -21,6 +21,7 @@ export const ENV = {
   mediaDownloadTimeoutSeconds: 'FACESIGN_MEDIA_DOWNLOAD_TIMEOUT_SECONDS',
   mediaMaxBytes: 'FACESIGN_MEDIA_MAX_BYTES',
   retryBaseDelaySeconds: 'FACESIGN_RETRY_BASE_DELAY_SECONDS',
+  eventBusName: 'FACESIGN_EVENT_BUS_NAME',
 } as const;
 
 /** Defaults shared by the construct and the handlers. */
@@ -70,6 +71,8 @@ export interface ProcessorConfig {
   readonly maxReceiveCount: number;
   readonly retryBaseDelaySeconds: number;
   readonly media: MediaPolicy;
+  /** Where processed events are published; unset means not published (the local runtime without EventBridge). */
+  readonly eventBusName?: string;
 }
 
 /** Reads the verifier's configuration; throws an error naming the first bad variable. */
@@ -93,6 +96,7 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     idempotencyWindowSeconds: positiveInt(env, ENV.idempotencyWindowSeconds, DEFAULTS.idempotencyWindowSeconds),
     maxReceiveCount: positiveInt(env, ENV.maxReceiveCount, DEFAULTS.maxReceiveCount),
     retryBaseDelaySeconds: positiveInt(env, ENV.retryBaseDelaySeconds, DEFAULTS.retryBaseDelaySeconds),
+    eventBusName: env[ENV.eventBusName]?.trim() || undefined,
     media: {
       allowedHosts: hostList(env, ENV.mediaAllowedHosts, DEFAULTS.mediaAllowedHosts),
       allowHttpLoopback: env[ENV.mediaAllowHttpLoopback] === 'true',

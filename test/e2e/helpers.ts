@@ -87,6 +87,12 @@ export async function receivedEventIds(): Promise<string[]> {
   return status.eventSource.receivedEventIds;
 }
 
+/** How many times the processor published an event id to EventBridge. */
+export async function publishedCount(eventId: string): Promise<number> {
+  const status = (await (await fetch(ctx.statusUrl)).json()) as { published: Array<{ detail: { event?: { id?: string } } }> };
+  return status.published.filter((p) => p.detail.event?.id === eventId).length;
+}
+
 /** The dead-letter message for an event id, with its attributes, once it is there. Left in place. */
 export async function deadLetterFor(eventId: string, timeoutMs = 30_000): Promise<{ body: string; attributes: Record<string, string> }> {
   return waitFor(`a dead-letter message for ${eventId}`, async () => {

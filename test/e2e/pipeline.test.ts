@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../../lambda/shared/event';
 import { mediaSha256 } from '../support/media-content';
-import { archiveKey, ctx, event, getObject, listKeys, mediaHits, planMedia, post, unique, waitFor } from './helpers';
+import { archiveKey, ctx, event, getObject, listKeys, mediaHits, planMedia, post, publishedCount, unique, waitFor } from './helpers';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -60,6 +60,16 @@ describe(`the local pipeline (real bundles, ${ctx.dynamodbKind}, fauxqs)`, () =>
     await new Promise((r) => setTimeout(r, 500));
     expect(await mediaHits(path)).toBe(1);
     expect(await listKeys(`events/${e.sessionId}/`)).toEqual([archiveKey(e)]);
+    expect(await publishedCount(String(e.id))).toBe(1);
+  });
+
+  it('publishes every processed event to EventBridge with its type and S3 locations', async () => {
+    const e = event('analysis.video');
+    expect((await post(JSON.stringify(e))).status).toBe(200);
+    await waitFor('the publication', async () => ((await publishedCount(String(e.id))) > 0 ? true : undefined));
+    const status = (await (await fetch(ctx.statusUrl)).json()) as { published: Array<{ source: string; detailType: string; detail: { event: { id: string }; archive: { key: string } } }> };
+    const entry = status.published.find((p) => p.detail.event.id === e.id);
+    expect(entry).toMatchObject({ source: 'facesign.webhooks', detailType: 'analysis.video', detail: { event: e, archive: { bucket: ctx.bucket, key: archiveKey(e) } } });
   });
 
   it('processes an event delivered 10 times concurrently once', async () => {
@@ -79,5 +89,6 @@ describe(`the local pipeline (real bundles, ${ctx.dynamodbKind}, fauxqs)`, () =>
     expect(await mediaHits(path)).toBe(1);
     expect(await listKeys(`events/${e.sessionId}/`)).toEqual([archiveKey(e)]);
     expect(await listKeys(`media/${e.sessionId}/`)).toHaveLength(1);
+    expect(await publishedCount(String(e.id))).toBe(1);
   });
 });

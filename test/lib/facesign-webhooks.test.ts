@@ -205,9 +205,12 @@ describe('FaceSignWebhooks: the synthesized template', () => {
         'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
         'logs:CreateLogStream', 'logs:PutLogEvents',
         'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+        'events:PutEvents',
       ].sort(),
     );
     expectOnlyXrayOnWildcard(statements);
+    const [busId] = Object.keys(template.findResources('AWS::Events::EventBus'));
+    expect(statements.find((st) => actionsOf([st]).includes('events:PutEvents'))?.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
     const s3Statement = statements.find((s) => actionsOf([s]).includes('s3:PutObject'));
     expect(JSON.stringify(s3Statement?.Resource)).toMatch(/\/events\/\*.*\/media\/\*/);
   });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,6 +13,8 @@ import { captureS3 } from '../../support/s3-capture';
 const s3 = captureS3();
 const sqsMock = mockClient(SQSClient);
 const table = fakeIdempotencyTable();
+const eventBridge = mockClient(EventBridgeClient);
+const published = () => eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries![0]);
 let media: MediaServer;
 let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
 
@@ -55,6 +58,7 @@ beforeAll(async () => {
   vi.stubEnv(ENV.deadLetterQueueUrl, 'https://sqs/dlq');
   vi.stubEnv(ENV.mediaAllowedHosts, media.host);
   vi.stubEnv(ENV.mediaAllowHttpLoopback, 'true');
+  vi.stubEnv(ENV.eventBusName, 'facesign-bus');
   vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.resetModules();
@@ -68,6 +72,8 @@ beforeEach(() => {
   sqsMock.reset();
   sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq' });
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
 });
 afterEach(() => s3.mock.resetHistory());
 
@@ -90,10 +96,13 @@ describe('processor Lambda handler', () => {
     const body = mediaBody('evt_once', '/once.jpg');
     await handler(sqsEvent({ body }), context());
     const putsAfterFirst = s3.mock.calls().length;
+    expect(published().filter((e) => JSON.parse(e.Detail!).event.id === 'evt_once')).toHaveLength(1);
     const response = await handler(sqsEvent({ body }, { body }), context());
     expect(response.batchItemFailures).toEqual([]);
     expect(media.hits.get('/once.jpg')).toBe(1);
     expect(s3.mock.calls().length).toBe(putsAfterFirst);
+    // Publishing is inside the idempotent unit: the repeats publish nothing.
+    expect(published().filter((e) => JSON.parse(e.Detail!).event.id === 'evt_once')).toHaveLength(1);
   });
 
   it('retries a transient media failure with a short visibility, leaving no completed record', async () => {
@@ -128,6 +137,31 @@ describe('processor Lambda handler', () => {
     expect(await handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
     expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.toString()).toBe('fixed');
+  });
+
+  it('publishes each processed event to the bus with its type and locations', async () => {
+    media.route('/pub.jpg', serveBytes(Buffer.from('pub'), 'image/jpeg'));
+    const body = mediaBody('evt_pub', '/pub.jpg');
+    await handler(sqsEvent({ body }), context());
+    const entry = published().find((e) => JSON.parse(e.Detail!).event.id === 'evt_pub');
+    expect(entry).toMatchObject({ EventBusName: 'facesign-bus', Source: 'facesign.webhooks', DetailType: 'media.user_photo' });
+    expect(JSON.parse(entry!.Detail!)).toMatchObject({
+      event: JSON.parse(body),
+      archive: { bucket: 'archive-bucket', key: expect.stringMatching(/^events\/ses_h\/\d+-evt_pub\.json$/) },
+      media: { bucket: 'archive-bucket', key: 'media/ses_h/media.user_photo/m_1.jpg', bytes: 3, contentType: 'image/jpeg' },
+    });
+  });
+
+  it('retries an event whose publish failed, leaving no completed record', async () => {
+    eventBridge
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+    const body = JSON.stringify(sampleEvent('settings.langs', { id: 'evt_pubfail' }));
+    const first = sqsEvent({ body });
+    expect(await handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
+    expect(await handler(sqsEvent({ body, receiveCount: 2 }), context())).toEqual({ batchItemFailures: [] });
+    expect(published().filter((e) => JSON.parse(e.Detail!).event.id === 'evt_pubfail')).toHaveLength(2);
   });
 
   it('fails only the records that failed in a mixed batch', async () => {

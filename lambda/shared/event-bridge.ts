@@ -1,0 +1,35 @@
+/**
+ * What the processor publishes to EventBridge for every processed event, so that your own logic
+ * can subscribe with rules instead of editing the processor. No imports beyond types: the construct
+ * and user code load this freely.
+ */
+import type { FaceSignEvent, FaceSignEventType, UnknownFaceSignEvent } from './event';
+
+/** The `source` of every published event. */
+export const EVENT_BRIDGE_SOURCE = 'facesign.webhooks';
+
+/** Where an object was stored. */
+export interface StoredObject {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/** The `detail` of a published event. `detail-type` is the FaceSign event type. */
+export interface FaceSignEventBridgeDetail<E extends FaceSignEvent | UnknownFaceSignEvent = FaceSignEvent | UnknownFaceSignEvent> {
+  /** The FaceSign event as received (omitted, with `eventOmitted: true`, if too large for EventBridge). */
+  readonly event?: E;
+  readonly eventOmitted?: boolean;
+  /** The archived raw payload. */
+  readonly archive: StoredObject;
+  /** The stored media file, for media events. */
+  readonly media?: StoredObject & { readonly bytes: number; readonly sha256: string; readonly contentType: string };
+  /** When the processor finished, ISO 8601. */
+  readonly processedAt: string;
+}
+
+/** The EventBridge event your rule targets receive. */
+export interface FaceSignEventBridgeEvent<T extends FaceSignEventType | string = string> {
+  readonly source: typeof EVENT_BRIDGE_SOURCE;
+  readonly 'detail-type': T;
+  readonly detail: FaceSignEventBridgeDetail;
+}

@@ -1,0 +1,36 @@
+/**
+ * Names shared by the handlers (which publish the metrics) and the construct (whose alarms and
+ * dashboard read them). No imports: the construct package loads this without Powertools.
+ */
+
+/** Default CloudWatch namespace of the custom metrics; the construct overrides it with `metricsNamespace`. */
+export const DEFAULT_METRICS_NAMESPACE = 'FaceSignWebhooks';
+
+/** Service names: the `service` dimension of every custom metric and the `service` key of every log line. */
+export const SERVICE = { verifier: 'facesign-verifier', processor: 'facesign-processor' } as const;
+
+/** Custom metric names. Each with a reason or type is also published per reason or type, with that dimension. */
+export const METRIC = {
+  /** Verifier: events accepted and queued; also per `EventType`. */
+  eventsReceived: 'EventsReceived',
+  /** Verifier: 401s; also per `Reason` (missing_signature, signature_mismatch, ...). */
+  signatureFailures: 'SignatureFailures',
+  /** Verifier: 400s and 413s; also per `Reason`. */
+  requestsRejected: 'RequestsRejected',
+  /** Processor: events processed for the first time; also per `EventType`. */
+  eventsProcessed: 'EventsProcessed',
+  /** Processor: repeat deliveries skipped by idempotency. */
+  duplicatesSkipped: 'DuplicatesSkipped',
+  /** Processor: messages sent to the dead-letter queue; also per `Reason`. */
+  permanentFailures: 'PermanentFailures',
+  /** Processor: attempts that will be retried; also per `Reason`. */
+  transientFailures: 'TransientFailures',
+  /** Processor: bytes of media stored in S3. */
+  mediaBytesStored: 'MediaBytesStored',
+  /** Processor: milliseconds from the first media request to the stored object. */
+  mediaDownloadTime: 'MediaDownloadTime',
+} as const;
+
+/** Dimension names used beside `service`. */
+export const DIMENSION = { eventType: 'EventType', reason: 'Reason' } as const;
+

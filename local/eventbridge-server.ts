@@ -1,0 +1,65 @@
+/**
+ * A minimal EventBridge endpoint for local development and tests: PutEvents over the AWS JSON 1.1
+ * protocol, on 127.0.0.1 only. It keeps what was published (and appends it to a JSON-lines file
+ * when given one), so a person or a test can see what rules would receive.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One published entry. */
+export interface PublishedEvent {
+  readonly eventBusName: string;
+  readonly source: string;
+  readonly detailType: string;
+  readonly detail: unknown;
+}
+
+/** A running local EventBridge. */
+export interface LocalEventBridge {
+  readonly endpoint: string;
+  readonly published: PublishedEvent[];
+  close(): Promise<void>;
+}
+
+export async function startEventBridge(logFile?: string): Promise<LocalEventBridge> {
+  const published: PublishedEvent[] = [];
+  const server: Server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    req.on('end', () => {
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
+        return reply(400, { __type: 'UnknownOperationException', message: `operation ${String(req.headers['x-amz-target'])} is not supported locally` });
+      }
+      let input: { Entries?: Array<{ EventBusName?: string; Source?: string; DetailType?: string; Detail?: string }> };
+      try {
+        input = JSON.parse(text);
+      } catch {
+        return reply(400, { __type: 'SerializationException', message: 'body is not JSON' });
+      }
+      const entries = (input.Entries ?? []).map((e) => {
+        const event: PublishedEvent = { eventBusName: e.EventBusName ?? 'default', source: e.Source ?? '', detailType: e.DetailType ?? '', detail: JSON.parse(e.Detail ?? '{}') };
+        published.push(event);
+        if (logFile) appendFileSync(logFile, `${JSON.stringify(event)}\n`);
+        return { EventId: randomUUID() };
+      });
+      reply(200, { FailedEntryCount: 0, Entries: entries });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    published,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

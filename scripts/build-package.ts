@@ -1,0 +1,24 @@
+/**
+ * Builds what `npm pack` ships: the construct compiled to JavaScript with its type declarations,
+ * the framework-agnostic signature and event modules, and the two handler bundles pre-built with
+ * the stack's own esbuild settings (so an installed construct needs no esbuild, no Docker and no
+ * TypeScript sources of ours).
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { buildHandlerBundles } from '../local/bundle';
+
+async function main(): Promise<void> {
+  const root = path.resolve(__dirname, '..');
+  const dist = path.join(root, 'dist');
+  rmSync(dist, { recursive: true, force: true });
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const bundles = await buildHandlerBundles(path.join(dist, 'assets'));
+  console.log(`built ${path.relative(root, dist)}: lib, lambda/shared, ${Object.values(bundles).map((b) => path.relative(root, b)).join(', ')}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { describe, expect, it } from 'vitest';
+import { EVENT_BRIDGE_SOURCE, FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
+import { ENV } from '../../lambda/shared/config';
+
+function setup(props: FaceSignWebhooksProps | ((stack: Stack) => FaceSignWebhooksProps) = {}) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'FanOut');
+  const webhooks = new FaceSignWebhooks(stack, 'FaceSign', typeof props === 'function' ? props(stack) : props);
+  return { stack, webhooks, template: () => Template.fromStack(stack) };
+}
+
+function processorEnv(template: Template) {
+  const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'facesign-processor' } } } }))[0];
+  return fn.Properties.Environment.Variables;
+}
+
+describe('EventBridge fan-out', () => {
+  it('creates a bus and tells the processor its name', () => {
+    const { template } = setup();
+    const t = template();
+    const [busId] = Object.keys(t.findResources('AWS::Events::EventBus'));
+    expect(processorEnv(t)[ENV.eventBusName]).toEqual({ Ref: busId });
+  });
+
+  it('onEvent routes one type to a target with a rule on the bus', () => {
+    const { stack, webhooks, template } = setup();
+    const queue = new sqs.Queue(stack, 'Mine');
+    const rule = webhooks.onEvent('session.status', new targets.SqsQueue(queue));
+    expect(rule).toBeInstanceOf(events.Rule);
+    const t = template();
+    const [busId] = Object.keys(t.findResources('AWS::Events::EventBus'));
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: busId },
+      EventPattern: { source: [EVENT_BRIDGE_SOURCE], 'detail-type': ['session.status'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('Mine'), 'Arn'] } })],
+    });
+  });
+
+  it('onEvent takes several types, and gives each call its own rule', () => {
+    const { stack, webhooks, template } = setup();
+    const fn = new lambda.Function(stack, 'Handler', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('export const handler = async () => {}') });
+    const a = webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.LambdaFunction(fn));
+    const b = webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.LambdaFunction(fn));
+    expect(a.node.id).toBe('OnMediaUserPhotoOrMediaDocumentPhoto');
+    expect(b.node.id).toBe('OnMediaUserPhotoOrMediaDocumentPhoto2');
+    const rules = Object.values(template().findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(2);
+    for (const r of rules) expect(r.Properties.EventPattern['detail-type']).toEqual(['media.user_photo', 'media.document_photo']);
+  });
+
+  it('onEvent refuses an empty type list', () => {
+    const { webhooks, stack } = setup();
+    expect(() => webhooks.onEvent([], new targets.SqsQueue(new sqs.Queue(stack, 'Q')))).toThrow('onEvent needs one or more event types, got []');
+  });
+
+  it('publishes to an existing bus when given one, creating none', () => {
+    const { template } = setup((stack) => ({ existingEventBusObj: events.EventBus.fromEventBusName(stack, 'Bus', 'company-bus') }));
+    const t = template();
+    t.resourceCountIs('AWS::Events::EventBus', 0);
+    expect(processorEnv(t)[ENV.eventBusName]).toBe('company-bus');
+  });
+});
+
+describe('bring your own resources', () => {
+  it.each<[string, (stack: Stack) => FaceSignWebhooksProps]>([
+    ['existingSigningSecretObj and signingSecretProps', (s) => ({ existingSigningSecretObj: secretsmanager.Secret.fromSecretNameV2(s, 'S', 'x'), signingSecretProps: { secretName: 'y' } })],
+    ['existingBucketObj and bucketProps', (s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), bucketProps: { versioned: true } })],
+    ['existingEventBusObj and eventBusProps', (s) => ({ existingEventBusObj: events.EventBus.fromEventBusName(s, 'E', 'x'), eventBusProps: { eventBusName: 'y' } })],
+    ['existingAlarmTopicObj and alarmTopicProps', (s) => ({ existingAlarmTopicObj: sns.Topic.fromTopicArn(s, 'T', 'arn:aws:sns:eu-west-1:123456789012:x'), alarmTopicProps: { topicName: 'y' } })],
+  ])('refuses %s together', (names, build) => {
+    const [existing, props] = names.split(' and ');
+    expect(() => setup(build)).toThrow(`${existing} and ${props} are mutually exclusive: pass an existing resource or settings for a new one, got both`);
+  });
+
+  it('refuses archiveExpiration for a bucket it does not own', () => {
+    expect(() => setup((s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), archiveExpiration: Duration.days(30) }))).toThrow(/created bucket only/);
+  });
+
+  it('applies settings for new resources, but never lets bucketProps open the bucket', () => {
+    const { template } = setup((stack) => ({
+      signingSecretProps: { secretName: 'facesign/signing' },
+      eventBusProps: { eventBusName: 'facesign-events' },
+      alarmTopicProps: { topicName: 'facesign-alarms', masterKey: new kms.Key(stack, 'MyKey') },
+      bucketProps: {
+        versioned: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ACLS,
+        enforceSSL: false,
+        lifecycleRules: [{ id: 'Mine', expiration: Duration.days(400) }],
+      },
+    }));
+    const t = template();
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'facesign/signing', GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"secrets":[]}' }) });
+    t.hasResourceProperties('AWS::Events::EventBus', { Name: 'facesign-events' });
+    t.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'facesign-alarms' });
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'AbortIncompleteMultipartUploads' }), Match.objectLike({ Id: 'Mine' })]) },
+    });
+    const policies = Object.values(t.findResources('AWS::S3::BucketPolicy')).map((p) => JSON.stringify(p.Properties.PolicyDocument));
+    expect(policies.filter((p) => p.includes('aws:SecureTransport')).length).toBeGreaterThanOrEqual(2);
+  });
+});
