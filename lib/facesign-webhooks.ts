@@ -13,7 +13,6 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULTS, ENV, isValidHostEntry } from '../lambda/shared/config';
@@ -23,12 +22,12 @@ import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/metric-names';
 import { handlerEntry, type HandlerName } from './handler-bundle';
 import { LAMBDA_BUNDLING } from './lambda-bundling';
 import { WEBHOOK_PATH } from './webhook-path';
-import { WebhookMonitoring } from './webhook-monitoring';
+import { WebhookMonitoring, type WebhookAlarmOptions } from './webhook-monitoring';
 
 export { WEBHOOK_PATH };
 
-/** Properties of {@link FaceSignWebhooks}. */
-export interface FaceSignWebhooksProps {
+/** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
+export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   /**
    * An existing Secrets Manager secret holding the FaceSign signing secret: either the secret
    * string itself, or JSON `{"secrets": ["<new>", "<old>"]}` to accept several during a rotation.
@@ -180,56 +179,6 @@ export interface FaceSignWebhooksProps {
    * @default 'FaceSignWebhooks'
    */
   readonly metricsNamespace?: string;
-
-  /**
-   * An existing SNS topic for every alarm, on alarm and on recovery.
-   * @default - a topic encrypted with a new customer-managed KMS key
-   */
-  readonly existingAlarmTopicObj?: sns.ITopic;
-
-  /**
-   * Settings for the created alarm topic (name, display name, KMS key). Not allowed with
-   * `existingAlarmTopicObj`.
-   * @default - a generated name, a new customer-managed KMS key
-   */
-  readonly alarmTopicProps?: Pick<sns.TopicProps, 'topicName' | 'displayName' | 'masterKey'>;
-
-  /**
-   * An email address to subscribe to the alarm topic.
-   * @default - no subscription
-   */
-  readonly alarmEmail?: string;
-
-  /**
-   * First part of every alarm name: `<prefix>-<resource>-<metric>-<severity>`.
-   * @default - the stack name
-   */
-  readonly alarmNamePrefix?: string;
-
-  /**
-   * Critical alarm when the oldest queued event is older than this (must be under 15 minutes,
-   * the life of a media URL).
-   * @default Duration.minutes(5)
-   */
-  readonly queueAgeAlarmThreshold?: Duration;
-
-  /**
-   * Critical alarm when at least this percentage of webhook requests end in 5xx over 5 minutes.
-   * @default 5
-   */
-  readonly apiServerErrorRateThreshold?: number;
-
-  /**
-   * Warning alarm when the webhook p99 latency exceeds this in 2 of 3 five-minute periods.
-   * @default Duration.seconds(1)
-   */
-  readonly apiLatencyP99Threshold?: Duration;
-
-  /**
-   * Warning alarm when more than this many requests fail the signature check in 5 minutes.
-   * @default 10
-   */
-  readonly signatureFailureAlarmThreshold?: number;
 }
 
 /**

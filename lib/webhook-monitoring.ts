@@ -14,18 +14,10 @@ import { DIMENSION, METRIC, SERVICE } from '../lambda/shared/metric-names';
 /** The line after which media is lost: FaceSign's signed media URLs expire 15 minutes after they are made. */
 export const MEDIA_URL_LIFETIME = Duration.minutes(15);
 
-/** Properties of {@link WebhookMonitoring}. */
-export interface WebhookMonitoringProps {
-  /** The HTTP API FaceSign posts to. */
-  readonly api: HttpApi;
-  readonly verifier: lambda.IFunction;
-  readonly processor: lambda.IFunction;
-  readonly queue: sqs.IQueue;
-  readonly deadLetterQueue: sqs.IQueue;
-  /** CloudWatch namespace of the handlers' custom metrics. */
-  readonly metricsNamespace: string;
+/** The alarm settings, shared by {@link FaceSignWebhooksProps} and {@link WebhookMonitoringProps}. */
+export interface WebhookAlarmOptions {
   /**
-   * Topic every alarm notifies, on alarm and on recovery.
+   * An existing SNS topic every alarm notifies, on alarm and on recovery.
    * @default - a topic encrypted with a new customer-managed KMS key (CloudWatch cannot publish to one encrypted with the AWS-managed key)
    */
   readonly existingAlarmTopicObj?: sns.ITopic;
@@ -64,6 +56,18 @@ export interface WebhookMonitoringProps {
    * @default 10
    */
   readonly signatureFailureAlarmThreshold?: number;
+}
+
+/** Properties of {@link WebhookMonitoring}. */
+export interface WebhookMonitoringProps extends WebhookAlarmOptions {
+  /** The HTTP API FaceSign posts to. */
+  readonly api: HttpApi;
+  readonly verifier: lambda.IFunction;
+  readonly processor: lambda.IFunction;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  /** CloudWatch namespace of the handlers' custom metrics. */
+  readonly metricsNamespace: string;
 }
 
 /**
@@ -137,96 +141,105 @@ export class WebhookMonitoring extends Construct {
     const serverErrors = props.api.metricServerError({ period: five, statistic: 'Sum' });
     const clientErrors = props.api.metricClientError({ period: five, statistic: 'Sum' });
 
-    const alarm = (key: string, resource: string, metricName: string, severity: 'Critical' | 'Warning', options: Omit<cloudwatch.AlarmProps, 'alarmName'>) => {
+    /** An alarm that fires on any occurrence (at least 1 in one period) unless `overrides` say otherwise. */
+    const alarm = (
+      key: string,
+      name: { resource: string; metric: string; severity: 'Critical' | 'Warning' },
+      metric: cloudwatch.IMetric,
+      alarmDescription: string,
+      overrides: Partial<Pick<cloudwatch.AlarmProps, 'threshold' | 'evaluationPeriods' | 'datapointsToAlarm' | 'comparisonOperator'>> = {},
+    ) => {
       const created = new cloudwatch.Alarm(this, key, {
-        ...options,
-        alarmName: `${prefix}-${resource}-${metricName}-${severity}`,
+        metric,
+        alarmDescription,
+        alarmName: `${prefix}-${name.resource}-${name.metric}-${name.severity}`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...overrides,
       });
       created.addAlarmAction(new SnsAction(this.alarmTopic));
       created.addOkAction(new SnsAction(this.alarmTopic));
       return created;
     };
+    const sum5 = { period: five, statistic: 'Sum' };
 
     this.alarms = {
-      deadLetterQueue: alarm('DeadLetterQueueAlarm', 'DeadLetterQueue', 'VisibleMessages', 'Critical', {
-        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription:
-          'An event could not be processed and is in the dead-letter queue. Read its failureReason and failureMessage attributes, fix the cause, then redrive the DLQ (README, Runbook). Media events whose URL expired need FaceSign to resend.',
-      }),
-      queueAge: alarm('QueueAgeAlarm', 'Queue', 'OldestMessageAge', 'Critical', {
-        metric: props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one }),
-        threshold: queueAgeThreshold.toSeconds(),
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: `Events are waiting longer than ${queueAgeThreshold.toSeconds()} s. Media URLs expire 15 minutes after they are made, so a backlog loses media. Check the processor's errors, throttles and concurrency (maxConcurrency), and DynamoDB and S3 health.`,
-      }),
-      verifierErrors: alarm('VerifierErrorsAlarm', 'Verifier', 'Errors', 'Critical', {
-        metric: props.verifier.metricErrors({ period: five, statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: 'The verifier crashed or timed out (FaceSign got a 5xx and will retry). Read the verifier log group for the error; a cold-start error names the bad environment variable.',
-      }),
-      verifierThrottles: alarm('VerifierThrottlesAlarm', 'Verifier', 'Throttles', 'Warning', {
-        metric: props.verifier.metricThrottles({ period: five, statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: 'The verifier was throttled: the account has no Lambda concurrency left. FaceSign retries, but raise the account concurrency limit or reserve concurrency for the verifier.',
-      }),
-      processorErrors: alarm('ProcessorErrorsAlarm', 'Processor', 'Errors', 'Critical', {
-        metric: props.processor.metricErrors({ period: five, statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: 'A processor invocation crashed or timed out, so its whole batch returns to the queue. Read the processor log group; a timeout means processorTimeout is too short for the media sizes.',
-      }),
-      processorThrottles: alarm('ProcessorThrottlesAlarm', 'Processor', 'Throttles', 'Warning', {
-        metric: props.processor.metricThrottles({ period: five, statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: 'The processor was throttled by the account concurrency limit; events wait in the queue. Raise the limit or lower processorMaxConcurrency elsewhere.',
-      }),
-      apiServerErrors: alarm('ApiServerErrorRateAlarm', 'Api', 'ServerErrorRate', 'Critical', {
-        metric: new cloudwatch.MathExpression({
+      deadLetterQueue: alarm(
+        'DeadLetterQueueAlarm',
+        { resource: 'DeadLetterQueue', metric: 'VisibleMessages', severity: 'Critical' },
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one }),
+        'An event could not be processed and is in the dead-letter queue. Read its failureReason and failureMessage attributes, fix the cause, then redrive the DLQ (README, Runbook). Media events whose URL expired need FaceSign to resend.',
+      ),
+      queueAge: alarm(
+        'QueueAgeAlarm',
+        { resource: 'Queue', metric: 'OldestMessageAge', severity: 'Critical' },
+        props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one }),
+        `Events are waiting longer than ${queueAgeThreshold.toSeconds()} s. Media URLs expire 15 minutes after they are made, so a backlog loses media. Check the processor's errors, throttles and concurrency (maxConcurrency), and DynamoDB and S3 health.`,
+        { threshold: queueAgeThreshold.toSeconds(), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+      ),
+      verifierErrors: alarm(
+        'VerifierErrorsAlarm',
+        { resource: 'Verifier', metric: 'Errors', severity: 'Critical' },
+        props.verifier.metricErrors(sum5),
+        'The verifier crashed or timed out (FaceSign got a 5xx and will retry). Read the verifier log group for the error; a cold-start error names the bad environment variable.',
+      ),
+      verifierThrottles: alarm(
+        'VerifierThrottlesAlarm',
+        { resource: 'Verifier', metric: 'Throttles', severity: 'Warning' },
+        props.verifier.metricThrottles(sum5),
+        'The verifier was throttled: the account has no Lambda concurrency left. FaceSign retries, but raise the account concurrency limit or reserve concurrency for the verifier.',
+      ),
+      processorErrors: alarm(
+        'ProcessorErrorsAlarm',
+        { resource: 'Processor', metric: 'Errors', severity: 'Critical' },
+        props.processor.metricErrors(sum5),
+        'A processor invocation crashed or timed out, so its whole batch returns to the queue. Read the processor log group; a timeout means processorTimeout is too short for the media sizes.',
+      ),
+      processorThrottles: alarm(
+        'ProcessorThrottlesAlarm',
+        { resource: 'Processor', metric: 'Throttles', severity: 'Warning' },
+        props.processor.metricThrottles(sum5),
+        'The processor was throttled by the account concurrency limit; events wait in the queue. Raise the limit or lower processorMaxConcurrency elsewhere.',
+      ),
+      apiServerErrors: alarm(
+        'ApiServerErrorRateAlarm',
+        { resource: 'Api', metric: 'ServerErrorRate', severity: 'Critical' },
+        new cloudwatch.MathExpression({
           expression: 'IF(requests > 0, 100 * errors / requests, 0)',
           usingMetrics: { requests, errors: serverErrors },
           label: 'API 5xx rate (%)',
           period: five,
         }),
-        threshold: serverErrorRate,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: `At least ${serverErrorRate}% of webhook requests got a 5xx: FaceSign will retry them, but something of ours is down. The verifier logs name it: secret_not_configured (set the secret), secret_unavailable (Secrets Manager, IAM), queue_unavailable (SQS).`,
-      }),
-      apiLatency: alarm('ApiLatencyAlarm', 'Api', 'LatencyP99', 'Warning', {
-        metric: props.api.metricLatency({ period: five, statistic: 'p99' }),
-        threshold: latencyThreshold.toMilliseconds(),
-        evaluationPeriods: 3,
-        datapointsToAlarm: 2,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: `The webhook p99 latency is above ${latencyThreshold.toMilliseconds()} ms. Look at the verifier duration (cold starts, Secrets Manager or SQS latency) on the dashboard.`,
-      }),
-      signatureFailures: alarm('SignatureFailuresAlarm', 'Verifier', 'SignatureFailures', 'Warning', {
-        metric: custom(METRIC.signatureFailures, SERVICE.verifier),
-        threshold: signatureThreshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription:
-          'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
-      }),
-      permanentFailures: alarm('PermanentFailuresAlarm', 'Processor', 'PermanentFailures', 'Warning', {
-        metric: custom(METRIC.permanentFailures, SERVICE.processor),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: 'The processor sent an event to the dead-letter queue on purpose (expired URL, 404 from the media host, host not allowed, file too large, bad envelope). The dashboard breaks them down by reason; the DLQ message attributes carry it.',
-      }),
+        `At least ${serverErrorRate}% of webhook requests got a 5xx: FaceSign will retry them, but something of ours is down. The verifier logs name it: secret_not_configured (set the secret), secret_unavailable (Secrets Manager, IAM), queue_unavailable (SQS).`,
+        { threshold: serverErrorRate },
+      ),
+      apiLatency: alarm(
+        'ApiLatencyAlarm',
+        { resource: 'Api', metric: 'LatencyP99', severity: 'Warning' },
+        props.api.metricLatency({ period: five, statistic: 'p99' }),
+        `The webhook p99 latency is above ${latencyThreshold.toMilliseconds()} ms. Look at the verifier duration (cold starts, Secrets Manager or SQS latency) on the dashboard.`,
+        {
+          threshold: latencyThreshold.toMilliseconds(),
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        },
+      ),
+      signatureFailures: alarm(
+        'SignatureFailuresAlarm',
+        { resource: 'Verifier', metric: 'SignatureFailures', severity: 'Warning' },
+        custom(METRIC.signatureFailures, SERVICE.verifier),
+        'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
+        { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+      ),
+      permanentFailures: alarm(
+        'PermanentFailuresAlarm',
+        { resource: 'Processor', metric: 'PermanentFailures', severity: 'Warning' },
+        custom(METRIC.permanentFailures, SERVICE.processor),
+        'The processor sent an event to the dead-letter queue on purpose (expired URL, 404 from the media host, host not allowed, file too large, bad envelope). The dashboard breaks them down by reason; the DLQ message attributes carry it.',
+      ),
     };
 
     this.dashboard = this.createDashboard(props, { requests, serverErrors, clientErrors, custom, byDimension, queueAgeThreshold });
