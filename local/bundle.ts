@@ -10,10 +10,14 @@ import { HANDLER_BUNDLE, handlerEntry, type HandlerName } from '../lib/handler-b
 
 /** Builds one handler into `<outDir>/<name>/index.mjs` and returns that path. */
 export async function buildHandlerBundle(name: HandlerName, outDir: string): Promise<string> {
-  const outfile = path.join(outDir, name, 'index.mjs');
+  return bundleEntry(handlerEntry(name), path.join(outDir, name, 'index.mjs'));
+}
+
+/** Bundles any entry with the handlers' settings (benchmarks use it for their floors). */
+export async function bundleEntry(entry: string, outfile: string): Promise<string> {
   mkdirSync(path.dirname(outfile), { recursive: true });
   await build({
-    entryPoints: [handlerEntry(name)],
+    entryPoints: [entry],
     bundle: true,
     outfile,
     format: HANDLER_BUNDLE.format,

@@ -19,7 +19,7 @@ import { processEvent, type EventInput, type ProcessingResult } from './process-
 import { processRecord } from './process-record';
 
 const config = loadProcessorConfig();
-const { logger, metrics, tracer } = createObservability(SERVICE.processor);
+const { logger, metrics, eventMetrics, tracer } = createObservability(SERVICE.processor);
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const eventBusName = config.eventBusName;
 const eventBridge = eventBusName ? tracer.captureAWSv3Client(new EventBridgeClient({})) : undefined;
@@ -72,7 +72,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         maxReceiveCount: config.maxReceiveCount,
         retryBaseDelaySeconds: config.retryBaseDelaySeconds,
         logger,
-        metrics,
+        metrics: eventMetrics,
       }),
     batch,
     { context, throwOnFullBatchFailure: false },

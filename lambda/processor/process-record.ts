@@ -11,7 +11,7 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { isMediaEvent, parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
-import { countWithDimension, DIMENSION, METRIC, MetricUnit, type Logger, type Metrics } from '../shared/observability';
+import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
 import { classifyFailure, type Classification } from './failures';
 import type { EventInput, ProcessingResult } from './process-event';
 
@@ -30,7 +30,7 @@ export interface RecordProcessorDependencies {
   readonly maxReceiveCount: number;
   readonly retryBaseDelaySeconds: number;
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: EventMetrics;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -56,14 +56,14 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
     const result = await deps.processEventOnce({ event, rawBody: record.body });
     if (result.duplicate) {
       logger.info('duplicate delivery skipped; the event was already processed', { processedAt: result.processedAt });
-      deps.metrics.addMetric(METRIC.duplicatesSkipped, MetricUnit.Count, 1);
+      deps.metrics.count(METRIC.duplicatesSkipped);
       return { status: 'duplicate', result };
     }
     logger.info('event processed', { archiveKey: result.archive.key, attempt });
-    countWithDimension(deps.metrics, METRIC.eventsProcessed, DIMENSION.eventType, event.type);
+    deps.metrics.countBy(METRIC.eventsProcessed, DIMENSION.eventType, event.type);
     if (result.media) {
-      deps.metrics.addMetric(METRIC.mediaBytesStored, MetricUnit.Bytes, result.media.bytes);
-      deps.metrics.addMetric(METRIC.mediaDownloadTime, MetricUnit.Milliseconds, result.media.durationMs);
+      deps.metrics.record(METRIC.mediaBytesStored, MetricUnit.Bytes, result.media.bytes);
+      deps.metrics.record(METRIC.mediaDownloadTime, MetricUnit.Milliseconds, result.media.durationMs);
     }
     return { status: 'processed', result };
   } catch (error) {
@@ -82,7 +82,7 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
       }, attempt, logger, deps);
     }
     logger.warn('transient failure; will retry', { reason: failure.reason, detail: failure.message, attempt, retryInSeconds: delaySeconds });
-    countWithDimension(deps.metrics, METRIC.transientFailures, DIMENSION.reason, failure.reason);
+    deps.metrics.countBy(METRIC.transientFailures, DIMENSION.reason, failure.reason);
     await deps.sqs
       .send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }))
       .catch((visibilityError: Error) =>
@@ -129,7 +129,7 @@ async function deadLetter(
   // If this send fails the error propagates, the record is retried, and nothing is lost.
   await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
   logger.error('event sent to the dead-letter queue', { reason: failure.reason, detail: failure.message, attempt });
-  countWithDimension(deps.metrics, METRIC.permanentFailures, DIMENSION.reason, failure.reason);
+  deps.metrics.countBy(METRIC.permanentFailures, DIMENSION.reason, failure.reason);
   return { status: 'dead_lettered', reason: failure.reason };
 }
 

@@ -7,34 +7,59 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DEFAULT_METRICS_NAMESPACE } from './metric-names';
 
 export { DEFAULT_METRICS_NAMESPACE, DIMENSION, METRIC, SERVICE } from './metric-names';
 
+/** What the handlers count. Totals feed the alarms; per-dimension counts feed the dashboard. */
+export interface EventMetrics {
+  /** One occurrence, in total only. */
+  count(name: string): void;
+  /** One occurrence, in total and under `dimension=value`. */
+  countBy(name: string, dimension: string, value: string): void;
+  /** A measured value (bytes, milliseconds), in total only. */
+  record(name: string, unit: MetricUnitName, value: number): void;
+}
+
 /** A function's observability toolkit. */
 export interface Observability {
   readonly logger: Logger;
+  /** The invocation's metrics; the handler publishes them when the invocation ends. */
   readonly metrics: Metrics;
+  readonly eventMetrics: EventMetrics;
   readonly tracer: Tracer;
 }
 
 /** Builds the toolkit once per cold start. Namespace from `POWERTOOLS_METRICS_NAMESPACE`. */
 export function createObservability(serviceName: string): Observability {
   const service = process.env.POWERTOOLS_SERVICE_NAME ?? serviceName;
+  const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE;
+  const metrics = new Metrics({ serviceName: service, namespace });
+  // A second, long-lived instance for per-dimension data points: each is published at once, so its
+  // dimension never leaks into the totals. (singleMetric() would build a new instance per call.)
+  const dimensional = new Metrics({ serviceName: service, namespace });
   return {
     logger: new Logger({ serviceName: service }),
-    metrics: new Metrics({ serviceName: service, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE }),
+    metrics,
+    eventMetrics: createEventMetrics(metrics, dimensional),
     tracer: new Tracer({ serviceName: service }),
   };
 }
 
-/** Counts one occurrence, both in total (for alarms) and under a dimension (for the dashboard). */
-export function countWithDimension(metrics: Metrics, name: string, dimension: string, value: string): void {
-  metrics.addMetric(name, MetricUnit.Count, 1);
-  const single = metrics.singleMetric();
-  single.addDimension(dimension, value);
-  single.addMetric(name, MetricUnit.Count, 1);
+/** Counts into `metrics` (published by the handler) and, per dimension, into `dimensional` (published at once). */
+export function createEventMetrics(metrics: Metrics, dimensional: Metrics): EventMetrics {
+  return {
+    count: (name) => metrics.addMetric(name, MetricUnit.Count, 1),
+    countBy: (name, dimension, value) => {
+      metrics.addMetric(name, MetricUnit.Count, 1);
+      dimensional.addDimension(dimension, value);
+      dimensional.addMetric(name, MetricUnit.Count, 1);
+      dimensional.publishStoredMetrics();
+    },
+    record: (name, unit, value) => metrics.addMetric(name, unit, value),
+  };
 }
 
 export { Logger, Metrics, MetricUnit, Tracer };

@@ -12,7 +12,7 @@ import { handleWebhook } from './handle-webhook';
 import { SigningSecretCache } from './signing-secrets';
 
 const config = loadVerifierConfig();
-const { logger, metrics, tracer } = createObservability(SERVICE.verifier);
+const { logger, metrics, eventMetrics, tracer } = createObservability(SERVICE.verifier);
 const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 // The regional (or AWS_ENDPOINT_URL_SQS) endpoint, not the queue URL's host: same in AWS, and local queue URLs use *.localhost.
 const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
@@ -37,7 +37,7 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context): 
       secrets,
       enqueue: (verified) => enqueueVerifiedEvent(sqs, config.queueUrl, verified),
       logger,
-      metrics,
+      metrics: eventMetrics,
       toleranceSeconds: config.toleranceSeconds,
       maxBodyBytes: config.maxBodyBytes,
     },

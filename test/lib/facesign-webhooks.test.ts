@@ -146,7 +146,8 @@ describe('FaceSignWebhooks: the synthesized template', () => {
       Timeout: timeout,
       LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
     });
-    expect(fn.properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    // Source maps ship with the bundle but are not loaded at start unless asked (cold start).
+    expect(fn.properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
   });
 
   it('gives every log group a retention', () => {
@@ -246,12 +247,15 @@ describe('FaceSignWebhooks: props', () => {
       maxMediaBytes: 1000,
       logRetention: logs.RetentionDays.ONE_WEEK,
       archiveExpiration: Duration.days(365),
+      sourceMapStackTraces: true,
     });
     const verifier = functionNamed(template, 'facesign-verifier').properties;
     const processor = functionNamed(template, 'facesign-processor').properties;
     expect(verifier.MemorySize).toBe(256);
     expect(verifier.Environment.Variables).toMatchObject({ [ENV.toleranceSeconds]: '120', [ENV.maxBodyBytes]: '65536', [ENV.secretCacheSeconds]: '60' });
     expect(processor).toMatchObject({ MemorySize: 2048, Timeout: 180 });
+    expect(processor.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(verifier.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     expect(processor.Environment.Variables).toMatchObject({
       [ENV.maxReceiveCount]: '3',
       [ENV.idempotencyWindowSeconds]: String(2 * 86400),

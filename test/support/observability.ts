@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { EventMetrics } from '../../lambda/shared/observability';
 
 /** A real Powertools logger that prints nothing, for tests that are not about logs. */
 export function silentLogger(): Logger {
@@ -14,23 +14,17 @@ export interface MetricRecord {
   readonly dimensions: Readonly<Record<string, string>>;
 }
 
-/**
- * Records the metrics calls our code makes (`addMetric`, and `singleMetric()` with dimensions),
- * so unit tests can assert on names, units and dimensions. The handler tests check the real EMF
- * output of Powertools Metrics instead.
- */
-export function recordingMetrics(): { metrics: Metrics; records: MetricRecord[]; count: (name: string, dimensions?: Record<string, string>) => number } {
+/** Records what our code counts, so unit tests can assert on names, units and dimensions. */
+export function recordingMetrics(): { metrics: EventMetrics; records: MetricRecord[]; count: (name: string, dimensions?: Record<string, string>) => number } {
   const records: MetricRecord[] = [];
-  const metrics = {
-    addMetric: (name: string, unit: string, value: number) => records.push({ name, unit, value, dimensions: {} }),
-    singleMetric: () => {
-      const dimensions: Record<string, string> = {};
-      return {
-        addDimension: (key: string, value: string) => (dimensions[key] = value),
-        addMetric: (name: string, unit: string, value: number) => records.push({ name, unit, value, dimensions: { ...dimensions } }),
-      };
+  const metrics: EventMetrics = {
+    count: (name) => records.push({ name, unit: 'Count', value: 1, dimensions: {} }),
+    countBy: (name, dimension, value) => {
+      records.push({ name, unit: 'Count', value: 1, dimensions: {} });
+      records.push({ name, unit: 'Count', value: 1, dimensions: { [dimension]: value } });
     },
-  } as unknown as Metrics;
+    record: (name, unit, value) => records.push({ name, unit, value, dimensions: {} }),
+  };
   const count = (name: string, dimensions: Record<string, string> = {}) =>
     records
       .filter((r) => r.name === name && JSON.stringify(r.dimensions) === JSON.stringify(dimensions))

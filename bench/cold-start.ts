@@ -1,0 +1,124 @@
+/**
+ * Bench 2: cold start. Each deployed bundle is imported in a fresh Node process and serves a first
+ * invocation; an empty ESM handler is measured the same way, alternating, in the same run.
+ * Also each bundle's size, raw and gzipped, and what fills it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { HANDLER_BUNDLE, handlerEntry, type HandlerName } from '../lib/handler-bundle';
+import { buildHandlerBundles, bundleEntry } from '../local/bundle';
+import { median, spread, type BenchRow } from './stats';
+
+const ROUNDS = 12;
+
+/** The runtime flags the construct deploys with (none: see `sourceMapStackTraces`). */
+const DEPLOYED_NODE_OPTIONS: Record<string, string> = {};
+
+function coldStart(bundle: string, kind: string, env: Record<string, string>): Promise<{ importMs: number; invokeMs: number; wallMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['--disable-warning=NodeVersionSupportWarning', path.join(__dirname, 'cold-start-child.mjs'), bundle, kind], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('close', (code) => {
+      const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) return reject(new Error(`cold start of ${kind} exited ${code}`));
+      const r = JSON.parse(out.trim().split('\n').pop()!) as { importMs: number; invokeMs: number };
+      resolve({ ...r, wallMs });
+    });
+  });
+}
+
+async function composition(name: HandlerName): Promise<string> {
+  const result = await build({
+    entryPoints: [handlerEntry(name)],
+    bundle: true,
+    write: false,
+    metafile: true,
+    outdir: mkdtempSync(path.join(tmpdir(), 'meta-')),
+    format: HANDLER_BUNDLE.format,
+    platform: HANDLER_BUNDLE.platform,
+    target: HANDLER_BUNDLE.target,
+    minify: true,
+    mainFields: [...HANDLER_BUNDLE.mainFields],
+    logLevel: 'silent',
+  });
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint);
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const match = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+    const key = match ? match[1] : 'our code';
+    byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
+  }
+  const total = [...byPackage.values()].reduce((a, b) => a + b, 0);
+  return [...byPackage.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([pkg, bytes]) => `${pkg} ${((100 * bytes) / total).toFixed(0)}%`)
+    .join(', ');
+}
+
+export async function runColdStartBench(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'facesign-cold-'));
+  const bundles = await buildHandlerBundles(dir);
+  const floors = {
+    verifier: await bundleEntry(path.join(__dirname, 'floors', 'verifier-sdk.ts'), path.join(dir, 'floor-verifier', 'index.mjs')),
+    processor: await bundleEntry(path.join(__dirname, 'floors', 'processor-sdk.ts'), path.join(dir, 'floor-processor', 'index.mjs')),
+  };
+  const empty = path.join(dir, 'empty.mjs');
+  writeFileSync(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
+  const env = {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'x',
+    AWS_SECRET_ACCESS_KEY: 'x',
+    FACESIGN_SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:0:secret:x',
+    FACESIGN_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/0/q',
+    FACESIGN_BUCKET_NAME: 'b',
+    FACESIGN_IDEMPOTENCY_TABLE_NAME: 't',
+    FACESIGN_DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/0/dlq',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    // As deployed (FaceSignWebhooks sets the same).
+    ...DEPLOYED_NODE_OPTIONS,
+  };
+  const samples: Record<string, Array<{ importMs: number; invokeMs: number; wallMs: number }>> = { empty: [], verifier: [], processor: [], 'floor-verifier': [], 'floor-processor': [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    samples.empty.push(await coldStart(empty, 'empty', env));
+    samples.verifier.push(await coldStart(bundles.verifier, 'verifier', env));
+    samples['floor-verifier'].push(await coldStart(floors.verifier, 'floor', env));
+    samples.processor.push(await coldStart(bundles.processor, 'processor', env));
+    samples['floor-processor'].push(await coldStart(floors.processor, 'floor', env));
+  }
+  const rows: BenchRow[] = [];
+  const emptyWall = samples.empty.map((s) => s.wallMs);
+  const emptyImport = samples.empty.map((s) => s.importMs);
+  for (const name of ['verifier', 'processor'] as const) {
+    const s = samples[name];
+    const wall = s.map((x) => x.wallMs);
+    const wallRatios = wall.map((v, i) => v / emptyWall[i]);
+    const importPlusInvoke = s.map((x) => x.importMs + x.invokeMs);
+    const code = readFileSync(bundles[name]);
+    rows.push(
+      { bench: 'cold start', case: name, measure: 'process start → first answer, ms', value: spread(wall, 1), floor: spread(emptyWall, 1), ratio: spread(wallRatios), goal: '≤ 2x', met: median(wallRatios) <= 2 },
+      { bench: 'cold start', case: name, measure: 'import + first invocation, ms', value: spread(importPlusInvoke, 1), floor: spread(emptyImport, 2), ratio: spread(importPlusInvoke.map((v, i) => v / emptyImport[i]), 0) },
+      {
+        bench: 'cold start',
+        case: name,
+        measure: 'vs only its AWS SDK clients: process start → first answer, ms',
+        value: spread(wall, 1),
+        floor: spread(samples[`floor-${name}`].map((x) => x.wallMs), 1),
+        ratio: spread(wall.map((v, i) => v / samples[`floor-${name}`][i].wallMs)),
+      },
+      { bench: 'cold start', case: name, measure: 'import alone / first invocation, ms', value: `${median(s.map((x) => x.importMs)).toFixed(1)} / ${median(s.map((x) => x.invokeMs)).toFixed(1)}` },
+      { bench: 'cold start', case: name, measure: 'bundle size raw / gzip', value: `${(code.length / 1024).toFixed(0)} KiB / ${(gzipSync(code).length / 1024).toFixed(0)} KiB` },
+      { bench: 'cold start', case: name, measure: 'largest parts of the bundle', value: await composition(name) },
+    );
+  }
+  return rows;
+}

@@ -1,0 +1,106 @@
+/**
+ * One verifier measurement, in its own process (module state and environment per variant).
+ * Measures, interleaved in rounds in this one process:
+ *   floor-a: HMAC-SHA256 over the bytes + JSON.parse
+ *   ours-a:  our verification (header parsing, signature, timestamp, UTF-8, envelope validation)
+ *   floor-b: floor-a + one bare SDK SendMessage through the in-process transport
+ *   ours-b:  the whole verifier handler invocation through the same transport
+ * Prints JSON on the last line.
+ */
+import { createHmac } from 'node:crypto';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { parseFaceSignEvent } from '../lambda/shared/event';
+import { signFaceSignPayload, verifyFaceSignSignature } from '../lambda/shared/signature';
+import { buildSampleEvent } from '../local/sample-events';
+import { installFakeAwsTransport } from './fake-aws-transport';
+import { median, quantile, sample } from './stats';
+
+const SECRET = 'whsec_bench_secret_value';
+const bodySize = Number(process.env.BENCH_BODY_BYTES ?? 0);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
+
+async function main(): Promise<void> {
+  installFakeAwsTransport(SECRET);
+  process.env.FACESIGN_SIGNING_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench';
+  process.env.FACESIGN_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/bench';
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'bench';
+  process.env.AWS_SECRET_ACCESS_KEY = 'bench';
+  process.env.FACESIGN_MAX_BODY_BYTES = String(512 * 1024);
+  const { handler } = await import('../lambda/verifier/index.js');
+
+  const event = buildSampleEvent('media.user_photo', { createdAt: Date.now() });
+  const body = bodySize > 0 ? JSON.stringify({ ...event, padding: 'x'.repeat(Math.max(0, bodySize - JSON.stringify(event).length - 14)) }) : JSON.stringify(event);
+  const bytes = Buffer.from(body);
+  const signed = signFaceSignPayload(body, SECRET);
+  const headers = { 'x-facesign-signature': signed.signature, 'x-facesign-timestamp': String(signed.timestamp), 'content-type': 'application/json' };
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const apiEvent = { version: '2.0', routeKey: 'POST /webhooks/facesign', rawPath: '/webhooks/facesign', rawQueryString: '', headers, body, isBase64Encoded: false, requestContext: {} } as never;
+  const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as never;
+
+  const floorA = () => {
+    createHmac('sha256', SECRET).update(`${signed.timestamp}.`).update(bytes).digest();
+    return JSON.parse(body);
+  };
+  const oursA = () => {
+    const v = verifyFaceSignSignature(bytes, headers, [SECRET]);
+    if (!v.ok) throw new Error(v.reason);
+    const parsed = parseFaceSignEvent(decoder.decode(bytes));
+    if (!parsed.ok) throw new Error(parsed.message);
+  };
+  const floorB = async () => {
+    floorA();
+    await sqs.send(new SendMessageCommand({ QueueUrl: process.env.FACESIGN_QUEUE_URL, MessageBody: body }));
+  };
+  // The same SendMessage our contract requires: the raw body plus type, id and session id as attributes.
+  const floorBWithAttributes = async () => {
+    floorA();
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: process.env.FACESIGN_QUEUE_URL,
+        MessageBody: body,
+        MessageAttributes: {
+          eventType: { DataType: 'String', StringValue: event.type as string },
+          eventId: { DataType: 'String', StringValue: event.id as string },
+          sessionId: { DataType: 'String', StringValue: event.sessionId as string },
+        },
+      }),
+    );
+  };
+  const oursB = async () => {
+    const r = await handler(apiEvent, context);
+    if (r.statusCode !== 200) throw new Error(String(r.body));
+  };
+
+  // Lambda writes log lines to a pipe; here they go nowhere, but they are still formatted.
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  const result: Record<string, { medians: number[]; p99s: number[] }> = {};
+  const cases = { floorA, oursA, floorB, floorBWithAttributes, oursB };
+  try {
+    for (const fn of Object.values(cases)) await sample(fn, 500); // warm up
+    // Cases alternate call by call, so drift and noise on this shared machine hit them alike.
+    const entries = Object.entries(cases);
+    for (let round = 0; round < rounds; round++) {
+      const times: number[][] = entries.map(() => []);
+      for (let i = 0; i < iterations; i++) {
+        for (let c = 0; c < entries.length; c++) times[c].push(...(await sample(entries[c][1], 1)));
+      }
+      entries.forEach(([name], c) => {
+        result[name] ??= { medians: [], p99s: [] };
+        result[name].medians.push(median(times[c]));
+        result[name].p99s.push(quantile(times[c], 0.99));
+      });
+    }
+  } finally {
+    process.stdout.write = write;
+  }
+  process.stdout.write(`\n${JSON.stringify({ bodyBytes: bytes.length, result })}\n`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
