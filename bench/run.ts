@@ -3,16 +3,22 @@
  * runs one (verifier, cold-start, media, load, cost) and only prints. Not part of `npm test`.
  */
 import { execSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runColdStartBench } from './cold-start';
+import { runCostBench } from './cost';
+import { runLoadBench } from './load';
+import { runMediaBench } from './media';
 import type { BenchRow } from './stats';
 import { runVerifierBench } from './verifier';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   verifier: runVerifierBench,
   'cold-start': runColdStartBench,
+  media: runMediaBench,
+  load: runLoadBench,
+  cost: runCostBench,
 };
 
 function table(rows: BenchRow[]): string {
@@ -47,14 +53,16 @@ async function main(): Promise<void> {
       'Command: `npm run bench`. Each figure is the median over repeated rounds, with the range of the per-round medians in brackets; every ratio is taken against a floor measured in the same run (the same process, call by call, where possible), because this machine is shared and noisy.',
       '',
     ].join('\n');
-    writeFileSync(path.join(__dirname, 'RESULTS.md'), `${header}\n${sections.join('\n')}`);
+    // The reading of the numbers is written by hand in analysis.md and kept with every new run.
+    const analysis = readFileSync(path.join(__dirname, 'analysis.md'), 'utf8');
+    writeFileSync(path.join(__dirname, 'RESULTS.md'), `${header}\n${sections.join('\n')}\n${analysis}`);
     console.error('wrote bench/RESULTS.md');
   }
 }
 
 function gitCommit(): string {
   try {
-    return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    return execSync('git describe --always --dirty', { encoding: 'utf8' }).trim();
   } catch {
     return 'unknown';
   }

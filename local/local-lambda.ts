@@ -35,14 +35,19 @@ export class LocalLambda {
   private readonly waiting: Array<() => void> = [];
   private nextId = 0;
   private stopped = false;
+  /** Wall time of every completed invocation, in milliseconds (what Lambda would bill, roughly). */
+  readonly durations: number[] = [];
 
   constructor(private readonly options: LocalLambdaOptions) {}
 
   /** Invokes the handler with the event and resolves with its result. */
   async invoke<T = unknown>(event: unknown): Promise<T> {
     const environment = await this.acquire();
+    const started = performance.now();
     try {
-      return (await this.run(environment, event)) as T;
+      const result = (await this.run(environment, event)) as T;
+      this.durations.push(performance.now() - started);
+      return result;
     } finally {
       environment.busy = false;
       this.waiting.shift()?.();

@@ -69,6 +69,8 @@ export interface LocalRuntime {
   readonly endpoints: { readonly dynamodb: string; readonly sqsS3: string; readonly secretsManager: string; readonly eventBridge: string };
   /** What the processor published to EventBridge. */
   readonly published: PublishedEvent[];
+  /** Durations of completed invocations, in ms, per function. */
+  readonly durations: { readonly verifier: number[]; readonly processor: number[] };
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
   readonly bucket: string;
@@ -253,6 +255,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     dynamodbKind: dynamodb.kind,
     endpoints: { dynamodb: dynamodb.endpoint, sqsS3: sqsS3.endpoint, secretsManager: secrets.endpoint, eventBridge: eventBridge.endpoint },
     published: eventBridge.published,
+    durations: { verifier: verifier.durations, processor: processorFn.durations },
     queueUrl,
     deadLetterQueueUrl,
     bucket,

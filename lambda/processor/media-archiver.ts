@@ -31,8 +31,10 @@ export interface MediaArchiverDependencies {
   readonly policy: MediaPolicy;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
-  /** Multipart part size; 8 MiB keeps memory low and throughput high. */
+  /** Multipart part size. @default 5 MiB (S3's minimum: the best throughput and lowest memory measured, bench/RESULTS.md) */
   readonly partSize?: number;
+  /** Parts uploaded at once. @default 4 */
+  readonly queueSize?: number;
 }
 
 const MAX_REDIRECTS = 5;
@@ -136,8 +138,8 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
     const key = mediaKey(event);
     await new Upload({
       client: deps.s3,
-      partSize: deps.partSize ?? 8 * 1024 * 1024,
-      queueSize: 4,
+      partSize: deps.partSize ?? 5 * 1024 * 1024,
+      queueSize: deps.queueSize ?? 4,
       leavePartsOnError: false,
       params: {
         Bucket: deps.bucket,
