@@ -123,9 +123,17 @@ function envelopeProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+// Control characters and unpaired surrogates: SQS message attributes, S3 keys and metadata, and
+// log lines cannot carry them, so an id holding one could never be processed.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function identifierProblem(value: unknown, field: string): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return `${field} must be a non-empty string`;
   if (value.length > MAX_IDENTIFIER_LENGTH) return `${field} must be at most ${MAX_IDENTIFIER_LENGTH} characters`;
+  if (CONTROL.test(value) || UNPAIRED_SURROGATE.test(value)) {
+    return `${field} must not contain control characters or unpaired surrogates`;
+  }
   return undefined;
 }
 

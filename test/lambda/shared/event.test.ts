@@ -22,6 +22,10 @@ describe('parseFaceSignEvent', () => {
     expect(parse({ ...sampleEvent('session.status'), type: 'session.deleted' })).toMatchObject({ ok: true, event: { type: 'session.deleted' } });
   });
 
+  it('accepts non-ASCII identifiers that are well formed', () => {
+    expect(parse({ ...sampleEvent('session.status'), id: 'évt_🙂', sessionId: 'sesión' }).ok).toBe(true);
+  });
+
   it('keeps unknown extra fields rather than rejecting them', () => {
     expect(parse({ ...sampleEvent('session.status'), extra: { a: 1 } }).ok).toBe(true);
   });
@@ -42,6 +46,8 @@ describe('parseFaceSignEvent', () => {
     ['createdAt as string', { ...sampleEvent('session.status'), createdAt: '1761595700000' }, /^createdAt must be/],
     ['negative createdAt', { ...sampleEvent('session.status'), createdAt: -1 }, /^createdAt must be/],
     ['id too long', { ...sampleEvent('session.status'), id: 'x'.repeat(257) }, /at most 256/],
+    ['a control character in the id', { ...sampleEvent('session.status'), id: 'evt\u0001' }, /^id must not contain control characters/],
+    ['an unpaired surrogate in sessionId', { ...sampleEvent('session.status'), sessionId: 'ses\ud800' }, /^sessionId must not contain/],
   ])('reports %s as invalid_envelope naming the field', (_name, value, message) => {
     const result = parse(value);
     expect(result).toMatchObject({ ok: false, error: 'invalid_envelope' });
