@@ -118,7 +118,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
 
   const [bundles, dynamodb, sqsS3, secrets, eventBridge] = await Promise.all([
     buildHandlerBundles(path.join(dataDir, 'bundles')),
-    startDynamoDB(options.dynamodb ?? 'auto'),
+    startDynamoDB(options.dynamodb ?? 'auto', (reason) => options.onLog?.('runtime', `using dynalite: ${reason}`)),
     startSqsS3(),
     startSecretsManager({ [SECRET_ID]: signingSecret }),
     startEventBridge(path.join(dataDir, 'published-events.jsonl')),

@@ -18,9 +18,23 @@ export interface LocalDynamoDB {
 /** Which engine to run; `auto` prefers DynamoDB Local. */
 export type DynamoDBEngine = 'auto' | 'dynamodb-local' | 'dynalite';
 
-export async function startDynamoDB(engine: DynamoDBEngine = 'auto'): Promise<LocalDynamoDB> {
-  if (engine === 'dynalite' || (engine === 'auto' && !hasJava())) return startDynalite();
-  return startDynamoDBLocal();
+/**
+ * Starts the chosen engine. `auto` falls back to dynalite when there is no Java, or when DynamoDB
+ * Local cannot be fetched or started (the reason is passed to `onFallback`).
+ */
+export async function startDynamoDB(engine: DynamoDBEngine = 'auto', onFallback: (reason: string) => void = () => undefined): Promise<LocalDynamoDB> {
+  if (engine === 'dynalite') return startDynalite();
+  if (engine === 'dynamodb-local') return startDynamoDBLocal();
+  if (!hasJava()) {
+    onFallback('no Java on this machine');
+    return startDynalite();
+  }
+  try {
+    return await startDynamoDBLocal();
+  } catch (error) {
+    onFallback(`DynamoDB Local could not be used: ${(error as Error).message.split('\n')[0]}`);
+    return startDynalite();
+  }
 }
 
 async function startDynamoDBLocal(): Promise<LocalDynamoDB> {
