@@ -21,7 +21,7 @@ const DEPLOYED_NODE_OPTIONS: Record<string, string> = {};
 function coldStart(bundle: string, kind: string, env: Record<string, string>): Promise<{ importMs: number; invokeMs: number; wallMs: number }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--disable-warning=NodeVersionSupportWarning', path.join(__dirname, 'cold-start-child.mjs'), bundle, kind], {
+    const child = spawn(process.execPath, [path.join(__dirname, 'cold-start-child.mjs'), bundle, kind], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -83,6 +83,7 @@ export async function runColdStartBench(): Promise<BenchRow[]> {
     FACESIGN_BUCKET_NAME: 'b',
     FACESIGN_IDEMPOTENCY_TABLE_NAME: 't',
     FACESIGN_DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/0/dlq',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'INFO',
     // As deployed (FaceSignWebhooks sets the same).
     ...DEPLOYED_NODE_OPTIONS,

@@ -168,8 +168,9 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+    NODE_OPTIONS: '--enable-source-maps',
     // Node 20 here: the SDK's notice that it will need Node 22 is noise (Lambda runs Node 24).
-    NODE_OPTIONS: '--enable-source-maps --disable-warning=NodeVersionSupportWarning',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
     POWERTOOLS_METRICS_NAMESPACE: 'FaceSignWebhooksLocal',
     // No X-Ray daemon here.

@@ -17,6 +17,8 @@ export const METRIC = {
   signatureFailures: 'SignatureFailures',
   /** Verifier: 400s and 413s; also per `Reason`. */
   requestsRejected: 'RequestsRejected',
+  /** Verifier: 503s, our own failures (FaceSign retries); also per `Reason`. */
+  requestsFailed: 'RequestsFailed',
   /** Processor: events processed for the first time; also per `EventType`. */
   eventsProcessed: 'EventsProcessed',
   /** Processor: repeat deliveries skipped by idempotency. */

@@ -87,7 +87,7 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
   try {
     secrets = await deps.secrets.get();
   } catch (error) {
-    return secretFailure(logger, error);
+    return secretFailure(deps, error);
   }
 
   const verify = (active: string[]) =>
@@ -99,7 +99,7 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
       const fresh = await deps.secrets.refreshAfterMismatch();
       if (fresh) verification = verify(fresh);
     } catch (error) {
-      return secretFailure(logger, error);
+      return secretFailure(deps, error);
     }
   }
   if (!verification.ok) return reject(401, verification.reason, verification.message);
@@ -123,6 +123,7 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     await deps.enqueue({ rawBody, event });
   } catch (error) {
     logger.error('could not queue a verified event', { ...eventKeys, errorName: (error as Error)?.name });
+    deps.metrics.countBy(METRIC.requestsFailed, DIMENSION.reason, 'queue_unavailable');
     return failure(503, 'queue_unavailable', 'the event could not be queued; FaceSign will retry');
   }
   logger.info('event verified and queued', { ...eventKeys, bytes: bytes.length });
@@ -130,12 +131,14 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
   return { statusCode: 200, body: { received: true } };
 }
 
-function secretFailure(logger: Logger, error: unknown): WebhookResponse {
+function secretFailure({ logger, metrics }: VerifierDependencies, error: unknown): WebhookResponse {
   if (error instanceof SigningSecretNotConfiguredError) {
     logger.error('the signing secret is not configured', { reason: error.message });
+    metrics.countBy(METRIC.requestsFailed, DIMENSION.reason, 'secret_not_configured');
     return failure(503, 'secret_not_configured', 'the receiver has no signing secret configured yet; FaceSign will retry');
   }
   logger.error('the signing secret could not be read', { errorName: (error as Error)?.name, reason: (error as Error)?.message });
+  metrics.countBy(METRIC.requestsFailed, DIMENSION.reason, 'secret_unavailable');
   return failure(503, 'secret_unavailable', 'the signing secret could not be read; FaceSign will retry');
 }
 

@@ -178,8 +178,10 @@ describe('handleWebhook: the answers FaceSign gets', () => {
     });
 
     it('503 queue_unavailable when SQS does not take the message', async () => {
-      const { deps } = harness({ enqueue: async () => Promise.reject(new Error('SQS down')) });
+      const { deps, recorded } = harness({ enqueue: async () => Promise.reject(new Error('SQS down')) });
       expect(await handleWebhook(signedRequest(body), deps)).toMatchObject({ statusCode: 503, body: { error: 'queue_unavailable' } });
+      expect(recorded.count('RequestsFailed', { Reason: 'queue_unavailable' })).toBe(1);
+      expect(recorded.count('EventsReceived')).toBe(0);
     });
   });
 });
