@@ -128,17 +128,27 @@ export function verifyFaceSignSignature(
   secrets: readonly string[],
   options: VerifyOptions = {},
 ): SignatureVerification {
-  if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length === 0)) {
-    throw new TypeError('verifyFaceSignSignature needs at least one non-empty signing secret');
-  }
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  if (!(tolerance > 0)) throw new RangeError(`toleranceSeconds must be greater than 0, got ${tolerance}`);
-
   const parsed = parseSignatureHeader(getHeader(headers, SIGNATURE_HEADER));
-  if (!parsed.ok) return parsed;
-  const { timestamp, timestampText, signatures } = parsed.header;
+  if (!parsed.ok) {
+    checkArguments(secrets, options);
+    return parsed;
+  }
+  return verifyParsedSignature(rawBody, parsed.header, getHeader(headers, TIMESTAMP_HEADER), secrets, options);
+}
 
-  const timestampHeader = getHeader(headers, TIMESTAMP_HEADER);
+/**
+ * The checks of {@link verifyFaceSignSignature} after the header has been parsed, for a caller
+ * that parsed it already (the verifier refuses a bad header before reading the secret).
+ */
+export function verifyParsedSignature(
+  rawBody: string | Uint8Array,
+  header: ParsedSignatureHeader,
+  timestampHeader: string | undefined,
+  secrets: readonly string[],
+  options: VerifyOptions = {},
+): SignatureVerification {
+  const tolerance = checkArguments(secrets, options);
+  const { timestamp, timestampText, signatures } = header;
   if (timestampHeader !== undefined && timestampHeader.trim() !== timestampText) {
     return {
       ok: false,
@@ -164,6 +174,16 @@ export function verifyFaceSignSignature(
     };
   }
   return { ok: true, timestamp };
+}
+
+/** Refuses calls that could never verify anything; returns the tolerance in force. */
+function checkArguments(secrets: readonly string[], options: VerifyOptions): number {
+  if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length === 0)) {
+    throw new TypeError('verifyFaceSignSignature needs at least one non-empty signing secret');
+  }
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  if (!(tolerance > 0)) throw new RangeError(`toleranceSeconds must be greater than 0, got ${tolerance}`);
+  return tolerance;
 }
 
 /** What {@link signFaceSignPayload} returns: the two headers FaceSign sends. */

@@ -7,7 +7,8 @@ import {
   getHeader,
   parseSignatureHeader,
   SIGNATURE_HEADER,
-  verifyFaceSignSignature,
+  TIMESTAMP_HEADER,
+  verifyParsedSignature,
   type HeaderBag,
   type SignatureFailureReason,
 } from '../shared/signature';
@@ -90,8 +91,9 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     return secretFailure(deps, error);
   }
 
+  const timestampHeader = getHeader(request.headers, TIMESTAMP_HEADER);
   const verify = (active: string[]) =>
-    verifyFaceSignSignature(bytes, request.headers, active, { toleranceSeconds: deps.toleranceSeconds, nowMs: deps.now?.() });
+    verifyParsedSignature(bytes, header.header, timestampHeader, active, { toleranceSeconds: deps.toleranceSeconds, nowMs: deps.now?.() });
   let verification = verify(secrets);
   if (!verification.ok && verification.reason === 'signature_mismatch') {
     // The secret may have been rotated since we cached it; read it again, at a bounded rate.
