@@ -11,6 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 export class ArchiveMirror {
   private readonly copied = new Map<string, string>();
   private running: Promise<void> = Promise.resolve();
+  private queued: Promise<string[]> | undefined;
 
   constructor(
     private readonly s3: S3Client,
@@ -18,9 +19,17 @@ export class ArchiveMirror {
     private readonly folder: string,
   ) {}
 
-  /** Copies new objects; calls are serialised. Resolves with the keys copied by this call. */
+  /**
+   * Copies new objects. Calls are serialised, and calls made while one is waiting share it, so a
+   * burst of batches costs one listing, not one each. Resolves with the keys copied.
+   */
   sync(): Promise<string[]> {
-    const next = this.running.then(() => this.copyNew());
+    if (this.queued) return this.queued;
+    const next = this.running.then(() => {
+      this.queued = undefined;
+      return this.copyNew();
+    });
+    this.queued = next;
     this.running = next.then(() => undefined, () => undefined);
     return next;
   }
