@@ -284,7 +284,11 @@ export class WebhookMonitoring extends Construct {
         props.api.metricLatency({ statistic: 'p50', period: five, label: 'p50' }),
         props.api.metricLatency({ statistic: 'p99', period: five, label: 'p99' }),
       ], { leftYAxis: { label: 'ms', showUnits: false } }),
-      graph('Signature failures by reason', [m.byDimension(METRIC.signatureFailures, SERVICE.verifier, DIMENSION.reason, '')]),
+      graph('Refused and failed requests by reason', [
+        m.byDimension(METRIC.signatureFailures, SERVICE.verifier, DIMENSION.reason, '401'),
+        m.byDimension(METRIC.requestsRejected, SERVICE.verifier, DIMENSION.reason, '400/413'),
+        m.byDimension(METRIC.requestsFailed, SERVICE.verifier, DIMENSION.reason, '503'),
+      ]),
     );
     dashboard.addWidgets(
       graph('Events received by type', [m.byDimension(METRIC.eventsReceived, SERVICE.verifier, DIMENSION.eventType, '')]),

@@ -177,7 +177,7 @@ describe('dashboard', () => {
       'Alarms',
       'Webhook requests: 2xx / 4xx / 5xx',
       'Webhook latency',
-      'Signature failures by reason',
+      'Refused and failed requests by reason',
       'Events received by type',
       'Queue depth and oldest message age',
       'Dead-letter queue depth',
@@ -204,6 +204,8 @@ describe('dashboard', () => {
     const text = JSON.stringify(body());
     expect(text).toContain(`SEARCH('{FaceSignWebhooks,Reason,service} MetricName=\\"SignatureFailures\\" service=\\"facesign-verifier\\"', 'Sum', 300)`);
     expect(text).toContain(`SEARCH('{FaceSignWebhooks,EventType,service} MetricName=\\"EventsReceived\\" service=\\"facesign-verifier\\"', 'Sum', 300)`);
+    expect(text).toContain(`SEARCH('{FaceSignWebhooks,Reason,service} MetricName=\\"RequestsFailed\\" service=\\"facesign-verifier\\"', 'Sum', 300)`);
+    expect(text).toContain(`SEARCH('{FaceSignWebhooks,Reason,service} MetricName=\\"RequestsRejected\\" service=\\"facesign-verifier\\"', 'Sum', 300)`);
     expect(text).toContain(`SEARCH('{FaceSignWebhooks,Reason,service} MetricName=\\"PermanentFailures\\" service=\\"facesign-processor\\"', 'Sum', 300)`);
     expect(text).toContain('"MediaBytesStored"');
     expect(text).toContain('"DuplicatesSkipped"');
