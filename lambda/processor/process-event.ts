@@ -74,12 +74,14 @@ export async function processEvent({ event, rawBody }: EventInput, deps: Process
     processedAt: new Date((deps.now ?? Date.now)()).toISOString(),
   };
   if (deps.publish) {
-    const { bucket, key: mediaKey, bytes, sha256, contentType } = result.media ?? ({} as Partial<StoredMedia>);
-    await deps.publish(event, {
-      archive: processed.archive,
-      ...(result.media ? { media: { bucket: bucket!, key: mediaKey!, bytes: bytes!, sha256: sha256!, contentType: contentType! } } : {}),
-      processedAt: processed.processedAt,
-    });
+    const detail = { archive: processed.archive, processedAt: processed.processedAt };
+    if (result.media) {
+      // Rule targets get where and what was stored, not how long the download took.
+      const { durationMs, ...media } = result.media;
+      await deps.publish(event, { ...detail, media });
+    } else {
+      await deps.publish(event, detail);
+    }
   }
   return processed;
 }
