@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     await media.stop();
     throw error;
   }
+  // send-event reads this to find the running pipeline, its secret and the sample media host.
   writeFileSync(
     path.join(runtime.dataDir, 'runtime.json'),
     JSON.stringify({ webhookUrl: runtime.webhookUrl, signingSecret: runtime.signingSecret, sampleMediaOrigin: media.origin }, null, 2),

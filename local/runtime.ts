@@ -5,7 +5,7 @@
  * environment variables as in AWS and pointed at the local services with AWS_ENDPOINT_URL_*.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -34,7 +34,7 @@ export interface LocalRuntimeOptions {
   readonly port?: number;
   /** The signing secret. @default a generated `whsec_...` */
   readonly signingSecret?: string;
-  /** Where archived events and media are copied, and runtime.json is written. @default .facesign-local */
+  /** Where archived events and media are copied, and the bundles built. @default .facesign-local */
   readonly dataDir?: string;
   /** `host[:port]` entries the processor may download media from (plain http allowed for loopback). */
   readonly mediaHosts?: readonly string[];
@@ -242,11 +242,6 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     },
   });
   stack.push(() => api.stop());
-
-  writeFileSync(
-    path.join(dataDir, 'runtime.json'),
-    JSON.stringify({ webhookUrl: api.url, signingSecret, archive: path.join(dataDir, 'archive') }, null, 2),
-  );
 
   return {
     webhookUrl: api.url,
