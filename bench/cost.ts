@@ -8,6 +8,7 @@
  * as we last checked them (Lambda's against a stored copy on 2026-11-26; the others as published in
  * 2025). Free tiers are ignored. Re-check before quoting; they change.
  */
+import { CONSTRUCT_DEFAULTS } from '../lib/facesign-webhooks';
 import { measuredLoad } from './load';
 import type { BenchRow } from './stats';
 
@@ -23,10 +24,9 @@ export const PRICES = {
   xrayPerMillionTracesRecorded: 5.0,
 } as const;
 
-/** Construct defaults (lib/facesign-webhooks.ts). */
-const VERIFIER_GB = 512 / 1024;
-const PROCESSOR_GB = 1024 / 1024;
-const BATCH_SIZE = 5;
+const VERIFIER_GB = CONSTRUCT_DEFAULTS.verifierMemorySize / 1024;
+const PROCESSOR_GB = CONSTRUCT_DEFAULTS.processorMemorySize / 1024;
+const BATCH_SIZE = CONSTRUCT_DEFAULTS.processorBatchSize;
 
 /** A hosted webhook gateway's published price, for scale (from its plans page in our reference copy). */
 const HOSTED_GATEWAY = {

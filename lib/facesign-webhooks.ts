@@ -26,6 +26,20 @@ import { WebhookMonitoring, type WebhookAlarmOptions } from './webhook-monitorin
 
 export { WEBHOOK_PATH };
 
+/**
+ * The construct's own defaults (those the handlers share live in lambda/shared/config.ts). Exported
+ * so that what depends on them, like the cost model in bench/, reads them instead of copying them.
+ */
+export const CONSTRUCT_DEFAULTS = {
+  throttlingRateLimit: 50,
+  throttlingBurstLimit: 100,
+  processorBatchSize: 5,
+  processorMaxConcurrency: 10,
+  processorTimeoutSeconds: 120,
+  processorMemorySize: 1024,
+  verifierMemorySize: 512,
+} as const;
+
 /** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
 export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   /**
@@ -667,14 +681,14 @@ function resolveSettings(props: FaceSignWebhooksProps): Settings {
     toleranceSeconds: props.signatureTolerance?.toSeconds() ?? DEFAULTS.toleranceSeconds,
     secretCacheSeconds: props.signingSecretCacheTtl?.toSeconds() ?? DEFAULTS.secretCacheSeconds,
     maxBodyBytes: props.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
-    throttlingRateLimit: props.throttlingRateLimit ?? 50,
-    throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+    throttlingRateLimit: props.throttlingRateLimit ?? CONSTRUCT_DEFAULTS.throttlingRateLimit,
+    throttlingBurstLimit: props.throttlingBurstLimit ?? CONSTRUCT_DEFAULTS.throttlingBurstLimit,
     maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount,
-    processorBatchSize: props.processorBatchSize ?? 5,
-    processorMaxConcurrency: props.processorMaxConcurrency ?? 10,
-    processorTimeout: props.processorTimeout ?? Duration.minutes(2),
-    processorMemorySize: props.processorMemorySize ?? 1024,
-    verifierMemorySize: props.verifierMemorySize ?? 512,
+    processorBatchSize: props.processorBatchSize ?? CONSTRUCT_DEFAULTS.processorBatchSize,
+    processorMaxConcurrency: props.processorMaxConcurrency ?? CONSTRUCT_DEFAULTS.processorMaxConcurrency,
+    processorTimeout: props.processorTimeout ?? Duration.seconds(CONSTRUCT_DEFAULTS.processorTimeoutSeconds),
+    processorMemorySize: props.processorMemorySize ?? CONSTRUCT_DEFAULTS.processorMemorySize,
+    verifierMemorySize: props.verifierMemorySize ?? CONSTRUCT_DEFAULTS.verifierMemorySize,
     idempotencyWindowSeconds: props.idempotencyWindow?.toSeconds() ?? DEFAULTS.idempotencyWindowSeconds,
     allowedMediaHosts: (props.allowedMediaHosts ?? [...DEFAULTS.mediaAllowedHosts]).map((h) => h.trim().toLowerCase()),
     mediaDownloadTimeoutSeconds: props.mediaDownloadTimeout?.toSeconds() ?? DEFAULTS.mediaDownloadTimeoutSeconds,
