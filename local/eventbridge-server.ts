@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rememberRecent } from './recent';
 
 /** One published entry. */
 export interface PublishedEvent {
@@ -19,6 +20,7 @@ export interface PublishedEvent {
 /** A running local EventBridge. */
 export interface LocalEventBridge {
   readonly endpoint: string;
+  /** The most recent 10,000 entries; the log file keeps them all. */
   readonly published: PublishedEvent[];
   close(): Promise<void>;
 }
@@ -44,7 +46,7 @@ export async function startEventBridge(logFile?: string): Promise<LocalEventBrid
       }
       const entries = (input.Entries ?? []).map((e) => {
         const event: PublishedEvent = { eventBusName: e.EventBusName ?? 'default', source: e.Source ?? '', detailType: e.DetailType ?? '', detail: JSON.parse(e.Detail ?? '{}') };
-        published.push(event);
+        rememberRecent(published, event);
         if (logFile) appendFileSync(logFile, `${JSON.stringify(event)}\n`);
         return { EventId: randomUUID() };
       });

@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { rememberRecent } from './recent';
 
 /** How a local function is run. */
 export interface LocalLambdaOptions {
@@ -35,7 +36,7 @@ export class LocalLambda {
   private readonly waiting: Array<() => void> = [];
   private nextId = 0;
   private stopped = false;
-  /** Wall time of every completed invocation, in milliseconds (what Lambda would bill, roughly). */
+  /** Wall time of the most recent 10,000 completed invocations, in ms (what Lambda would bill, roughly). */
   readonly durations: number[] = [];
 
   constructor(private readonly options: LocalLambdaOptions) {}
@@ -46,7 +47,7 @@ export class LocalLambda {
     const started = performance.now();
     try {
       const result = (await this.run(environment, event)) as T;
-      this.durations.push(performance.now() - started);
+      rememberRecent(this.durations, performance.now() - started);
       return result;
     } finally {
       environment.busy = false;

@@ -7,6 +7,7 @@
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { rememberRecent } from './recent';
 
 /** How the event source runs. */
 export interface SqsEventSourceOptions {
@@ -27,7 +28,7 @@ export interface SqsEventSourceStats {
   deleted: number;
   failedRecords: number;
   failedInvocations: number;
-  /** Event ids of the bodies received, in order (for inspection). */
+  /** Event ids of the bodies received, in order, the most recent 10,000 (for inspection). */
   readonly receivedEventIds: string[];
 }
 
@@ -90,7 +91,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): { stats: Sq
       }
       if (messages.length === 0) continue;
       stats.received += messages.length;
-      for (const m of messages) stats.receivedEventIds.push(eventIdOf(m.Body));
+      for (const m of messages) rememberRecent(stats.receivedEventIds, eventIdOf(m.Body));
       await handleBatch(messages);
     }
   };
