@@ -5,8 +5,9 @@
  * Prices: US East (N. Virginia), on-demand list prices from the AWS pricing pages
  * (aws.amazon.com/lambda/pricing, /api-gateway/pricing, /sqs/pricing, /dynamodb/pricing/on-demand,
  * /s3/pricing, /eventbridge/pricing, /cloudwatch/pricing, /xray/pricing, /secrets-manager/pricing),
- * as we last checked them (Lambda's against a stored copy on 2026-11-26; the others as published in
- * 2025). Free tiers are ignored. Re-check before quoting; they change.
+ * Lambda's figures were checked against a stored copy of its pricing page on 2026-11-26; the others
+ * are the 2025 list prices as we know them and were not re-checked here. Free tiers are ignored.
+ * Re-check before quoting; they change.
  */
 import { CONSTRUCT_DEFAULTS } from '../lib/facesign-webhooks';
 import { measuredLoad } from './load';
@@ -31,7 +32,7 @@ const BATCH_SIZE = CONSTRUCT_DEFAULTS.processorBatchSize;
 /** A hosted webhook gateway's published price, for scale (from its plans page in our reference copy). */
 const HOSTED_GATEWAY = {
   name: 'HookDeploy Team plan (hookdeploy-marketing.pages.dev/docs/billing/plans)',
-  text: '$19/month for 500,000 requests; 1 M/month needs its custom Enterprise plan. Hookdeck and Svix publish per-event prices too, but our reference copies of their pages had none to cite.',
+  text: '$19/month for 500,000 requests; 1 M/month needs its custom Enterprise plan. Hookdeck\'s and Svix\'s current prices could not be checked here.',
 };
 
 export interface CostBreakdown {
