@@ -5,7 +5,7 @@
  * the floor, in the same run. Peak RSS is the transferring process's own.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../local/services/ports';
 import { mediaStream } from '../test/support/media-content';
 import { runChild } from './child';
 import { startS3Sink } from './s3-sink';
@@ -25,8 +25,8 @@ export async function runMediaBench(): Promise<BenchRow[]> {
     res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': size });
     mediaStream(req.url ?? '', size).pipe(res);
   });
-  await new Promise<void>((resolve) => media.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
+  const mediaListener = await listenOnLoopback(media);
+  const origin = `http://127.0.0.1:${mediaListener.port}`;
   const sink = await startS3Sink();
   const endpoint = sink.endpoint;
   const tls = { NODE_EXTRA_CA_CERTS: sink.caFile };
@@ -61,9 +61,7 @@ export async function runMediaBench(): Promise<BenchRow[]> {
     const growth = peaks['1 GiB'] - peaks['10 MiB'];
     rows.push({ bench: 'media', case: '10 MiB → 1 GiB', measure: 'peak RSS growth MiB', value: growth.toFixed(0), goal: '≤ 64', met: growth <= 64 });
   } finally {
-    await sink.stop();
-    media.closeAllConnections();
-    media.close();
+    await Promise.all([sink.stop(), mediaListener.close()]);
   }
   return rows;
 }

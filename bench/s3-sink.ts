@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../local/services/ports';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -44,15 +44,11 @@ export async function startS3Sink(): Promise<{ endpoint: string; caFile: string;
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listener = await listenOnLoopback(server);
   return {
-    endpoint: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: `https://127.0.0.1:${listener.port}`,
     caFile: cert,
     received: () => received,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: listener.close,
   };
 }

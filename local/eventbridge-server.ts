@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './services/ports';
 import { rememberRecent } from './recent';
 
 /** One published entry. */
@@ -53,15 +53,11 @@ export async function startEventBridge(logFile?: string): Promise<LocalEventBrid
       reply(200, { FailedEntryCount: 0, Entries: entries });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listener = await listenOnLoopback(server);
+  const { port } = listener;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     published,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: listener.close,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './services/ports';
 
 /** A 1x1 JPEG. */
 const PHOTO = Buffer.from(
@@ -32,15 +32,11 @@ export async function startSampleMedia(): Promise<{ origin: string; host: string
     res.writeHead(200, { 'content-type': isVideo ? 'video/mp4' : 'image/jpeg', 'content-length': body.length });
     res.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listener = await listenOnLoopback(server);
+  const { port } = listener;
   return {
     origin: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: listener.close,
   };
 }

@@ -4,7 +4,7 @@
  * Manager installs on this kind of machine, and the handlers only ever call GetSecretValue.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './services/ports';
 
 /** A running local Secrets Manager. */
 export interface LocalSecretsManager {
@@ -56,22 +56,14 @@ export async function startSecretsManager(initial: Record<string, string> = {}, 
       return reply(400, { __type: 'UnknownOperationException', message: `operation ${target} is not supported locally` });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  const address = server.address() as AddressInfo;
+  const listener = await listenOnLoopback(server, port);
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: `http://127.0.0.1:${listener.port}`,
     reads,
     put: (id, value) => secrets.set(id, value),
     setFailing: (value) => {
       failing = value;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: listener.close,
   };
 }

@@ -4,9 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { ensureDynamoDBLocal, hasJava } from '../dynamodb-local/install';
-import { freePort, waitForHttp } from './ports';
+import { freePort, listenOnLoopback, waitForHttp } from './ports';
 
 /** A running local DynamoDB. */
 export interface LocalDynamoDB {
@@ -72,14 +71,6 @@ async function startDynalite(): Promise<LocalDynamoDB> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as (options: object) => import('node:http').Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    kind: 'dynalite',
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const listener = await listenOnLoopback(server);
+  return { endpoint: `http://127.0.0.1:${listener.port}`, kind: 'dynalite', stop: listener.close };
 }

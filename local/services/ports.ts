@@ -1,3 +1,5 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { createServer } from 'node:net';
 
 /** A port that was free on 127.0.0.1 a moment ago. */
@@ -25,4 +27,33 @@ export async function waitForHttp(url: string, timeoutMs: number, gaveUp: () => 
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** A server listening on 127.0.0.1. */
+export interface LoopbackListener {
+  readonly port: number;
+  /** Drops open connections and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on 127.0.0.1 only (port 0 picks a free one): every local service and test server goes
+ * through here, so none can bind another interface by mistake.
+ */
+export async function listenOnLoopback(server: HttpServer | HttpsServer, port = 0): Promise<LoopbackListener> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -6,11 +6,11 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalRuntime } from '../../local/runtime';
+import { listenOnLoopback } from '../../local/services/ports';
 import { mediaStream } from '../support/media-content';
 import type { MediaAnswer } from './context';
 
@@ -27,8 +27,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     res.writeHead(200, { 'content-type': answer.contentType ?? 'application/octet-stream', 'content-length': answer.size ?? 0 });
     mediaStream(answer.seed ?? p, answer.size ?? 0).pipe(res);
   });
-  await new Promise<void>((resolve) => media.listen(0, '127.0.0.1', resolve));
-  const mediaHost = `127.0.0.1:${(media.address() as AddressInfo).port}`;
+  const mediaListener = await listenOnLoopback(media);
+  const mediaHost = `127.0.0.1:${mediaListener.port}`;
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'facesign-e2e-'));
   const runtime = await startLocalRuntime({
@@ -55,7 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     res.end('{}');
   });
-  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+  const controlListener = await listenOnLoopback(control);
 
   project.provide('e2e', {
     webhookUrl: runtime.webhookUrl,
@@ -65,16 +65,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     bucket: runtime.bucket,
     deadLetterQueueUrl: runtime.deadLetterQueueUrl,
     mediaOrigin: `http://${mediaHost}`,
-    controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    controlUrl: `http://127.0.0.1:${controlListener.port}`,
     dynamodbKind: runtime.dynamodbKind,
   });
 
   return async () => {
     await runtime.stop();
-    for (const server of [media, control]) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    await Promise.all([mediaListener.close(), controlListener.close()]);
     rmSync(dataDir, { recursive: true, force: true });
   };
 }

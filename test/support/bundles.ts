@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { FaceSignWebhooksStack } from '../../lib';
+import { freePort } from '../../local/services/ports';
 
 /** The two handler bundles exactly as `cdk synth` builds them for deployment. */
 export interface DeployedBundles {
@@ -50,15 +51,6 @@ export async function invokeBundle(bundle: string, events: unknown[], env: Recor
 }
 
 /** A loopback URL on a port nothing listens on: an endpoint that refuses connections. */
-export function freePortUrl(): Promise<string> {
-  return import('node:net').then(
-    ({ createServer }) =>
-      new Promise((resolve) => {
-        const server = createServer();
-        server.listen(0, '127.0.0.1', () => {
-          const { port } = server.address() as { port: number };
-          server.close(() => resolve(`http://127.0.0.1:${port}`));
-        });
-      }),
-  );
+export async function freePortUrl(): Promise<string> {
+  return `http://127.0.0.1:${await freePort()}`;
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../../local/services/ports';
 
 /** A route of the test media server. */
 export type MediaRoute = (req: IncomingMessage, res: ServerResponse) => void;
@@ -26,18 +26,14 @@ export async function startMediaServer(): Promise<MediaServer> {
     }
     handler(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listener = await listenOnLoopback(server);
+  const { port } = listener;
   return {
     origin: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     hits,
     route: (path, handler) => routes.set(path, handler),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: listener.close,
   };
 }
 
