@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// What a user does: npm install the tarball into a CDK app of their own and synthesize. Offline,
-// from the tarball and packages already in the npm cache; nothing but aws-cdk-lib, constructs
+// What a user does: npm install the tarball into a CDK app of their own and synthesize. Prefer-offline:
+// tarballs come from the npm cache that `npm ci` filled, and the registry metadata that a clean cache
+// lacks (plain --offline fails there with ENOTCACHED/ERESOLVE) from the registry. Nothing but aws-cdk-lib, constructs
 // (and @types/node for the type check) next to it: no esbuild, no Docker, no sources of ours.
 const ROOT = path.resolve(__dirname, '..', '..');
 const work = mkdtempSync(path.join(tmpdir(), 'facesign-pack-'));
@@ -26,7 +27,7 @@ beforeAll(() => {
 
   cpSync(path.join(ROOT, 'examples', 'cdk-app'), app, { recursive: true });
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'user-app', private: true }));
-  run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', tarball,
+  run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', tarball,
     `aws-cdk-lib@${installedVersion('aws-cdk-lib')}`, `constructs@${installedVersion('constructs')}`, `@types/node@${installedVersion('@types/node')}`], app);
 
   outdir = path.join(work, 'cdk.out');
