@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import { listenOnLoopback } from '../local/services/ports';
-import { mediaStream } from '../test/support/media-content';
+import { mediaStream } from '../local/media-content';
 import { runChild } from './child';
 import { startS3Sink } from './s3-sink';
 import { median, spread, type BenchRow } from './stats';

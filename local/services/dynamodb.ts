@@ -68,7 +68,7 @@ async function startDynamoDBLocal(): Promise<LocalDynamoDB> {
 }
 
 async function startDynalite(): Promise<LocalDynamoDB> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when DynamoDB Local cannot run; dynalite is CommonJS without types
   const dynalite = require('dynalite') as (options: object) => import('node:http').Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const listener = await listenOnLoopback(server);

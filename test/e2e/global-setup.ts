@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalRuntime } from '../../local/runtime';
 import { listenOnLoopback } from '../../local/services/ports';
-import { mediaStream } from '../support/media-content';
+import { mediaStream } from '../../local/media-content';
 import type { MediaAnswer } from './context';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -43,8 +43,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const body = await readJson(req);
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/media/plan') {
-      plans.set(body.path, body.answers);
-      hits.delete(body.path);
+      plans.set(body.path ?? '', body.answers ?? []);
+      hits.delete(body.path ?? '');
     } else if (url.pathname === '/media/hits') {
       return void res.end(JSON.stringify({ hits: hits.get(url.searchParams.get('path') ?? '') ?? 0 }));
     } else if (url.pathname === '/faults') {
@@ -76,7 +76,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, any>> {
+/** What the tests post to the control endpoint: a media plan, or fault switches. */
+interface ControlRequest {
+  readonly path?: string;
+  readonly answers?: MediaAnswer[];
+  readonly secretsManagerFailing?: unknown;
+  readonly queueReachable?: unknown;
+}
+
+async function readJson(req: IncomingMessage): Promise<ControlRequest> {
   let text = '';
   for await (const chunk of req) text += chunk;
   return text ? JSON.parse(text) : {};

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../../lambda/shared/event';
-import { mediaSha256 } from '../support/media-content';
+import { mediaSha256 } from '../../local/media-content';
 import { archiveKey, ctx, event, getObject, listKeys, mediaHits, planMedia, post, publishedCount, unique, waitFor } from './helpers';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

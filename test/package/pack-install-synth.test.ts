@@ -15,6 +15,16 @@ let tarball: string;
 let packedFiles: string[];
 let outdir: string;
 
+/** The parts of a synthesized resource these tests read. */
+interface TemplateResource {
+  readonly Type: string;
+  readonly Properties: {
+    readonly Environment?: { readonly Variables?: Record<string, string> };
+    readonly EventPattern?: unknown;
+    readonly Targets?: Array<{ readonly Arn: { readonly 'Fn::GetAtt': [string, string] } }>;
+  };
+}
+
 const installedVersion = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version as string;
 const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) =>
   execFileSync(cmd, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,7 +70,7 @@ describe('the installed package', () => {
 
   it('synthesizes with the shipped handler bundles as the Lambda assets', () => {
     const template = JSON.parse(readFileSync(path.join(outdir, 'KycService.template.json'), 'utf8'));
-    const functions = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, any> }>).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const functions = Object.values(template.Resources as Record<string, TemplateResource>).filter((r) => r.Type === 'AWS::Lambda::Function');
     const ours = functions.filter((f) => /^facesign-/.test(f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME ?? ''));
     expect(ours).toHaveLength(2);
     for (const f of ours) expect(f.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs24.x' });
@@ -75,11 +85,11 @@ describe('the installed package', () => {
 
   it('routes session.status events to the app\'s own Lambda through onEvent', () => {
     const template = JSON.parse(readFileSync(path.join(outdir, 'KycService.template.json'), 'utf8'));
-    const resources = template.Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const resources = template.Resources as Record<string, TemplateResource>;
     const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
     expect(rules).toHaveLength(1);
     expect(rules[0].Properties.EventPattern).toEqual({ source: ['facesign.webhooks'], 'detail-type': ['session.status'] });
-    const targetId = rules[0].Properties.Targets[0].Arn['Fn::GetAtt'][0];
+    const targetId = rules[0].Properties.Targets?.[0].Arn['Fn::GetAtt'][0] ?? '(no target)';
     expect(targetId).toMatch(/^OnSessionStatus/);
     expect(resources[targetId].Type).toBe('AWS::Lambda::Function');
   });

@@ -1,0 +1,82 @@
+// @ts-check
+// Lint rules, and the layers enforced as import boundaries (STYLE.md, practice 13):
+//   lambda/shared/{signature,event,event-bridge,metric-names,config}  the contract: imports nothing but itself and node:
+//   lambda/   the handlers: never the construct (lib/), the local runtime, benches or tests, nor CDK
+//   lib/      the construct: of the handlers only the contract; no AWS SDK or Powertools (they ship inside the bundles)
+//   local/    the local runtime: never tests or benches
+//   bench/    never tests
+import comments from '@eslint-community/eslint-plugin-eslint-comments/configs';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const CONTRACT = ['lambda/shared/signature.ts', 'lambda/shared/event.ts', 'lambda/shared/event-bridge.ts', 'lambda/shared/metric-names.ts', 'lambda/shared/config.ts'];
+
+/** A `no-restricted-imports` rule from [pattern, why] pairs. */
+const forbid = (...rules) => ({
+  'no-restricted-imports': ['error', { patterns: rules.map(([group, message]) => ({ group: [group], message })) }],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'cdk.out/', '.cache/', '.facesign-local/', 'test-results/', 'examples/**/node_modules/', '**/*.d.ts'] },
+  ...tseslint.configs.recommended,
+  comments.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // Every eslint-disable says why.
+      '@eslint-community/eslint-comments/require-description': ['error', { ignore: [] }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+    },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['lambda/**/*.ts'],
+    rules: forbid(
+      ['**/lib/**', 'handlers never import the construct'],
+      ['**/local/**', 'handlers never import the local runtime'],
+      ['**/bench/**', 'handlers never import benchmarks'],
+      ['**/test/**', 'handlers never import tests'],
+      ['aws-cdk-lib', 'handlers never import CDK'],
+      ['aws-cdk-lib/*', 'handlers never import CDK'],
+      ['constructs', 'handlers never import CDK'],
+    ),
+  },
+  {
+    files: CONTRACT,
+    rules: forbid(
+      ['../*', 'the contract imports nothing outside lambda/shared'],
+      ['./observability', 'the contract imports nothing heavy (Powertools)'],
+      ['@aws-sdk/*', 'the contract imports no AWS SDK'],
+      ['@aws-lambda-powertools/*', 'the contract imports no Powertools'],
+      ['aws-cdk-lib', 'the contract imports no CDK'],
+      ['aws-cdk-lib/*', 'the contract imports no CDK'],
+      ['constructs', 'the contract imports no CDK'],
+    ),
+  },
+  {
+    files: ['lib/**/*.ts', 'bin/**/*.ts'],
+    rules: forbid(
+      ['**/lambda/processor/**', 'the construct uses only the contract of the handlers (lambda/shared)'],
+      ['**/lambda/verifier/**', 'the construct uses only the contract of the handlers (lambda/shared)'],
+      ['**/lambda/shared/observability', 'the construct must not load Powertools'],
+      ['**/local/**', 'the construct never imports the local runtime'],
+      ['**/bench/**', 'the construct never imports benchmarks'],
+      ['**/test/**', 'the construct never imports tests'],
+      ['@aws-sdk/*', 'the construct ships without the AWS SDK (it is inside the bundles)'],
+      ['@aws-lambda-powertools/*', 'the construct ships without Powertools (it is inside the bundles)'],
+    ),
+  },
+  {
+    files: ['local/**/*.ts'],
+    rules: forbid(['**/test/**', 'the local runtime never imports tests'], ['**/bench/**', 'the local runtime never imports benchmarks']),
+  },
+  {
+    files: ['bench/**/*.ts', 'bench/**/*.mjs'],
+    rules: forbid(['**/test/**', 'benchmarks never import tests']),
+  },
+);
