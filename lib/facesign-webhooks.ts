@@ -19,6 +19,7 @@ import { DEFAULTS, ENV, isValidHostEntry } from '../lambda/shared/config';
 import type { FaceSignEventType } from '../lambda/shared/event';
 import { EVENT_BRIDGE_SOURCE } from '../lambda/shared/event-bridge';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/metric-names';
+import { QUARANTINE_PREFIX } from '../lambda/shared/quarantine';
 import { handlerEntry, type HandlerName } from './handler-bundle';
 import { LAMBDA_BUNDLING } from './lambda-bundling';
 import { WEBHOOK_PATH } from './webhook-path';
@@ -31,8 +32,6 @@ export { WEBHOOK_PATH };
  * so that what depends on them, like the cost model in bench/, reads them instead of copying them.
  */
 export const CONSTRUCT_DEFAULTS = {
-  throttlingRateLimit: 50,
-  throttlingBurstLimit: 100,
   processorBatchSize: 5,
   processorMaxConcurrency: 10,
   processorTimeoutSeconds: 120,
@@ -58,7 +57,7 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * An existing bucket for archived events and media. The processor gets `s3:PutObject` on the
-   * `events/*` and `media/*` prefixes only.
+   * `events/*`, `media/*` and `quarantine/*` prefixes only.
    * @default - a bucket is created: public access blocked, S3-managed encryption, SSL and TLS 1.2 enforced, retained on stack deletion
    */
   readonly existingBucketObj?: s3.IBucket;
@@ -89,8 +88,11 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly archiveExpiration?: Duration;
 
   /**
-   * Largest accepted distance between the signature timestamp `t` and the clock, past or future.
-   * @default Duration.minutes(5)
+   * Oldest accepted signature: how far the signed timestamp `t` may lie in the past. A signature
+   * up to 5 minutes in the future is accepted whatever this is (less if this is shorter). FaceSign
+   * does not say whether it re-signs its retries, so a shorter limit can refuse a retry for good;
+   * set it only to be stricter. At most `idempotencyWindow`, so every replay it admits is a duplicate.
+   * @default - the `idempotencyWindow` (7 days)
    */
   readonly signatureTolerance?: Duration;
 
@@ -102,23 +104,36 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly signingSecretCacheTtl?: Duration;
 
   /**
-   * Largest accepted request body, in bytes; larger bodies get 413. At most 1,000,000 (SQS's
+   * Largest accepted request body, in bytes; larger authentic bodies get 413 (counted as
+   * `RequestsRejected` `payload_too_large`: FaceSign does not retry it). At most 1,000,000 (SQS's
    * 1 MiB message limit, less room for attributes).
    * @default 262144 (256 KiB)
    */
   readonly maxBodyBytes?: number;
 
   /**
-   * Steady-state request rate limit of the API stage, in requests per second.
-   * @default 50
+   * Steady-state request rate limit of the API stage, in requests per second. Opt-in, and
+   * dangerous: API Gateway answers a throttled request with 429, which FaceSign treats as
+   * permanent, and the limit is shared by everyone on the internet, so junk traffic can make real
+   * deliveries be dropped. Prefer `verifierReservedConcurrency` (answers 500, which FaceSign retries).
+   * @default - no stage throttle (the account-level API Gateway quota still applies)
    */
   readonly throttlingRateLimit?: number;
 
   /**
-   * Burst limit of the API stage, in requests.
-   * @default 100
+   * Burst limit of the API stage, in requests. Opt-in, with the warning of `throttlingRateLimit`.
+   * @default - no stage throttle
    */
   readonly throttlingBurstLimit?: number;
+
+  /**
+   * Reserved concurrency of the verifier: caps how much of the account's Lambda concurrency the
+   * public endpoint can take (so a flood cannot starve the processor) and guarantees it that much.
+   * Beyond it Lambda throttles, and API Gateway answers 500, which FaceSign retries. The account
+   * must keep 100 unreserved executions besides this.
+   * @default 50
+   */
+  readonly verifierReservedConcurrency?: number;
 
   /**
    * Receives of a message before SQS moves it to the dead-letter queue. The processor itself
@@ -212,7 +227,7 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 export class FaceSignWebhooks extends Construct {
   /** The HTTP API. */
   public readonly api: HttpApi;
-  /** The API's `$default` stage, with throttling and access logs. */
+  /** The API's `$default` stage, with access logs (and throttling only if asked for). */
   public readonly stage: HttpStage;
   /** The URL to give FaceSign. */
   public readonly webhookUrl: string;
@@ -224,7 +239,7 @@ export class FaceSignWebhooks extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** Powertools idempotency records, keyed by FaceSign event id. */
   public readonly idempotencyTable: dynamodb.Table;
-  /** Archived events (`events/`) and stored media (`media/`). */
+  /** Archived events (`events/`), stored media (`media/`) and unrecognized envelopes (`quarantine/`). */
   public readonly bucket: s3.IBucket;
   /** Every processed event is published here: `source` `facesign.webhooks`, `detail-type` the event type. */
   public readonly eventBus: events.IEventBus;
@@ -309,6 +324,9 @@ export class FaceSignWebhooks extends Construct {
       description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
       memorySize: settings.verifierMemorySize,
       timeout: Duration.seconds(10),
+      // Throttled invocations become API Gateway 500s (retried by FaceSign), never 429s:
+      // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+      reservedConcurrentExecutions: settings.verifierReservedConcurrency,
       logGroup: this.verifierLogGroup,
       environment: {
         ...commonEnvironment('facesign-verifier', metricsNamespace, props.sourceMapStackTraces ?? false),
@@ -361,7 +379,10 @@ export class FaceSignWebhooks extends Construct {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: settings.throttlingRateLimit, burstLimit: settings.throttlingBurstLimit },
+      // No throttle unless asked for: a throttled request gets 429, which FaceSign never retries.
+      ...(settings.throttlingRateLimit !== undefined || settings.throttlingBurstLimit !== undefined
+        ? { throttle: { rateLimit: settings.throttlingRateLimit, burstLimit: settings.throttlingBurstLimit } }
+        : {}),
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogGroup),
         // No headers: the signature header must never reach a log.
@@ -442,8 +463,12 @@ export class FaceSignWebhooks extends Construct {
           ? [
               {
                 id: 'AwsSolutions-IAM5',
-                reason: 'Object keys are per event and per media file; the grant is limited to the events/ and media/ prefixes of the archive bucket.',
-                appliesTo: [nagResource(this, this.bucket.arnForObjects('events/*')), nagResource(this, this.bucket.arnForObjects('media/*'))],
+                reason: 'Object keys are per event and per media file; the grant is limited to the events/, media/ and quarantine/ prefixes of the archive bucket.',
+                appliesTo: [
+                  nagResource(this, this.bucket.arnForObjects('events/*')),
+                  nagResource(this, this.bucket.arnForObjects('media/*')),
+                  nagResource(this, this.bucket.arnForObjects(`${QUARANTINE_PREFIX}*`)),
+                ],
               },
             ]
           : []),
@@ -519,7 +544,7 @@ export class FaceSignWebhooks extends Construct {
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [this.bucket.arnForObjects('events/*'), this.bucket.arnForObjects('media/*')],
+        resources: [this.bucket.arnForObjects('events/*'), this.bucket.arnForObjects('media/*'), this.bucket.arnForObjects(`${QUARANTINE_PREFIX}*`)],
       }),
     );
     // Multipart uploads to an SSE-KMS bucket need both.
@@ -661,8 +686,9 @@ interface Settings {
   readonly toleranceSeconds: number;
   readonly secretCacheSeconds: number;
   readonly maxBodyBytes: number;
-  readonly throttlingRateLimit: number;
-  readonly throttlingBurstLimit: number;
+  readonly throttlingRateLimit?: number;
+  readonly throttlingBurstLimit?: number;
+  readonly verifierReservedConcurrency: number;
   readonly maxReceiveCount: number;
   readonly processorBatchSize: number;
   readonly processorMaxConcurrency: number;
@@ -678,11 +704,12 @@ interface Settings {
 /** Applies defaults and refuses values that would break the pipeline, naming the value received. */
 function resolveSettings(props: FaceSignWebhooksProps): Settings {
   const settings: Settings = {
-    toleranceSeconds: props.signatureTolerance?.toSeconds() ?? DEFAULTS.toleranceSeconds,
+    toleranceSeconds: props.signatureTolerance?.toSeconds() ?? props.idempotencyWindow?.toSeconds() ?? DEFAULTS.toleranceSeconds,
     secretCacheSeconds: props.signingSecretCacheTtl?.toSeconds() ?? DEFAULTS.secretCacheSeconds,
     maxBodyBytes: props.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
-    throttlingRateLimit: props.throttlingRateLimit ?? CONSTRUCT_DEFAULTS.throttlingRateLimit,
-    throttlingBurstLimit: props.throttlingBurstLimit ?? CONSTRUCT_DEFAULTS.throttlingBurstLimit,
+    throttlingRateLimit: props.throttlingRateLimit,
+    throttlingBurstLimit: props.throttlingBurstLimit,
+    verifierReservedConcurrency: props.verifierReservedConcurrency ?? DEFAULTS.verifierReservedConcurrency,
     maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount,
     processorBatchSize: props.processorBatchSize ?? CONSTRUCT_DEFAULTS.processorBatchSize,
     processorMaxConcurrency: props.processorMaxConcurrency ?? CONSTRUCT_DEFAULTS.processorMaxConcurrency,
@@ -694,11 +721,12 @@ function resolveSettings(props: FaceSignWebhooksProps): Settings {
     mediaDownloadTimeoutSeconds: props.mediaDownloadTimeout?.toSeconds() ?? DEFAULTS.mediaDownloadTimeoutSeconds,
     maxMediaBytes: props.maxMediaBytes ?? DEFAULTS.mediaMaxBytes,
   };
-  requireInteger('signatureTolerance (seconds)', settings.toleranceSeconds, 1, 3600);
+  requireInteger('signatureTolerance (seconds)', settings.toleranceSeconds, 60, 366 * 24 * 3600);
   requireInteger('signingSecretCacheTtl (seconds)', settings.secretCacheSeconds, 1, 3600);
   requireInteger('maxBodyBytes', settings.maxBodyBytes, 1024, 1_000_000);
-  requireInteger('throttlingRateLimit', settings.throttlingRateLimit, 1, 100_000);
-  requireInteger('throttlingBurstLimit', settings.throttlingBurstLimit, 1, 100_000);
+  if (settings.throttlingRateLimit !== undefined) requireInteger('throttlingRateLimit', settings.throttlingRateLimit, 1, 100_000);
+  if (settings.throttlingBurstLimit !== undefined) requireInteger('throttlingBurstLimit', settings.throttlingBurstLimit, 1, 100_000);
+  requireInteger('verifierReservedConcurrency', settings.verifierReservedConcurrency, 1, 10_000);
   requireInteger('maxReceiveCount', settings.maxReceiveCount, 1, 1000);
   requireInteger('processorBatchSize', settings.processorBatchSize, 1, 10);
   requireInteger('processorMaxConcurrency', settings.processorMaxConcurrency, 2, 1000);
@@ -711,6 +739,15 @@ function resolveSettings(props: FaceSignWebhooksProps): Settings {
   if (settings.processorTimeout.toSeconds() < settings.mediaDownloadTimeoutSeconds + 20) {
     throw new Error(
       `processorTimeout must exceed mediaDownloadTimeout by at least 20 seconds, got ${settings.processorTimeout.toSeconds()} s and ${settings.mediaDownloadTimeoutSeconds} s`,
+    );
+  }
+  if (
+    !Token.isUnresolved(settings.toleranceSeconds) &&
+    !Token.isUnresolved(settings.idempotencyWindowSeconds) &&
+    settings.toleranceSeconds > settings.idempotencyWindowSeconds
+  ) {
+    throw new Error(
+      `signatureTolerance must not exceed idempotencyWindow (a replay older than the window would be processed again), got ${settings.toleranceSeconds} s and ${settings.idempotencyWindowSeconds} s`,
     );
   }
   if (settings.allowedMediaHosts.length === 0) throw new Error('allowedMediaHosts must name at least one host, got []');

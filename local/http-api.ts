@@ -57,11 +57,25 @@ export function toHttpApiEvent(req: IncomingMessage, body: Buffer, now = new Dat
   };
 }
 
+/** Options of {@link startHttpApi}. */
+export interface HttpApiOptions {
+  readonly port?: number;
+  readonly extraRoutes?: Record<string, LocalRoute>;
+  /**
+   * The target's reserved concurrency: requests beyond this many in flight are not invoked and get
+   * 500 `{"message":"Internal Server Error"}`, as API Gateway answers when Lambda throttles its
+   * integration (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html).
+   * @default - no limit
+   */
+  readonly maxConcurrency?: number;
+}
+
 /** Starts the local HTTP API on 127.0.0.1. */
 export async function startHttpApi(
   target: HttpApiTarget,
-  options: { port?: number; extraRoutes?: Record<string, LocalRoute> } = {},
+  options: HttpApiOptions = {},
 ): Promise<{ url: string; port: number; server: Server; stop(): Promise<void> }> {
+  let inFlight = 0;
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const extra = options.extraRoutes?.[path];
@@ -75,6 +89,11 @@ export async function startHttpApi(
     });
     req.on('end', async () => {
       if (size > API_GATEWAY_MAX_BODY) return json(res, 413, { message: 'Request Entity Too Large' });
+      // Lambda throttles (TooManyRequestsException) and API Gateway turns that into a 500, never a 429.
+      if (options.maxConcurrency !== undefined && inFlight >= options.maxConcurrency) {
+        return json(res, 500, { message: 'Internal Server Error' });
+      }
+      inFlight++;
       try {
         const result = await target(toHttpApiEvent(req, Buffer.concat(chunks)));
         const body = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '');
@@ -83,6 +102,8 @@ export async function startHttpApi(
       } catch {
         // What API Gateway answers when the integration fails (crash, timeout).
         json(res, 500, { message: 'Internal Server Error' });
+      } finally {
+        inFlight--;
       }
     });
   });

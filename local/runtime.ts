@@ -51,6 +51,12 @@ export interface LocalRuntimeOptions {
   };
   /** Execution environments of the verifier. @default 4 */
   readonly verifierConcurrency?: number;
+  /**
+   * The verifier's reserved concurrency: requests beyond this many in flight get API Gateway's 500,
+   * as in AWS (those between `verifierConcurrency` and this wait for an environment).
+   * @default the construct's default, 50
+   */
+  readonly verifierReservedConcurrency?: number;
   /** How long the verifier caches the signing secret, in seconds. @default 300 */
   readonly secretCacheSeconds?: number;
   /** Receives each line a function prints, with the function's name. */
@@ -234,6 +240,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
 
   const api = await startHttpApi((event) => verifier.invoke(event), {
     port: options.port ?? 3000,
+    maxConcurrency: options.verifierReservedConcurrency ?? DEFAULTS.verifierReservedConcurrency,
     extraRoutes: {
       '/__local/status': (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });

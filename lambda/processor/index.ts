@@ -17,6 +17,7 @@ import { publishProcessedEvent } from './event-publisher';
 import { storeMedia } from './media-archiver';
 import { processEvent, type EventInput, type ProcessingResult } from './process-event';
 import { processRecord } from './process-record';
+import { archiveQuarantinedBody, type QuarantineInput, type QuarantineResult } from './quarantine';
 
 const config = loadProcessorConfig();
 const { logger, metrics, eventMetrics, tracer } = createObservability(SERVICE.processor);
@@ -35,6 +36,8 @@ const idempotencyConfig = new IdempotencyConfig({
   responseHook: (response) => ({ ...(response as object), duplicate: true }),
 });
 
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+
 const processEventOnce = makeIdempotent(
   (input: EventInput): Promise<ProcessingResult> =>
     processEvent(input, {
@@ -45,9 +48,27 @@ const processEventOnce = makeIdempotent(
       publish: eventBridge && eventBusName ? (event, result) => publishProcessedEvent(eventBridge, eventBusName, event, result) : undefined,
     }),
   {
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: dynamodb }),
     config: idempotencyConfig,
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
+    dataIndexArgument: 0,
+  },
+);
+
+// Unrecognized envelopes: keyed by the body's SHA-256, in their own key space (see quarantine.ts).
+const quarantineIdempotencyConfig = new IdempotencyConfig({
+  eventKeyJmesPath: 'bodySha256',
+  throwOnNoIdempotencyKey: true,
+  expiresAfterSeconds: config.idempotencyWindowSeconds,
+  responseHook: (response) => ({ ...(response as object), duplicate: true }),
+});
+const quarantineOnce = makeIdempotent(
+  (input: QuarantineInput): Promise<QuarantineResult> => archiveQuarantinedBody(input, { s3, bucket: config.bucketName }),
+  {
+    // A store of its own: a Powertools persistence layer keeps the first configuration it is given.
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: dynamodb }),
+    config: quarantineIdempotencyConfig,
+    keyPrefix: `${IDEMPOTENCY_KEY_PREFIX}-quarantine`,
     dataIndexArgument: 0,
   },
 );
@@ -61,6 +82,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   tracer.addServiceNameAnnotation();
   // Lets in-progress idempotency records expire with this invocation if it dies mid-way.
   idempotencyConfig.registerLambdaContext(context);
+  quarantineIdempotencyConfig.registerLambdaContext(context);
   return processPartialResponse(
     event,
     (record: SQSRecord) =>
@@ -73,6 +95,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         retryBaseDelaySeconds: config.retryBaseDelaySeconds,
         logger,
         metrics: eventMetrics,
+        quarantineOnce,
       }),
     batch,
     { context, throwOnFullBatchFailure: false },

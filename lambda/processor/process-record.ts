@@ -14,11 +14,13 @@ import { isMediaEvent, parseFaceSignEvent, type FaceSignEvent, type UnknownFaceS
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
 import { classifyFailure, type Classification } from './failures';
 import type { EventInput, ProcessingResult } from './process-event';
+import { quarantineRecord, type QuarantineInput, type QuarantineResult } from './quarantine';
 
 /** What happened to a record that did not need a retry. */
 export type RecordOutcome =
   | { readonly status: 'processed' | 'duplicate'; readonly result: ProcessingResult }
-  | { readonly status: 'dead_lettered'; readonly reason: string };
+  | { readonly status: 'dead_lettered'; readonly reason: string }
+  | { readonly status: 'quarantined'; readonly quarantine: QuarantineResult };
 
 /** What {@link processRecord} needs. */
 export interface RecordProcessorDependencies {
@@ -33,6 +35,11 @@ export interface RecordProcessorDependencies {
   readonly metrics: EventMetrics;
   readonly now?: () => number;
   readonly random?: () => number;
+  /**
+   * Archives an authentic JSON object the envelope schema does not recognise under `quarantine/`
+   * (see quarantine.ts). Absent: such a record is dead-lettered as `invalid_envelope`.
+   */
+  readonly quarantineOnce?: (input: QuarantineInput) => Promise<QuarantineResult>;
 }
 
 /** Longest backoff between two attempts. */
@@ -43,6 +50,10 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
   const now = deps.now ?? Date.now;
   const attempt = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
   const parsed = parseFaceSignEvent(record.body);
+  if (!parsed.ok && parsed.error === 'invalid_envelope' && parsed.problem !== 'not_an_object' && deps.quarantineOnce) {
+    const quarantine = await quarantineRecord(record, parsed, { ...deps, quarantineOnce: deps.quarantineOnce });
+    return { status: 'quarantined', quarantine };
+  }
   if (!parsed.ok) {
     const failure: Classification = { kind: 'permanent', reason: 'invalid_envelope', message: `${parsed.error}: ${parsed.message}` };
     return deadLetter(record, undefined, failure, attempt, deps.logger, deps);

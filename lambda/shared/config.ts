@@ -26,7 +26,8 @@ export const ENV = {
 
 /** Defaults shared by the construct and the handlers. */
 export const DEFAULTS = {
-  toleranceSeconds: 300,
+  /** Oldest accepted signature: the idempotency window, so that every replay it lets in is a duplicate. */
+  toleranceSeconds: 7 * 24 * 3600,
   maxBodyBytes: 256 * 1024,
   secretCacheSeconds: 300,
   idempotencyWindowSeconds: 7 * 24 * 3600,
@@ -35,6 +36,8 @@ export const DEFAULTS = {
   mediaDownloadTimeoutSeconds: 90,
   mediaMaxBytes: 1024 * 1024 * 1024,
   retryBaseDelaySeconds: 10,
+  /** Not a handler setting: the verifier's reserved concurrency, read by the construct and the local API stand-in. */
+  verifierReservedConcurrency: 50,
 } as const;
 
 /** The idempotency key prefix. Stable on purpose: renaming the function must not forget processed events. */

@@ -61,10 +61,28 @@ export interface UnknownFaceSignEvent extends FaceSignEventBase<string> {
   readonly media?: unknown;
 }
 
+/**
+ * Which part of the envelope failed, as a stable code (a metric dimension and an SQS message
+ * attribute; never taken from the body).
+ */
+export type EnvelopeProblem =
+  | 'not_an_object'
+  | 'invalid_id'
+  | 'invalid_type'
+  | 'invalid_session_id'
+  | 'invalid_created_at'
+  | 'missing_media'
+  | 'invalid_media_id'
+  | 'invalid_media_created_at'
+  | 'invalid_media_url'
+  | 'invalid_media_expires'
+  | 'invalid_media_content_type';
+
 /** The outcome of {@link parseFaceSignEvent}. */
 export type EventParseResult =
   | { readonly ok: true; readonly event: FaceSignEvent | UnknownFaceSignEvent }
-  | { readonly ok: false; readonly error: 'invalid_json' | 'invalid_envelope'; readonly message: string };
+  | { readonly ok: false; readonly error: 'invalid_json'; readonly message: string }
+  | { readonly ok: false; readonly error: 'invalid_envelope'; readonly problem: EnvelopeProblem; readonly message: string };
 
 /** Longest id, type or session id accepted; they become S3 key segments and DynamoDB keys. */
 export const MAX_IDENTIFIER_LENGTH = 256;
@@ -97,30 +115,46 @@ export function parseFaceSignEvent(rawBody: string): EventParseResult {
     return { ok: false, error: 'invalid_json', message: 'the body is not valid JSON' };
   }
   const problem = envelopeProblem(value);
-  if (problem !== undefined) return { ok: false, error: 'invalid_envelope', message: problem };
+  if (problem !== undefined) return { ok: false, error: 'invalid_envelope', ...problem };
   return { ok: true, event: value as FaceSignEvent | UnknownFaceSignEvent };
 }
 
-function envelopeProblem(value: unknown): string | undefined {
-  if (!isObject(value)) return 'the body must be a JSON object';
-  for (const field of ['id', 'type', 'sessionId'] as const) {
-    const problem = identifierProblem(value[field], field);
-    if (problem) return problem;
+type Problem = { readonly problem: EnvelopeProblem; readonly message: string };
+
+function envelopeProblem(value: unknown): Problem | undefined {
+  if (!isObject(value)) return { problem: 'not_an_object', message: 'the body must be a JSON object' };
+  const fields = [
+    ['id', 'invalid_id'],
+    ['type', 'invalid_type'],
+    ['sessionId', 'invalid_session_id'],
+  ] as const;
+  for (const [field, problem] of fields) {
+    const message = identifierProblem(value[field], field);
+    if (message) return { problem, message };
   }
-  if (!isTimestamp(value.createdAt)) return 'createdAt must be a non-negative number of milliseconds';
+  if (!isTimestamp(value.createdAt)) return { problem: 'invalid_created_at', message: 'createdAt must be a non-negative number of milliseconds' };
   if (!isMediaEventType(value.type as string)) return undefined;
 
   const media = value.media;
-  if (!isObject(media)) return `media is required on ${String(value.type)} events and must be an object`;
+  if (!isObject(media)) return { problem: 'missing_media', message: `media is required on ${String(value.type)} events and must be an object` };
   const mediaIdProblem = identifierProblem(media.id, 'media.id');
-  if (mediaIdProblem) return mediaIdProblem;
-  if (!isTimestamp(media.createdAt)) return 'media.createdAt must be a non-negative number of milliseconds';
-  if (typeof media.url !== 'string' || media.url.length === 0) return 'media.url must be a non-empty string';
-  if (!isTimestamp(media.expires)) return 'media.expires must be a non-negative number of milliseconds';
+  if (mediaIdProblem) return { problem: 'invalid_media_id', message: mediaIdProblem };
+  if (!isTimestamp(media.createdAt)) return { problem: 'invalid_media_created_at', message: 'media.createdAt must be a non-negative number of milliseconds' };
+  if (typeof media.url !== 'string' || media.url.length === 0) return { problem: 'invalid_media_url', message: 'media.url must be a non-empty string' };
+  if (!isTimestamp(media.expires)) return { problem: 'invalid_media_expires', message: 'media.expires must be a non-negative number of milliseconds' };
   if (typeof media.contentType !== 'string' || media.contentType.length === 0) {
-    return 'media.contentType must be a non-empty string';
+    return { problem: 'invalid_media_content_type', message: 'media.contentType must be a non-empty string' };
   }
   return undefined;
+}
+
+/**
+ * The value if it could be an id, type or session id (a non-empty string without control
+ * characters, at most {@link MAX_IDENTIFIER_LENGTH} long), else undefined. For labelling an
+ * unrecognized envelope with whatever identifiers it does carry.
+ */
+export function usableIdentifier(value: unknown): string | undefined {
+  return identifierProblem(value, 'value') === undefined ? (value as string) : undefined;
 }
 
 // Control characters and unpaired surrogates: SQS message attributes, S3 keys and metadata, and

@@ -19,6 +19,12 @@ export const METRIC = {
   requestsRejected: 'RequestsRejected',
   /** Verifier: 503s, our own failures (FaceSign retries); also per `Reason`. */
   requestsFailed: 'RequestsFailed',
+  /** Verifier: age of each accepted signature, in seconds (negative when ahead of our clock): shows whether FaceSign re-signs its retries. */
+  signatureAge: 'SignatureAge',
+  /** Verifier: accepted deliveries whose timestamps are not as documented (never refused); also per `Reason`. */
+  timestampHeaderMismatches: 'TimestampHeaderMismatches',
+  /** Processor: authentic events the envelope schema does not recognise, archived under `quarantine/`; also per `Reason`. */
+  eventsQuarantined: 'EventsQuarantined',
   /** Processor: events processed for the first time; also per `EventType`. */
   eventsProcessed: 'EventsProcessed',
   /** Processor: repeat deliveries skipped by idempotency. */

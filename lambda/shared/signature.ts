@@ -9,41 +9,70 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Header carrying `t=<timestamp>,v1=<hex>[,v1=<hex>...]`. */
 export const SIGNATURE_HEADER = 'x-facesign-signature';
-/** Header carrying the signing timestamp on its own; when present it must equal `t`. */
+/**
+ * Header carrying the signing timestamp on its own. It is not covered by the HMAC, so it never
+ * decides anything: a value that disagrees with `t` is reported as an anomaly, not refused.
+ */
 export const TIMESTAMP_HEADER = 'x-facesign-timestamp';
-/** Default tolerance between `t` and our clock, in seconds, in both directions. */
-export const DEFAULT_TOLERANCE_SECONDS = 300;
+/**
+ * Default oldest accepted signature, in seconds: 7 days, the default idempotency window. FaceSign
+ * does not say whether it re-signs its retries; a retry signed at the first attempt must still be
+ * accepted, and a replay inside the window is absorbed by idempotency on the event id.
+ */
+export const DEFAULT_TOLERANCE_SECONDS = 7 * 24 * 3600;
+/** Furthest in the future a signature may be, in seconds (clock skew between FaceSign and us). */
+export const MAX_FUTURE_SECONDS = 300;
 
 /** Why a delivery's signature was refused. Each is a stable, documented error name. */
 export type SignatureFailureReason =
   | 'missing_signature'
   | 'malformed_signature'
-  | 'timestamp_mismatch'
   | 'signature_mismatch'
+  | 'invalid_timestamp'
   | 'timestamp_out_of_tolerance';
+
+/**
+ * Timestamps that are not as FaceSign documents them but do not make a delivery less authentic:
+ * - `timestamp_header_differs`: `X-FaceSign-Timestamp` is not the signed `t`;
+ * - `timestamp_header_milliseconds`: `X-FaceSign-Timestamp` is `t` in milliseconds;
+ * - `t_milliseconds`: the signed `t` itself is in milliseconds.
+ */
+export type TimestampAnomaly = 'timestamp_header_differs' | 'timestamp_header_milliseconds' | 't_milliseconds';
 
 /** The outcome of {@link verifyFaceSignSignature}. */
 export type SignatureVerification =
-  | { readonly ok: true; readonly timestamp: number }
+  | {
+      readonly ok: true;
+      /** The verified `t`, in Unix seconds (a millisecond `t` is converted). */
+      readonly timestamp: number;
+      /** Seconds from `t` to now; negative when `t` is ahead of our clock. */
+      readonly ageSeconds: number;
+      /** What was odd about the timestamps; never a reason to refuse. */
+      readonly anomalies: readonly TimestampAnomaly[];
+    }
   | { readonly ok: false; readonly reason: SignatureFailureReason; readonly message: string };
 
 /** A parsed `X-FaceSign-Signature` header. */
 export interface ParsedSignatureHeader {
-  /** The `t` value, in Unix seconds. */
-  readonly timestamp: number;
-  /** The raw `t` value as sent, compared byte for byte with `X-FaceSign-Timestamp`. */
-  readonly timestampText: string;
-  /** Every `v1` signature, decoded from hex (32 bytes each). */
+  /** Every `t` value as sent (the HMAC covers the text, not the number). */
+  readonly timestamps: readonly string[];
+  /** Every usable `v1` signature, decoded from hex (32 bytes each). */
   readonly signatures: readonly Buffer[];
 }
 
 /** Options for {@link verifyFaceSignSignature}. */
 export interface VerifyOptions {
   /**
-   * Largest accepted distance between `t` and now, in seconds, in the past or the future.
-   * @default 300
+   * Oldest accepted signature: largest distance of `t` into the past, in seconds. Keep it no
+   * longer than the time you remember event ids for, so that a replay is always a duplicate.
+   * @default 604800 (7 days)
    */
   readonly toleranceSeconds?: number;
+  /**
+   * Largest distance of `t` into the future, in seconds; never more than `toleranceSeconds`.
+   * @default 300
+   */
+  readonly maxFutureSeconds?: number;
   /**
    * The current time in milliseconds since the epoch.
    * @default Date.now()
@@ -56,18 +85,27 @@ export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
 
 const MAX_HEADER_LENGTH = 8192;
 const MAX_SIGNATURES = 16;
-const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
-const DIGITS = /^[0-9]{1,15}$/;
-const KEY = /^[A-Za-z0-9_-]+$/;
+const MAX_TIMESTAMPS = 8;
+const SHA256_BYTES = 32;
+// Unix seconds, optionally with a fraction; at or above 1e11 it can only be milliseconds (year 5138 in seconds).
+const NUMERIC_TIMESTAMP = /^[0-9]{1,16}(\.[0-9]{1,9})?$/;
+const MILLISECONDS_FROM = 1e11;
 
 type ParseResult =
   | { ok: true; header: ParsedSignatureHeader }
   | { ok: false; reason: 'missing_signature' | 'malformed_signature'; message: string };
 
 /**
- * Parses `t=<timestamp>,v1=<hex>[,v1=<hex>...]` strictly: every element must be `key=value`,
- * exactly one `t` of digits, at least one `v1` of 64 hex characters. Elements of other schemes
- * (`v0`, `v2`, ...) are ignored so that FaceSign can add a scheme without breaking receivers.
+ * Parses `t=<timestamp>,v1=<hex>[,v1=<hex>...]` at least as leniently as FaceSign's reference
+ * verifier (`Object.fromEntries(header.split(',').map(p => p.split('=')))`, then
+ * `Buffer.from(v1, 'hex')`), because the HMAC, not the formatting, decides authenticity:
+ * - elements other than `t` and `v1` are ignored: flags without `=`, other schemes, empty elements;
+ * - white space around elements, keys and values is ignored, and keys in any case;
+ * - as in the reference, a value ends at a second `=`;
+ * - every `t` is kept (the reference keeps the last; a stray `t` before the signed one is common
+ *   header drift), and every `v1` that decodes to 32 bytes the way `Buffer.from(v, 'hex')` decodes
+ *   (upper case, trailing junk after 64 hex digits, odd length).
+ * Only a header without any `t` or usable `v1`, or beyond the size caps, is malformed.
  */
 export function parseSignatureHeader(value: string | undefined): ParseResult {
   if (value === undefined || value.trim() === '') {
@@ -76,34 +114,33 @@ export function parseSignatureHeader(value: string | undefined): ParseResult {
   if (value.length > MAX_HEADER_LENGTH) {
     return malformed(`the X-FaceSign-Signature header is ${value.length} characters long; at most ${MAX_HEADER_LENGTH} are accepted`);
   }
-  let timestampText: string | undefined;
+  const timestamps: string[] = [];
   const signatures: Buffer[] = [];
-  for (const rawElement of value.split(',')) {
-    const element = rawElement.trim();
-    const eq = element.indexOf('=');
-    if (eq <= 0 || eq === element.length - 1) {
-      return malformed('the X-FaceSign-Signature header must be a comma-separated list of key=value elements');
-    }
-    const key = element.slice(0, eq);
-    const val = element.slice(eq + 1);
-    if (!KEY.test(key)) {
-      return malformed('the X-FaceSign-Signature header has an element with an invalid key');
-    }
+  for (const element of value.split(',')) {
+    const [rawKey, rawValue] = element.split('=');
+    if (rawValue === undefined) continue;
+    const key = rawKey.trim().toLowerCase();
     if (key === 't') {
-      if (timestampText !== undefined) return malformed('the X-FaceSign-Signature header has more than one t element');
-      if (!DIGITS.test(val)) return malformed('the t element of X-FaceSign-Signature must be a Unix timestamp in seconds');
-      timestampText = val;
-    } else if (key === 'v1') {
-      if (!HEX_SHA256.test(val)) return malformed('a v1 element of X-FaceSign-Signature must be 64 hexadecimal characters');
-      if (signatures.length === MAX_SIGNATURES) {
-        return malformed(`the X-FaceSign-Signature header has more than ${MAX_SIGNATURES} v1 elements`);
+      // The HMAC covers the text as sent; try it trimmed as well.
+      for (const text of new Set([rawValue, rawValue.trim()])) {
+        if (text.trim() !== '' && !timestamps.includes(text)) timestamps.push(text);
       }
-      signatures.push(Buffer.from(val, 'hex'));
+    } else if (key === 'v1') {
+      const bytes = Buffer.from(rawValue.trim(), 'hex');
+      if (bytes.length >= SHA256_BYTES) signatures.push(bytes.subarray(0, SHA256_BYTES));
     }
   }
-  if (timestampText === undefined) return malformed('the X-FaceSign-Signature header has no t element');
-  if (signatures.length === 0) return malformed('the X-FaceSign-Signature header has no v1 element');
-  return { ok: true, header: { timestamp: Number(timestampText), timestampText, signatures } };
+  if (timestamps.length === 0) return malformed('the X-FaceSign-Signature header has no t element with a value');
+  if (signatures.length === 0) {
+    return malformed('the X-FaceSign-Signature header has no v1 element holding a 64-hexadecimal-character signature');
+  }
+  if (timestamps.length > MAX_TIMESTAMPS) {
+    return malformed(`the X-FaceSign-Signature header has more than ${MAX_TIMESTAMPS} t values`);
+  }
+  if (signatures.length > MAX_SIGNATURES) {
+    return malformed(`the X-FaceSign-Signature header has more than ${MAX_SIGNATURES} v1 elements`);
+  }
+  return { ok: true, header: { timestamps, signatures } };
 }
 
 /** Computes the hex `v1` signature of a payload: HMAC-SHA256(secret, `<timestamp>.<rawBody>`). */
@@ -112,11 +149,13 @@ export function computeSignature(rawBody: string | Uint8Array, secret: string, t
 }
 
 /**
- * Verifies a FaceSign delivery against the raw body bytes as received. Checks, in order:
- * the header is present and well formed; `X-FaceSign-Timestamp`, when sent, equals `t`; some `v1`
- * equals the HMAC under some active secret (constant-time); `t` is within the tolerance.
- * The signature is checked before the clock, as Stripe does, so that a wrong secret is
- * reported as a wrong signature rather than hidden behind a clock error.
+ * Verifies a FaceSign delivery against the raw body bytes as received: the header is present and
+ * has a `t` and a `v1`; some `v1` equals the HMAC over some `t` under some active secret
+ * (constant-time); that `t` is a time at most `toleranceSeconds` old and at most
+ * `maxFutureSeconds` ahead. `X-FaceSign-Timestamp` is not signed and never refuses a delivery;
+ * when it disagrees with `t`, the result lists an anomaly. The signature is checked before the
+ * clock, as Stripe does, so that a wrong secret is reported as a wrong signature rather than
+ * hidden behind a clock error.
  *
  * @param rawBody the exact bytes received; never a re-serialised object
  * @param headers the request headers, any case
@@ -147,43 +186,94 @@ export function verifyParsedSignature(
   secrets: readonly string[],
   options: VerifyOptions = {},
 ): SignatureVerification {
-  const tolerance = checkArguments(secrets, options);
-  const { timestamp, timestampText, signatures } = header;
-  if (timestampHeader !== undefined && timestampHeader.trim() !== timestampText) {
-    return {
-      ok: false,
-      reason: 'timestamp_mismatch',
-      message: 'the X-FaceSign-Timestamp header does not equal the t element of X-FaceSign-Signature',
-    };
+  const { maxAgeSeconds, maxFutureSeconds } = checkArguments(secrets, options);
+  let verified = signedTimestamps(rawBody, header, secrets);
+  if (verified.length === 0 && typeof rawBody !== 'string' && !isUtf8(rawBody)) {
+    // The reference verifier reads the body with req.text(), which replaces bytes that are not
+    // UTF-8 with U+FFFD before the HMAC; a signer doing the same must verify here too.
+    verified = signedTimestamps(new TextDecoder('utf-8').decode(rawBody), header, secrets);
   }
-
-  if (!secrets.some((secret) => matchesAny(hmac(rawBody, secret, timestampText), signatures))) {
+  if (verified.length === 0) {
     return {
       ok: false,
       reason: 'signature_mismatch',
-      message: 'no v1 signature matches the HMAC-SHA256 of "<t>.<raw body>" under any active signing secret',
+      message: 'no v1 signature matches the HMAC-SHA256 of "<t>.<raw body>" for any t under any active signing secret',
     };
   }
 
   const nowSeconds = (options.nowMs ?? Date.now()) / 1000;
-  if (Math.abs(nowSeconds - timestamp) > tolerance) {
+  let readable: number | undefined;
+  for (const text of verified) {
+    const time = readTimestamp(text);
+    if (time === undefined) continue;
+    readable = time.seconds;
+    const ageSeconds = nowSeconds - time.seconds;
+    if (ageSeconds <= maxAgeSeconds && -ageSeconds <= maxFutureSeconds) {
+      const anomalies: TimestampAnomaly[] = time.milliseconds ? ['t_milliseconds'] : [];
+      const headerAnomaly = timestampHeaderAnomaly(timestampHeader, text, time.seconds);
+      if (headerAnomaly) anomalies.push(headerAnomaly);
+      return { ok: true, timestamp: time.seconds, ageSeconds, anomalies };
+    }
+  }
+  if (readable === undefined) {
     return {
       ok: false,
-      reason: 'timestamp_out_of_tolerance',
-      message: `the signature timestamp is more than ${tolerance} seconds away from the current time`,
+      reason: 'invalid_timestamp',
+      message: 'the signed t element is not a Unix timestamp, so the signature\'s age cannot be checked',
     };
   }
-  return { ok: true, timestamp };
+  const age = Math.round(nowSeconds - readable);
+  return {
+    ok: false,
+    reason: 'timestamp_out_of_tolerance',
+    message:
+      age >= 0
+        ? `the signature is ${age} seconds old; at most ${maxAgeSeconds} are accepted`
+        : `the signature is ${-age} seconds in the future; at most ${maxFutureSeconds} are accepted`,
+  };
 }
 
-/** Refuses calls that could never verify anything; returns the tolerance in force. */
-function checkArguments(secrets: readonly string[], options: VerifyOptions): number {
+/** The `t` values under which some `v1` verifies. Every pair is compared, in constant time. */
+function signedTimestamps(rawBody: string | Uint8Array, header: ParsedSignatureHeader, secrets: readonly string[]): string[] {
+  const verified: string[] = [];
+  for (const text of header.timestamps) {
+    let matched = false;
+    for (const secret of secrets) {
+      if (matchesAny(hmac(rawBody, secret, text), header.signatures)) matched = true;
+    }
+    if (matched) verified.push(text);
+  }
+  return verified;
+}
+
+/** Reads `t` as Unix seconds, or milliseconds when it can only be milliseconds. */
+function readTimestamp(text: string): { seconds: number; milliseconds: boolean } | undefined {
+  const trimmed = text.trim();
+  if (!NUMERIC_TIMESTAMP.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return value >= MILLISECONDS_FROM ? { seconds: value / 1000, milliseconds: true } : { seconds: value, milliseconds: false };
+}
+
+function timestampHeaderAnomaly(value: string | undefined, signedText: string, signedSeconds: number): TimestampAnomaly | undefined {
+  if (value === undefined) return undefined;
+  const sent = value.trim();
+  if (sent === signedText.trim()) return undefined;
+  if (/^[0-9]{1,16}$/.test(sent) && Number(sent) >= MILLISECONDS_FROM && Math.floor(Number(sent) / 1000) === Math.floor(signedSeconds)) {
+    return 'timestamp_header_milliseconds';
+  }
+  return 'timestamp_header_differs';
+}
+
+/** Refuses calls that could never verify anything; returns the limits in force. */
+function checkArguments(secrets: readonly string[], options: VerifyOptions): { maxAgeSeconds: number; maxFutureSeconds: number } {
   if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length === 0)) {
     throw new TypeError('verifyFaceSignSignature needs at least one non-empty signing secret');
   }
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  if (!(tolerance > 0)) throw new RangeError(`toleranceSeconds must be greater than 0, got ${tolerance}`);
-  return tolerance;
+  const maxAgeSeconds = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  if (!(maxAgeSeconds > 0)) throw new RangeError(`toleranceSeconds must be greater than 0, got ${maxAgeSeconds}`);
+  const future = options.maxFutureSeconds ?? MAX_FUTURE_SECONDS;
+  if (!(future >= 0)) throw new RangeError(`maxFutureSeconds must be 0 or more, got ${future}`);
+  return { maxAgeSeconds, maxFutureSeconds: Math.min(future, maxAgeSeconds) };
 }
 
 /** What {@link signFaceSignPayload} returns: the two headers FaceSign sends. */
@@ -236,6 +326,15 @@ function matchesAny(expected: Buffer, candidates: readonly Buffer[]): boolean {
     if (timingSafeEqual(expected, candidate)) matched = true;
   }
   return matched;
+}
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function malformed(message: string): ParseResult {

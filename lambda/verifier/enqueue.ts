@@ -1,21 +1,23 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { UNRECOGNIZED_ENVELOPE_ATTRIBUTE } from '../shared/quarantine';
 import type { VerifiedEvent } from './handle-webhook';
 
 /**
  * Sends a verified event to the queue: the exact signed body, with the event's type, id and
  * session id as message attributes (so a queue or DLQ message can be triaged without parsing it).
- * Resolves only once SQS has accepted the message.
+ * An unrecognized envelope carries whichever of those it has in a usable form, and
+ * `unrecognizedEnvelope` with the problem code. Resolves only once SQS has accepted the message.
  */
-export async function enqueueVerifiedEvent(client: SQSClient, queueUrl: string, { rawBody, event }: VerifiedEvent): Promise<void> {
-  await client.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: rawBody,
-      MessageAttributes: {
-        eventType: { DataType: 'String', StringValue: event.type },
-        eventId: { DataType: 'String', StringValue: event.id },
-        sessionId: { DataType: 'String', StringValue: event.sessionId },
-      },
-    }),
-  );
+export async function enqueueVerifiedEvent(client: SQSClient, queueUrl: string, verified: VerifiedEvent): Promise<void> {
+  const ids = verified.event ?? verified.unrecognized.ids;
+  const attributes: Record<string, MessageAttributeValue> = {};
+  if (ids.type) attributes.eventType = text(ids.type);
+  if (ids.id) attributes.eventId = text(ids.id);
+  if (ids.sessionId) attributes.sessionId = text(ids.sessionId);
+  if (verified.unrecognized) attributes[UNRECOGNIZED_ENVELOPE_ATTRIBUTE] = text(verified.unrecognized.problem);
+  await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: verified.rawBody, MessageAttributes: attributes }));
+}
+
+function text(value: string): MessageAttributeValue {
+  return { DataType: 'String', StringValue: value };
 }

@@ -1,7 +1,9 @@
 /**
  * The verifier's decision, as a plain function of the request and its dependencies: which status
  * FaceSign gets, and when an event is queued. FaceSign treats 4xx as permanent and 5xx as
- * retryable, so every failure of ours is a 5xx and only a bad request is a 4xx.
+ * retryable, so every failure of ours is a 5xx, and a 4xx goes only to what is not authentic or
+ * what we truly cannot keep. An authentic JSON object that our envelope schema does not
+ * recognise is still queued (marked unrecognized) and answered 200.
  */
 import {
   getHeader,
@@ -12,8 +14,9 @@ import {
   type HeaderBag,
   type SignatureFailureReason,
 } from '../shared/signature';
-import { parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
-import { DIMENSION, METRIC, type EventMetrics, type Logger } from '../shared/observability';
+import { parseFaceSignEvent, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
+import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
+import { UNRECOGNIZED_EVENT_TYPE } from '../shared/quarantine';
 import { SigningSecretNotConfiguredError } from './signing-secrets';
 
 /** The parts of an HTTP request the verifier looks at. */
@@ -29,7 +32,7 @@ export type WebhookErrorName =
   | SignatureFailureReason
   | 'payload_too_large'
   | 'invalid_json'
-  | 'invalid_envelope'
+  | 'not_an_object'
   | 'secret_not_configured'
   | 'secret_unavailable'
   | 'queue_unavailable';
@@ -40,12 +43,23 @@ export interface WebhookResponse {
   readonly body: { readonly received: true } | { readonly error: WebhookErrorName; readonly message: string };
 }
 
-/** A verified event on its way to the queue. */
-export interface VerifiedEvent {
-  /** The exact body text that was signed. */
-  readonly rawBody: string;
-  readonly event: FaceSignEvent | UnknownFaceSignEvent;
+/** An authentic JSON object that the envelope schema does not recognise: queued for quarantine. */
+export interface UnrecognizedEnvelope {
+  readonly problem: EnvelopeProblem;
+  readonly message: string;
+  /** Whichever of the identifiers the body carries in a usable form, for triage. */
+  readonly ids: { readonly id?: string; readonly type?: string; readonly sessionId?: string };
 }
+
+/** A verified event on its way to the queue: a typed event, or an unrecognized envelope. */
+export type VerifiedEvent =
+  | {
+      /** The exact body text that was signed. */
+      readonly rawBody: string;
+      readonly event: FaceSignEvent | UnknownFaceSignEvent;
+      readonly unrecognized?: undefined;
+    }
+  | { readonly rawBody: string; readonly event?: undefined; readonly unrecognized: UnrecognizedEnvelope };
 
 /** What the verifier needs from the outside world. */
 export interface VerifierDependencies {
@@ -57,6 +71,7 @@ export interface VerifierDependencies {
   readonly enqueue: (event: VerifiedEvent) => Promise<void>;
   readonly logger: Logger;
   readonly metrics: EventMetrics;
+  /** Oldest accepted signature, in seconds (the idempotency window by default). */
   readonly toleranceSeconds: number;
   readonly maxBodyBytes: number;
   readonly now?: () => number;
@@ -70,17 +85,16 @@ const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/;
 export async function handleWebhook(request: WebhookRequest, deps: VerifierDependencies): Promise<WebhookResponse> {
   const { logger } = deps;
   const reject = (statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string): WebhookResponse => {
-    logger.warn('webhook rejected', { statusCode, error, reason: message });
+    // Every 400 and 413 is answered after the HMAC verified: an authentic delivery FaceSign will not retry.
+    if (statusCode === 401) logger.warn('webhook rejected', { statusCode, error, reason: message });
+    else logger.error('authentic delivery refused; FaceSign will not retry it', { statusCode, error, reason: message });
     const metric = statusCode === 401 ? METRIC.signatureFailures : METRIC.requestsRejected;
     deps.metrics.countBy(metric, DIMENSION.reason, error);
     return failure(statusCode, error, message);
   };
   const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
-  if (bytes.length > deps.maxBodyBytes) {
-    return reject(413, 'payload_too_large', `the body is ${bytes.length} bytes; at most ${deps.maxBodyBytes} are accepted`);
-  }
 
-  // A request without a well-formed signature is refused before the secret is even read.
+  // A request without a usable signature header is refused before the secret is even read.
   const header = parseSignatureHeader(getHeader(request.headers, SIGNATURE_HEADER));
   if (!header.ok) return reject(401, header.reason, header.message);
 
@@ -105,7 +119,18 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     }
   }
   if (!verification.ok) return reject(401, verification.reason, verification.message);
+  deps.metrics.record(METRIC.signatureAge, MetricUnit.Seconds, Math.round(verification.ageSeconds));
+  for (const anomaly of verification.anomalies) {
+    // Not signed, so never a refusal; counted so that a FaceSign-side change is seen.
+    logger.warn('signature timestamp not as documented; accepted on its HMAC', { anomaly, timestampHeader: timestampHeader?.slice(0, 64), signedAt: verification.timestamp });
+    deps.metrics.countBy(METRIC.timestampHeaderMismatches, DIMENSION.reason, anomaly);
+  }
 
+  // Checked after the HMAC so that every 413 counted is an authentic delivery refused (and pages);
+  // a forged oversized body is a 401 like any other forgery.
+  if (bytes.length > deps.maxBodyBytes) {
+    return reject(413, 'payload_too_large', `the body is ${bytes.length} bytes; at most ${deps.maxBodyBytes} are accepted`);
+  }
   let rawBody: string;
   try {
     rawBody = utf8.decode(bytes);
@@ -116,20 +141,41 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     return reject(400, 'invalid_json', 'the body contains the non-characters U+FFFE or U+FFFF');
   }
   const parsed = parseFaceSignEvent(rawBody);
-  if (!parsed.ok) return reject(400, parsed.error, parsed.message);
+  if (!parsed.ok && parsed.error === 'invalid_json') return reject(400, 'invalid_json', parsed.message);
+  if (!parsed.ok && parsed.problem === 'not_an_object') return reject(400, 'not_an_object', parsed.message);
 
-  const { event } = parsed;
-  // Keys inline rather than a child logger: this is the hot path, and a child logger costs ~40 µs.
-  const eventKeys = { eventId: event.id, sessionId: event.sessionId, eventType: event.type };
+  let verified: VerifiedEvent;
+  let eventKeys: Record<string, string | undefined>;
+  if (parsed.ok) {
+    const { event } = parsed;
+    verified = { rawBody, event };
+    // Keys inline rather than a child logger: this is the hot path, and a child logger costs ~40 µs.
+    eventKeys = { eventId: event.id, sessionId: event.sessionId, eventType: event.type };
+  } else {
+    const value = JSON.parse(rawBody) as Record<string, unknown>;
+    const ids = { id: usableIdentifier(value.id), type: usableIdentifier(value.type), sessionId: usableIdentifier(value.sessionId) };
+    verified = { rawBody, unrecognized: { problem: parsed.problem, message: parsed.message, ids } };
+    eventKeys = { eventId: ids.id, sessionId: ids.sessionId, eventType: ids.type };
+  }
   try {
-    await deps.enqueue({ rawBody, event });
+    await deps.enqueue(verified);
   } catch (error) {
     logger.error('could not queue a verified event', { ...eventKeys, errorName: (error as Error)?.name });
     deps.metrics.countBy(METRIC.requestsFailed, DIMENSION.reason, 'queue_unavailable');
     return failure(503, 'queue_unavailable', 'the event could not be queued; FaceSign will retry');
   }
-  logger.info('event verified and queued', { ...eventKeys, bytes: bytes.length });
-  deps.metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, event.type);
+  if (verified.unrecognized) {
+    logger.warn('authentic event with an unrecognized envelope queued for quarantine', {
+      ...eventKeys,
+      problem: verified.unrecognized.problem,
+      reason: verified.unrecognized.message,
+      bytes: bytes.length,
+    });
+    deps.metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, UNRECOGNIZED_EVENT_TYPE);
+  } else {
+    logger.info('event verified and queued', { ...eventKeys, bytes: bytes.length });
+    deps.metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, verified.event.type);
+  }
   return { statusCode: 200, body: { received: true } };
 }
 

@@ -54,15 +54,29 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
   });
 
-  it('throttles the stage and writes access logs without any request header', () => {
+  it('does not throttle the stage (a 429 is never retried by FaceSign) and writes access logs without any request header', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"status":"\\$context.status"') },
     });
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+    expect(stage.Properties.DefaultRouteSettings?.ThrottlingRateLimit).toBeUndefined();
+    expect(stage.Properties.DefaultRouteSettings?.ThrottlingBurstLimit).toBeUndefined();
+    expect(stage.Properties.RouteSettings).toBeUndefined();
     expect(stage.Properties.AccessLogSettings.Format).not.toMatch(/header/i);
+  });
+
+  it('protects capacity with the verifier\'s reserved concurrency instead: throttled, it is a 500 FaceSign retries', () => {
+    expect(functionNamed(template, 'facesign-verifier').properties.ReservedConcurrentExecutions).toBe(50);
+    expect(functionNamed(template, 'facesign-processor').properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('lets the processor write quarantine/ as well as events/ and media/, and nothing else', () => {
+    const statements = policyStatementsOf(template, functionNamed(template, 'facesign-processor').logicalId);
+    const put = statements.find((s) => [s.Action].flat().includes("s3:PutObject"))!;
+    expect(JSON.stringify(put.Resource)).toMatch(/\/events\/\*.*\/media\/\*.*\/quarantine\/\*/);
+    expect(put.Resource as unknown[]).toHaveLength(3);
   });
 
   it('outputs the full webhook URL and the ARNs an operator needs', () => {
@@ -161,7 +175,7 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(vars).toMatchObject({
       [ENV.signingSecretArn]: { Ref: expect.any(String) },
       [ENV.queueUrl]: { Ref: expect.any(String) },
-      [ENV.toleranceSeconds]: '300',
+      [ENV.toleranceSeconds]: String(7 * 24 * 3600),
       [ENV.maxBodyBytes]: '262144',
       [ENV.secretCacheSeconds]: '300',
     });
@@ -241,6 +255,7 @@ describe('FaceSignWebhooks: props', () => {
       processorTimeout: Duration.minutes(3),
       processorMemorySize: 2048,
       verifierMemorySize: 256,
+      verifierReservedConcurrency: 12,
       idempotencyWindow: Duration.days(2),
       allowedMediaHosts: ['Media.FaceSign.ai', '*.cdn.facesign.ai'],
       mediaDownloadTimeout: Duration.seconds(60),
@@ -252,6 +267,7 @@ describe('FaceSignWebhooks: props', () => {
     const verifier = functionNamed(template, 'facesign-verifier').properties;
     const processor = functionNamed(template, 'facesign-processor').properties;
     expect(verifier.MemorySize).toBe(256);
+    expect(verifier.ReservedConcurrentExecutions).toBe(12);
     expect(verifier.Environment.Variables).toMatchObject({ [ENV.toleranceSeconds]: '120', [ENV.maxBodyBytes]: '65536', [ENV.secretCacheSeconds]: '60' });
     expect(processor).toMatchObject({ MemorySize: 2048, Timeout: 180 });
     expect(processor.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
@@ -272,6 +288,20 @@ describe('FaceSignWebhooks: props', () => {
     });
   });
 
+  it('follows the idempotency window with the signature tolerance unless a stricter one is given', () => {
+    const verifierTolerance = (props: FaceSignWebhooksProps) =>
+      functionNamed(construct(props).template, 'facesign-verifier').properties.Environment.Variables[ENV.toleranceSeconds];
+    expect(verifierTolerance({ idempotencyWindow: Duration.days(2) })).toBe(String(2 * 86400));
+    expect(verifierTolerance({ idempotencyWindow: Duration.days(2), signatureTolerance: Duration.hours(1) })).toBe('3600');
+  });
+
+  it('applies a stage throttle only when asked for, with just the limits given', () => {
+    const { template } = construct({ throttlingBurstLimit: 500 });
+    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingBurstLimit: 500 });
+    expect(stage.Properties.DefaultRouteSettings.ThrottlingRateLimit).toBeUndefined();
+  });
+
   it('uses an existing secret and bucket instead of creating them, and grants on them', () => {
     const { webhooks, template } = construct({}, (stack) => ({
       existingSigningSecretObj: secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'facesign/signing'),
@@ -288,7 +318,10 @@ describe('FaceSignWebhooks: props', () => {
   });
 
   it.each<[string, FaceSignWebhooksProps, RegExp]>([
-    ['tolerance 0', { signatureTolerance: Duration.seconds(0) }, /signatureTolerance \(seconds\) must be an integer from 1 to 3600, got 0/],
+    ['tolerance 0', { signatureTolerance: Duration.seconds(0) }, /signatureTolerance \(seconds\) must be an integer from 60 to 31622400, got 0/],
+    ['tolerance beyond the idempotency window', { signatureTolerance: Duration.days(8) }, /signatureTolerance must not exceed idempotencyWindow .*got 691200 s and 604800 s/],
+    ['reserved concurrency 0', { verifierReservedConcurrency: 0 }, /verifierReservedConcurrency must be an integer from 1 to 10000, got 0/],
+    ['a stage rate limit of 0', { throttlingRateLimit: 0 }, /throttlingRateLimit must be an integer from 1 to 100000, got 0/],
     ['body limit over SQS', { maxBodyBytes: 2_000_000 }, /maxBodyBytes must be an integer from 1024 to 1000000, got 2000000/],
     ['concurrency 1', { processorMaxConcurrency: 1 }, /processorMaxConcurrency must be an integer from 2 to 1000, got 1/],
     ['batch 11', { processorBatchSize: 11 }, /processorBatchSize must be an integer from 1 to 10, got 11/],

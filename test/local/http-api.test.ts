@@ -8,8 +8,8 @@ afterEach(async () => {
   stop = undefined;
 });
 
-async function api(target: (e: APIGatewayProxyEventV2) => Promise<{ statusCode: number; body: string }>) {
-  const started = await startHttpApi(target, { port: 0 });
+async function api(target: (e: APIGatewayProxyEventV2) => Promise<{ statusCode: number; body: string }>, maxConcurrency?: number) {
+  const started = await startHttpApi(target, { port: 0, maxConcurrency });
   stop = started.stop;
   return started;
 }
@@ -56,5 +56,27 @@ describe('local HTTP API', () => {
     const failed = await fetch(url, { method: 'POST', body: '{}' });
     expect(failed.status).toBe(500);
     expect(await failed.json()).toEqual({ message: 'Internal Server Error' });
+  });
+
+  it('answers 500, never 429, to a request beyond the verifier\'s reserved concurrency, and serves the next one', async () => {
+    const release: Array<() => void> = [];
+    let invoked = 0;
+    const { url } = await api(async () => {
+      invoked++;
+      await new Promise<void>((resolve) => release.push(resolve));
+      return { statusCode: 200, body: '{"received":true}' };
+    }, 2);
+    const first = [fetch(url, { method: 'POST', body: '{}' }), fetch(url, { method: 'POST', body: '{}' })];
+    while (invoked < 2) await new Promise((r) => setTimeout(r, 5));
+    const throttled = await fetch(url, { method: 'POST', body: '{}' });
+    expect(throttled.status).toBe(500);
+    expect(await throttled.json()).toEqual({ message: 'Internal Server Error' });
+    expect(invoked).toBe(2);
+    release.splice(0).forEach((r) => r());
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
+    const after = fetch(url, { method: 'POST', body: '{}' });
+    while (invoked < 3) await new Promise((r) => setTimeout(r, 5));
+    release.splice(0).forEach((r) => r());
+    expect((await after).status).toBe(200);
   });
 });

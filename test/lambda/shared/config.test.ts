@@ -14,7 +14,7 @@ describe('loadVerifierConfig', () => {
     expect(loadVerifierConfig(verifierEnv)).toEqual({
       signingSecretArn: 'arn:secret',
       queueUrl: 'https://sqs/q',
-      toleranceSeconds: 300,
+      toleranceSeconds: 7 * 24 * 3600,
       maxBodyBytes: 262144,
       secretCacheSeconds: 300,
     });

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   computeSignature,
@@ -40,14 +40,20 @@ describe('computeSignature', () => {
 });
 
 describe('parseSignatureHeader', () => {
-  it('reads t and every v1, ignoring other schemes and white space around elements', () => {
+  it('reads every t and v1, ignoring other schemes and white space around elements', () => {
     const a = 'a'.repeat(64);
     const b = 'B'.repeat(64);
     const parsed = parseSignatureHeader(` t=123 , v0=zzz, v1=${a},v1=${b} `);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.header.timestamp).toBe(123);
+    expect(parsed.header.timestamps).toEqual(['123 ', '123']);
     expect(parsed.header.signatures.map((s) => s.toString('hex'))).toEqual([a, b.toLowerCase()]);
+  });
+
+  it('decodes v1 as Buffer.from(v1, "hex") does: trailing junk and an odd last digit are dropped', () => {
+    const a = 'a'.repeat(64);
+    const parsed = parseSignatureHeader(`t=1,v1=${a}zz,v1=${a}f,v1=${'c'.repeat(10)}`);
+    expect(parsed.ok && parsed.header.signatures.map((s) => s.toString('hex'))).toEqual([a, a]);
   });
 
   it.each([
@@ -61,29 +67,39 @@ describe('parseSignatureHeader', () => {
   it.each([
     ['v1 only', `v1=${'a'.repeat(64)}`, /no t element/],
     ['t only', 't=123', /no v1 element/],
-    ['two t', `t=1,t=2,v1=${'a'.repeat(64)}`, /more than one t/],
-    ['t not digits', `t=12a,v1=${'a'.repeat(64)}`, /t element/],
-    ['t negative', `t=-5,v1=${'a'.repeat(64)}`, /t element/],
-    ['short v1', `t=1,v1=${'a'.repeat(63)}`, /64 hexadecimal/],
-    ['non-hex v1', `t=1,v1=${'g'.repeat(64)}`, /64 hexadecimal/],
-    ['element without =', `t=1,v1`, /key=value/],
-    ['empty element', `t=1,,v1=${'a'.repeat(64)}`, /key=value/],
-    ['empty value', `t=1,v1=`, /key=value/],
-    ['bare signature', 'a'.repeat(64), /key=value/],
+    ['an empty t', `t=,v1=${'a'.repeat(64)}`, /no t element/],
+    ['short v1', `t=1,v1=${'a'.repeat(63)}`, /no v1 element/],
+    ['non-hex v1', `t=1,v1=${'g'.repeat(64)}`, /no v1 element/],
+    ['bare signature', 'a'.repeat(64), /no t element/],
     ['too many v1', `t=1${`,v1=${'a'.repeat(64)}`.repeat(17)}`, /more than 16/],
+    ['too many t', `${Array.from({ length: 9 }, (_, i) => `t=${i}`).join(',')},v1=${'a'.repeat(64)}`, /more than 8 t/],
     ['too long', `t=1,v1=${'a'.repeat(9000)}`, /characters long/],
-  ])('refuses %s as malformed', (_name, value, message) => {
+  ])('refuses %s as malformed, saying what is missing', (_name, value, message) => {
     const parsed = parseSignatureHeader(value);
     expect(parsed).toMatchObject({ ok: false, reason: 'malformed_signature' });
     if (!parsed.ok) expect(parsed.message).toMatch(message);
   });
 });
 
-describe('verifyFaceSignSignature', () => {
-  const good = `t=${NOW_S},v1=${hex(SECRET, NOW_S, BODY)}`;
+/** FaceSign's reference verifier, copied from its webhook document. */
+function referenceVerifier(rawBody: string, signatureHeader: string | undefined, secret: string): boolean {
+  if (!signatureHeader) return false;
+  const parts = Object.fromEntries(signatureHeader.split(',').map((p) => p.split('=')));
+  if (!parts.t || !parts.v1) return false;
+  const expected = createHmac('sha256', secret).update(`${parts.t}.${rawBody}`, 'utf8').digest('hex');
+  try {
+    return timingSafeEqual(Buffer.from(parts.v1, 'hex'), Buffer.from(expected, 'hex'));
+  } catch {
+    return false;
+  }
+}
 
-  it('accepts a correct signature', () => {
-    expect(verify(good)).toEqual({ ok: true, timestamp: NOW_S });
+describe('verifyFaceSignSignature', () => {
+  const sig = hex(SECRET, NOW_S, BODY);
+  const good = `t=${NOW_S},v1=${sig}`;
+
+  it('accepts a correct signature, with its age and no anomaly', () => {
+    expect(verify(good)).toEqual({ ok: true, timestamp: NOW_S, ageSeconds: 0, anomalies: [] });
   });
 
   it('finds the header whatever its case', () => {
@@ -92,10 +108,39 @@ describe('verifyFaceSignSignature', () => {
     }
   });
 
+  describe('header drift that the reference verifier accepts is accepted', () => {
+    it.each([
+      ['a trailing comma', `${good},`],
+      ['a flag element without =', `t=${NOW_S},fresh,v1=${sig}`],
+      ['a stray t before the signed one', `t=${NOW_S - 50},t=${NOW_S},v1=${sig}`],
+      ['upper-case hex', `t=${NOW_S},v1=${sig.toUpperCase()}`],
+      ['trailing junk after the 64 hex digits', `t=${NOW_S},v1=${sig}zz`],
+      ['an odd 65th hex digit', `t=${NOW_S},v1=${sig}f`],
+      ['a value cut at a second =', `t=${NOW_S},v1=${sig}=pad`],
+      ['another scheme', `t=${NOW_S},v0=abc,v1=${sig}`],
+    ])('%s', (_name, header) => {
+      expect(referenceVerifier(BODY, header, SECRET)).toBe(true);
+      expect(verify(header)).toMatchObject({ ok: true, timestamp: NOW_S });
+    });
+  });
+
+  describe('drift the reference refuses is accepted too, wherever the HMAC decides', () => {
+    it.each([
+      ['an empty element', `t=${NOW_S},,v1=${sig}`],
+      ['white space around elements', ` t=${NOW_S} , v1=${sig} `],
+      ['a stray t after the signed one', `t=${NOW_S},v1=${sig},t=${NOW_S + 7}`],
+      ['an empty trailing t', `t=${NOW_S},v1=${sig},t=`],
+      ['upper-case keys', `T=${NOW_S},V1=${sig}`],
+      ['a second v1 that is not hex', `t=${NOW_S},v1=nothex,v1=${sig}`],
+    ])('%s', (_name, header) => {
+      expect(verify(header)).toMatchObject({ ok: true, timestamp: NOW_S });
+    });
+  });
+
   it('accepts the header when one of several v1 entries matches, in any position', () => {
     const wrong = hex(OTHER, NOW_S, BODY);
-    expect(verify(`t=${NOW_S},v1=${wrong},v1=${hex(SECRET, NOW_S, BODY)}`).ok).toBe(true);
-    expect(verify(`t=${NOW_S},v1=${hex(SECRET, NOW_S, BODY)},v1=${wrong}`).ok).toBe(true);
+    expect(verify(`t=${NOW_S},v1=${wrong},v1=${sig}`).ok).toBe(true);
+    expect(verify(`t=${NOW_S},v1=${sig},v1=${wrong}`).ok).toBe(true);
   });
 
   it('accepts any active secret during a rotation, and refuses once the old one is removed', () => {
@@ -107,7 +152,12 @@ describe('verifyFaceSignSignature', () => {
   it('refuses a wrong secret, a changed body and a changed timestamp as signature_mismatch', () => {
     expect(verify(`t=${NOW_S},v1=${hex(OTHER, NOW_S, BODY)}`)).toMatchObject({ ok: false, reason: 'signature_mismatch' });
     expect(verify(good, { body: BODY.replace('s_1', 's_2') })).toMatchObject({ ok: false, reason: 'signature_mismatch' });
-    expect(verify(`t=${NOW_S + 1},v1=${hex(SECRET, NOW_S, BODY)}`)).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+    expect(verify(`t=${NOW_S + 1},v1=${sig}`)).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+    // Extra t values do not help a forgery: each is checked with the same HMAC.
+    expect(verify(`t=${NOW_S + 1},t=${NOW_S + 2},v1=${sig.replace(/^./, sig[0] === '0' ? '1' : '0')}`)).toMatchObject({
+      ok: false,
+      reason: 'signature_mismatch',
+    });
   });
 
   it('verifies the exact bytes: re-serialised JSON with other white space fails', () => {
@@ -119,24 +169,63 @@ describe('verifyFaceSignSignature', () => {
     expect(verify(good, { body: Buffer.from(BODY) }).ok).toBe(true);
   });
 
-  it('applies the tolerance on both sides of now, inclusive at the edge', () => {
+  it('accepts bytes that are not UTF-8 signed either as they are or as the reference reads them (U+FFFD)', () => {
+    const bytes = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const asText = new TextDecoder().decode(bytes);
+    expect(verify(`t=${NOW_S},v1=${hex(SECRET, NOW_S, bytes)}`, { body: bytes }).ok).toBe(true);
+    expect(referenceVerifier(asText, `t=${NOW_S},v1=${hex(SECRET, NOW_S, asText)}`, SECRET)).toBe(true);
+    expect(verify(`t=${NOW_S},v1=${hex(SECRET, NOW_S, asText)}`, { body: bytes }).ok).toBe(true);
+    expect(verify(`t=${NOW_S},v1=${hex(OTHER, NOW_S, asText)}`, { body: bytes })).toMatchObject({ reason: 'signature_mismatch' });
+  });
+
+  describe('replay window: up to 7 days old by default, at most 5 minutes ahead', () => {
     const at = (t: number) => `t=${t},v1=${hex(SECRET, t, BODY)}`;
-    expect(verify(at(NOW_S - 300)).ok).toBe(true);
-    expect(verify(at(NOW_S + 300)).ok).toBe(true);
-    expect(verify(at(NOW_S - 301))).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance' });
-    expect(verify(at(NOW_S + 301))).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance' });
-    expect(verify(at(NOW_S - 1000), { tolerance: 1200 }).ok).toBe(true);
+    it.each([
+      ['10 minutes', 600],
+      ['6 hours', 6 * 3600],
+      ['3 days', 3 * 86400],
+      ['exactly 7 days', 7 * 86400],
+    ])('accepts a signature made %s earlier, with its age', (_name, age) => {
+      expect(verify(at(NOW_S - age))).toEqual({ ok: true, timestamp: NOW_S - age, ageSeconds: age, anomalies: [] });
+    });
+
+    it('refuses a signature older than the window, and more than 5 minutes ahead, saying by how much', () => {
+      expect(verify(at(NOW_S - 7 * 86400 - 1))).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance', message: /604801 seconds old; at most 604800/ });
+      expect(verify(at(NOW_S + 300))).toMatchObject({ ok: true, ageSeconds: -300 });
+      expect(verify(at(NOW_S + 301))).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance', message: /301 seconds in the future; at most 300/ });
+    });
+
+    it('applies a stricter tolerance when asked, and never lets the future limit exceed it', () => {
+      expect(verify(at(NOW_S - 300), { tolerance: 300 }).ok).toBe(true);
+      expect(verify(at(NOW_S - 301), { tolerance: 300 })).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance' });
+      expect(verify(at(NOW_S + 61), { tolerance: 60 })).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance' });
+    });
+
+    it('uses the t that verifies, not a stray one', () => {
+      expect(verify(`t=${NOW_S - 30 * 86400},t=${NOW_S - 60},v1=${hex(SECRET, NOW_S - 60, BODY)}`)).toMatchObject({ ok: true, ageSeconds: 60 });
+      expect(verify(`t=${NOW_S},t=${NOW_S - 30 * 86400},v1=${hex(SECRET, NOW_S - 30 * 86400, BODY)}`)).toMatchObject({
+        ok: false,
+        reason: 'timestamp_out_of_tolerance',
+      });
+    });
   });
 
-  it('treats a millisecond timestamp as a time far in the future, not as a malformed header', () => {
-    const t = NOW_MS;
-    expect(verify(`t=${t},v1=${hex(SECRET, t, BODY)}`)).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance' });
+  it('reads a millisecond t as milliseconds and reports it as an anomaly', () => {
+    const t = NOW_MS - 2000;
+    expect(verify(`t=${t},v1=${hex(SECRET, t, BODY)}`)).toEqual({ ok: true, timestamp: NOW_S - 2, ageSeconds: 2, anomalies: ['t_milliseconds'] });
   });
 
-  it('requires X-FaceSign-Timestamp, when sent, to equal t', () => {
-    expect(verify(good, { timestampHeader: String(NOW_S) }).ok).toBe(true);
-    expect(verify(good, { timestampHeader: String(NOW_S - 1) })).toMatchObject({ ok: false, reason: 'timestamp_mismatch' });
-    expect(verify(good, { timestampHeader: 'yesterday' })).toMatchObject({ ok: false, reason: 'timestamp_mismatch' });
+  it('refuses a correctly signed t that is not a time as invalid_timestamp', () => {
+    expect(verify(`t=yesterday,v1=${hex(SECRET, 'yesterday', BODY)}`)).toMatchObject({ ok: false, reason: 'invalid_timestamp' });
+  });
+
+  it('never refuses over X-FaceSign-Timestamp, which is not signed: it reports how it differs', () => {
+    expect(verify(good, { timestampHeader: String(NOW_S) })).toMatchObject({ ok: true, anomalies: [] });
+    expect(verify(good, { timestampHeader: ` ${NOW_S} ` })).toMatchObject({ ok: true, anomalies: [] });
+    expect(verify(good, { timestampHeader: String(NOW_S - 1) })).toMatchObject({ ok: true, anomalies: ['timestamp_header_differs'] });
+    expect(verify(good, { timestampHeader: String(NOW_MS + 417) })).toMatchObject({ ok: true, anomalies: ['timestamp_header_milliseconds'] });
+    expect(verify(good, { timestampHeader: 'yesterday' })).toMatchObject({ ok: true, anomalies: ['timestamp_header_differs'] });
+    expect(verify(`t=${NOW_S},v1=${'0'.repeat(64)}`, { timestampHeader: String(NOW_S - 1) })).toMatchObject({ ok: false, reason: 'signature_mismatch' });
   });
 
   it('reports a missing and a malformed header by name', () => {
@@ -149,7 +238,7 @@ describe('verifyFaceSignSignature', () => {
     expect(result.ok).toBe(false);
     const text = JSON.stringify(result);
     expect(text).not.toContain(SECRET);
-    expect(text).not.toContain(hex(SECRET, NOW_S, BODY));
+    expect(text).not.toContain(sig);
   });
 
   it('refuses to run without a secret or with a non-positive tolerance', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { FACESIGN_EVENT_TYPES } from '../../../lambda/shared/event';
-import { signFaceSignPayload } from '../../../lambda/shared/signature';
+import { computeSignature, signFaceSignPayload } from '../../../lambda/shared/signature';
 import { handleWebhook, type VerifiedEvent, type VerifierDependencies, type WebhookRequest } from '../../../lambda/verifier/handle-webhook';
 import { SigningSecretNotConfiguredError, SigningSecretUnavailableError } from '../../../lambda/verifier/signing-secrets';
 import { sampleEvent } from '../../support/events';
@@ -19,7 +19,7 @@ function harness(overrides: Partial<VerifierDependencies> = {}) {
       queued.push(event);
     }),
     logger: silentLogger(),
-    toleranceSeconds: 300,
+    toleranceSeconds: 7 * 24 * 3600,
     maxBodyBytes: 256 * 1024,
     now: () => NOW_MS,
     ...overrides,
@@ -55,7 +55,7 @@ describe('handleWebhook: the answers FaceSign gets', () => {
     const body = JSON.stringify({ ...sampleEvent('session.status'), type: 'session.archived' });
     const { deps, queued } = harness();
     expect((await handleWebhook(signedRequest(body), deps)).statusCode).toBe(200);
-    expect(queued[0].event.type).toBe('session.archived');
+    expect(queued[0].event?.type).toBe('session.archived');
   });
 
   it('verifies and queues the decoded bytes of a base64 body', async () => {
@@ -79,9 +79,11 @@ describe('handleWebhook: the answers FaceSign gets', () => {
       ['malformed_signature', (r: WebhookRequest) => ({ ...r, headers: { ...r.headers, 'x-facesign-signature': 'v1=abc' } })],
       ['signature_mismatch', () => signedRequest(body, { secret: 'whsec_wrong' })],
       ['signature_mismatch', (r: WebhookRequest) => ({ ...r, body: body.replace('evt', 'EVT') })],
-      ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 - 301 })],
+      ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 - 7 * 86400 - 1 })],
       ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 + 301 })],
-      ['timestamp_mismatch', (r: WebhookRequest) => ({ ...r, headers: { ...r.headers, 'x-facesign-timestamp': '1' } })],
+      ['invalid_timestamp', () => ({ ...signedRequest(body), headers: { 'x-facesign-signature': `t=soon,v1=${computeSignature(body, SECRET, 'soon')}` } })],
+      ['signature_mismatch', (r: WebhookRequest) => ({ ...r, body: `${body} ` })],
+      ['signature_mismatch', (r: WebhookRequest) => ({ ...r, headers: { ...r.headers, 'x-facesign-signature': `t=${NOW_MS / 1000 - 1},${String(r.headers['x-facesign-signature']).split(',')[1]}` } })],
     ] as const)('%s', async (error, mutate) => {
       const { deps, queued } = harness();
       const response = await handleWebhook(mutate(signedRequest(body)), deps);
@@ -113,14 +115,15 @@ describe('handleWebhook: the answers FaceSign gets', () => {
     it.each([
       ['invalid_json', 'not json'],
       ['invalid_json', ''],
-      ['invalid_envelope', '[]'],
-      ['invalid_envelope', JSON.stringify({ ...sampleEvent('session.status'), sessionId: '' })],
-      ['invalid_envelope', JSON.stringify({ ...sampleEvent('media.user_photo'), media: undefined })],
-    ])('%s for %j', async (error, body) => {
-      const { deps, queued } = harness();
+      ['not_an_object', '[]'],
+      ['not_an_object', '"evt_1"'],
+      ['not_an_object', 'null'],
+    ])('%s for %j, counted as an authentic delivery refused', async (error, body) => {
+      const { deps, queued, recorded } = harness();
       const response = await handleWebhook(signedRequest(body), deps);
       expect(response).toMatchObject({ statusCode: 400, body: { error } });
       expect(queued).toHaveLength(0);
+      expect(recorded.count('RequestsRejected', { Reason: error })).toBe(1);
     });
 
     it('invalid_json for bytes that are not UTF-8, even when correctly signed', async () => {
@@ -142,13 +145,16 @@ describe('handleWebhook: the answers FaceSign gets', () => {
     });
   });
 
-  it('413 for a body over the limit, counted in bytes, before any secret is read', async () => {
-    const { deps, queued } = harness({ maxBodyBytes: 1024 });
+  it('413 for an authentic body over the limit, counted in bytes and as an authentic refusal; a forged one is a 401', async () => {
+    const { deps, queued, recorded } = harness({ maxBodyBytes: 1024 });
     const body = JSON.stringify({ ...sampleEvent('session.status'), pad: 'é'.repeat(600) });
     const response = await handleWebhook(signedRequest(body), deps);
     expect(response).toMatchObject({ statusCode: 413, body: { error: 'payload_too_large' } });
-    expect(deps.secrets.get).not.toHaveBeenCalled();
+    expect(recorded.count('RequestsRejected', { Reason: 'payload_too_large' })).toBe(1);
     expect(queued).toHaveLength(0);
+    const forged = await handleWebhook(signedRequest(body, { secret: 'whsec_wrong' }), deps);
+    expect(forged).toMatchObject({ statusCode: 401, body: { error: 'signature_mismatch' } });
+    expect(recorded.count('RequestsRejected')).toBe(1);
     const fits = JSON.stringify(sampleEvent('session.status'));
     expect((await handleWebhook(signedRequest(fits), deps)).statusCode).toBe(200);
   });
@@ -222,5 +228,92 @@ describe('handleWebhook: metrics', () => {
     expect(recorded.count('RequestsRejected', { Reason: 'invalid_json' })).toBe(1);
     expect(recorded.count('RequestsRejected', { Reason: 'payload_too_large' })).toBe(1);
     expect(recorded.count('SignatureFailures')).toBe(0);
+  });
+});
+
+describe('handleWebhook: authentic deliveries are never refused over drift, age or envelope', () => {
+  const event = sampleEvent('session.status');
+  const body = JSON.stringify(event);
+  const t = NOW_MS / 1000;
+  const v1 = computeSignature(body, SECRET, t);
+  const withSignature = (signature: string, extra: Record<string, string> = {}): WebhookRequest => ({
+    headers: { 'content-type': 'application/json', 'x-facesign-signature': signature, ...extra },
+    body,
+    isBase64Encoded: false,
+  });
+
+  it.each([
+    ['a trailing comma', () => withSignature(`t=${t},v1=${v1},`)],
+    ['a flag element without =', () => withSignature(`t=${t},v1=${v1},replayed`)],
+    ['a stray t before the signed one', () => withSignature(`t=${t - 90},t=${t},v1=${v1}`)],
+    ['X-FaceSign-Timestamp one second off', () => withSignature(`t=${t},v1=${v1}`, { 'x-facesign-timestamp': String(t - 1) })],
+    ['X-FaceSign-Timestamp in milliseconds', () => withSignature(`t=${t},v1=${v1}`, { 'x-facesign-timestamp': String(NOW_MS) })],
+    ['a signature made 10 minutes earlier', () => signedRequest(body, { t: t - 600 })],
+    ['a signature made 6 hours earlier', () => signedRequest(body, { t: t - 6 * 3600 })],
+    ['a signature made 3 days earlier', () => signedRequest(body, { t: t - 3 * 86400 })],
+  ])('%s: 200 and queued byte for byte', async (_name, request) => {
+    const { deps, queued } = harness();
+    expect(await handleWebhook(request(), deps)).toEqual({ statusCode: 200, body: { received: true } });
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ rawBody: body, event: { id: event.id } });
+    expect(queued[0].unrecognized).toBeUndefined();
+  });
+
+  const base = sampleEvent('session.status');
+  const media = sampleEvent('media.user_photo');
+  const { sessionId: _s, ...noSession } = base;
+  const { id: _i, ...noId } = base;
+  const { expires: _e, ...mediaWithoutExpires } = media.media as Record<string, unknown>;
+  it.each([
+    ['no sessionId', noSession, 'invalid_session_id', { id: base.id, type: 'session.status' }],
+    ['createdAt as an ISO string', { ...base, createdAt: '2025-10-27T19:50:51.878Z' }, 'invalid_created_at', { id: base.id, sessionId: base.sessionId }],
+    ['a numeric id', { ...base, id: 12345 }, 'invalid_id', { type: 'session.status', sessionId: base.sessionId }],
+    ['a missing id', noId, 'invalid_id', { type: 'session.status' }],
+    ['an empty sessionId', { ...base, sessionId: '' }, 'invalid_session_id', { id: base.id }],
+    ['a media event without media', { ...media, media: undefined }, 'missing_media', { id: media.id, type: 'media.user_photo' }],
+    ['a media without expires', { ...media, media: mediaWithoutExpires }, 'invalid_media_expires', { id: media.id, type: 'media.user_photo' }],
+  ])('an envelope with %s: 200 and queued as unrecognized, with the problem and the ids it has', async (_name, value, problem, ids) => {
+    const raw = JSON.stringify(value);
+    const { deps, queued, recorded } = harness();
+    expect(await handleWebhook(signedRequest(raw), deps)).toEqual({ statusCode: 200, body: { received: true } });
+    expect(queued).toHaveLength(1);
+    expect(queued[0].rawBody).toBe(raw);
+    expect(queued[0].event).toBeUndefined();
+    expect(queued[0].unrecognized).toMatchObject({ problem, ids });
+    expect(recorded.count('EventsReceived', { EventType: 'unrecognized' })).toBe(1);
+    expect(recorded.count('RequestsRejected')).toBe(0);
+  });
+
+  it('an unrecognized envelope is still a 503 when it cannot be queued, so FaceSign retries', async () => {
+    const { deps } = harness({ enqueue: async () => Promise.reject(new Error('SQS down')) });
+    const response = await handleWebhook(signedRequest(JSON.stringify(noSession)), deps);
+    expect(response).toMatchObject({ statusCode: 503, body: { error: 'queue_unavailable' } });
+  });
+
+  it('tampered deliveries are still 401: a changed body, a changed t, a v1 of another body', async () => {
+    const { deps, queued } = harness();
+    const tamperedBody = { ...withSignature(`t=${t},v1=${v1},`), body: body.replace('session.status', 'settings.langs') };
+    const tamperedT = withSignature(`t=${t - 1},v1=${v1}`);
+    const otherBody = withSignature(`t=${t},v1=${computeSignature('{}', SECRET, t)},flag`);
+    for (const request of [tamperedBody, tamperedT, otherBody]) {
+      expect(await handleWebhook(request, deps)).toMatchObject({ statusCode: 401, body: { error: 'signature_mismatch' } });
+    }
+    expect(queued).toHaveLength(0);
+  });
+
+  it('publishes the signature age and counts timestamp anomalies by reason', async () => {
+    const { deps, recorded } = harness();
+    await handleWebhook(signedRequest(body, { t: t - 6 * 3600 }), deps);
+    await handleWebhook(withSignature(`t=${t},v1=${v1}`, { 'x-facesign-timestamp': String(NOW_MS) }), deps);
+    await handleWebhook(withSignature(`t=${t},v1=${v1}`, { 'x-facesign-timestamp': String(t + 1) }), deps);
+    const ages = recorded.records.filter((r) => r.name === 'SignatureAge');
+    expect(ages.map((r) => [r.unit, r.value])).toEqual([
+      ['Seconds', 6 * 3600],
+      ['Seconds', 0],
+      ['Seconds', 0],
+    ]);
+    expect(recorded.count('TimestampHeaderMismatches')).toBe(2);
+    expect(recorded.count('TimestampHeaderMismatches', { Reason: 'timestamp_header_milliseconds' })).toBe(1);
+    expect(recorded.count('TimestampHeaderMismatches', { Reason: 'timestamp_header_differs' })).toBe(1);
   });
 });

@@ -68,6 +68,22 @@ describe('verifier Lambda handler', () => {
     });
   });
 
+  it('queues an unrecognized envelope with the problem code and only the usable ids as attributes', async () => {
+    const handler = await loadHandler();
+    const body = JSON.stringify({ id: 42, type: 'session.status', createdAt: '2025-10-27T19:50:51Z', sessionId: 'ses_b' });
+    const response = await handler(signed(body), context);
+    expect(response.statusCode).toBe(200);
+    expect(sqsMock.commandCalls(SendMessageCommand)[0].args[0].input).toEqual({
+      QueueUrl: QUEUE_URL,
+      MessageBody: body,
+      MessageAttributes: {
+        eventType: { DataType: 'String', StringValue: 'session.status' },
+        sessionId: { DataType: 'String', StringValue: 'ses_b' },
+        unrecognizedEnvelope: { DataType: 'String', StringValue: 'invalid_id' },
+      },
+    });
+  });
+
   it('answers 503 queue_unavailable when SQS refuses the message', async () => {
     sqsMock.on(SendMessageCommand).rejects(Object.assign(new Error('throttled'), { name: 'RequestThrottled' }));
     const handler = await loadHandler();

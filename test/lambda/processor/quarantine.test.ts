@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { processRecord, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
+import { archiveQuarantinedBody, quarantineKey, type QuarantineInput } from '../../../lambda/processor/quarantine';
+import { ENV } from '../../../lambda/shared/config';
+import { sampleEvent } from '../../support/events';
+import { fakeIdempotencyTable } from '../../support/idempotency-table';
+import { recordingMetrics, silentLogger } from '../../support/observability';
+import { captureS3 } from '../../support/s3-capture';
+
+const s3 = captureS3();
+const sqsMock = mockClient(SQSClient);
+const eventBridge = mockClient(EventBridgeClient);
+const table = fakeIdempotencyTable();
+const SENT_AT = Date.UTC(2025, 9, 27, 23, 59, 58);
+const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+let nextMessage = 0;
+function record(body: string, attributes: Record<string, string> = {}): SQSRecord {
+  return {
+    messageId: `msg-q-${nextMessage++}`,
+    receiptHandle: 'rh',
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(SENT_AT) } as SQSRecord['attributes'],
+    messageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { dataType: 'String', stringValue: v }])),
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
+    awsRegion: 'eu-west-1',
+  };
+}
+
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq' });
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+});
+afterEach(() => {
+  s3.mock.resetHistory();
+  s3.objects.clear();
+});
+
+describe('quarantineKey', () => {
+  it('is quarantine/<yyyy>/<mm>/<dd>/<sha256>.json, dated in UTC', () => {
+    expect(quarantineKey('ab'.repeat(32), SENT_AT)).toBe(`quarantine/2025/10/27/${'ab'.repeat(32)}.json`);
+  });
+});
+
+describe('archiveQuarantinedBody', () => {
+  it('stores the body byte for byte, with the problem and hash as metadata', async () => {
+    const body = '{"id":1,  "note":"Zoë 🙂"}';
+    const input: QuarantineInput = { rawBody: body, bodySha256: sha(body), problem: 'invalid_id', message: 'm', receivedAt: SENT_AT };
+    const result = await archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b', now: () => SENT_AT });
+    expect(result).toMatchObject({ bucket: 'b', key: quarantineKey(sha(body), SENT_AT), problem: 'invalid_id', bodySha256: sha(body) });
+    const stored = s3.objects.get(result.key)!;
+    expect(stored.body.equals(Buffer.from(body, 'utf8'))).toBe(true);
+    expect(stored.metadata).toEqual({ 'facesign-quarantine-reason': 'invalid_id', 'facesign-body-sha256': sha(body) });
+  });
+});
+
+describe('processRecord with quarantine', () => {
+  let recorded = recordingMetrics();
+  beforeEach(() => {
+    recorded = recordingMetrics();
+  });
+  function deps(overrides: Partial<RecordProcessorDependencies> = {}): RecordProcessorDependencies {
+    return {
+      metrics: recorded.metrics,
+      processEventOnce: vi.fn(),
+      quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b' }),
+      sqs: new SQSClient({ region: 'eu-west-1' }),
+      queueUrl: 'https://sqs/q',
+      deadLetterQueueUrl: 'https://sqs/dlq',
+      maxReceiveCount: 5,
+      retryBaseDelaySeconds: 10,
+      logger: silentLogger(),
+      ...overrides,
+    };
+  }
+
+  it('re-validates itself: an unmarked unrecognized body is quarantined, not dead-lettered or processed', async () => {
+    const body = JSON.stringify({ ...sampleEvent('session.status'), createdAt: '2025-10-27T19:50:51Z' });
+    const d = deps();
+    const outcome = await processRecord(record(body), d);
+    expect(outcome).toMatchObject({ status: 'quarantined', quarantine: { problem: 'invalid_created_at', key: quarantineKey(sha(body), SENT_AT) } });
+    expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString('utf8')).toBe(body);
+    expect(d.processEventOnce).not.toHaveBeenCalled();
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(recorded.count('EventsQuarantined')).toBe(1);
+    expect(recorded.count('EventsQuarantined', { Reason: 'invalid_created_at' })).toBe(1);
+  });
+
+  it('does not trust the attribute: a marked body that is a valid envelope is processed normally', async () => {
+    const body = JSON.stringify(sampleEvent('session.status'));
+    const processEventOnce = vi.fn(async () => ({ eventId: 'e', eventType: 'session.status', sessionId: 's', archive: { bucket: 'b', key: 'k' }, processedAt: '' }));
+    const outcome = await processRecord(record(body, { unrecognizedEnvelope: 'invalid_id' }), deps({ processEventOnce }));
+    expect(outcome.status).toBe('processed');
+    expect(processEventOnce).toHaveBeenCalledTimes(1);
+    expect([...s3.objects.keys()].filter((k) => k.startsWith('quarantine/'))).toEqual([]);
+    expect(recorded.count('EventsQuarantined')).toBe(0);
+  });
+
+  it('counts the problem it found itself when the attribute names another', async () => {
+    const body = JSON.stringify({ ...sampleEvent('media.user_photo'), media: undefined });
+    await processRecord(record(body, { unrecognizedEnvelope: 'invalid_id' }), deps());
+    expect(recorded.count('EventsQuarantined', { Reason: 'missing_media' })).toBe(1);
+    expect(recorded.count('EventsQuarantined', { Reason: 'invalid_id' })).toBe(0);
+  });
+
+  it('still dead-letters a body that is not a JSON object as invalid_envelope', async () => {
+    const outcome = await processRecord(record('[1,2]'), deps());
+    expect(outcome).toEqual({ status: 'dead_lettered', reason: 'invalid_envelope' });
+    expect(s3.objects.size).toBe(0);
+  });
+
+  it('rethrows when the archive cannot be written, counting a transient failure, so the record is retried', async () => {
+    const failing = deps({
+      quarantineOnce: async () => {
+        throw Object.assign(new Error('slow down'), { name: 'SlowDown' });
+      },
+    });
+    const body = JSON.stringify({ ...sampleEvent('session.status'), sessionId: '' });
+    await expect(processRecord(record(body), failing)).rejects.toThrow('slow down');
+    expect(recorded.count('TransientFailures', { Reason: 'dependency_error' })).toBe(1);
+    expect(recorded.count('EventsQuarantined')).toBe(0);
+  });
+});
+
+describe('processor Lambda handler: quarantine', () => {
+  let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+  const context = () =>
+    ({
+      awsRequestId: `req-${Math.random()}`,
+      functionName: 'processor',
+      functionVersion: '1',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:processor',
+      memoryLimitInMB: '1024',
+      getRemainingTimeInMillis: () => 60_000,
+    }) as Context;
+
+  beforeAll(async () => {
+    vi.stubEnv(ENV.bucketName, 'archive-bucket');
+    vi.stubEnv(ENV.idempotencyTableName, 'idempotency');
+    vi.stubEnv(ENV.queueUrl, 'https://sqs/q');
+    vi.stubEnv(ENV.deadLetterQueueUrl, 'https://sqs/dlq');
+    vi.stubEnv(ENV.eventBusName, 'facesign-bus');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    vi.resetModules();
+    handler = (await import('../../../lambda/processor/index.js')).handler as typeof handler;
+  });
+  afterAll(() => vi.unstubAllEnvs());
+
+  it('archives each of the unrecognized envelopes once, keyed by the body hash, and publishes none of them', async () => {
+    const base = sampleEvent('session.status', { id: 'evt_q1', sessionId: 'ses_q' });
+    const { id: _id, ...noId } = base;
+    const bodies = [JSON.stringify(noId), JSON.stringify({ ...base, id: 7 }), JSON.stringify({ ...base, sessionId: undefined })];
+    const response = await handler({ Records: bodies.map((b) => record(b)) }, context());
+    expect(response).toEqual({ batchItemFailures: [] });
+    for (const body of bodies) expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString('utf8')).toBe(body);
+    expect([...s3.objects.keys()].filter((k) => !k.startsWith('quarantine/'))).toEqual([]);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+    expect([...table.items.keys()].filter((k) => k.startsWith('facesign-webhooks-quarantine#'))).toHaveLength(3);
+
+    // The same bytes again (a FaceSign retry as a new message) are a duplicate; a different version is not.
+    const puts = s3.mock.commandCalls(PutObjectCommand).length;
+    const other = JSON.stringify({ ...noId, extra: true });
+    expect(await handler({ Records: [record(bodies[0]), record(other)] }, context())).toEqual({ batchItemFailures: [] });
+    expect(s3.mock.commandCalls(PutObjectCommand).length).toBe(puts + 1);
+    expect(s3.objects.get(quarantineKey(sha(other), SENT_AT))?.body.toString('utf8')).toBe(other);
+  });
+
+  it('does not let an unrecognized version hide the valid event with the same id', async () => {
+    const valid = sampleEvent('session.status', { id: 'evt_q2', sessionId: 'ses_q2' });
+    const broken = JSON.stringify({ ...valid, createdAt: '2025-10-27T19:50:51Z' });
+    await handler({ Records: [record(broken)] }, context());
+    expect(await handler({ Records: [record(JSON.stringify(valid))] }, context())).toEqual({ batchItemFailures: [] });
+    expect(s3.objects.get('events/ses_q2/1761595700000-evt_q2.json')?.body.toString('utf8')).toBe(JSON.stringify(valid));
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
+  });
+});
