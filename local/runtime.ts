@@ -103,7 +103,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
 async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<void>>, stop: () => Promise<void>): Promise<LocalRuntime> {
   const dataDir = path.resolve(options.dataDir ?? '.facesign-local');
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only when created: it holds the runtime file with the secret, and copies of the media.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const signingSecret = options.signingSecret ?? `whsec_${randomBytes(24).toString('hex')}`;
   const processor = {
     batchSize: 5,
