@@ -515,6 +515,7 @@ export class FaceSignWebhooks extends Construct {
   private createAccessLogsBucket(): s3.Bucket {
     return new s3.Bucket(this, 'AccessLogsBucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Object keys and requesters, no contents: SSE-S3, so that log delivery needs no grant on the data key.
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       minimumTLSVersion: 1.2,
