@@ -13,11 +13,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** True when `host` is `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>` (any case). */
-export function isLoopbackHost(host: string | undefined, port: number): boolean {
+/**
+ * True when `host` is `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>` (any case). With
+ * `subdomainsOfLocalhost`, also `<name>.localhost:<port>`, which browsers resolve to loopback
+ * themselves (RFC 6761), so no page can rebind such a name: fauxqs's queue URLs use them.
+ * `port` `'any'` is for a server reached through a proxy on another port; the name is what stops
+ * rebinding, the port only narrows it further.
+ */
+export function isLoopbackHost(host: string | undefined, port: number | 'any', options: { subdomainsOfLocalhost?: boolean } = {}): boolean {
   if (!host) return false;
   const match = /^(.+):(\d{1,5})$/.exec(host.trim().toLowerCase());
-  return match !== null && LOOPBACK_NAMES.has(match[1]) && Number(match[2]) === port;
+  if (match === null || (port !== 'any' && Number(match[2]) !== port)) return false;
+  const name = match[1];
+  return LOOPBACK_NAMES.has(name) || (options.subdomainsOfLocalhost === true && /^([a-z0-9-]+\.)+localhost$/.test(name));
 }
 
 /**

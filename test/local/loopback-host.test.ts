@@ -6,12 +6,14 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEventBridge } from '../../local/eventbridge-server';
 import { startHttpApi } from '../../local/http-api';
 import { startSampleMedia } from '../../local/sample-media';
 import { startSecretsManager } from '../../local/secrets-manager-server';
 import { isLoopbackHost, writePrivateFile } from '../../local/services/loopback-host';
+import { startSqsS3 } from '../../local/services/sqs-s3';
 
 /** One request with an exact Host header (fetch does not let a caller choose it). */
 function get(url: string, host: string | undefined, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
@@ -52,6 +54,14 @@ describe('isLoopbackHost', () => {
     expect(isLoopbackHost(host, 4000)).toBe(expected);
   });
   it('refuses a missing Host', () => expect(isLoopbackHost(undefined, 4000)).toBe(false));
+  it('takes subdomains of localhost only when asked (fauxqs queue URLs), never of other names', () => {
+    expect(isLoopbackHost('sqs.us-east-1.localhost:4000', 4000)).toBe(false);
+    expect(isLoopbackHost('sqs.us-east-1.localhost:4000', 4000, { subdomainsOfLocalhost: true })).toBe(true);
+    expect(isLoopbackHost('localhost.attacker.example:4000', 4000, { subdomainsOfLocalhost: true })).toBe(false);
+    expect(isLoopbackHost('attacker.example:4000', 4000, { subdomainsOfLocalhost: true })).toBe(false);
+    expect(isLoopbackHost('127.0.0.1:5555', 'any')).toBe(true);
+    expect(isLoopbackHost('attacker.example:5555', 'any')).toBe(false);
+  });
 });
 
 describe('every local server that serves data refuses a foreign Host', () => {
@@ -109,6 +119,27 @@ describe('every local server that serves data refuses a foreign Host', () => {
     expect(bus.published).toHaveLength(1);
     expect((await get(`${sample.origin}/x.jpg`, `attacker.example:${new URL(sample.origin).port}`)).status).toBe(403);
     expect((await get(`${sample.origin}/x.jpg`, sample.host)).status).toBe(200);
+  });
+});
+
+describe('the local SQS and S3 (fauxqs), which hold payloads and media', () => {
+  it('refuses a foreign Host and serves loopback ones', async () => {
+    const sqsS3 = await startSqsS3();
+    stops.push(sqsS3.stop);
+    const port = new URL(sqsS3.endpoint).port;
+    const list = (host: string) => get(`${sqsS3.endpoint}/`, host, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=ListQueues&Version=2012-11-05' });
+    const refused = await list(`attacker.example:${port}`);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('refused');
+    // Loopback names get fauxqs's own answer (this hand-made request is not a valid SQS call).
+    for (const host of [`127.0.0.1:${port}`, `sqs.us-east-1.localhost:${port}`]) {
+      const answered = await list(host);
+      expect(answered.status, host).not.toBe(403);
+      expect(answered.body, host).not.toContain('refused');
+    }
+    const sqs = new SQSClient({ endpoint: sqsS3.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
+    await sqs.send(new CreateQueueCommand({ QueueName: 'host-check' }));
+    expect((await sqs.send(new ListQueuesCommand({}))).QueueUrls?.some((u) => u.endsWith('/host-check'))).toBe(true);
   });
 });
 
