@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -37,6 +38,10 @@ export const CONSTRUCT_DEFAULTS = {
   processorTimeoutSeconds: 120,
   processorMemorySize: 1024,
   verifierMemorySize: 512,
+  /** Selfies, document photos, videos: long enough to review and dispute a verification, short of any biometric-law outer limit. */
+  mediaRetentionDays: 30,
+  /** Event payloads (no biometrics): outlive the media they describe and the 14-day dead-letter queue, for audit and redrive. */
+  archiveRetentionDays: 90,
 } as const;
 
 /** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
@@ -56,9 +61,24 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly signingSecretProps?: Pick<secretsmanager.SecretProps, 'secretName' | 'description' | 'encryptionKey' | 'removalPolicy'>;
 
   /**
+   * An existing customer-managed KMS key for the archive, the stored media and both queues.
+   * Give the processor and the verifier no more on it than the construct grants (see the README).
+   * @default - a key is created, with yearly rotation on
+   */
+  readonly existingEncryptionKeyObj?: kms.IKey;
+
+  /**
+   * Settings for the created key (alias, description, admins, policy, removal policy). Rotation
+   * stays on whatever is given. Not allowed with `existingEncryptionKeyObj`.
+   * @default - no alias, rotation on, retained on stack deletion
+   */
+  readonly encryptionKeyProps?: Pick<kms.KeyProps, 'alias' | 'description' | 'admins' | 'policy' | 'pendingWindow' | 'rotationPeriod' | 'removalPolicy'>;
+
+  /**
    * An existing bucket for archived events and media. The processor gets `s3:PutObject` on the
-   * `events/*`, `media/*` and `quarantine/*` prefixes only.
-   * @default - a bucket is created: public access blocked, S3-managed encryption, SSL and TLS 1.2 enforced, retained on stack deletion
+   * `events/*`, `media/*` and `quarantine/*` prefixes only, and writes every object SSE-KMS under
+   * {@link FaceSignWebhooks.encryptionKey}. Its lifecycle (retention) is yours to set.
+   * @default - a bucket is created: public access blocked, SSE-KMS with the construct's key and S3 Bucket Keys, SSL and TLS 1.2 enforced, retained on stack deletion
    */
   readonly existingBucketObj?: s3.IBucket;
 
@@ -82,8 +102,24 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly eventBusProps?: events.EventBusProps;
 
   /**
-   * Expire archived events and stored media this long after they were written (created bucket only).
-   * @default - objects are kept until you delete them
+   * How long stored media (`media/`: selfies, document photos, videos) is kept, in whole days
+   * (created bucket only). Older objects, their noncurrent versions one day after they become
+   * noncurrent, and incomplete uploads after one day are deleted by S3 lifecycle rules.
+   * @default Duration.days(30)
+   */
+  readonly mediaRetention?: Duration;
+
+  /**
+   * How long archived event payloads (`events/`) are kept, in whole days (created bucket only).
+   * Expired like `mediaRetention`.
+   * @default Duration.days(90)
+   */
+  readonly archiveRetention?: Duration;
+
+  /**
+   * @deprecated Use `mediaRetention` and `archiveRetention`. When given (and neither of those
+   * is), it sets both.
+   * @default - see `mediaRetention` and `archiveRetention`
    */
   readonly archiveExpiration?: Duration;
 
@@ -241,6 +277,8 @@ export class FaceSignWebhooks extends Construct {
   public readonly idempotencyTable: dynamodb.Table;
   /** Archived events (`events/`), stored media (`media/`) and unrecognized envelopes (`quarantine/`). */
   public readonly bucket: s3.IBucket;
+  /** The customer-managed key of the archive, the stored media and both queues. */
+  public readonly encryptionKey: kms.IKey;
   /** Every processed event is published here: `source` `facesign.webhooks`, `detail-type` the event type. */
   public readonly eventBus: events.IEventBus;
   /** Checks signatures and queues events. */
@@ -267,9 +305,8 @@ export class FaceSignWebhooks extends Construct {
     exclusive('existingBucketObj', props.existingBucketObj, 'bucketProps', props.bucketProps);
     exclusive('existingEventBusObj', props.existingEventBusObj, 'eventBusProps', props.eventBusProps);
     exclusive('existingAlarmTopicObj', props.existingAlarmTopicObj, 'alarmTopicProps', props.alarmTopicProps);
-    if (props.existingBucketObj && props.archiveExpiration) {
-      throw new Error('archiveExpiration applies to a created bucket only; set the lifecycle of existingBucketObj yourself');
-    }
+    exclusive('existingEncryptionKeyObj', props.existingEncryptionKeyObj, 'encryptionKeyProps', props.encryptionKeyProps);
+    const retention = resolveRetention(props);
 
     this.signingSecret =
       props.existingSigningSecretObj ??
@@ -284,21 +321,35 @@ export class FaceSignWebhooks extends Construct {
         },
       });
 
+    this.encryptionKey =
+      props.existingEncryptionKeyObj ??
+      new kms.Key(this, 'EncryptionKey', {
+        description: 'FaceSign webhooks: archived events, stored identity media, and the event queues',
+        removalPolicy: RemovalPolicy.RETAIN,
+        ...props.encryptionKeyProps,
+        // Not negotiable: this key protects identity data.
+        enableKeyRotation: true,
+      });
+
     if (props.existingBucketObj) {
       this.bucket = props.existingBucketObj;
     } else {
       this.accessLogsBucket = this.createAccessLogsBucket();
-      this.bucket = this.createBucket(props.archiveExpiration, this.accessLogsBucket, props.bucketProps);
+      this.bucket = this.createBucket(retention, this.accessLogsBucket, props.bucketProps);
     }
     this.eventBus = props.existingEventBusObj ?? new events.EventBus(this, 'EventBus', props.eventBusProps);
 
+    // The queues hold whole event payloads, signed media URLs included, for up to 14 days: the
+    // same key as the bucket, so one key policy says who can read identity data (README, "Data protection").
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
     this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
       enforceSSL: true,
       // AWS's guidance for Lambda event sources: at least six times the function timeout.
       visibilityTimeout: Duration.seconds(settings.processorTimeout.toSeconds() * 6),
@@ -311,6 +362,8 @@ export class FaceSignWebhooks extends Construct {
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'expiration',
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      // Event ids, session ids and S3 locations, gone after the TTL: no identity data, so the
+      // AWS-managed key (README, "Data protection").
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Only dedup state with a TTL: nothing to keep when the stack goes.
@@ -338,7 +391,8 @@ export class FaceSignWebhooks extends Construct {
       },
     });
     this.signingSecret.grantRead(this.verifier);
-    this.queue.grantSendMessages(this.verifier);
+    this.restrictSecretValueToVerifier();
+    grantSendEncrypted(this.queue, this.encryptionKey, this.verifier);
 
     this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.processor = handlerFunction(this, 'Processor', 'processor', {
@@ -350,6 +404,7 @@ export class FaceSignWebhooks extends Construct {
       environment: {
         ...commonEnvironment('facesign-processor', metricsNamespace, props.sourceMapStackTraces ?? false),
         [ENV.bucketName]: this.bucket.bucketName,
+        [ENV.encryptionKeyArn]: this.encryptionKey.keyArn,
         [ENV.idempotencyTableName]: this.idempotencyTable.tableName,
         [ENV.queueUrl]: this.queue.queueUrl,
         [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
@@ -485,6 +540,7 @@ export class FaceSignWebhooks extends Construct {
   private createAccessLogsBucket(): s3.Bucket {
     return new s3.Bucket(this, 'AccessLogsBucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Object keys and requesters, no contents: SSE-S3, so that log delivery needs no grant on the data key.
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       minimumTLSVersion: 1.2,
@@ -494,9 +550,13 @@ export class FaceSignWebhooks extends Construct {
     });
   }
 
-  private createBucket(archiveExpiration: Duration | undefined, accessLogsBucket: s3.Bucket, overrides: s3.BucketProps = {}): s3.Bucket {
+  private createBucket(retention: Retention, accessLogsBucket: s3.Bucket, overrides: s3.BucketProps = {}): s3.Bucket {
+    for (const name of ['encryption', 'encryptionKey', 'bucketKeyEnabled'] as const) {
+      if (overrides[name] !== undefined) {
+        throw new Error(`bucketProps.${name} is set by the construct (SSE-KMS with its key and S3 Bucket Keys); pass existingEncryptionKeyObj to choose the key, got ${name} in bucketProps`);
+      }
+    }
     const bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // Identity documents and selfies: never deleted with the stack by accident.
       removalPolicy: RemovalPolicy.RETAIN,
@@ -505,10 +565,19 @@ export class FaceSignWebhooks extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       minimumTLSVersion: 1.2,
+      // SSE-KMS under the customer-managed key; Bucket Keys keep KMS requests (and their cost)
+      // flat per object: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.encryptionKey,
+      bucketKeyEnabled: true,
+      // Retention on purpose: nothing identifying outlives its retention by more than a day, in
+      // any version or as a part of an unfinished upload.
       lifecycleRules: [
         { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'ExpireMedia', prefix: 'media/', expiration: retention.media, noncurrentVersionExpiration: Duration.days(1) },
+        { id: 'ExpireArchive', prefix: 'events/', expiration: retention.archive, noncurrentVersionExpiration: Duration.days(1) },
+        { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
         ...(overrides.lifecycleRules ?? []),
-        ...(archiveExpiration ? [{ id: 'ExpireArchive', expiration: archiveExpiration }] : []),
       ],
     });
     // Server access logs delivered under a bucket policy, not ACLs, whatever the app's feature
@@ -533,8 +602,8 @@ export class FaceSignWebhooks extends Construct {
 
   /** Exactly what the processor calls, on exactly what it touches. */
   private grantProcessor(): void {
-    // Consuming (receive, delete, change visibility) is granted by the event source.
-    this.deadLetterQueue.grantSendMessages(this.processor);
+    // Consuming (receive, delete, change visibility, and kms:Decrypt on the queue's key) is granted by the event source.
+    grantSendEncrypted(this.deadLetterQueue, this.encryptionKey, this.processor);
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -547,9 +616,69 @@ export class FaceSignWebhooks extends Construct {
         resources: [this.bucket.arnForObjects('events/*'), this.bucket.arnForObjects('media/*'), this.bucket.arnForObjects(`${QUARANTINE_PREFIX}*`)],
       }),
     );
-    // Multipart uploads to an SSE-KMS bucket need both.
-    this.bucket.encryptionKey?.grantEncryptDecrypt(this.processor);
+    // An SSE-KMS upload needs kms:GenerateDataKey, and a multipart one kms:Decrypt as well (S3
+    // decrypts the parts' data keys to complete it), only through S3:
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+    this.processor.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
     this.eventBus.grantPutEventsTo(this.processor);
+  }
+
+  /**
+   * Lets `grantee` read stored media (`media/*`): `s3:GetObject` on that prefix and
+   * `kms:Decrypt` on {@link encryptionKey} through S3 only. For example, a rule target that
+   * reads the photo a `media.user_photo` event points at.
+   */
+  public grantReadMedia(grantee: iam.IGrantable): iam.Grant {
+    return this.grantReadPrefix(grantee, 'media/*');
+  }
+
+  /** Lets `grantee` read archived event payloads (`events/*`), as {@link grantReadMedia} does for media. */
+  public grantReadArchive(grantee: iam.IGrantable): iam.Grant {
+    return this.grantReadPrefix(grantee, 'events/*');
+  }
+
+  private grantReadPrefix(grantee: iam.IGrantable, pattern: string): iam.Grant {
+    const read = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(pattern)],
+      resource: this.bucket,
+    });
+    const decrypt = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [this.encryptionKey.keyArn],
+      resource: this.encryptionKey,
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+    });
+    return read.combine(decrypt);
+  }
+
+  /**
+   * Only the verifier's role may read the signing secret's value; everyone else, administrators
+   * included, may still describe it, put a new value, and change or delete the policy. An
+   * existing secret passed in is left alone (the README says what to add to it).
+   */
+  private restrictSecretValueToVerifier(): void {
+    if (!(this.signingSecret instanceof secretsmanager.Secret)) return;
+    this.signingSecret.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheVerifierReadsTheValue',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: ['*'],
+        // For a Lambda's assumed-role session, aws:PrincipalArn is the role's ARN:
+        // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+        conditions: { StringNotEquals: { 'aws:PrincipalArn': this.verifier.role!.roleArn } },
+      }),
+    );
   }
 
   /**
@@ -616,6 +745,51 @@ function exclusive(existingName: string, existing: unknown, propsName: string, n
   }
 }
 
+
+/**
+ * Sending to a queue encrypted with a customer-managed key: the SQS actions, plus
+ * kms:GenerateDataKey and kms:Decrypt through SQS, which is what a producer needs
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html);
+ * `grantSendMessages` would add kms:Encrypt and kms:ReEncrypt* too.
+ */
+function grantSendEncrypted(queue: sqs.IQueue, key: kms.IKey, fn: lambda.IFunction): void {
+  queue.grant(fn, 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl');
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(fn).region}.amazonaws.com` } },
+    }),
+  );
+}
+
+interface Retention {
+  readonly media: Duration;
+  readonly archive: Duration;
+}
+
+/** The retention of media and archive, from the props and the deprecated `archiveExpiration`. */
+function resolveRetention(props: FaceSignWebhooksProps): Retention {
+  const given = { mediaRetention: props.mediaRetention, archiveRetention: props.archiveRetention, archiveExpiration: props.archiveExpiration };
+  if (props.archiveExpiration && (props.mediaRetention || props.archiveRetention)) {
+    throw new Error('archiveExpiration is deprecated and replaced by mediaRetention and archiveRetention; pass those only, got archiveExpiration with them');
+  }
+  if (props.existingBucketObj) {
+    const set = Object.entries(given).filter(([, v]) => v !== undefined).map(([k]) => k);
+    if (set.length > 0) throw new Error(`${set.join(', ')} apply to a created bucket only; set the lifecycle of existingBucketObj yourself, got ${set.join(', ')} with existingBucketObj`);
+  }
+  const retention = {
+    media: props.mediaRetention ?? props.archiveExpiration ?? Duration.days(CONSTRUCT_DEFAULTS.mediaRetentionDays),
+    archive: props.archiveRetention ?? props.archiveExpiration ?? Duration.days(CONSTRUCT_DEFAULTS.archiveRetentionDays),
+  };
+  for (const [name, value] of [['mediaRetention', retention.media], ['archiveRetention', retention.archive]] as const) {
+    if (value.isUnresolved()) continue;
+    // S3 lifecycle counts whole days.
+    const days = value.toHours() / 24;
+    if (!Number.isInteger(days) || days < 1) throw new Error(`${name} must be a whole number of days, at least 1, got ${value.toHumanString()}`);
+  }
+  return retention;
+}
 
 function commonEnvironment(serviceName: string, metricsNamespace: string, sourceMaps: boolean): Record<string, string> {
   return {

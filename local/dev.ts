@@ -9,11 +9,11 @@
  *                              for loopback hosts, here only
  *   FACESIGN_DYNAMODB          auto | dynamodb-local | dynalite (default auto)
  */
-import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { startSampleMedia } from './sample-media';
 import type { DynamoDBEngine } from './services/dynamodb';
+import { writePrivateFile } from './services/loopback-host';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     throw error;
   }
   // send-event reads this to find the running pipeline, its secret and the sample media host.
-  writeFileSync(
+  // It holds the secret: owner-only (0600).
+  writePrivateFile(
     path.join(runtime.dataDir, 'runtime.json'),
     JSON.stringify({ webhookUrl: runtime.webhookUrl, signingSecret: runtime.signingSecret, sampleMediaOrigin: media.origin }, null, 2),
   );

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { refuseForeignHost } from './services/loopback-host';
 import { listenOnLoopback } from './services/ports';
 import { rememberRecent } from './recent';
 
@@ -28,6 +29,7 @@ export interface LocalEventBridge {
 export async function startEventBridge(logFile?: string): Promise<LocalEventBridge> {
   const published: PublishedEvent[] = [];
   const server: Server = createServer((req, res) => {
+    if (refuseForeignHost(req, res)) return;
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString('utf8')));
     req.on('end', () => {
@@ -47,7 +49,7 @@ export async function startEventBridge(logFile?: string): Promise<LocalEventBrid
       const entries = (input.Entries ?? []).map((e) => {
         const event: PublishedEvent = { eventBusName: e.EventBusName ?? 'default', source: e.Source ?? '', detailType: e.DetailType ?? '', detail: JSON.parse(e.Detail ?? '{}') };
         rememberRecent(published, event);
-        if (logFile) appendFileSync(logFile, `${JSON.stringify(event)}\n`);
+        if (logFile) appendFileSync(logFile, `${JSON.stringify(event)}\n`, { mode: 0o600 });
         return { EventId: randomUUID() };
       });
       reply(200, { FailedEntryCount: 0, Entries: entries });

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { refuseForeignHost } from './services/loopback-host';
 import { listenOnLoopback } from './services/ports';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { WEBHOOK_PATH } from '../lib/webhook-path';
@@ -77,6 +78,8 @@ export async function startHttpApi(
 ): Promise<{ url: string; port: number; server: Server; stop(): Promise<void> }> {
   let inFlight = 0;
   const server = createServer((req, res) => {
+    // Before any route: /__local/status shows event contents (DNS rebinding, see loopback-host.ts).
+    if (refuseForeignHost(req, res)) return;
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const extra = options.extraRoutes?.[path];
     if (extra && req.method === 'GET') return extra(req, res);

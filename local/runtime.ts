@@ -27,6 +27,7 @@ import { startSqsEventSource, type SqsEventSourceStats } from './sqs-event-sourc
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:facesign-local-signing-secret';
+const LOCAL_KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000';
 
 /** How the local runtime runs. Every field has a local default. */
 export interface LocalRuntimeOptions {
@@ -109,7 +110,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
 async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<void>>, stop: () => Promise<void>): Promise<LocalRuntime> {
   const dataDir = path.resolve(options.dataDir ?? '.facesign-local');
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only when created: it holds the runtime file with the secret, and copies of the media.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const signingSecret = options.signingSecret ?? `whsec_${randomBytes(24).toString('hex')}`;
   const processor = {
     batchSize: 5,
@@ -217,6 +219,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
       [ENV.mediaMaxBytes]: String(processor.mediaMaxBytes),
       [ENV.mediaAllowHttpLoopback]: 'true',
       [ENV.eventBusName]: 'facesign-local-bus',
+      // Every object is written SSE-KMS, as in AWS (the local S3 accepts and ignores the key).
+      [ENV.encryptionKeyArn]: LOCAL_KEY_ARN,
       ...(options.mediaHosts?.length ? { [ENV.mediaAllowedHosts]: options.mediaHosts.join(',') } : {}),
     },
   });

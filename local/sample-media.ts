@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
+import { refuseForeignHost } from './services/loopback-host';
 import { listenOnLoopback } from './services/ports';
 
 /** A 1x1 JPEG. */
@@ -27,6 +28,7 @@ function sampleVideo(): Buffer {
 export async function startSampleMedia(): Promise<{ origin: string; host: string; stop(): Promise<void> }> {
   const video = sampleVideo();
   const server = createServer((req, res) => {
+    if (refuseForeignHost(req, res)) return;
     const isVideo = (req.url ?? '').split('?')[0].endsWith('.mp4');
     const body = isVideo ? video : PHOTO;
     res.writeHead(200, { 'content-type': isVideo ? 'video/mp4' : 'image/jpeg', 'content-length': body.length });

@@ -4,6 +4,7 @@
  * Manager installs on this kind of machine, and the handlers only ever call GetSecretValue.
  */
 import { createServer, type Server } from 'node:http';
+import { refuseForeignHost } from './services/loopback-host';
 import { listenOnLoopback } from './services/ports';
 
 /** A running local Secrets Manager. */
@@ -25,6 +26,8 @@ export async function startSecretsManager(initial: Record<string, string> = {}, 
   let failing = false;
 
   const server: Server = createServer((req, res) => {
+    // It serves the signing secret: never to a page that rebound its name to 127.0.0.1.
+    if (refuseForeignHost(req, res)) return;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

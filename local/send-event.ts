@@ -1,10 +1,11 @@
 /**
- * `npm run send-event -- <type> [--url URL] [--secret S] [--session ID] [--media-url URL] [--id ID]`
+ * `npm run send-event -- <type> [--url URL] [--session ID] [--media-url URL] [--id ID]`
  *
  * Builds a realistic FaceSign event of the given type, signs it with the project's own signing
  * code (the module the verifier uses), POSTs it and prints the answer. Defaults come from the
  * running `npm run dev` (.facesign-local/runtime.json); against a deployed stack pass --url and
- * --secret.
+ * set FACESIGN_WEBHOOK_SECRET. The secret is never a command-line argument: every user of the
+ * machine can read other processes' arguments (`ps`), and shells keep them in their history.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -13,16 +14,23 @@ import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../lambda/shared/event';
 import { signFaceSignPayload } from '../lambda/shared/signature';
 import { buildSampleEvent } from './sample-events';
 
-const USAGE = `usage: npm run send-event -- <type> [--url URL] [--secret SECRET] [--session ID] [--media-url URL] [--id ID]
-types: ${FACESIGN_EVENT_TYPES.join(', ')} (or any other type string)`;
+const USAGE = `usage: npm run send-event -- <type> [--url URL] [--session ID] [--media-url URL] [--id ID]
+types: ${FACESIGN_EVENT_TYPES.join(', ')} (or any other type string)
+the signing secret: FACESIGN_WEBHOOK_SECRET, else the running npm run dev's (.facesign-local/runtime.json)`;
 
-export async function sendEvent(argv: string[]): Promise<number> {
+const SECRET_ARGUMENT_REFUSED =
+  '--secret is not accepted: a command-line argument is visible to every user of the machine (ps) and stays in the shell history. Set FACESIGN_WEBHOOK_SECRET instead (read -rs FACESIGN_WEBHOOK_SECRET && export FACESIGN_WEBHOOK_SECRET)';
+
+export async function sendEvent(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv.some((arg) => arg === '--secret' || arg.startsWith('--secret='))) {
+    console.error(SECRET_ARGUMENT_REFUSED);
+    return 2;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       url: { type: 'string' },
-      secret: { type: 'string' },
       session: { type: 'string' },
       'media-url': { type: 'string' },
       id: { type: 'string' },
@@ -39,9 +47,11 @@ export async function sendEvent(argv: string[]): Promise<number> {
     ? (JSON.parse(readFileSync(runtimeFile, 'utf8')) as { webhookUrl?: string; signingSecret?: string; sampleMediaOrigin?: string })
     : {};
   const url = values.url ?? local.webhookUrl ?? 'http://127.0.0.1:3000/webhooks/facesign';
-  const secret = values.secret ?? process.env.FACESIGN_WEBHOOK_SECRET ?? local.signingSecret;
+  // The local runtime's secret only for the local runtime: never signed into a request elsewhere.
+  const localSecret = url === local.webhookUrl ? local.signingSecret : undefined;
+  const secret = env.FACESIGN_WEBHOOK_SECRET?.trim() || localSecret;
   if (!secret) {
-    console.error('no signing secret: pass --secret, set FACESIGN_WEBHOOK_SECRET, or start npm run dev first');
+    console.error(`no signing secret for ${url}: set FACESIGN_WEBHOOK_SECRET, or start npm run dev first (its secret is used for its own URL only)`);
     return 2;
   }
   const extension = type === 'media.user_video' ? 'mp4' : 'jpg';

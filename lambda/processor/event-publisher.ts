@@ -7,14 +7,20 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EVENT_BRIDGE_SOURCE, type FaceSignEventBridgeDetail } from '../shared/event-bridge';
 import type { FaceSignEvent, UnknownFaceSignEvent } from '../shared/event';
+import { stripUrlQueries } from '../shared/redact-url';
 import { TransientFailure } from './failures';
 
 /** EventBridge's entry limit is 256 KB; leave room for the envelope. */
 const MAX_DETAIL_BYTES = 240 * 1024;
 
-/** Builds the detail, leaving out the event body if it would not fit. */
+/**
+ * Builds the detail, leaving out the event body if it would not fit. The event goes out with
+ * every URL's query string and fragment removed: a signed media URL is a bearer link to a
+ * person's media, and rule targets, archives and their logs must not receive one. Consumers read
+ * the stored copy (`detail.media`: bucket, key, contentType, bytes, sha256) instead.
+ */
 export function eventBridgeDetail(event: FaceSignEvent | UnknownFaceSignEvent, rest: Omit<FaceSignEventBridgeDetail, 'event' | 'eventOmitted'>): string {
-  const full = JSON.stringify({ event, ...rest });
+  const full = JSON.stringify({ event: stripUrlQueries(event), ...rest });
   if (Buffer.byteLength(full) <= MAX_DETAIL_BYTES) return full;
   return JSON.stringify({ eventOmitted: true, ...rest });
 }

@@ -43,8 +43,9 @@ const processEventOnce = makeIdempotent(
     processEvent(input, {
       s3,
       bucket: config.bucketName,
+      encryptionKeyArn: config.encryptionKeyArn,
       logger,
-      storeMedia: (event) => storeMedia(event, { s3, bucket: config.bucketName, policy: config.media }),
+      storeMedia: (event) => storeMedia(event, { s3, bucket: config.bucketName, encryptionKeyArn: config.encryptionKeyArn, policy: config.media }),
       publish: eventBridge && eventBusName ? (event, result) => publishProcessedEvent(eventBridge, eventBusName, event, result) : undefined,
     }),
   {

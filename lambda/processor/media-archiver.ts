@@ -10,7 +10,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { MediaPolicy } from '../shared/config';
 import type { FaceSignMediaEvent } from '../shared/event';
+import { redactUrl } from '../shared/redact-url';
 import { classifyMediaStatus, PermanentFailure, TransientFailure } from './failures';
+import { objectEncryption } from './object-encryption';
 import { mediaKey } from './s3-keys';
 
 /** Where and what was stored. */
@@ -28,6 +30,8 @@ export interface StoredMedia {
 export interface MediaArchiverDependencies {
   readonly s3: S3Client;
   readonly bucket: string;
+  /** KMS key the media is written under (SSE-KMS); unset: the bucket's default. */
+  readonly encryptionKeyArn?: string;
   readonly policy: MediaPolicy;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
@@ -41,15 +45,8 @@ const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** A URL without its query string and fragment: the signed part of a media URL is a secret. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return '<unparseable url>';
-  }
-}
+/** Kept here too for the code that imports it from this module. */
+export { redactUrl };
 
 /**
  * Checks a media URL against the policy: `https` to an allowed host (`host`, `host:port` or
@@ -146,6 +143,7 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
         Key: key,
         Body: meter,
         ContentType: contentType,
+        ...objectEncryption(deps.encryptionKeyArn),
         Metadata: {
           'facesign-event-id': encodeURIComponent(event.id),
           'facesign-event-type': encodeURIComponent(event.type),

@@ -9,6 +9,7 @@ import type { FaceSignEventBridgeDetail } from '../shared/event-bridge';
 import type { Logger } from '../shared/observability';
 import { eventHandlers, handleUnknownEvent, type EventHandlerContext, type EventHandlers } from './event-handlers';
 import type { StoredMedia } from './media-archiver';
+import { objectEncryption } from './object-encryption';
 import { eventArchiveKey } from './s3-keys';
 
 /** One event to process, with the exact bytes FaceSign signed. */
@@ -33,6 +34,8 @@ export interface ProcessingResult {
 export interface ProcessEventDependencies {
   readonly s3: S3Client;
   readonly bucket: string;
+  /** KMS key the archived payload is written under (SSE-KMS); unset: the bucket's default. */
+  readonly encryptionKeyArn?: string;
   readonly storeMedia: (event: FaceSignMediaEvent) => Promise<StoredMedia>;
   readonly logger: Logger;
   readonly handlers?: EventHandlers;
@@ -50,6 +53,7 @@ export async function processEvent({ event, rawBody }: EventInput, deps: Process
       Key: key,
       Body: rawBody,
       ContentType: 'application/json',
+      ...objectEncryption(deps.encryptionKeyArn),
       Metadata: {
         'facesign-event-id': encodeURIComponent(event.id),
         'facesign-event-type': encodeURIComponent(event.type),

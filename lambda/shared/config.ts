@@ -22,6 +22,7 @@ export const ENV = {
   mediaMaxBytes: 'FACESIGN_MEDIA_MAX_BYTES',
   retryBaseDelaySeconds: 'FACESIGN_RETRY_BASE_DELAY_SECONDS',
   eventBusName: 'FACESIGN_EVENT_BUS_NAME',
+  encryptionKeyArn: 'FACESIGN_ENCRYPTION_KEY_ARN',
 } as const;
 
 /** Defaults shared by the construct and the handlers. */
@@ -76,6 +77,8 @@ export interface ProcessorConfig {
   readonly media: MediaPolicy;
   /** Where processed events are published; unset means not published (the local runtime without EventBridge). */
   readonly eventBusName?: string;
+  /** The KMS key every object is written under (SSE-KMS); unset means the bucket's default encryption. */
+  readonly encryptionKeyArn?: string;
 }
 
 /** Reads the verifier's configuration; throws an error naming the first bad variable. */
@@ -100,6 +103,7 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     maxReceiveCount: positiveInt(env, ENV.maxReceiveCount, DEFAULTS.maxReceiveCount),
     retryBaseDelaySeconds: positiveInt(env, ENV.retryBaseDelaySeconds, DEFAULTS.retryBaseDelaySeconds),
     eventBusName: env[ENV.eventBusName]?.trim() || undefined,
+    encryptionKeyArn: env[ENV.encryptionKeyArn]?.trim() || undefined,
     media: {
       allowedHosts: hostList(env, ENV.mediaAllowedHosts, DEFAULTS.mediaAllowedHosts),
       allowHttpLoopback: env[ENV.mediaAllowHttpLoopback] === 'true',

@@ -16,12 +16,16 @@ export interface StoredObject {
 
 /** The `detail` of a published event. `detail-type` is the FaceSign event type. */
 export interface FaceSignEventBridgeDetail<E extends FaceSignEvent | UnknownFaceSignEvent = FaceSignEvent | UnknownFaceSignEvent> {
-  /** The FaceSign event as received (omitted, with `eventOmitted: true`, if too large for EventBridge). */
+  /**
+   * The FaceSign event as received, except that every URL in it has lost its query string and
+   * fragment (`media.url` is no longer signed, so it cannot be downloaded: read `media` instead).
+   * Omitted, with `eventOmitted: true`, if too large for EventBridge.
+   */
   readonly event?: E;
   readonly eventOmitted?: boolean;
   /** The archived raw payload. */
   readonly archive: StoredObject;
-  /** The stored media file, for media events. */
+  /** The stored media file, for media events: read it with `grantReadMedia` (s3:GetObject and kms:Decrypt). */
   readonly media?: StoredObject & { readonly bytes: number; readonly sha256: string; readonly contentType: string };
   /** When the processor finished, ISO 8601. */
   readonly processedAt: string;

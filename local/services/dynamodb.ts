@@ -43,7 +43,16 @@ async function startDynamoDBLocal(): Promise<LocalDynamoDB> {
   const child = spawn(
     'java',
     [`-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-cp', classpath, 'LoopbackDynamoDBLocal', '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Telemetry off. Our launcher starts the server without DynamoDB Local's own main class, which
+      // is where -disableTelemetry is read; the environment variable is honoured either way, and with
+      // it no dynamodb-local-metadata.json is written at all:
+      // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/DynamoDBLocalTelemetry.html
+      env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' },
+      // Anything else it writes lands in the git-ignored cache, not in the user's working directory.
+      cwd: path.dirname(emulatorDir),
+    },
   );
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));

@@ -31,7 +31,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const mediaHost = `127.0.0.1:${mediaListener.port}`;
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'facesign-e2e-'));
+  // Every line the functions print, for the tests that check what is (not) logged.
+  const functionLogs: string[] = [];
   const runtime = await startLocalRuntime({
+    onLog: (fn, line) => functionLogs.push(`${fn} ${line}`),
     port: 0,
     dataDir,
     mediaHosts: [mediaHost],
@@ -45,6 +48,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (url.pathname === '/media/plan') {
       plans.set(body.path ?? '', body.answers ?? []);
       hits.delete(body.path ?? '');
+    } else if (url.pathname === '/logs') {
+      return void res.end(JSON.stringify({ lines: functionLogs }));
     } else if (url.pathname === '/media/hits') {
       return void res.end(JSON.stringify({ hits: hits.get(url.searchParams.get('path') ?? '') ?? 0 }));
     } else if (url.pathname === '/faults') {

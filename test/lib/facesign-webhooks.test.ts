@@ -95,9 +95,10 @@ describe('FaceSignWebhooks: the synthesized template', () => {
 
   it('encrypts both queues, enforces SSL on them, and redrives after 5 receives to a 14-day DLQ', () => {
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    const [keyId] = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('identity media') } }));
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] }, MessageRetentionPeriod: 1209600 });
     template.hasResourceProperties('AWS::SQS::Queue', {
-      SqsManagedSseEnabled: true,
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       VisibilityTimeout: 720,
       RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
     });
@@ -138,7 +139,7 @@ describe('FaceSignWebhooks: the synthesized template', () => {
       DeletionPolicy: 'Retain',
       Properties: {
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }, BucketKeyEnabled: true }] },
         LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })]) },
       },
     });
@@ -204,6 +205,8 @@ describe('FaceSignWebhooks: the synthesized template', () => {
         'logs:CreateLogStream', 'logs:PutLogEvents',
         'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
         'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+        // Sending to the KMS-encrypted queue (through SQS only).
+        'kms:GenerateDataKey', 'kms:Decrypt',
         'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
       ].sort(),
     );
@@ -221,6 +224,8 @@ describe('FaceSignWebhooks: the synthesized template', () => {
         'logs:CreateLogStream', 'logs:PutLogEvents',
         'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
         'events:PutEvents',
+        // Decrypting what the event source receives; sending to the DLQ; the SSE-KMS multipart upload.
+        'kms:Decrypt', 'kms:GenerateDataKey', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:Decrypt',
       ].sort(),
     );
     expectOnlyXrayOnWildcard(statements);

@@ -102,7 +102,8 @@ describe('bring your own resources', () => {
     t.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'facesign/signing', GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"secrets":[]}' }) });
     t.hasResourceProperties('AWS::Events::EventBus', { Name: 'facesign-events' });
     t.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'facesign-alarms' });
-    t.resourceCountIs('AWS::KMS::Key', 1);
+    // The alarm topic's key and the data key.
+    t.resourceCountIs('AWS::KMS::Key', 2);
     t.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },

@@ -116,7 +116,9 @@ describe('alarms', () => {
     });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::SNS::Topic', 1);
-    t.resourceCountIs('AWS::KMS::Key', 0);
+    // Only the construct's data key: no key for a topic that was passed in.
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.hasResourceProperties('AWS::KMS::Key', { Description: Match.stringLikeRegexp('identity media') });
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     const [pagerId] = Object.keys(t.findResources('AWS::SNS::Topic'));
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -63,9 +64,28 @@ describe('npm run dev and npm run send-event, as a user runs them', () => {
       expect(eventFile).toMatch(/^\d+-evt_cli\.json$/);
       expect(JSON.parse(readFileSync(path.join(archive, 'events', 'ses_cli', eventFile), 'utf8'))).toMatchObject({ id: 'evt_cli', type: 'media.user_photo' });
 
-      const wrongSecret = spawnSync(TSX, [path.join(ROOT, 'local/send-event.ts'), 'session.status', '--secret', 'whsec_wrong'], { cwd, encoding: 'utf8' });
+      // The secret comes from the environment, never from the command line (ps shows arguments).
+      const wrongSecret = spawnSync(TSX, [path.join(ROOT, 'local/send-event.ts'), 'session.status'], { cwd, encoding: 'utf8', env: { ...process.env, FACESIGN_WEBHOOK_SECRET: 'whsec_wrong' } });
       expect(wrongSecret.status).toBe(1);
       expect(wrongSecret.stdout).toContain('signature_mismatch');
+      const onCommandLine = spawnSync(TSX, [path.join(ROOT, 'local/send-event.ts'), 'session.status', '--secret', 'whsec_wrong'], { cwd, encoding: 'utf8' });
+      expect(onCommandLine.status).toBe(2);
+      expect(onCommandLine.stderr).toContain('--secret is not accepted');
+      expect(onCommandLine.stdout).not.toContain('POST');
+
+      // The runtime file holds the secret: owner-only.
+      expect(statSync(path.join(cwd, '.facesign-local', 'runtime.json')).mode & 0o777).toBe(0o600);
+      expect(statSync(path.join(cwd, '.facesign-local')).mode & 0o777).toBe(0o700);
+      // A page that rebinds its name to 127.0.0.1 gets nothing from the status page.
+      const rebound = await new Promise<number>((resolve, reject) =>
+        request({ host: '127.0.0.1', port, path: '/__local/status', headers: { host: `rebound.example:${port}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end(),
+      );
+      expect(rebound).toBe(403);
     } finally {
       dev.kill('SIGINT');
     }
