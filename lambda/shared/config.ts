@@ -22,6 +22,7 @@ export const ENV = {
   mediaMaxBytes: 'FACESIGN_MEDIA_MAX_BYTES',
   retryBaseDelaySeconds: 'FACESIGN_RETRY_BASE_DELAY_SECONDS',
   eventBusName: 'FACESIGN_EVENT_BUS_NAME',
+  metricsDeployment: 'FACESIGN_METRICS_DEPLOYMENT',
 } as const;
 
 /** Defaults shared by the construct and the handlers. */

@@ -31,8 +31,25 @@ export const METRIC = {
   mediaBytesStored: 'MediaBytesStored',
   /** Processor: milliseconds from the first media request to the stored object. */
   mediaDownloadTime: 'MediaDownloadTime',
+  /** Authentic deliveries whose envelope we do not recognise: archived as they came, published nowhere. */
+  eventsQuarantined: 'EventsQuarantined',
+  /** A second delivery with a known id and different content. */
+  conflictingDuplicates: 'ConflictingDuplicates',
+  /** Verifier: an `X-FaceSign-Timestamp` header that disagrees with the signed `t` (never a refusal). */
+  timestampHeaderMismatches: 'TimestampHeaderMismatches',
+  /** Verifier: seconds between the signature's `t` and its arrival (are FaceSign's retries re-signed?). */
+  signatureAge: 'SignatureAge',
+  /** API access log: requests API Gateway answered 429 (a metric filter, not a handler, counts them). */
+  requestsThrottled: 'RequestsThrottled',
 } as const;
 
 /** Dimension names used beside `service`. */
 export const DIMENSION = { eventType: 'EventType', reason: 'Reason' } as const;
+
+/**
+ * The dimension that keeps deployments apart: every custom metric carries it, with a value unique to
+ * one deployment in an account and region (the construct sets it from the stack name and the
+ * construct's path), so staging and production never share a series, an alarm or a dashboard line.
+ */
+export const DEPLOYMENT_DIMENSION = 'deployment';
 
