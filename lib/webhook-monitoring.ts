@@ -446,7 +446,6 @@ export class WebhookMonitoring extends Construct {
       dimensionsMap: { [DEPLOYMENT_DIMENSION]: this.deployment },
       statistic: 'Sum',
       period: Duration.minutes(5),
-      label: '429 (throttled)',
     });
   }
 
@@ -467,7 +466,6 @@ export class WebhookMonitoring extends Construct {
       dimensionsMap: { FunctionName: fn.functionName },
       statistic: 'Maximum',
       period: Duration.minutes(1),
-      label: 'concurrent executions',
     });
   }
 
@@ -526,7 +524,7 @@ export class WebhookMonitoring extends Construct {
       ]),
     );
     dashboard.addWidgets(
-      graph('Throttled requests (429)', [this.throttled()], { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] }),
+      graph('Throttled requests (429)', [this.throttled().with({ label: '429 (throttled)' })], { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] }),
       graph('Quarantined, conflicting and refused authentic deliveries', [
         this.customAnyService(METRIC.eventsQuarantined).with({ label: 'quarantined' }),
         this.customAnyService(METRIC.conflictingDuplicates).with({ label: 'conflicting duplicates' }),
@@ -571,7 +569,7 @@ export class WebhookMonitoring extends Construct {
         props.processor.metricErrors({ period: five, statistic: 'Sum', label: 'errors' }),
         props.processor.metricThrottles({ period: five, statistic: 'Sum', label: 'throttles' }),
       ], {
-        right: [this.concurrency(props.processor)],
+        right: [this.concurrency(props.processor).with({ label: 'concurrent executions' })],
         rightAnnotations: concurrencyAnnotations,
         rightYAxis: { min: 0, label: 'concurrent', showUnits: false },
       }),
