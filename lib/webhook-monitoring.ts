@@ -367,12 +367,14 @@ export class WebhookMonitoring extends Construct {
     if (this.alarmRecord[key]) throw new Error(`a consumer named ${name} is already monitored`);
     // Rules on a custom bus report with EventBusName and RuleName; on the default bus with RuleName
     // alone (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html). Sum both.
+    // Ids unique per consumer, so several consumers' lines can share the dashboard widget.
+    const idOf = (kind: 'bus' | 'rule', n: number) => `${key}${kind === 'bus' ? 'Bus' : 'Rule'}${n}`;
     const ruleMetric = (metricName: string, n: number) => ({
-      [`b${n}`]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: rule.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
-      [`r${n}`]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { RuleName: rule.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
+      [idOf('bus', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: rule.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
+      [idOf('rule', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { RuleName: rule.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
     });
     const failures = new cloudwatch.MathExpression({
-      expression: 'FILL(b1,0)+FILL(r1,0)+FILL(b2,0)+FILL(r2,0)+FILL(b3,0)+FILL(r3,0)',
+      expression: [1, 2, 3].map((n) => `FILL(${idOf('bus', n)}, 0) + FILL(${idOf('rule', n)}, 0)`).join(' + '),
       usingMetrics: { ...ruleMetric('FailedInvocations', 1), ...ruleMetric('InvocationsSentToDlq', 2), ...ruleMetric('InvocationsFailedToBeSentToDlq', 3) },
       label: `${name}: failed deliveries`,
       period: Duration.minutes(5),

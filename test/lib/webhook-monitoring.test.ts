@@ -599,10 +599,12 @@ describe('dashboard', () => {
     const app = new App({ context });
     const stack = new FaceSignWebhooksStack(app, 'Ops');
     stack.webhooks.onEvent('session.status', new targets.SqsQueue(new sqs.Queue(stack, 'Consumer')));
+    stack.webhooks.onEvent('session.status', new targets.SqsQueue(new sqs.Queue(stack, 'Second')));
     const t = Template.fromStack(stack);
     const w = widget('EventBridge consumers: failed deliveries and dead letters', t);
     expect(JSON.stringify(w.properties.metrics)).toContain('InvocationsSentToDlq');
-    expect(body(t).widgets[0].properties.alarms).toHaveLength(22);
+    expect(body(t).widgets[0].properties.alarms).toHaveLength(23);
+    alarmIn(t, 'Ops-ConsumerOnSessionStatus2-FailedDeliveries-Critical');
   });
 
   it('is linked from the stack outputs with the alarm topic', () => {
