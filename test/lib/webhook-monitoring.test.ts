@@ -74,6 +74,15 @@ describe('alarms', () => {
     }
   });
 
+  it('reads as many metrics as the README and the cost model bill for (metric-math alarms are billed per metric)', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties);
+    const metrics = alarms.reduce((n, a) => n + (a.MetricName ? 1 : a.Metrics.filter((m: MetricQuery) => m.MetricStat).length), 0);
+    const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const cost = readFileSync(path.join(__dirname, '..', '..', 'bench', 'cost.ts'), 'utf8');
+    expect(readme).toContain(`${alarms.length} alarms\nwatching ${metrics} metrics at $0.10 each $${(metrics / 10).toFixed(2)}`);
+    expect(cost).toContain(`${alarms.length} alarms (${metrics} alarm metrics), dashboard', value: '$0.40 + $1.00 + $${(metrics / 10).toFixed(2)} + $3.00'`);
+  });
+
   it('has a runbook row in the README for every alarm', () => {
     const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     const runbook = readme.slice(readme.indexOf('### Runbook'), readme.indexOf('#### Redrive the dead-letter queue'));
