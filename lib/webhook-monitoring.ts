@@ -237,14 +237,22 @@ export class WebhookMonitoring extends Construct {
     // (every SendMessage, also when the metric publish was lost), and growth in depth, which is the only
     // trace of a message SQS moved itself after maxReceiveCount: such moves are not counted in
     // NumberOfMessagesSent (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
-    // FILL(REPEAT) keeps a late or missing depth point from reading as growth.
+    // FILL(REPEAT) keeps a late or missing depth point from reading as growth; only growth counts, so
+    // a redrive draining the queue in the same minute cannot cancel an arrival; the outer FILLs keep
+    // one silent signal (an idle DLQ reports nothing) from blanking the others. A sum, not a count:
+    // one arrival may show in all three, and the alarm fires at 1.
     const dlqVisible = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one });
+    const depthChange = new cloudwatch.MathExpression({
+      expression: 'DIFF(FILL(depth, REPEAT))',
+      usingMetrics: { depth: dlqVisible },
+      period: one,
+    });
     const newDeadLetters = new cloudwatch.MathExpression({
-      expression: 'MAX([FILL(sent, 0), FILL(failed, 0), DIFF(FILL(depth, REPEAT))])',
+      expression: 'FILL(sent, 0) + FILL(failed, 0) + FILL(IF(change > 0, change, 0), 0)',
       usingMetrics: {
         sent: props.deadLetterQueue.metricNumberOfMessagesSent({ statistic: 'Sum', period: one }),
         failed: this.custom(METRIC.permanentFailures, SERVICE.processor, 'Sum', one),
-        depth: dlqVisible,
+        change: depthChange,
       },
       label: 'new dead-letter messages',
       period: one,

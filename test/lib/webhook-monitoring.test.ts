@@ -142,7 +142,8 @@ describe('alarms', () => {
     const a = alarm('Ops-DeadLetterQueue-NewMessages-Critical');
     expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 1 });
     const q = queries(a);
-    expect(Object.values(q).find((m) => m.Expression)?.Expression).toBe('MAX([FILL(sent, 0), FILL(failed, 0), DIFF(FILL(depth, REPEAT))])');
+    expect(q.change.Expression).toBe('DIFF(FILL(depth, REPEAT))');
+    expect(Object.values(q).find((m) => m.Expression && m.Id !== 'change')?.Expression).toBe('FILL(sent, 0) + FILL(failed, 0) + FILL(IF(change > 0, change, 0), 0)');
     expect(q.sent.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/SQS', MetricName: 'NumberOfMessagesSent' }, Stat: 'Sum', Period: 60 });
     expect(q.depth.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' }, Stat: 'Maximum', Period: 60 });
     expect(q.failed.MetricStat).toMatchObject({ Metric: { Namespace: 'FaceSignWebhooks', MetricName: 'PermanentFailures' }, Stat: 'Sum', Period: 60 });
