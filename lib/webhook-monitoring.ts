@@ -389,6 +389,15 @@ export class WebhookMonitoring extends Construct {
     });
     const alarm = this.alarm(key, `Consumer${name}`, 'FailedDeliveries', 'Critical', failures,
       `EventBridge could not deliver events to the ${name} target after its retries. They are in the target's dead-letter queue (attributes ERROR_CODE and ERROR_MESSAGE say why) and in the event archive; fix the target, then redrive the queue or replay the archive (README, Runbook).`);
+    if (deadLetterQueue) {
+      // EventBridge sends with SendMessage, so the age counts from the failure and matches the retention.
+      const retention = retentionOf(deadLetterQueue);
+      const threshold = Duration.seconds(Math.max(3600, retention.toSeconds() - Duration.days(2).toSeconds()));
+      this.alarm(`${key}DeadLetterAge`, `Consumer${name}`, 'DeadLetterAge', 'Critical',
+        deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
+        `An event ${name} could not take has waited ${threshold.toDays({ integral: false }).toFixed(1)} days in its dead-letter queue; SQS deletes it after ${retention.toDays({ integral: false }).toFixed(0)}. Redrive it to the target or copy it out now (README, Runbook).`,
+        { threshold: threshold.toSeconds() });
+    }
     if (!this.consumerWidget) {
       this.consumerWidget = new cloudwatch.GraphWidget({ title: 'EventBridge consumers: failed deliveries and dead letters', left: [], width: 12, height: 6 });
       this.dashboard.addWidgets(this.consumerWidget);

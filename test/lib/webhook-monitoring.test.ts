@@ -91,8 +91,9 @@ describe('alarms', () => {
       const generic = name.replace(/^Ops-/, '<prefix>-');
       expect(rows.some((r) => r.includes(`\`${generic}\``)), generic).toBe(true);
     }
-    const consumer = rows.find((r) => r.includes('`<prefix>-Consumer<Id>-FailedDeliveries-Critical`'));
-    expect(consumer).toBeDefined();
+    for (const consumer of ['FailedDeliveries-Critical', 'DeadLetterAge-Critical']) {
+      expect(rows.some((r) => r.includes(`\`<prefix>-Consumer<Id>-${consumer}\``)), consumer).toBe(true);
+    }
     // Reading the DLQ must not hide what it reads (the alarms would flap).
     for (const command of runbook.match(/aws sqs receive-message[^`]*/g) ?? []) expect(command).toContain('--visibility-timeout 0');
   });
@@ -288,7 +289,7 @@ describe('alarm topic: CloudWatch can deliver every alarm', () => {
     const topic = Object.values(merged.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).find((r) => r.Type === 'AWS::SNS::Topic');
     topic!.Properties.KmsMasterKeyId = { 'Fn::GetAtt': [keyId, 'Arn'] };
     const report = walkAlarmDelivery(merged as never);
-    expect(report.alarms).toBe(22);
+    expect(report.alarms).toBe(23);
     expect(report.problems).toEqual([]);
   });
 
@@ -481,8 +482,13 @@ describe('onEvent consumers', () => {
     for (const m of stats) expect(m.Dimensions).toContainEqual({ Name: 'RuleName', Value: ruleRef });
     expect(stats.filter((m: { Dimensions: Array<{ Name: string }> }) => m.Dimensions.some((d) => d.Name === 'EventBusName'))).toHaveLength(3);
     expect(stack.webhooks.monitoring.alarms.consumerOnSessionStatus).toBeDefined();
+    const [dlqId] = Object.keys(t.findResources('AWS::SQS::Queue')).filter((id) => id.includes('OnSessionStatusDeadLetterQueue'));
+    expect(alarmIn(t, 'Ops-ConsumerOnSessionStatus-DeadLetterAge-Critical')).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage', Statistic: 'Maximum', Threshold: 12 * 86400,
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+    });
     const report = walkAlarmDelivery(t.toJSON() as never);
-    expect(report.alarms).toBe(22);
+    expect(report.alarms).toBe(23);
     expect(report.problems).toEqual([]);
   });
 
@@ -613,7 +619,7 @@ describe('dashboard', () => {
     const t = Template.fromStack(stack);
     const w = widget('EventBridge consumers: failed deliveries and dead letters', t);
     expect(JSON.stringify(w.properties.metrics)).toContain('InvocationsSentToDlq');
-    expect(body(t).widgets[0].properties.alarms).toHaveLength(23);
+    expect(body(t).widgets[0].properties.alarms).toHaveLength(25);
     alarmIn(t, 'Ops-ConsumerOnSessionStatus2-FailedDeliveries-Critical');
   });
 
