@@ -226,7 +226,9 @@ export interface OnEventOptions {
   readonly id?: string;
   /**
    * Where events go that EventBridge could not deliver to the target after its retries. Used only
-   * when the target sets no dead-letter queue itself.
+   * when the target sets no dead-letter queue itself. A queue of this app gets the policy statement
+   * that lets this rule send to it; an imported queue must already allow `events.amazonaws.com`
+   * `sqs:SendMessage` for the rule's ARN.
    * @default - a queue is created: SQS-managed encryption, SSL only, 14 days retention
    */
   readonly deadLetterQueue?: sqs.IQueue;
