@@ -478,6 +478,7 @@ export class WebhookMonitoring extends Construct {
     });
   }
 
+  /** Emitted for every function, reserved concurrency or not (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-concurrency.html). */
   private concurrency(fn: lambda.IFunction): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'AWS/Lambda',
