@@ -325,6 +325,15 @@ describe('alarm topic: CloudWatch can deliver every alarm', () => {
     ]);
   });
 
+  it('checks the conditions: a stack deployed to another account than the alarms\' refuses them', () => {
+    const app = new App({ context });
+    const elsewhere = Template.fromStack(new FaceSignWebhooksStack(app, 'Ops', { env: { account: '999999999999', region: 'eu-west-1' } }));
+    const report = walkAlarmDelivery(structuredClone(elsewhere.toJSON()) as never);
+    expect(report.problems.length).toBe(report.actions * 3);
+    expect(report.problems).toContainEqual(expect.stringMatching(/topic policy .*sns:Publish not allowed/));
+    expect(report.problems).toContainEqual(expect.stringMatching(/key policy .*kms:Decrypt not allowed/));
+  });
+
   it('lets CloudWatch publish only for this account\'s alarms with the prefix, beside the SSL Deny', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
