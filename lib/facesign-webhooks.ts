@@ -24,7 +24,7 @@ import { QUARANTINE_PREFIX } from '../lambda/shared/quarantine';
 import { handlerEntry, type HandlerName } from './handler-bundle';
 import { LAMBDA_BUNDLING } from './lambda-bundling';
 import { WEBHOOK_PATH } from './webhook-path';
-import { WebhookMonitoring, type WebhookAlarmOptions } from './webhook-monitoring';
+import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring, type WebhookAlarmOptions } from './webhook-monitoring';
 
 export { WEBHOOK_PATH };
 
@@ -248,10 +248,51 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly sourceMapStackTraces?: boolean;
 
   /**
-   * CloudWatch namespace of the handlers' custom metrics (EMF).
+   * CloudWatch namespace of the handlers' custom metrics (EMF). Every metric also carries a
+   * `deployment` dimension (stack name and construct path), so deployments sharing a namespace in
+   * one account and region never mix.
    * @default 'FaceSignWebhooks'
    */
   readonly metricsNamespace?: string;
+
+  /**
+   * How long the event archive keeps every event published to the bus, so a consumer's outage can
+   * be replayed (`aws events start-replay`).
+   * @default Duration.days(14) - as long as an onEvent target's dead-letter queue keeps its messages
+   */
+  readonly eventArchiveRetention?: Duration;
+}
+
+/** Options of {@link FaceSignWebhooks.onEvent}. */
+export interface OnEventOptions {
+  /**
+   * Description of the rule.
+   * @default - the event types
+   */
+  readonly description?: string;
+  /**
+   * Construct id of the rule (PascalCase); also names its dead-letter queue and alarm.
+   * @default - derived from the event types: `OnSessionStatus`, `OnSessionStatus2`, ...
+   */
+  readonly id?: string;
+  /**
+   * Where events go that EventBridge could not deliver to the target after its retries. Used only
+   * when the target sets no dead-letter queue itself. A queue of this app gets the policy statement
+   * that lets this rule send to it; an imported queue must already allow `events.amazonaws.com`
+   * `sqs:SendMessage` for the rule's ARN.
+   * @default - a queue is created: SQS-managed encryption, SSL only, 14 days retention
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Retries of a failed delivery, when the target sets no retry policy itself.
+   * @default 185 (EventBridge's own maximum)
+   */
+  readonly retryAttempts?: number;
+  /**
+   * How long EventBridge keeps retrying, when the target sets no retry policy itself.
+   * @default Duration.hours(24) (EventBridge's own maximum)
+   */
+  readonly maxEventAge?: Duration;
 }
 
 /**
@@ -281,6 +322,8 @@ export class FaceSignWebhooks extends Construct {
   public readonly encryptionKey: kms.IKey;
   /** Every processed event is published here: `source` `facesign.webhooks`, `detail-type` the event type. */
   public readonly eventBus: events.IEventBus;
+  /** Keeps every event published to {@link eventBus}, for replay. */
+  public readonly eventArchive: events.Archive;
   /** Checks signatures and queues events. */
   public readonly verifier: lambda.Function;
   /** Archives events, stores media, runs per-type handlers. */
@@ -338,6 +381,13 @@ export class FaceSignWebhooks extends Construct {
       this.bucket = this.createBucket(retention, this.accessLogsBucket, props.bucketProps);
     }
     this.eventBus = props.existingEventBusObj ?? new events.EventBus(this, 'EventBus', props.eventBusProps);
+    // Every published event is kept, so a consumer's outage can be replayed.
+    this.eventArchive = new events.Archive(this, 'EventArchive', {
+      sourceEventBus: this.eventBus,
+      eventPattern: { source: [EVENT_BRIDGE_SOURCE] },
+      retention: props.eventArchiveRetention ?? Duration.days(14),
+      description: 'Every FaceSign event published by the processor, for replay after a consumer outage',
+    });
 
     // The queues hold whole event payloads, signed media URLs included, for up to 14 days: the
     // same key as the bucket, so one key policy says who can read identity data (README, "Data protection").
@@ -372,6 +422,8 @@ export class FaceSignWebhooks extends Construct {
 
     this.verifierLogGroup = new logs.LogGroup(this, 'VerifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    // Unique per deployment in an account and region: a stack name is, and so is a path inside it.
+    const metricsDeployment = `${Stack.of(this).stackName}/${this.node.path.slice(Stack.of(this).node.path.length + 1)}`;
     this.verifier = handlerFunction(this, 'Verifier', 'verifier', {
       role: functionRole(this, 'VerifierRole', this.verifierLogGroup),
       description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
@@ -382,7 +434,7 @@ export class FaceSignWebhooks extends Construct {
       reservedConcurrentExecutions: settings.verifierReservedConcurrency,
       logGroup: this.verifierLogGroup,
       environment: {
-        ...commonEnvironment('facesign-verifier', metricsNamespace, props.sourceMapStackTraces ?? false),
+        ...commonEnvironment('facesign-verifier', metricsNamespace, metricsDeployment, props.sourceMapStackTraces ?? false),
         [ENV.signingSecretArn]: this.signingSecret.secretArn,
         [ENV.queueUrl]: this.queue.queueUrl,
         [ENV.toleranceSeconds]: String(settings.toleranceSeconds),
@@ -402,7 +454,7 @@ export class FaceSignWebhooks extends Construct {
       timeout: settings.processorTimeout,
       logGroup: this.processorLogGroup,
       environment: {
-        ...commonEnvironment('facesign-processor', metricsNamespace, props.sourceMapStackTraces ?? false),
+        ...commonEnvironment('facesign-processor', metricsNamespace, metricsDeployment, props.sourceMapStackTraces ?? false),
         [ENV.bucketName]: this.bucket.bucketName,
         [ENV.encryptionKeyArn]: this.encryptionKey.keyArn,
         [ENV.idempotencyTableName]: this.idempotencyTable.tableName,
@@ -452,6 +504,8 @@ export class FaceSignWebhooks extends Construct {
             responseLatency: '$context.responseLatency',
             integrationLatency: '$context.integrationLatency',
             integrationError: '$context.integrationErrorMessage',
+            // A constant, so the 429 metric filter can give its metric this deployment's dimension.
+            [ACCESS_LOG_DEPLOYMENT_FIELD]: metricsDeployment,
           }),
         ),
       },
@@ -469,13 +523,18 @@ export class FaceSignWebhooks extends Construct {
       processor: this.processor,
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,
+      idempotencyTable: this.idempotencyTable,
+      accessLogGroup: this.accessLogGroup,
+      processorMaxConcurrency: settings.processorMaxConcurrency,
       metricsNamespace,
+      metricsDeployment,
       existingAlarmTopicObj: props.existingAlarmTopicObj,
       alarmTopicProps: props.alarmTopicProps,
       alarmEmail: props.alarmEmail,
       alarmNamePrefix: props.alarmNamePrefix,
       queueAgeAlarmThreshold: props.queueAgeAlarmThreshold,
       apiServerErrorRateThreshold: props.apiServerErrorRateThreshold,
+      apiServerErrorMinimumCount: props.apiServerErrorMinimumCount,
       apiLatencyP99Threshold: props.apiLatencyP99Threshold,
       signatureFailureAlarmThreshold: props.signatureFailureAlarmThreshold,
     });
@@ -688,23 +747,78 @@ export class FaceSignWebhooks extends Construct {
    * and the S3 locations of its archived payload and stored media. Delivery is at least once; use
    * `detail.event.id` to deduplicate.
    *
+   * Unless the target sets its own, it gets a retry policy (24 hours, 185 attempts) and a dead-letter
+   * queue for what still fails, and a Critical alarm in {@link monitoring} fires on the first event
+   * it could not deliver. Every event is also kept in {@link eventArchive}, for replay.
+   *
    * @example webhooks.onEvent('session.status', new targets.LambdaFunction(myFn));
    * @example webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.SqsQueue(q));
    */
-  public onEvent(types: FaceSignEventType | string | ReadonlyArray<FaceSignEventType | string>, target: events.IRuleTarget, options: { readonly description?: string } = {}): events.Rule {
+  public onEvent(types: FaceSignEventType | string | ReadonlyArray<FaceSignEventType | string>, target: events.IRuleTarget, options: OnEventOptions = {}): events.Rule {
     const list = typeof types === 'string' ? [types] : [...types];
     if (list.length === 0 || list.some((t) => typeof t !== 'string' || t.trim() === '')) {
       throw new Error(`onEvent needs one or more event types, got ${JSON.stringify(types)}`);
     }
-    const base = `On${list.map((t) => t.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase()).replace(/^./, (c) => c.toUpperCase())).join('Or')}`;
-    let id = base;
-    for (let n = 2; this.node.tryFindChild(id); n++) id = `${base}${n}`;
-    return new events.Rule(this, id, {
+    let id = options.id;
+    if (id !== undefined) {
+      if (!/^[A-Z][A-Za-z0-9]*$/.test(id)) throw new Error(`onEvent id must be PascalCase letters and digits, got "${id}"`);
+      if (this.node.tryFindChild(id)) throw new Error(`onEvent id "${id}" is already used in this construct`);
+    } else {
+      const base = `On${list.map((t) => t.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase()).replace(/^./, (c) => c.toUpperCase())).join('Or')}`;
+      id = base;
+      for (let n = 2; this.node.tryFindChild(id) || this.node.tryFindChild(`${id}DeadLetterQueue`); n++) id = `${base}${n}`;
+    }
+    const rule = new events.Rule(this, id, {
       eventBus: this.eventBus,
       description: options.description ?? `FaceSign ${list.join(', ')} events`,
       eventPattern: { source: [EVENT_BRIDGE_SOURCE], detailType: list },
-      targets: [target],
     });
+    const ruleId = id;
+    let deadLetterQueue: sqs.IQueue | undefined;
+    // Rule.addTarget binds at once, so after it we know whether the target brought its own settings.
+    rule.addTarget({
+      bind: (boundRule, targetId) => {
+        const config = target.bind(boundRule, targetId);
+        let deadLetterConfig = config.deadLetterConfig;
+        if (!deadLetterConfig) {
+          deadLetterQueue = options.deadLetterQueue ?? this.consumerDeadLetterQueue(`${ruleId}DeadLetterQueue`);
+          // What EventBridge needs to send there (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+          deadLetterQueue.addToResourcePolicy(
+            new iam.PolicyStatement({
+              sid: `AllowEventRule${ruleId}`,
+              principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+              actions: ['sqs:SendMessage'],
+              resources: [deadLetterQueue.queueArn],
+              conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+            }),
+          );
+          deadLetterConfig = { arn: deadLetterQueue.queueArn };
+        }
+        const retryPolicy = config.retryPolicy ?? {
+          maximumRetryAttempts: options.retryAttempts ?? 185,
+          maximumEventAgeInSeconds: (options.maxEventAge ?? Duration.hours(24)).toSeconds(),
+        };
+        return { ...config, deadLetterConfig, retryPolicy };
+      },
+    });
+    this.monitoring.monitorConsumer(ruleId, rule, this.eventBus, deadLetterQueue);
+    return rule;
+  }
+
+  /** A dead-letter queue for one onEvent target, as safe as the pipeline's own. */
+  private consumerDeadLetterQueue(id: string): sqs.Queue {
+    const queue = new sqs.Queue(this, id, {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    suppressNag(queue, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is itself a dead-letter queue: EventBridge sends it the events an onEvent target could not take (a rule target DLQ, which cdk-nag does not recognise as one).',
+      },
+    ]);
+    return queue;
   }
 }
 
@@ -791,12 +905,13 @@ function resolveRetention(props: FaceSignWebhooksProps): Retention {
   return retention;
 }
 
-function commonEnvironment(serviceName: string, metricsNamespace: string, sourceMaps: boolean): Record<string, string> {
+function commonEnvironment(serviceName: string, metricsNamespace: string, metricsDeployment: string, sourceMaps: boolean): Record<string, string> {
   return {
     ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+    [ENV.metricsDeployment]: metricsDeployment,
   };
 }
 

@@ -1,28 +1,45 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DIMENSION, METRIC, SERVICE } from '../lambda/shared/metric-names';
+import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../lambda/shared/metric-names';
 
 /** The line after which media is lost: FaceSign's signed media URLs expire 15 minutes after they are made. */
 export const MEDIA_URL_LIFETIME = Duration.minutes(15);
 
+/** The field of the API access log that names the deployment; the 429 metric filter reads it. */
+export const ACCESS_LOG_DEPLOYMENT_FIELD = 'deployment';
+
+/** What the processor calls on the idempotency table. */
+const IDEMPOTENCY_OPERATIONS = [dynamodb.Operation.GET_ITEM, dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM, dynamodb.Operation.DELETE_ITEM];
+
+/** SQS keeps messages 4 days unless told otherwise. */
+const SQS_DEFAULT_RETENTION = Duration.days(4);
+
 /** The alarm settings, shared by {@link FaceSignWebhooksProps} and {@link WebhookMonitoringProps}. */
 export interface WebhookAlarmOptions {
   /**
-   * An existing SNS topic every alarm notifies, on alarm and on recovery.
-   * @default - a topic encrypted with a new customer-managed KMS key (CloudWatch cannot publish to one encrypted with the AWS-managed key)
+   * An existing SNS topic every alarm notifies, on alarm and on recovery. Its policy must let
+   * `cloudwatch.amazonaws.com` call `sns:Publish` (a topic with no policy of its own has the default
+   * policy, which does), and if it is encrypted, its KMS key policy must let
+   * `cloudwatch.amazonaws.com` use `kms:Decrypt` and `kms:GenerateDataKey*`; the construct changes
+   * neither (README, "Bring your own alarm topic").
+   * @default - a topic encrypted with a new customer-managed KMS key, with a policy that lets this stack's alarms publish
    */
   readonly existingAlarmTopicObj?: sns.ITopic;
   /**
-   * Settings for the created topic. A `masterKey` given here replaces the created key.
+   * Settings for the created topic. A `masterKey` given here replaces the created key; when it is a
+   * key of this app, the construct adds the statement CloudWatch needs to its policy.
    * @default - a generated name, a new customer-managed KMS key
    */
   readonly alarmTopicProps?: Pick<sns.TopicProps, 'topicName' | 'displayName' | 'masterKey'>;
@@ -32,7 +49,8 @@ export interface WebhookAlarmOptions {
    */
   readonly alarmEmail?: string;
   /**
-   * First part of every alarm name: `<prefix>-<resource>-<metric>-<severity>`.
+   * First part of every alarm name: `<prefix>-<resource>-<metric>-<severity>`. The created topic
+   * lets only alarms whose names start with `<prefix>-` publish.
    * @default - the stack name
    */
   readonly alarmNamePrefix?: string;
@@ -42,12 +60,20 @@ export interface WebhookAlarmOptions {
    */
   readonly queueAgeAlarmThreshold?: Duration;
   /**
-   * Alarm when this percentage of API requests or more end in 5xx over 5 minutes.
+   * Alarm when this percentage of API requests or more end in 5xx over 5 minutes (and at least
+   * `apiServerErrorMinimumCount` of them did).
    * @default 5
    */
   readonly apiServerErrorRateThreshold?: number;
   /**
-   * Alarm when the API's p99 latency exceeds this in 2 of 3 five-minute periods.
+   * The 5xx-rate alarm needs at least this many 5xx answers in the 5 minutes, so one retried 503
+   * among a handful of requests pages no one (FaceSign retries every 5xx).
+   * @default 5
+   */
+  readonly apiServerErrorMinimumCount?: number;
+  /**
+   * Alarm when the API's p99 latency exceeds this in 2 of 3 five-minute periods. Periods with too
+   * few requests for a meaningful p99 are not evaluated.
    * @default Duration.seconds(1)
    */
   readonly apiLatencyP99Threshold?: Duration;
@@ -62,36 +88,70 @@ export interface WebhookAlarmOptions {
 export interface WebhookMonitoringProps extends WebhookAlarmOptions {
   /** The HTTP API FaceSign posts to. */
   readonly api: HttpApi;
-  readonly verifier: lambda.IFunction;
-  readonly processor: lambda.IFunction;
+  /** The verifier; its timeout draws the duration alarm's line. */
+  readonly verifier: lambda.Function;
+  /** The processor; its timeout draws the duration alarm's line. */
+  readonly processor: lambda.Function;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   /** CloudWatch namespace of the handlers' custom metrics. */
   readonly metricsNamespace: string;
+  /** Value of the `deployment` dimension the handlers put on every custom metric. */
+  readonly metricsDeployment: string;
+  /**
+   * The idempotency table: throttles and system errors alarm.
+   * @default - no DynamoDB alarms
+   */
+  readonly idempotencyTable?: dynamodb.ITable;
+  /**
+   * The API access log group; a metric filter counts its 429s. Its lines must carry the
+   * `deployment` field ({@link ACCESS_LOG_DEPLOYMENT_FIELD}) with `metricsDeployment`.
+   * @default - 429s are not counted
+   */
+  readonly accessLogGroup?: logs.ILogGroup;
+  /**
+   * The processor's event-source `maxConcurrency`: the concurrency alarm fires when the processor
+   * runs at it for 5 minutes.
+   * @default - no concurrency alarm
+   */
+  readonly processorMaxConcurrency?: number;
 }
 
+type Severity = 'Critical' | 'Warning';
+
 /**
- * Alarms that page before media is lost, and one dashboard that says whether the pipeline is
+ * Alarms that page before an event is lost, and one dashboard that says whether the pipeline is
  * healthy and, if not, where. Hand-written CloudWatch constructs rather than
  * cdk-monitoring-constructs: the alarms here lean on our own custom metrics and on metric math
- * (5xx rate, 2xx count), the names follow the `<prefix>-<resource>-<metric>-<severity>` scheme
- * exactly, and users of the construct get no extra dependency.
+ * (5xx rate, new dead-letter arrivals), the names follow the `<prefix>-<resource>-<metric>-<severity>`
+ * scheme exactly, and users of the construct get no extra dependency.
  */
 export class WebhookMonitoring extends Construct {
   /** The topic every alarm notifies. */
   public readonly alarmTopic: sns.ITopic;
-  /** The key encrypting the created alarm topic (undefined when a topic was passed in). */
+  /** The key encrypting the created alarm topic (undefined when a topic or key was passed in). */
   public readonly alarmTopicKey?: kms.Key;
-  /** Every alarm, by a stable short name. */
-  public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
   /** The dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** The ARN pattern every alarm of this construct matches: `arn:…:cloudwatch:<region>:<account>:alarm:<prefix>-*`. */
+  public readonly alarmArnPattern: string;
+
+  private readonly alarmRecord: Record<string, cloudwatch.Alarm> = {};
+  private readonly alarmList: cloudwatch.IAlarm[] = [];
+  private readonly prefix: string;
+  private readonly namespace: string;
+  private readonly deployment: string;
+  private consumerWidget?: cloudwatch.GraphWidget;
 
   constructor(scope: Construct, id: string, props: WebhookMonitoringProps) {
     super(scope, id);
-    const prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
+    const stack = Stack.of(this);
+    this.prefix = props.alarmNamePrefix ?? stack.stackName;
+    this.namespace = props.metricsNamespace;
+    this.deployment = props.metricsDeployment;
     const queueAgeThreshold = props.queueAgeAlarmThreshold ?? Duration.minutes(5);
     const serverErrorRate = props.apiServerErrorRateThreshold ?? 5;
+    const serverErrorMinimum = props.apiServerErrorMinimumCount ?? 5;
     const latencyThreshold = props.apiLatencyP99Threshold ?? Duration.seconds(1);
     const signatureThreshold = props.signatureFailureAlarmThreshold ?? 10;
     if (queueAgeThreshold.toSeconds() >= MEDIA_URL_LIFETIME.toSeconds()) {
@@ -100,149 +160,333 @@ export class WebhookMonitoring extends Construct {
     if (!(serverErrorRate > 0 && serverErrorRate <= 100)) {
       throw new Error(`apiServerErrorRateThreshold must be a percentage above 0 and at most 100, got ${serverErrorRate}`);
     }
+    if (!(Number.isInteger(serverErrorMinimum) && serverErrorMinimum >= 1)) {
+      throw new Error(`apiServerErrorMinimumCount must be a positive integer, got ${serverErrorMinimum}`);
+    }
     if (!(Number.isInteger(signatureThreshold) && signatureThreshold >= 1)) {
       throw new Error(`signatureFailureAlarmThreshold must be a positive integer, got ${signatureThreshold}`);
     }
 
+    this.alarmArnPattern = stack.formatArn({
+      service: 'cloudwatch',
+      resource: 'alarm',
+      resourceName: `${this.prefix}-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    // CloudWatch publishes as the service principal, on behalf of the alarm: these two keys say
+    // which account and which alarms (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger,
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
+    const onBehalfOfOurAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': this.alarmArnPattern },
+    };
     if (props.existingAlarmTopicObj) {
       this.alarmTopic = props.existingAlarmTopicObj;
-    } else if (props.alarmTopicProps?.masterKey) {
-      // The caller's key: its policy must let cloudwatch.amazonaws.com use it.
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { ...props.alarmTopicProps, enforceSSL: true });
     } else {
-      this.alarmTopicKey = new kms.Key(this, 'AlarmTopicKey', {
+      const key = props.alarmTopicProps?.masterKey ?? new kms.Key(this, 'AlarmTopicKey', {
         description: 'Encrypts the FaceSign webhooks alarm topic',
         enableKeyRotation: true,
       });
-      this.alarmTopicKey.addToResourcePolicy(
+      if (key instanceof kms.Key && !props.alarmTopicProps?.masterKey) this.alarmTopicKey = key;
+      // An encrypted topic: the publisher needs the key too, or the publish fails
+      // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+      // Only on behalf of this account: the topic policy already narrows it to our alarms, and a
+      // condition the KMS request might not carry would silently drop every page.
+      const added = key.addToResourcePolicy(
         new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsOfThisAccount',
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+        true,
+      );
+      if (!added.statementAdded) {
+        Annotations.of(this).addWarningV2(
+          'facesign-webhooks:alarmTopicKeyPolicy',
+          'alarmTopicProps.masterKey is not a key of this app, so its policy cannot be changed here: it must allow cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*, or no alarm can notify (README, "Bring your own alarm topic").',
+        );
+      }
+      const topic = new sns.Topic(this, 'AlarmTopic', { ...props.alarmTopicProps, masterKey: key, enforceSSL: true });
+      // Any topic policy replaces the default one, and the default is what lets same-account alarms
+      // publish; enforceSSL alone leaves only a Deny, so CloudWatch needs its own Allow.
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToPublish',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: onBehalfOfOurAlarms,
         }),
       );
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { ...props.alarmTopicProps, masterKey: this.alarmTopicKey, enforceSSL: true });
+      this.alarmTopic = topic;
     }
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
 
     const five = Duration.minutes(5);
     const one = Duration.minutes(1);
-    const custom = (name: string, service: string, statistic = 'Sum', period = five) =>
-      new cloudwatch.Metric({ namespace: props.metricsNamespace, metricName: name, dimensionsMap: { service }, statistic, period });
-    const byDimension = (name: string, service: string, dimension: string, label: string) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${props.metricsNamespace},${dimension},service} MetricName="${name}" service="${service}"', 'Sum', 300)`,
-        label,
-        period: five,
-        usingMetrics: {},
-      });
-
-    const requests = props.api.metricCount({ period: five, statistic: 'Sum' });
-    const serverErrors = props.api.metricServerError({ period: five, statistic: 'Sum' });
-    const clientErrors = props.api.metricClientError({ period: five, statistic: 'Sum' });
-
-    /** An alarm that fires on any occurrence (at least 1 in one period) unless `overrides` say otherwise. */
-    const alarm = (
-      key: string,
-      name: { resource: string; metric: string; severity: 'Critical' | 'Warning' },
-      metric: cloudwatch.IMetric,
-      alarmDescription: string,
-      overrides: Partial<Pick<cloudwatch.AlarmProps, 'threshold' | 'evaluationPeriods' | 'datapointsToAlarm' | 'comparisonOperator'>> = {},
-    ) => {
-      const created = new cloudwatch.Alarm(this, key, {
-        metric,
-        alarmDescription,
-        alarmName: `${prefix}-${name.resource}-${name.metric}-${name.severity}`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...overrides,
-      });
-      created.addAlarmAction(new SnsAction(this.alarmTopic));
-      created.addOkAction(new SnsAction(this.alarmTopic));
-      return created;
-    };
     const sum5 = { period: five, statistic: 'Sum' };
+    const requests = props.api.metricCount(sum5);
+    const serverErrors = props.api.metricServerError(sum5);
+    const clientErrors = props.api.metricClientError(sum5);
 
-    this.alarms = {
-      deadLetterQueue: alarm(
-        'DeadLetterQueueAlarm',
-        { resource: 'DeadLetterQueue', metric: 'VisibleMessages', severity: 'Critical' },
-        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one }),
-        'An event could not be processed and is in the dead-letter queue. Read its failureReason and failureMessage attributes, fix the cause, then redrive the DLQ (README, Runbook). Media events whose URL expired need FaceSign to resend.',
-      ),
-      queueAge: alarm(
-        'QueueAgeAlarm',
-        { resource: 'Queue', metric: 'OldestMessageAge', severity: 'Critical' },
-        props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one }),
-        `Events are waiting longer than ${queueAgeThreshold.toSeconds()} s. Media URLs expire 15 minutes after they are made, so a backlog loses media. Check the processor's errors, throttles and concurrency (maxConcurrency), and DynamoDB and S3 health.`,
-        { threshold: queueAgeThreshold.toSeconds(), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
-      ),
-      verifierErrors: alarm(
-        'VerifierErrorsAlarm',
-        { resource: 'Verifier', metric: 'Errors', severity: 'Critical' },
-        props.verifier.metricErrors(sum5),
-        'The verifier crashed or timed out (FaceSign got a 5xx and will retry). Read the verifier log group for the error; a cold-start error names the bad environment variable.',
-      ),
-      verifierThrottles: alarm(
-        'VerifierThrottlesAlarm',
-        { resource: 'Verifier', metric: 'Throttles', severity: 'Warning' },
-        props.verifier.metricThrottles(sum5),
-        'The verifier was throttled: the account has no Lambda concurrency left. FaceSign retries, but raise the account concurrency limit or reserve concurrency for the verifier.',
-      ),
-      processorErrors: alarm(
-        'ProcessorErrorsAlarm',
-        { resource: 'Processor', metric: 'Errors', severity: 'Critical' },
-        props.processor.metricErrors(sum5),
-        'A processor invocation crashed or timed out, so its whole batch returns to the queue. Read the processor log group; a timeout means processorTimeout is too short for the media sizes.',
-      ),
-      processorThrottles: alarm(
-        'ProcessorThrottlesAlarm',
-        { resource: 'Processor', metric: 'Throttles', severity: 'Warning' },
-        props.processor.metricThrottles(sum5),
-        'The processor was throttled by the account concurrency limit; events wait in the queue. Raise the limit or lower processorMaxConcurrency elsewhere.',
-      ),
-      apiServerErrors: alarm(
-        'ApiServerErrorRateAlarm',
-        { resource: 'Api', metric: 'ServerErrorRate', severity: 'Critical' },
-        new cloudwatch.MathExpression({
-          expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-          usingMetrics: { requests, errors: serverErrors },
-          label: 'API 5xx rate (%)',
-          period: five,
-        }),
-        `At least ${serverErrorRate}% of webhook requests got a 5xx: FaceSign will retry them, but something of ours is down. The verifier logs name it: secret_not_configured (set the secret), secret_unavailable (Secrets Manager, IAM), queue_unavailable (SQS).`,
-        { threshold: serverErrorRate },
-      ),
-      apiLatency: alarm(
-        'ApiLatencyAlarm',
-        { resource: 'Api', metric: 'LatencyP99', severity: 'Warning' },
-        props.api.metricLatency({ period: five, statistic: 'p99' }),
-        `The webhook p99 latency is above ${latencyThreshold.toMilliseconds()} ms. Look at the verifier duration (cold starts, Secrets Manager or SQS latency) on the dashboard.`,
-        {
-          threshold: latencyThreshold.toMilliseconds(),
-          evaluationPeriods: 3,
-          datapointsToAlarm: 2,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        },
-      ),
-      signatureFailures: alarm(
-        'SignatureFailuresAlarm',
-        { resource: 'Verifier', metric: 'SignatureFailures', severity: 'Warning' },
-        custom(METRIC.signatureFailures, SERVICE.verifier),
-        'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
-        { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
-      ),
-      permanentFailures: alarm(
-        'PermanentFailuresAlarm',
-        { resource: 'Processor', metric: 'PermanentFailures', severity: 'Warning' },
-        custom(METRIC.permanentFailures, SERVICE.processor),
-        'The processor sent an event to the dead-letter queue on purpose (expired URL, 404 from the media host, host not allowed, file too large, bad envelope). The dashboard breaks them down by reason; the DLQ message attributes carry it.',
-      ),
-    };
+    // New arrivals in the dead-letter queue, not just its depth: depth stays up while messages are kept
+    // for triage, so a second failure days later would page no one. Three signals, because each misses
+    // something: the processor's own PermanentFailures (at once), the DLQ's NumberOfMessagesSent
+    // (every SendMessage, also when the metric publish was lost), and growth in depth, which is the only
+    // trace of a message SQS moved itself after maxReceiveCount: such moves are not counted in
+    // NumberOfMessagesSent (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
+    // FILL(REPEAT) keeps a late or missing depth point from reading as growth; only growth counts, so
+    // a redrive draining the queue in the same minute cannot cancel an arrival; the outer FILLs keep
+    // one silent signal (an idle DLQ reports nothing) from blanking the others. A sum, not a count:
+    // one arrival may show in all three, and the alarm fires at 1.
+    const dlqVisible = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one });
+    const depthChange = new cloudwatch.MathExpression({
+      expression: 'DIFF(FILL(depth, REPEAT))',
+      usingMetrics: { depth: dlqVisible },
+      period: one,
+    });
+    const newDeadLetters = new cloudwatch.MathExpression({
+      expression: 'FILL(sent, 0) + FILL(failed, 0) + FILL(IF(change > 0, change, 0), 0)',
+      usingMetrics: {
+        sent: props.deadLetterQueue.metricNumberOfMessagesSent({ statistic: 'Sum', period: one }),
+        failed: this.custom(METRIC.permanentFailures, SERVICE.processor, 'Sum', one),
+        change: depthChange,
+      },
+      label: 'new dead-letter messages',
+      period: one,
+    });
 
-    this.dashboard = this.createDashboard(props, { requests, serverErrors, clientErrors, custom, byDimension, queueAgeThreshold });
+    const processorTimeout = timeoutOf(props.processor);
+    const verifierTimeout = timeoutOf(props.verifier);
+    const dlqRetention = retentionOf(props.deadLetterQueue);
+    const mainRetention = retentionOf(props.queue);
+    // DLQ age counts from the move for messages SQS moved, but their retention counts from the first
+    // enqueue (AWS docs above): leave room for the longest they can have spent in the main queue.
+    const dlqAgeThreshold = Duration.seconds(Math.max(3600, dlqRetention.toSeconds() - mainRetention.toSeconds() - Duration.days(1).toSeconds()));
+
+    this.alarm('deadLetterQueueNewMessages', 'DeadLetterQueue', 'NewMessages', 'Critical', newDeadLetters,
+      'A new event reached the dead-letter queue. Read its failureReason attribute (no failureReason and a DeadLetterQueueSourceArn attribute: SQS moved it after a crash or timeout; read the processor log for that time). Fix the cause, then redrive (README, Runbook). Media whose URL expired needs FaceSign to resend.',
+      { evaluationPeriods: 3, datapointsToAlarm: 1 });
+    this.alarm('deadLetterQueue', 'DeadLetterQueue', 'VisibleMessages', 'Warning', dlqVisible,
+      'Events are waiting in the dead-letter queue for triage. Each arrival also paged through DeadLetterQueue-NewMessages; redrive or delete them once handled (README, Runbook).');
+    this.alarm('deadLetterQueueAge', 'DeadLetterQueue', 'OldestMessageAge', 'Critical',
+      props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: five }),
+      `A dead-letter message is ${dlqAgeThreshold.toDays({ integral: false }).toFixed(1)} days old; SQS deletes it ${dlqRetention.toDays()} days after it was first queued, and then this alarm goes OK while the event is gone. Redrive it, or copy it out, now (README, Runbook).`,
+      { threshold: dlqAgeThreshold.toSeconds() });
+    this.alarm('queueAge', 'Queue', 'OldestMessageAge', 'Critical',
+      props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one }),
+      `Events are waiting longer than ${queueAgeThreshold.toSeconds()} s. Media URLs expire 15 minutes after they are made, so a backlog loses media. Check the processor's errors, throttles and concurrency (maxConcurrency), and DynamoDB and S3 health.`,
+      { threshold: queueAgeThreshold.toSeconds(), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
+
+    this.alarm('verifierErrors', 'Verifier', 'Errors', 'Critical', props.verifier.metricErrors(sum5),
+      'The verifier crashed or timed out (FaceSign got a 5xx and will retry). Read the verifier log group for the error; a cold-start error names the bad environment variable.');
+    this.alarm('verifierThrottles', 'Verifier', 'Throttles', 'Warning', props.verifier.metricThrottles(sum5),
+      'The verifier was throttled: the account has no Lambda concurrency left. FaceSign retries, but raise the account concurrency limit or reserve concurrency for the verifier.');
+    this.alarm('verifierDuration', 'Verifier', 'DurationNearTimeout', 'Warning',
+      props.verifier.metricDuration({ statistic: 'Maximum', period: five }),
+      `A verifier invocation took 80% of its ${verifierTimeout.toSeconds()} s timeout; at the timeout FaceSign gets a 5xx. Look at Secrets Manager and SQS latency in X-Ray.`,
+      { threshold: Math.floor(verifierTimeout.toMilliseconds() * 0.8), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
+    this.alarm('processorErrors', 'Processor', 'Errors', 'Critical', props.processor.metricErrors(sum5),
+      'A processor invocation crashed or timed out, so its whole batch returns to the queue. Read the processor log group; a timeout means processorTimeout is too short for the media sizes.');
+    this.alarm('processorThrottles', 'Processor', 'Throttles', 'Warning', props.processor.metricThrottles(sum5),
+      'The processor was throttled by the account concurrency limit; events wait in the queue. Raise the limit or lower processorMaxConcurrency elsewhere.');
+    this.alarm('processorDuration', 'Processor', 'DurationNearTimeout', 'Warning',
+      props.processor.metricDuration({ statistic: 'Maximum', period: five }),
+      `A processor invocation took 80% of its ${processorTimeout.toSeconds()} s timeout. A timeout returns the whole batch to the queue and can cost media its URL. Look at media sizes and download times (dashboard), and at S3 and DynamoDB latency in X-Ray.`,
+      { threshold: Math.floor(processorTimeout.toMilliseconds() * 0.8), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
+    if (props.processorMaxConcurrency !== undefined) {
+      this.alarm('processorConcurrency', 'Processor', 'ConcurrencyAtMaximum', 'Warning', this.concurrency(props.processor),
+        `The processor has run at its maximum concurrency (${props.processorMaxConcurrency}) for 5 minutes: events arrive faster than it finishes them, and a backlog outlives media URLs. Raise processorMaxConcurrency (and the account limit), or find what makes each event slow.`,
+        { threshold: props.processorMaxConcurrency, evaluationPeriods: 5 });
+    }
+
+    this.alarm('apiServerErrors', 'Api', 'ServerErrorRate', 'Critical',
+      new cloudwatch.MathExpression({
+        expression: `IF(requests > 0 AND errors >= ${serverErrorMinimum}, 100 * errors / requests, 0)`,
+        usingMetrics: { requests, errors: serverErrors },
+        label: 'API 5xx rate (%)',
+        period: five,
+      }),
+      `At least ${serverErrorRate}% of webhook requests (and at least ${serverErrorMinimum}) got a 5xx: FaceSign will retry them, but something of ours is down. The dashboard's "Refused and failed requests by reason" names it: secret_not_configured (put the secret), secret_unavailable (Secrets Manager, IAM), queue_unavailable (SQS).`,
+      { threshold: serverErrorRate });
+    const latency = this.alarm('apiLatency', 'Api', 'LatencyP99', 'Warning', props.api.metricLatency({ period: five, statistic: 'p99' }),
+      `The webhook p99 latency is above ${latencyThreshold.toMilliseconds()} ms. Look at the verifier duration (cold starts, Secrets Manager or SQS latency) on the dashboard.`,
+      {
+        threshold: latencyThreshold.toMilliseconds(),
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+    // At a handful of requests p99 is simply the slowest one; such periods are not evaluated.
+    (latency.node.defaultChild as cloudwatch.CfnAlarm).evaluateLowSampleCountPercentile = 'ignore';
+    if (props.accessLogGroup) {
+      // A 429 never reaches the verifier; only the access log sees it. FaceSign never retries a 4xx.
+      new logs.MetricFilter(this, 'ThrottledRequestsFilter', {
+        logGroup: props.accessLogGroup,
+        filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+        metricNamespace: this.namespace,
+        metricName: METRIC.requestsThrottled,
+        metricValue: '1',
+        dimensions: { [DEPLOYMENT_DIMENSION]: `$.${ACCESS_LOG_DEPLOYMENT_FIELD}` },
+        unit: cloudwatch.Unit.COUNT,
+      });
+      this.alarm('apiThrottled', 'Api', 'Throttled', 'Critical', this.throttled(),
+        'API Gateway answered 429: FaceSign treats it as permanent and never retries, so those deliveries are lost unless FaceSign resends them. Find the source IPs in the access log (status 429); raise or remove the stage throttle, or ask AWS for a higher account limit. Then ask FaceSign to resend the affected events.');
+    }
+    this.alarm('signatureFailures', 'Verifier', 'SignatureFailures', 'Warning', this.custom(METRIC.signatureFailures, SERVICE.verifier),
+      'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
+      { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
+    this.alarm('requestsRejected', 'Verifier', 'RequestsRejected', 'Critical', this.custom(METRIC.requestsRejected, SERVICE.verifier),
+      'The verifier answered 400 or 413. FaceSign never retries a 4xx, so if the delivery was authentic it is lost: the verifier log line "webhook rejected" has statusCode, error and reason. Ask FaceSign to resend the event; raise maxBodyBytes for payload_too_large.');
+    this.alarm('eventsQuarantined', 'Processor', 'EventsQuarantined', 'Critical', this.customAnyService(METRIC.eventsQuarantined),
+      'An authentic delivery had an envelope we do not recognise. It was answered 200 and archived as it came, but not published. Read it from the archive, then update the event schema or tell FaceSign.');
+    this.alarm('conflictingDuplicates', 'Processor', 'ConflictingDuplicates', 'Critical', this.customAnyService(METRIC.conflictingDuplicates),
+      'A delivery reused a known event id with different content. Both versions are archived; compare them and decide which one your systems should act on.');
+    if (props.idempotencyTable) {
+      const operations = IDEMPOTENCY_OPERATIONS;
+      this.alarm('idempotencyTableThrottles', 'IdempotencyTable', 'Throttles', 'Warning',
+        props.idempotencyTable.metricThrottledRequestsForOperations({ operations, ...sum5 }),
+        'DynamoDB throttled the idempotency table. The processor retries (reason dependency_error) while the media URL lives; a steady throttle fills the queue. Check the table\'s on-demand limits and the account\'s DynamoDB quotas.');
+      this.alarm('idempotencyTableErrors', 'IdempotencyTable', 'SystemErrors', 'Warning',
+        props.idempotencyTable.metricSystemErrorsForOperations({ operations, ...sum5 }),
+        'DynamoDB answered the idempotency table with 500s. The processor retries; check the AWS Health Dashboard for DynamoDB in this region.');
+    }
+    this.alarm('alarmTopicFailures', 'AlarmTopic', 'NotificationsFailed', 'Critical',
+      this.alarmTopic.metricNumberOfNotificationsFailed(sum5),
+      'SNS could not deliver an alarm notification to a subscriber of the alarm topic, so someone was not paged. Check each subscription (confirmed email, reachable endpoint) and the topic\'s delivery logs.');
+
+    this.dashboard = this.createDashboard(props, { requests, serverErrors, clientErrors, queueAgeThreshold, processorTimeout, verifierTimeout, newDeadLetters });
+  }
+
+  /** Every alarm, by a stable short name. */
+  public get alarms(): Readonly<Record<string, cloudwatch.Alarm>> {
+    return this.alarmRecord;
+  }
+
+  /**
+   * Alarms when an EventBridge rule cannot deliver to its target: failed invocations, events sent
+   * to (or lost on the way to) the target's dead-letter queue. {@link FaceSignWebhooks.onEvent} calls it.
+   * @param name PascalCase, unique among consumers; part of the alarm name `<prefix>-Consumer<name>-FailedDeliveries-Critical`
+   */
+  public monitorConsumer(name: string, rule: events.IRule, eventBus: events.IEventBus, deadLetterQueue?: sqs.IQueue): cloudwatch.Alarm {
+    const key = `consumer${name}`;
+    if (this.alarmRecord[key]) throw new Error(`a consumer named ${name} is already monitored`);
+    // Rules on a custom bus report with EventBusName and RuleName; on the default bus with RuleName
+    // alone (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html). Sum both.
+    // Ids unique per consumer, so several consumers' lines can share the dashboard widget.
+    const idOf = (kind: 'bus' | 'rule', n: number) => `${key}${kind === 'bus' ? 'Bus' : 'Rule'}${n}`;
+    const ruleMetric = (metricName: string, n: number) => ({
+      [idOf('bus', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: rule.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
+      [idOf('rule', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { RuleName: rule.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
+    });
+    const failures = new cloudwatch.MathExpression({
+      expression: [1, 2, 3].map((n) => `FILL(${idOf('bus', n)}, 0) + FILL(${idOf('rule', n)}, 0)`).join(' + '),
+      usingMetrics: { ...ruleMetric('FailedInvocations', 1), ...ruleMetric('InvocationsSentToDlq', 2), ...ruleMetric('InvocationsFailedToBeSentToDlq', 3) },
+      label: `${name}: failed deliveries`,
+      period: Duration.minutes(5),
+    });
+    const alarm = this.alarm(key, `Consumer${name}`, 'FailedDeliveries', 'Critical', failures,
+      `EventBridge could not deliver events to the ${name} target after its retries. They are in the target's dead-letter queue (attributes ERROR_CODE and ERROR_MESSAGE say why) and in the event archive; fix the target, then redrive the queue or replay the archive (README, Runbook).`);
+    if (deadLetterQueue) {
+      // EventBridge sends with SendMessage, so the age counts from the failure and matches the retention.
+      const retention = retentionOf(deadLetterQueue);
+      const threshold = Duration.seconds(Math.max(3600, retention.toSeconds() - Duration.days(2).toSeconds()));
+      this.alarm(`${key}DeadLetterAge`, `Consumer${name}`, 'DeadLetterAge', 'Critical',
+        deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
+        `An event ${name} could not take has waited ${threshold.toDays({ integral: false }).toFixed(1)} days in its dead-letter queue; SQS deletes it after ${retention.toDays({ integral: false }).toFixed(0)}. Redrive it to the target or copy it out now (README, Runbook).`,
+        { threshold: threshold.toSeconds() });
+    }
+    if (!this.consumerWidget) {
+      this.consumerWidget = new cloudwatch.GraphWidget({ title: 'EventBridge consumers: failed deliveries and dead letters', left: [], width: 12, height: 6 });
+      this.dashboard.addWidgets(this.consumerWidget);
+    }
+    this.consumerWidget.addLeftMetric(failures);
+    if (deadLetterQueue) {
+      this.consumerWidget.addRightMetric(deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), label: `${name}: dead letters` }));
+    }
+    return alarm;
+  }
+
+  /** An alarm that fires on any occurrence (at least 1 in one period) unless `overrides` say otherwise. */
+  private alarm(
+    key: string,
+    resource: string,
+    metric: string,
+    severity: Severity,
+    source: cloudwatch.IMetric,
+    alarmDescription: string,
+    overrides: Partial<Pick<cloudwatch.AlarmProps, 'threshold' | 'evaluationPeriods' | 'datapointsToAlarm' | 'comparisonOperator'>> = {},
+  ): cloudwatch.Alarm {
+    const created = new cloudwatch.Alarm(this, `${key.charAt(0).toUpperCase()}${key.slice(1)}Alarm`, {
+      metric: source,
+      alarmDescription,
+      alarmName: `${this.prefix}-${resource}-${metric}-${severity}`,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...overrides,
+    });
+    created.addAlarmAction(new SnsAction(this.alarmTopic));
+    created.addOkAction(new SnsAction(this.alarmTopic));
+    this.alarmRecord[key] = created;
+    this.alarmList.push(created);
+    return created;
+  }
+
+  /** One custom metric of this deployment. */
+  private custom(name: string, service: string, statistic = 'Sum', period = Duration.minutes(5)): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName: name,
+      dimensionsMap: { service, [DEPLOYMENT_DIMENSION]: this.deployment },
+      statistic,
+      period,
+    });
+  }
+
+  /** A custom count whichever function publishes it (both may, as the pipeline evolves). */
+  private customAnyService(name: string): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: `FILL(verifier${name}, 0) + FILL(processor${name}, 0)`,
+      usingMetrics: { [`verifier${name}`]: this.custom(name, SERVICE.verifier), [`processor${name}`]: this.custom(name, SERVICE.processor) },
+      label: name,
+      period: Duration.minutes(5),
+    });
+  }
+
+  /** Requests API Gateway answered 429, counted by the access-log metric filter. */
+  private throttled(): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName: METRIC.requestsThrottled,
+      dimensionsMap: { [DEPLOYMENT_DIMENSION]: this.deployment },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    });
+  }
+
+  /** A custom metric broken down by a second dimension, one line per value. */
+  private byDimension(name: string, service: string, dimension: string, label: string): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: `SEARCH('{${this.namespace},${dimension},${DEPLOYMENT_DIMENSION},service} MetricName="${name}" service="${service}" ${DEPLOYMENT_DIMENSION}="${this.deployment}"', 'Sum', 300)`,
+      label,
+      period: Duration.minutes(5),
+      usingMetrics: {},
+    });
+  }
+
+  /** Emitted for every function, reserved concurrency or not (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-concurrency.html). */
+  private concurrency(fn: lambda.IFunction): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName: 'ConcurrentExecutions',
+      dimensionsMap: { FunctionName: fn.functionName },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+    });
   }
 
   private createDashboard(
@@ -251,24 +495,33 @@ export class WebhookMonitoring extends Construct {
       requests: cloudwatch.Metric;
       serverErrors: cloudwatch.Metric;
       clientErrors: cloudwatch.Metric;
-      custom: (name: string, service: string, statistic?: string, period?: Duration) => cloudwatch.Metric;
-      byDimension: (name: string, service: string, dimension: string, label: string) => cloudwatch.MathExpression;
       queueAgeThreshold: Duration;
+      processorTimeout: Duration;
+      verifierTimeout: Duration;
+      newDeadLetters: cloudwatch.MathExpression;
     },
   ): cloudwatch.Dashboard {
     const five = Duration.minutes(5);
     const one = Duration.minutes(1);
     const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
       new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
-    const lambdaDuration = (fn: lambda.IFunction, name: string) => [
-      fn.metricDuration({ statistic: 'p50', period: five, label: `${name} p50` }),
-      fn.metricDuration({ statistic: 'p99', period: five, label: `${name} p99` }),
-    ];
+    // One widget per function: the verifier's milliseconds and the processor's minutes never share an axis.
+    const durationWidget = (title: string, fn: lambda.IFunction, timeout: Duration) =>
+      graph(title, [
+        fn.metricDuration({ statistic: 'p50', period: five, label: 'p50' }),
+        fn.metricDuration({ statistic: 'p99', period: five, label: 'p99' }),
+        fn.metricDuration({ statistic: 'Maximum', period: five, label: 'max' }),
+      ], {
+        leftYAxis: { min: 0, label: 'ms', showUnits: false },
+        leftAnnotations: [
+          { value: timeout.toMilliseconds(), label: `timeout (${timeout.toSeconds()} s)`, color: '#d62728' },
+          { value: Math.floor(timeout.toMilliseconds() * 0.8), label: 'alarm (80%)', color: '#ff7f0e' },
+        ],
+      });
 
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
-    dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
-    );
+    // The list is read when the dashboard is rendered, so consumer alarms added later appear too.
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarmList, width: 24, height: 4 }));
     dashboard.addWidgets(
       graph('Webhook requests: 2xx / 4xx / 5xx', [
         new cloudwatch.MathExpression({
@@ -285,13 +538,28 @@ export class WebhookMonitoring extends Construct {
         props.api.metricLatency({ statistic: 'p99', period: five, label: 'p99' }),
       ], { leftYAxis: { label: 'ms', showUnits: false } }),
       graph('Refused and failed requests by reason', [
-        m.byDimension(METRIC.signatureFailures, SERVICE.verifier, DIMENSION.reason, '401'),
-        m.byDimension(METRIC.requestsRejected, SERVICE.verifier, DIMENSION.reason, '400/413'),
-        m.byDimension(METRIC.requestsFailed, SERVICE.verifier, DIMENSION.reason, '503'),
+        this.byDimension(METRIC.signatureFailures, SERVICE.verifier, DIMENSION.reason, '401'),
+        this.byDimension(METRIC.requestsRejected, SERVICE.verifier, DIMENSION.reason, '400/413'),
+        this.byDimension(METRIC.requestsFailed, SERVICE.verifier, DIMENSION.reason, '503'),
       ]),
     );
     dashboard.addWidgets(
-      graph('Events received by type', [m.byDimension(METRIC.eventsReceived, SERVICE.verifier, DIMENSION.eventType, '')]),
+      graph('Throttled requests (429)', [this.throttled().with({ label: '429 (throttled)' })], { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] }),
+      graph('Quarantined, conflicting and refused authentic deliveries', [
+        this.customAnyService(METRIC.eventsQuarantined).with({ label: 'quarantined' }),
+        this.customAnyService(METRIC.conflictingDuplicates).with({ label: 'conflicting duplicates' }),
+        this.custom(METRIC.requestsRejected, SERVICE.verifier).with({ label: 'refused 400/413' }),
+      ], { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] }),
+      graph('Signature timing', [this.custom(METRIC.timestampHeaderMismatches, SERVICE.verifier).with({ label: 'timestamp header ≠ t' })], {
+        right: [
+          this.custom(METRIC.signatureAge, SERVICE.verifier, 'p50').with({ label: 'signature age p50 (s)' }),
+          this.custom(METRIC.signatureAge, SERVICE.verifier, 'Maximum').with({ label: 'signature age max (s)' }),
+        ],
+        rightYAxis: { min: 0, label: 'seconds', showUnits: false },
+      }),
+    );
+    dashboard.addWidgets(
+      graph('Events received by type', [this.byDimension(METRIC.eventsReceived, SERVICE.verifier, DIMENSION.eventType, '')]),
       graph('Queue depth and oldest message age', [
         props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one, label: 'waiting' }),
         props.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: one, label: 'in flight or backing off' }),
@@ -303,41 +571,75 @@ export class WebhookMonitoring extends Construct {
         ],
         rightYAxis: { min: 0, label: 'seconds', showUnits: false },
       }),
-      graph('Dead-letter queue depth', [
+      graph('Dead-letter queue: depth and new arrivals', [
         props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one, label: 'messages' }),
-      ], { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] }),
-    );
-    dashboard.addWidgets(
-      graph('Processor duration', [...lambdaDuration(props.processor, 'processor'), ...lambdaDuration(props.verifier, 'verifier')], {
-        leftYAxis: { label: 'ms', showUnits: false },
+        m.newDeadLetters,
+      ], {
+        right: [props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: five, label: 'oldest message age (s)' })],
+        leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }],
       }),
+    );
+    const concurrencyAnnotations = props.processorMaxConcurrency === undefined
+      ? []
+      : [{ value: props.processorMaxConcurrency, label: `maxConcurrency (${props.processorMaxConcurrency})`, color: '#d62728' }];
+    dashboard.addWidgets(
+      durationWidget('Verifier duration', props.verifier, m.verifierTimeout),
+      durationWidget('Processor duration', props.processor, m.processorTimeout),
       graph('Processor errors, throttles and concurrency', [
         props.processor.metricErrors({ period: five, statistic: 'Sum', label: 'errors' }),
         props.processor.metricThrottles({ period: five, statistic: 'Sum', label: 'throttles' }),
       ], {
-        right: [
-          new cloudwatch.Metric({
-            namespace: 'AWS/Lambda',
-            metricName: 'ConcurrentExecutions',
-            dimensionsMap: { FunctionName: props.processor.functionName },
-            statistic: 'Maximum',
-            period: one,
-            label: 'concurrent executions',
-          }),
-        ],
+        right: [this.concurrency(props.processor).with({ label: 'concurrent executions' })],
+        rightAnnotations: concurrencyAnnotations,
+        rightYAxis: { min: 0, label: 'concurrent', showUnits: false },
       }),
-      graph('Events processed by type', [m.byDimension(METRIC.eventsProcessed, SERVICE.processor, DIMENSION.eventType, '')]),
     );
     dashboard.addWidgets(
-      graph('Duplicates skipped', [m.custom(METRIC.duplicatesSkipped, SERVICE.processor).with({ label: 'duplicate deliveries' })]),
+      graph('Events processed by type', [this.byDimension(METRIC.eventsProcessed, SERVICE.processor, DIMENSION.eventType, '')]),
+      graph('Duplicates skipped', [this.custom(METRIC.duplicatesSkipped, SERVICE.processor).with({ label: 'duplicate deliveries' })]),
       graph('Failures by reason', [
-        m.byDimension(METRIC.permanentFailures, SERVICE.processor, DIMENSION.reason, 'permanent'),
-        m.byDimension(METRIC.transientFailures, SERVICE.processor, DIMENSION.reason, 'transient'),
+        this.byDimension(METRIC.permanentFailures, SERVICE.processor, DIMENSION.reason, 'permanent'),
+        this.byDimension(METRIC.transientFailures, SERVICE.processor, DIMENSION.reason, 'transient'),
       ]),
-      graph('Media stored', [m.custom(METRIC.mediaBytesStored, SERVICE.processor).with({ label: 'bytes stored' })], {
-        right: [m.custom(METRIC.mediaDownloadTime, SERVICE.processor, 'p99').with({ label: 'download time p99 (ms)' })],
+    );
+    // Two widgets: CDK names both per-operation sums' metrics after the operations, so they cannot share a graph.
+    const dynamoWidgets = props.idempotencyTable
+      ? [
+          graph('Idempotency table: throttled requests', [
+            props.idempotencyTable.metricThrottledRequestsForOperations({ operations: IDEMPOTENCY_OPERATIONS, period: five, statistic: 'Sum', label: 'throttled requests' }),
+          ], { width: 4 }),
+          graph('Idempotency table: system errors and latency', [
+            props.idempotencyTable.metricSystemErrorsForOperations({ operations: IDEMPOTENCY_OPERATIONS, period: five, statistic: 'Sum', label: 'system errors' }),
+          ], {
+            width: 4,
+            right: [
+              props.idempotencyTable.metricSuccessfulRequestLatency({ dimensionsMap: { TableName: props.idempotencyTable.tableName, Operation: 'PutItem' }, statistic: 'p99', period: five, label: 'PutItem latency p99 (ms)' }),
+            ],
+          }),
+        ]
+      : [];
+    dashboard.addWidgets(
+      graph('Media stored', [this.custom(METRIC.mediaBytesStored, SERVICE.processor).with({ label: 'bytes stored' })], {
+        right: [this.custom(METRIC.mediaDownloadTime, SERVICE.processor, 'p99').with({ label: 'download time p99 (ms)' })],
       }),
+      ...dynamoWidgets,
+      graph('Alarm notifications', [
+        this.alarmTopic.metricNumberOfMessagesPublished({ period: five, statistic: 'Sum', label: 'published' }),
+        this.alarmTopic.metricNumberOfNotificationsFailed({ period: five, statistic: 'Sum', label: 'failed' }),
+      ]),
     );
     return dashboard;
   }
+}
+
+/** The function's configured timeout; Lambda's own default (3 s) when none was set. */
+function timeoutOf(fn: lambda.Function): Duration {
+  return fn.timeout ?? Duration.seconds(3);
+}
+
+/** A queue's retention as configured on its CloudFormation resource; SQS's default when unset. */
+function retentionOf(queue: sqs.IQueue): Duration {
+  const cfn = queue.node.defaultChild;
+  if (cfn instanceof sqs.CfnQueue && typeof cfn.messageRetentionPeriod === 'number') return Duration.seconds(cfn.messageRetentionPeriod);
+  return SQS_DEFAULT_RETENTION;
 }

@@ -23,6 +23,7 @@ export const ENV = {
   retryBaseDelaySeconds: 'FACESIGN_RETRY_BASE_DELAY_SECONDS',
   eventBusName: 'FACESIGN_EVENT_BUS_NAME',
   encryptionKeyArn: 'FACESIGN_ENCRYPTION_KEY_ARN',
+  metricsDeployment: 'FACESIGN_METRICS_DEPLOYMENT',
 } as const;
 
 /** Defaults shared by the construct and the handlers. */

@@ -37,8 +37,19 @@ export const METRIC = {
   mediaBytesStored: 'MediaBytesStored',
   /** Processor: milliseconds from the first media request to the stored object. */
   mediaDownloadTime: 'MediaDownloadTime',
+  /** Processor: a second delivery with a known id and different content. */
+  conflictingDuplicates: 'ConflictingDuplicates',
+  /** API access log: requests API Gateway answered 429 (a metric filter, not a handler, counts them). */
+  requestsThrottled: 'RequestsThrottled',
 } as const;
 
 /** Dimension names used beside `service`. */
 export const DIMENSION = { eventType: 'EventType', reason: 'Reason' } as const;
+
+/**
+ * The dimension that keeps deployments apart: every custom metric carries it, with a value unique to
+ * one deployment in an account and region (the construct sets it from the stack name and the
+ * construct's path), so staging and production never share a series, an alarm or a dashboard line.
+ */
+export const DEPLOYMENT_DIMENSION = 'deployment';
 

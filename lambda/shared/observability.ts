@@ -9,9 +9,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { DEFAULT_METRICS_NAMESPACE } from './metric-names';
+import { ENV } from './config';
+import { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION } from './metric-names';
 
-export { DEFAULT_METRICS_NAMESPACE, DIMENSION, METRIC, SERVICE } from './metric-names';
+export { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from './metric-names';
 
 /** What the handlers count. Totals feed the alarms; per-dimension counts feed the dashboard. */
 export interface EventMetrics {
@@ -32,14 +33,20 @@ export interface Observability {
   readonly tracer: Tracer;
 }
 
-/** Builds the toolkit once per cold start. Namespace from `POWERTOOLS_METRICS_NAMESPACE`. */
+/**
+ * Builds the toolkit once per cold start. Namespace from `POWERTOOLS_METRICS_NAMESPACE`; when
+ * `FACESIGN_METRICS_DEPLOYMENT` is set (the construct always sets it), every metric also carries the
+ * `deployment` dimension, so two deployments in one account and region never share a series.
+ */
 export function createObservability(serviceName: string): Observability {
   const service = process.env.POWERTOOLS_SERVICE_NAME ?? serviceName;
   const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE;
-  const metrics = new Metrics({ serviceName: service, namespace });
+  const deployment = process.env[ENV.metricsDeployment]?.trim();
+  const defaultDimensions = deployment ? { [DEPLOYMENT_DIMENSION]: deployment } : undefined;
+  const metrics = new Metrics({ serviceName: service, namespace, defaultDimensions });
   // A second, long-lived instance for per-dimension data points: each is published at once, so its
   // dimension never leaks into the totals. (singleMetric() would build a new instance per call.)
-  const dimensional = new Metrics({ serviceName: service, namespace });
+  const dimensional = new Metrics({ serviceName: service, namespace, defaultDimensions });
   return {
     logger: new Logger({ serviceName: service }),
     metrics,
