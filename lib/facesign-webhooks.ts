@@ -15,7 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { DEFAULTS, ENV, isValidHostEntry } from '../lambda/shared/config';
+import { DEFAULTS, ENV, isValidHostEntry, queueVisibilityTimeoutSeconds } from '../lambda/shared/config';
 import type { FaceSignEventType } from '../lambda/shared/event';
 import { EVENT_BRIDGE_SOURCE } from '../lambda/shared/event-bridge';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/metric-names';
@@ -140,7 +140,9 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly processorMaxConcurrency?: number;
 
   /**
-   * Processor timeout. The queue's visibility timeout is six times this. Must exceed
+   * Processor timeout (30 s to 7 minutes). The queue's visibility timeout is twice this, so a
+   * crashed or timed-out invocation's records are received again after 4 minutes by default,
+   * while the 15-minute media URLs still live (README "Timeout budget"). Must exceed
    * `mediaDownloadTimeout` by at least 20 seconds.
    * @default Duration.minutes(2)
    */
@@ -285,8 +287,9 @@ export class FaceSignWebhooks extends Construct {
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // AWS's guidance for Lambda event sources: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(settings.processorTimeout.toSeconds() * 6),
+      // Twice the function timeout, not AWS's suggested six: a crashed, timed-out or out-of-memory
+      // invocation's records must come back while their media URLs live (README "Timeout budget").
+      visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(settings.processorTimeout.toSeconds())),
       // Shorter than the dead-letter queue's, which counts from the original enqueue time.
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
@@ -442,8 +445,12 @@ export class FaceSignWebhooks extends Construct {
           ? [
               {
                 id: 'AwsSolutions-IAM5',
-                reason: 'Object keys are per event and per media file; the grant is limited to the events/ and media/ prefixes of the archive bucket.',
-                appliesTo: [nagResource(this, this.bucket.arnForObjects('events/*')), nagResource(this, this.bucket.arnForObjects('media/*'))],
+                reason: 'Object keys are per event and per media file; the grant is limited to the events/, media/ and conflicts/ prefixes of the archive bucket (reads: media/ only).',
+                appliesTo: [
+                  nagResource(this, this.bucket.arnForObjects('events/*')),
+                  nagResource(this, this.bucket.arnForObjects('media/*')),
+                  nagResource(this, this.bucket.arnForObjects('conflicts/*')),
+                ],
               },
             ]
           : []),
@@ -519,9 +526,19 @@ export class FaceSignWebhooks extends Construct {
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [this.bucket.arnForObjects('events/*'), this.bucket.arnForObjects('media/*')],
+        resources: [this.bucket.arnForObjects('events/*'), this.bucket.arnForObjects('media/*'), this.bucket.arnForObjects('conflicts/*')],
       }),
     );
+    // A retried or redriven media event whose file is already stored counts as done: the
+    // processor lists its own media key and reads that file back for its SHA-256.
+    this.processor.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['media/*'] } },
+      }),
+    );
+    this.processor.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects('media/*')] }));
     // Multipart uploads to an SSE-KMS bucket need both.
     this.bucket.encryptionKey?.grantEncryptDecrypt(this.processor);
     this.eventBus.grantPutEventsTo(this.processor);
@@ -702,7 +719,8 @@ function resolveSettings(props: FaceSignWebhooksProps): Settings {
   requireInteger('maxReceiveCount', settings.maxReceiveCount, 1, 1000);
   requireInteger('processorBatchSize', settings.processorBatchSize, 1, 10);
   requireInteger('processorMaxConcurrency', settings.processorMaxConcurrency, 2, 1000);
-  requireInteger('processorTimeout (seconds)', settings.processorTimeout.toSeconds(), 30, 900);
+  // Its visibility timeout (twice this: at most 14 minutes) must stay under the media URLs' 15.
+  requireInteger('processorTimeout (seconds)', settings.processorTimeout.toSeconds(), 30, 420);
   requireInteger('processorMemorySize', settings.processorMemorySize, 128, 10_240);
   requireInteger('verifierMemorySize', settings.verifierMemorySize, 128, 10_240);
   requireInteger('idempotencyWindow (seconds)', settings.idempotencyWindowSeconds, 60, 366 * 24 * 3600);

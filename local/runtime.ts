@@ -11,7 +11,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { DEFAULTS, ENV } from '../lambda/shared/config';
+import { DEFAULTS, ENV, queueVisibilityTimeoutSeconds } from '../lambda/shared/config';
 import { SERVICE } from '../lambda/shared/metric-names';
 import { ArchiveMirror } from './archive-mirror';
 import { startEventBridge, type PublishedEvent } from './eventbridge-server';
@@ -114,7 +114,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     mediaMaxBytes: DEFAULTS.mediaMaxBytes,
     ...options.processor,
   };
-  const visibilityTimeoutSeconds = options.processor?.visibilityTimeoutSeconds ?? processor.timeoutSeconds * 6;
+  const visibilityTimeoutSeconds = options.processor?.visibilityTimeoutSeconds ?? queueVisibilityTimeoutSeconds(processor.timeoutSeconds);
 
   const [bundles, dynamodb, sqsS3, secrets, eventBridge] = await Promise.all([
     buildHandlerBundles(path.join(dataDir, 'bundles')),

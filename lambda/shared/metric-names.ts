@@ -23,6 +23,8 @@ export const METRIC = {
   eventsProcessed: 'EventsProcessed',
   /** Processor: repeat deliveries skipped by idempotency. */
   duplicatesSkipped: 'DuplicatesSkipped',
+  /** Processor: a second delivery of a processed event id with different content; archived under `conflicts/`. */
+  conflictingDuplicates: 'ConflictingDuplicates',
   /** Processor: messages sent to the dead-letter queue; also per `Reason`. */
   permanentFailures: 'PermanentFailures',
   /** Processor: attempts that will be retried; also per `Reason`. */

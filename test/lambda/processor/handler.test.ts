@@ -47,7 +47,8 @@ function sqsEvent(...bodies: Array<{ body: string; receiveCount?: number }>): SQ
 }
 
 function mediaBody(id: string, path: string): string {
-  return JSON.stringify(sampleEvent('media.user_photo', { id, sessionId: 'ses_h', createdAt: Date.now(), mediaUrl: `${media.origin}${path}?sig=secret` }));
+  // One session per event: a media key that already holds a file counts as stored.
+  return JSON.stringify(sampleEvent('media.user_photo', { id, sessionId: `ses_${id}`, createdAt: Date.now(), mediaUrl: `${media.origin}${path}?sig=secret` }));
 }
 
 beforeAll(async () => {
@@ -86,8 +87,8 @@ describe('processor Lambda handler', () => {
     const response = await handler(sqsEvent({ body: status }, { body: photo }), context());
     expect(response).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get('events/ses_h/1761595700000-evt_h1.json')?.body.toString()).toBe(status);
-    expect([...s3.objects.keys()].some((k) => k.startsWith('events/ses_h/') && k.endsWith('-evt_h2.json'))).toBe(true);
-    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.equals(bytes)).toBe(true);
+    expect([...s3.objects.keys()].some((k) => k.startsWith('events/ses_evt_h2/') && k.endsWith('-evt_h2.json'))).toBe(true);
+    expect(s3.objects.get('media/ses_evt_h2/media.user_photo/m_1.jpg')?.body.equals(bytes)).toBe(true);
     expect(table.statuses().filter((s) => s === 'COMPLETED').length).toBeGreaterThanOrEqual(2);
   });
 
@@ -121,7 +122,7 @@ describe('processor Lambda handler', () => {
     expect(table.statuses()).not.toContain('INPROGRESS');
 
     expect(await handler(sqsEvent({ body, receiveCount: 2 }), context())).toEqual({ batchItemFailures: [] });
-    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.toString()).toBe('finally');
+    expect(s3.objects.get('media/ses_evt_flaky/media.user_photo/m_1.jpg')?.body.toString()).toBe('finally');
   });
 
   it('dead-letters a permanent failure at once, and processes it again when redriven after a fix', async () => {
@@ -136,7 +137,7 @@ describe('processor Lambda handler', () => {
     media.route('/later.jpg', serveBytes(Buffer.from('fixed'), 'image/jpeg'));
     expect(await handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
-    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.toString()).toBe('fixed');
+    expect(s3.objects.get('media/ses_evt_redrive/media.user_photo/m_1.jpg')?.body.toString()).toBe('fixed');
   });
 
   it('publishes each processed event to the bus with its type and locations', async () => {
@@ -147,8 +148,8 @@ describe('processor Lambda handler', () => {
     expect(entry).toMatchObject({ EventBusName: 'facesign-bus', Source: 'facesign.webhooks', DetailType: 'media.user_photo' });
     expect(JSON.parse(entry!.Detail!)).toMatchObject({
       event: JSON.parse(body),
-      archive: { bucket: 'archive-bucket', key: expect.stringMatching(/^events\/ses_h\/\d+-evt_pub\.json$/) },
-      media: { bucket: 'archive-bucket', key: 'media/ses_h/media.user_photo/m_1.jpg', bytes: 3, contentType: 'image/jpeg' },
+      archive: { bucket: 'archive-bucket', key: expect.stringMatching(/^events\/ses_evt_pub\/\d+-evt_pub\.json$/) },
+      media: { bucket: 'archive-bucket', key: 'media/ses_evt_pub/media.user_photo/m_1.jpg', bytes: 3, contentType: 'image/jpeg' },
     });
   });
 

@@ -122,8 +122,8 @@ describe('storeMedia', () => {
     server.route('/away', (_req, res) => res.writeHead(302, { location: 'https://evil.example/steal' }).end());
     server.route('/loop', (_req, res) => res.writeHead(307, { location: '/loop' }).end());
     expect((await store(mediaEvent('/hop'))).sha256).toBe(sha256(bytes));
-    expect(await failure(store(mediaEvent('/away')))).toMatchObject({ reason: 'media_redirect_refused' });
-    expect(await failure(store(mediaEvent('/loop')))).toMatchObject({ reason: 'media_redirect_refused' });
+    expect(await failure(store(mediaEvent('/away', { sessionId: 'ses_away' })))).toMatchObject({ reason: 'media_redirect_refused' });
+    expect(await failure(store(mediaEvent('/loop', { sessionId: 'ses_loop' })))).toMatchObject({ reason: 'media_redirect_refused' });
   });
 
   it('refuses a file whose declared length is over the cap before reading it', async () => {

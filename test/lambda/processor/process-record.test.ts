@@ -70,7 +70,7 @@ describe('processRecord', () => {
     const body = JSON.stringify(sampleEvent('session.status'), null, 1);
     const once = vi.fn(async () => result);
     expect(await processRecord(record(body), deps(once))).toEqual({ status: 'processed', result });
-    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body });
+    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body }, undefined);
     expect(sqsMock.calls()).toHaveLength(0);
     expect(recorded.count('EventsProcessed', { EventType: 'session.status' })).toBe(1);
     expect(recorded.count('EventsProcessed')).toBe(1);
