@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -171,5 +172,43 @@ describe('processor Lambda handler', () => {
     const bad = mediaBody('evt_mix_bad', '/down.jpg');
     const event = sqsEvent({ body: ok }, { body: bad });
     expect(await handler(event, context())).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1].messageId }] });
+  });
+
+  it('same id, different content: a re-serialized retry is a plain duplicate, another version is archived under conflicts/', async () => {
+    const original = sampleEvent('session.status', { id: 'evt_versions', sessionId: 'ses_v' });
+    const first = JSON.stringify(original);
+    expect(await handler(sqsEvent({ body: first }), context())).toEqual({ batchItemFailures: [] });
+    // The same content, re-serialized: other key order, other whitespace.
+    const reserialized = JSON.stringify(Object.fromEntries(Object.entries(original).reverse()), null, 2);
+    expect(await handler(sqsEvent({ body: reserialized }), context())).toEqual({ batchItemFailures: [] });
+    expect([...s3.objects.keys()].filter((k) => k.startsWith('conflicts/'))).toEqual([]);
+    // Another version under the same id.
+    const changed = JSON.stringify({ ...original, status: 'complete', createdAt: 1761595799999 });
+    expect(await handler(sqsEvent({ body: changed }), context())).toEqual({ batchItemFailures: [] });
+    const conflicts = [...s3.objects.keys()].filter((k) => k.startsWith('conflicts/ses_v/1761595799999-evt_versions/'));
+    expect(conflicts).toHaveLength(1);
+    expect(s3.objects.get(conflicts[0])?.body.toString()).toBe(changed);
+    expect(s3.objects.get('events/ses_v/1761595700000-evt_versions.json')?.body.toString()).toBe(first);
+    expect(published().filter((e) => JSON.parse(e.Detail!).event.id === 'evt_versions')).toHaveLength(1);
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('a hung S3 ends the invocation at its deadline, well before the Lambda timeout, with the record failed and its visibility shortened', async () => {
+    s3.mock.on(PutObjectCommand).callsFake(() => new Promise(() => undefined));
+    try {
+      const body = JSON.stringify(sampleEvent('session.status', { id: 'evt_hung_s3' }));
+      const event = sqsEvent({ body });
+      const started = Date.now();
+      // 16 s left: the deadline is 15 s earlier (at least a tenth of the time: 1.6 s).
+      const response = await handler(event, { ...context(), getRemainingTimeInMillis: () => 16_000 });
+      expect(Date.now() - started).toBeLessThan(6_000);
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+      expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(12);
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(async (input) => {
+        s3.objects.set(input.Key!, { body: Buffer.from(String(input.Body)), contentType: input.ContentType, metadata: input.Metadata });
+        return { ETag: '"etag"' };
+      });
+    }
   });
 });
