@@ -82,6 +82,8 @@ export interface LocalRuntime {
   setSecretsManagerFailing(failing: boolean): void;
   /** Makes SQS unreachable for the verifier (connections dropped), or reachable again. */
   setQueueReachableFromVerifier(reachable: boolean): void;
+  /** Makes S3 hang for the processor (connections accepted, never answered), or answer again. */
+  setS3HungForProcessor(hung: boolean): void;
   /** Copies new objects from the local bucket into `dataDir`. */
   syncArchive(): Promise<string[]>;
   stop(): Promise<void>;
@@ -126,6 +128,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
   stack.push(() => dynamodb.stop(), () => sqsS3.stop(), () => secrets.close(), () => eventBridge.close());
   const verifierSqs = await startFaultProxy(sqsS3.endpoint);
   stack.push(() => verifierSqs.stop());
+  const processorS3 = await startFaultProxy(sqsS3.endpoint);
+  stack.push(() => processorS3.stop());
 
   const clientConfig = { region: REGION, credentials: CREDENTIALS };
   const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamodb.endpoint });
@@ -202,6 +206,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     environment: {
       ...common,
       POWERTOOLS_SERVICE_NAME: SERVICE.processor,
+      AWS_ENDPOINT_URL_S3: processorS3.endpoint,
       [ENV.bucketName]: bucket,
       [ENV.idempotencyTableName]: tableName,
       [ENV.queueUrl]: queueUrl,
@@ -261,6 +266,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     eventSource: eventSource.stats,
     setSecretsManagerFailing: (failing) => secrets.setFailing(failing),
     setQueueReachableFromVerifier: (reachable) => verifierSqs.setReachable(reachable),
+    setS3HungForProcessor: (hung) => processorS3.setHung(hung),
     syncArchive: () => mirror.sync(),
     stop,
   };

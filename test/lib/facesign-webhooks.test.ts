@@ -219,7 +219,7 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(JSON.stringify(s3Statement?.Resource)).toMatch(/\/events\/\*.*\/media\/\*.*\/conflicts\/\*/);
     // Reads: its own media only (a stored file counts as done), and listing only under media/.
     expect(JSON.stringify(statements.find((s) => actionsOf([s]).includes('s3:GetObject'))?.Resource)).toMatch(/\/media\/\*"/);
-    expect(statements.find((s) => actionsOf([s]).includes('s3:ListBucket'))?.Condition).toEqual({ StringLike: { 's3:prefix': ['media/*'] } });
+    expect((statements.find((s) => actionsOf([s]).includes('s3:ListBucket')) as { Condition?: unknown } | undefined)?.Condition).toEqual({ StringLike: { 's3:prefix': ['media/*'] } });
   });
 
   it('uses its own roles, with no managed policy, logging only to each function\'s own log group', () => {
