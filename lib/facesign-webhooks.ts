@@ -34,7 +34,7 @@ export const CONSTRUCT_DEFAULTS = {
   throttlingRateLimit: 50,
   throttlingBurstLimit: 100,
   processorBatchSize: 5,
-  processorMaxConcurrency: 10,
+  processorMaxConcurrency: 20,
   processorTimeoutSeconds: 120,
   processorMemorySize: 1024,
   verifierMemorySize: 512,
@@ -134,8 +134,10 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly processorBatchSize?: number;
 
   /**
-   * Most concurrent processor invocations the queue starts (2 to 1000).
-   * @default 10
+   * Most concurrent processor invocations the queue starts (2 to 1000). The default drains a
+   * burst of 10,000 events, half of them media, before any media URL dies even at a tenth of the
+   * media throughput measured in bench/RESULTS.md (`npm run bench -- burst`; README "Burst capacity").
+   * @default 20
    */
   readonly processorMaxConcurrency?: number;
 
