@@ -58,7 +58,7 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * An existing bucket for archived events and media. The processor gets `s3:PutObject` on the
-   * `events/*` and `media/*` prefixes only.
+   * `events/*`, `media/*` and `conflicts/*` prefixes only, and lists and reads `media/*` only.
    * @default - a bucket is created: public access blocked, S3-managed encryption, SSL and TLS 1.2 enforced, retained on stack deletion
    */
   readonly existingBucketObj?: s3.IBucket;
