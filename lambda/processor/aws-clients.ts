@@ -25,14 +25,15 @@ export interface ClientTimeouts {
 /**
  * Per service. S3's request timeout covers uploading one 5 MiB multipart part (at least 0.5 MiB/s);
  * the others send a few KB. The worst case of one call is `maxAttempts × (connection + request)`
- * plus the SDK's backoff: about 20 s for DynamoDB, EventBridge and SQS, 40 s for S3, all well under
+ * plus the SDK's backoff: about 20 s for DynamoDB and EventBridge, 13 s for SQS, 40 s for S3, all well under
  * the processor's 2-minute timeout.
  */
 export const CLIENT_TIMEOUTS = {
   s3: { connectionTimeoutMs: 3_000, requestTimeoutMs: 10_000, maxAttempts: 3 },
   dynamodb: { connectionTimeoutMs: 2_000, requestTimeoutMs: 4_000, maxAttempts: 3 },
   eventBridge: { connectionTimeoutMs: 2_000, requestTimeoutMs: 4_000, maxAttempts: 3 },
-  sqs: { connectionTimeoutMs: 2_000, requestTimeoutMs: 4_000, maxAttempts: 3 },
+  // Two attempts: the failure path (visibility change, dead-lettering) must fit the 15 s the deadline keeps for it.
+  sqs: { connectionTimeoutMs: 2_000, requestTimeoutMs: 4_000, maxAttempts: 2 },
 } as const satisfies Record<string, ClientTimeouts>;
 
 /** Constructor settings for an SDK v3 client with these timeouts. */

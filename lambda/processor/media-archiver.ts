@@ -123,10 +123,14 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
   }
   const url = checkMediaUrl(media.url, deps.policy);
 
-  const budgetMs = Math.min(deps.policy.downloadTimeoutMs, deps.remainingMs?.() ?? Infinity);
+  // The transfer's cap: the policy's, or the time the invocation has left if that is shorter (then
+  // the deadline's own signal ends it, as `invocation_deadline`, when it has one).
+  const remaining = deps.remainingMs?.() ?? Infinity;
+  const deadlineFirst = deps.signal !== undefined && remaining < deps.policy.downloadTimeoutMs;
+  const budgetMs = Math.min(deps.policy.downloadTimeoutMs, remaining);
   const controller = new AbortController();
   const timeout = new TransientFailure('media_download_timeout', `the transfer took longer than ${budgetMs} ms (download cap ${deps.policy.downloadTimeoutMs} ms, or the time the invocation had left)`);
-  const timer = setTimeout(() => controller.abort(timeout), budgetMs);
+  const timer = deadlineFirst ? undefined : setTimeout(() => controller.abort(timeout), budgetMs);
   const onDeadline = () => controller.abort(deps.signal?.reason);
   deps.signal?.addEventListener('abort', onDeadline, { once: true });
   if (deps.signal?.aborted) onDeadline();

@@ -98,7 +98,10 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
     if (attempt >= deps.maxReceiveCount) {
       return deadLetter(record, event, exhausted(failure, attempt), attempt, logger, deps);
     }
-    if (isMediaEvent(event) && now() + delaySeconds * 1000 >= event.media.expires) {
+    // Only a failure of the transfer itself means the next attempt must download again; after
+    // any other (publishing, DynamoDB, the deadline) the file may be stored, which counts as done.
+    const downloadStillNeeded = failure.reason.startsWith('media_');
+    if (isMediaEvent(event) && downloadStillNeeded && now() + delaySeconds * 1000 >= event.media.expires) {
       return deadLetter(record, event, {
         kind: 'permanent',
         reason: 'media_url_expired',

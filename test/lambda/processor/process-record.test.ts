@@ -174,6 +174,15 @@ describe('processRecord', () => {
     expect(dlqAttributes().attrs.failureMessage).toMatch(/last failure: media_server_error/);
   });
 
+  it('retries a media event whose URL is about to die when the failure came after the transfer (the stored file counts as done)', async () => {
+    const event = sampleEvent('media.user_video', { createdAt: NOW - 14.9 * 60 * 1000 });
+    await expect(processRecord(record(JSON.stringify(event), 1), deps(async () => {
+      throw new TransientFailure('publish_failed', 'EventBridge did not accept the event');
+    }))).rejects.toThrow('EventBridge');
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+  });
+
   it('lets the record be retried when the DLQ send itself fails, so nothing is lost', async () => {
     sqsMock.on(SendMessageCommand).rejects(new Error('dlq down'));
     await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
