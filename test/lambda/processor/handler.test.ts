@@ -211,4 +211,22 @@ describe('processor Lambda handler', () => {
       });
     }
   });
+
+  it.each([
+    ['DynamoDB', () => table.setHung(true), () => table.setHung(false)],
+    ['EventBridge', () => eventBridge.on(PutEventsCommand).callsFake(() => new Promise(() => undefined)), () => eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] })],
+  ] as const)('a hung %s ends the invocation at its deadline, with the record failed and retried soon', async (name, hang, recover) => {
+    hang();
+    try {
+      const body = JSON.stringify(sampleEvent('session.status', { id: `evt_hung_${name}` }));
+      const event = sqsEvent({ body });
+      const started = Date.now();
+      const response = await handler(event, { ...context(), getRemainingTimeInMillis: () => 16_000 });
+      expect(Date.now() - started).toBeLessThan(6_000);
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+      expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(12);
+    } finally {
+      recover();
+    }
+  });
 });
