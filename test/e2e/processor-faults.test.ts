@@ -3,7 +3,7 @@
  * S3 (connections accepted, never answered) and a second, different version of an event id.
  */
 import { describe, expect, it } from 'vitest';
-import { archiveKey, event, eventSourceStats, fault, getObject, listKeys, post, publishedCount, receivedEventIds, waitFor } from './helpers';
+import { archiveKey, deadLetterFor, event, eventSourceStats, fault, getObject, listKeys, mediaHits, planMedia, post, publishedCount, receivedEventIds, unique, waitFor } from './helpers';
 
 // The e2e runtime's processor timeout (global-setup.ts).
 const PROCESSOR_TIMEOUT_MS = 60_000;
@@ -65,5 +65,33 @@ describe('same id, different content', () => {
     // The first version stays the processed one, published once.
     expect((await getObject(archiveKey(e)))?.body.toString()).toBe(first);
     expect(await publishedCount(String(e.id))).toBe(1);
+  });
+});
+
+describe('a redrive after the media URL died', () => {
+  it('completes without downloading when the file is already stored, and is dead-lettered as expired when it is not', async () => {
+    const path = `/${unique('kept')}.jpg`;
+    const mediaUrl = await planMedia(path, [{ status: 200, size: 5000, contentType: 'image/jpeg' }]);
+    const sessionId = unique('ses');
+    const mediaId = unique('m');
+    const stored = event('media.user_photo', { sessionId, mediaId, mediaUrl });
+    expect((await post(JSON.stringify(stored))).status).toBe(200);
+    const key = `media/${sessionId}/media.user_photo/${mediaId}.jpg`;
+    await waitFor('the file stored', () => getObject(key));
+    expect(await mediaHits(path)).toBe(1);
+
+    // The same media again, as a redrive of a delivery that failed after storing it, 20 minutes on.
+    const createdAt = Date.now() - 20 * 60 * 1000;
+    const redriven = event('media.user_photo', { sessionId, mediaId, mediaUrl, createdAt, expires: createdAt + 15 * 60 * 1000 });
+    expect((await post(JSON.stringify(redriven))).status).toBe(200);
+    await waitFor('the redriven event archived', () => getObject(archiveKey(redriven)));
+    await waitFor('the redriven event published', async () => ((await publishedCount(String(redriven.id))) === 1 ? true : undefined));
+    expect(await mediaHits(path)).toBe(1);
+
+    // Without a stored file, the same dead URL is a permanent media_url_expired.
+    const missing = event('media.user_photo', { mediaUrl, createdAt, expires: createdAt + 15 * 60 * 1000 });
+    expect((await post(JSON.stringify(missing))).status).toBe(200);
+    expect((await deadLetterFor(String(missing.id))).attributes.failureReason).toBe('media_url_expired');
+    expect(await mediaHits(path)).toBe(1);
   });
 });
