@@ -18,7 +18,7 @@ import { invocationDeadline } from './deadline';
 import { publishProcessedEvent } from './event-publisher';
 import { storeMedia } from './media-archiver';
 import { processEvent, type EventInput, type ProcessingResult } from './process-event';
-import { processRecord } from './process-record';
+import { processRecord, type UnitOptions } from './process-record';
 import { conflictArchiveKey, objectMetadata } from './s3-keys';
 
 const config = loadProcessorConfig();
@@ -47,14 +47,14 @@ const idempotencyConfig = new IdempotencyConfig({
 let remainingMs: () => number = () => Infinity;
 
 const processEventOnce = makeIdempotent(
-  // The signal is the invocation's deadline; it is not part of the idempotency key (dataIndexArgument 0).
-  (input: EventInput, signal?: AbortSignal): Promise<ProcessingResult> =>
+  // The options (deadline signal, receive count) are not part of the idempotency key (dataIndexArgument 0).
+  (input: EventInput, { signal, attempt }: UnitOptions = { attempt: 1 }): Promise<ProcessingResult> =>
     processEvent(input, {
       s3,
       bucket: config.bucketName,
       logger,
       signal,
-      storeMedia: (event) => storeMedia(event, { s3, bucket: config.bucketName, policy: config.media, signal, remainingMs }),
+      storeMedia: (event) => storeMedia(event, { s3, bucket: config.bucketName, policy: config.media, signal, remainingMs, retry: attempt > 1 }),
       publish: eventBridge && eventBusName ? (event, result) => publishProcessedEvent(eventBridge, eventBusName, event, result, signal) : undefined,
     }),
   {

@@ -39,6 +39,8 @@ export interface MediaArchiverDependencies {
   readonly signal?: AbortSignal;
   /** Milliseconds the invocation has left; the transfer's cap is the smaller of this and the policy's. */
   readonly remainingMs?: () => number;
+  /** Not the message's first receive: look for a stored file before downloading. */
+  readonly retry?: boolean;
 }
 
 const MAX_REDIRECTS = 5;
@@ -104,8 +106,8 @@ function splitHostPort(entry: string): [string, string | undefined] {
  * Downloads a media event's file and stores it in S3, returning where and its SHA-256.
  *
  * A file already stored under the event's media key (a retry after a later step failed, or a
- * redrive from the dead-letter queue) counts as done: it is not downloaded again, and the URL's
- * expiry matters only when a download is still needed. The transfer is capped by the policy's
+ * redrive from the dead-letter queue after the URL died) counts as done: it is not downloaded
+ * again, and the URL's expiry matters only when a download is still needed. The transfer is capped by the policy's
  * download timeout and by the invocation's deadline (`signal`, `remainingMs`), and either
  * aborts the download and the upload together. An empty answer is a failure, never a stored file.
  */
@@ -115,8 +117,13 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
   const started = Date.now();
   const key = mediaKey(event);
 
-  const existing = await findStoredMedia(deps, key);
-  if (existing) return { ...existing, durationMs: Date.now() - started };
+  // Looked for only when it can be there: on a retry, or when the URL is dead (a redrive). A first
+  // attempt within the URL's life downloads at once: no extra S3 request (a LIST costs as much as
+  // a PUT) on the path nearly every event takes; a redrive that re-downloads rewrites the same file.
+  if (deps.retry || now() >= media.expires) {
+    const existing = await findStoredMedia(deps, key);
+    if (existing) return { ...existing, durationMs: Date.now() - started };
+  }
 
   if (now() >= media.expires) {
     throw new PermanentFailure('media_url_expired', `the media URL expired at ${new Date(media.expires).toISOString()}`);

@@ -30,8 +30,8 @@ export type RecordOutcome =
 
 /** What {@link processRecord} needs. */
 export interface RecordProcessorDependencies {
-  /** The idempotent unit (Powertools `makeIdempotent` around `processEvent`); the signal is the deadline's. */
-  readonly processEventOnce: (input: EventInput, signal?: AbortSignal) => Promise<ProcessingResult>;
+  /** The idempotent unit (Powertools `makeIdempotent` around `processEvent`), with the deadline's signal and the receive count. */
+  readonly processEventOnce: (input: EventInput, options?: UnitOptions) => Promise<ProcessingResult>;
   /** Keeps a conflicting version of an event byte for byte; returns its S3 key. */
   readonly archiveConflict?: (event: FaceSignEvent | UnknownFaceSignEvent, rawBody: string) => Promise<string>;
   /** The invocation's deadline; a record still running when it passes is failed and retried. */
@@ -45,6 +45,14 @@ export interface RecordProcessorDependencies {
   readonly metrics: EventMetrics;
   readonly now?: () => number;
   readonly random?: () => number;
+}
+
+/** What the idempotent unit gets besides its input (not part of the idempotency key). */
+export interface UnitOptions {
+  /** Aborted when the invocation's deadline passes. */
+  readonly signal?: AbortSignal;
+  /** The message's receive count: 1 on a first attempt. */
+  readonly attempt: number;
 }
 
 /** Longest backoff between two attempts. */
@@ -65,7 +73,7 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
   });
 
   try {
-    const work = deps.processEventOnce({ event, rawBody: record.body }, deps.deadline?.signal);
+    const work = deps.processEventOnce({ event, rawBody: record.body }, { signal: deps.deadline?.signal, attempt });
     const result = deps.deadline ? await raceAbort(work, deps.deadline.signal) : await work;
     if (result.duplicate) {
       logger.info('duplicate delivery skipped; the event was already processed', { processedAt: result.processedAt });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaPolicy } from '../../../lambda/shared/config';
 import type { FaceSignMediaEvent } from '../../../lambda/shared/event';
@@ -254,6 +254,17 @@ describe('storeMedia: empty answers, stored files, and the invocation deadline',
     const again = await store(event, {}, { now: NOW + 3600_000 });
     expect(again).toMatchObject({ key: first.key, bytes: bytes.length, sha256: sha256(bytes), contentType: 'image/jpeg' });
     expect(server.hits.get('/stored.jpg')).toBe(hitsAfterFirst);
+  });
+
+  it('looks for a stored file only on a retry or once the URL died: a first attempt costs no LIST', async () => {
+    server.route('/first.jpg', serveBytes(randomBytes(1000), 'image/jpeg'));
+    await store(mediaEvent('/first.jpg', { sessionId: 'ses_first' }));
+    expect(s3.mock.commandCalls(ListObjectsV2Command)).toHaveLength(0);
+    const hits = server.hits.get('/first.jpg');
+    const again = await storeMedia(mediaEvent('/first.jpg', { sessionId: 'ses_first' }), { s3: s3.client, bucket: 'bucket', policy: policy(), now: () => NOW, retry: true });
+    expect(s3.mock.commandCalls(ListObjectsV2Command)).toHaveLength(1);
+    expect(again.bytes).toBe(1000);
+    expect(server.hits.get('/first.jpg')).toBe(hits);
   });
 
   it('without a stored file, an expired URL is still media_url_expired', async () => {

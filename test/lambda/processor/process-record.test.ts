@@ -72,7 +72,7 @@ describe('processRecord', () => {
     const body = JSON.stringify(sampleEvent('session.status'), null, 1);
     const once = vi.fn(async () => result);
     expect(await processRecord(record(body), deps(once))).toEqual({ status: 'processed', result });
-    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body }, undefined);
+    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body }, { signal: undefined, attempt: 1 });
     expect(sqsMock.calls()).toHaveLength(0);
     expect(recorded.count('EventsProcessed', { EventType: 'session.status' })).toBe(1);
     expect(recorded.count('EventsProcessed')).toBe(1);
@@ -216,8 +216,8 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
   it('a unit that hangs past the deadline is failed as invocation_deadline, with a short visibility', async () => {
     const deadline = deadlineIn(50);
     let signalSeen: AbortSignal | undefined;
-    const hangs = vi.fn(async (_input: unknown, signal?: AbortSignal) => {
-      signalSeen = signal;
+    const hangs = vi.fn(async (_input: unknown, options?: { signal?: AbortSignal }) => {
+      signalSeen = options?.signal;
       return new Promise<ProcessingResult>(() => undefined);
     });
     const error = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(hangs), deadline }).catch((e: unknown) => e);
@@ -231,8 +231,8 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
   it('an AWS call aborted by the deadline counts as the deadline, not as whatever the SDK threw', async () => {
     const deadline = deadlineIn(20);
     const aborted = vi.fn(
-      (_input: unknown, signal?: AbortSignal) =>
-        new Promise<ProcessingResult>((_resolve, reject) => signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))),
+      (_input: unknown, options?: { signal?: AbortSignal }) =>
+        new Promise<ProcessingResult>((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))),
     );
     const error = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(aborted), deadline }).catch((e: unknown) => e);
     expect((error as TransientFailure).reason).toBe('invocation_deadline');
