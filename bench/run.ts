@@ -1,11 +1,12 @@
 /**
  * `npm run bench` runs every benchmark and writes bench/RESULTS.md; `npm run bench -- <name>`
- * runs one (verifier, cold-start, media, load, cost) and only prints. Not part of `npm test`.
+ * runs one (verifier, cold-start, media, load, cost, burst) and only prints. Not part of `npm test`.
  */
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { provideRowsOfThisRun, runBurstBench } from './burst';
 import { runColdStartBench } from './cold-start';
 import { runCostBench } from './cost';
 import { runLoadBench } from './load';
@@ -19,6 +20,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   media: runMediaBench,
   load: runLoadBench,
   cost: runCostBench,
+  burst: runBurstBench,
 };
 
 function table(rows: BenchRow[]): string {
@@ -36,10 +38,13 @@ async function main(): Promise<void> {
   }
   const names = wanted.length ? wanted : Object.keys(BENCHES);
   const sections: string[] = [];
+  const thisRun: BenchRow[] = [];
+  provideRowsOfThisRun(thisRun);
   for (const name of names) {
     console.error(`running ${name} ...`);
     const started = Date.now();
     const rows = await BENCHES[name]();
+    thisRun.push(...rows);
     const text = table(rows);
     console.log(`\n## ${name}\n\n${text}\n`);
     sections.push(`## ${name}\n\n${text}\n\n_${((Date.now() - started) / 1000).toFixed(0)} s_\n`);

@@ -16,11 +16,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { DEFAULTS, ENV, isValidHostEntry } from '../lambda/shared/config';
+import { DEFAULTS, ENV, isValidHostEntry, queueVisibilityTimeoutSeconds } from '../lambda/shared/config';
 import type { FaceSignEventType } from '../lambda/shared/event';
 import { EVENT_BRIDGE_SOURCE } from '../lambda/shared/event-bridge';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/metric-names';
-import { QUARANTINE_PREFIX } from '../lambda/shared/quarantine';
+import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../lambda/shared/bucket-layout';
 import { handlerEntry, type HandlerName } from './handler-bundle';
 import { LAMBDA_BUNDLING } from './lambda-bundling';
 import { WEBHOOK_PATH } from './webhook-path';
@@ -34,7 +34,7 @@ export { WEBHOOK_PATH };
  */
 export const CONSTRUCT_DEFAULTS = {
   processorBatchSize: 5,
-  processorMaxConcurrency: 10,
+  processorMaxConcurrency: 20,
   processorTimeoutSeconds: 120,
   processorMemorySize: 1024,
   verifierMemorySize: 512,
@@ -76,8 +76,9 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * An existing bucket for archived events and media. The processor gets `s3:PutObject` on the
-   * `events/*`, `media/*` and `quarantine/*` prefixes only, and writes every object SSE-KMS under
-   * {@link FaceSignWebhooks.encryptionKey}. Its lifecycle (retention) is yours to set.
+   * `events/*`, `media/*`, `quarantine/*` and `conflicts/*` prefixes only, lists and reads `media/*`
+   * only, and writes every object SSE-KMS under {@link FaceSignWebhooks.encryptionKey}. Its
+   * lifecycle (retention) is yours to set.
    * @default - a bucket is created: public access blocked, SSE-KMS with the construct's key and S3 Bucket Keys, SSL and TLS 1.2 enforced, retained on stack deletion
    */
   readonly existingBucketObj?: s3.IBucket;
@@ -185,13 +186,17 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly processorBatchSize?: number;
 
   /**
-   * Most concurrent processor invocations the queue starts (2 to 1000).
-   * @default 10
+   * Most concurrent processor invocations the queue starts (2 to 1000). The default drains a
+   * burst of 10,000 events, half of them media, before any media URL dies even at a tenth of the
+   * media throughput measured in bench/RESULTS.md (`npm run bench -- burst`; README "Burst capacity").
+   * @default 20
    */
   readonly processorMaxConcurrency?: number;
 
   /**
-   * Processor timeout. The queue's visibility timeout is six times this. Must exceed
+   * Processor timeout (30 s to 7 minutes). The queue's visibility timeout is twice this, so a
+   * crashed or timed-out invocation's records are received again after 4 minutes by default,
+   * while the 15-minute media URLs still live (README "Timeout budget"). Must exceed
    * `mediaDownloadTimeout` by at least 20 seconds.
    * @default Duration.minutes(2)
    */
@@ -401,8 +406,9 @@ export class FaceSignWebhooks extends Construct {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
       enforceSSL: true,
-      // AWS's guidance for Lambda event sources: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(settings.processorTimeout.toSeconds() * 6),
+      // Twice the function timeout, not AWS's suggested six: a crashed, timed-out or out-of-memory
+      // invocation's records must come back while their media URLs live (README "Timeout budget").
+      visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(settings.processorTimeout.toSeconds())),
       // Shorter than the dead-letter queue's, which counts from the original enqueue time.
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
@@ -577,11 +583,9 @@ export class FaceSignWebhooks extends Construct {
           ? [
               {
                 id: 'AwsSolutions-IAM5',
-                reason: 'Object keys are per event and per media file; the grant is limited to the events/, media/ and quarantine/ prefixes of the archive bucket.',
+                reason: 'Object keys are per event and per media file; the grant is limited to the events/, media/, quarantine/ and conflicts/ prefixes of the archive bucket (reads: media/ only).',
                 appliesTo: [
-                  nagResource(this, this.bucket.arnForObjects('events/*')),
-                  nagResource(this, this.bucket.arnForObjects('media/*')),
-                  nagResource(this, this.bucket.arnForObjects(`${QUARANTINE_PREFIX}*`)),
+                  ...Object.values(BUCKET_PREFIX).map((prefix) => nagResource(this, this.bucket.arnForObjects(`${prefix}*`))),
                 ],
               },
             ]
@@ -633,8 +637,14 @@ export class FaceSignWebhooks extends Construct {
       // any version or as a part of an unfinished upload.
       lifecycleRules: [
         { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
-        { id: 'ExpireMedia', prefix: 'media/', expiration: retention.media, noncurrentVersionExpiration: Duration.days(1) },
-        { id: 'ExpireArchive', prefix: 'events/', expiration: retention.archive, noncurrentVersionExpiration: Duration.days(1) },
+        { id: 'ExpireMedia', prefix: BUCKET_PREFIX.media, expiration: retention.media, noncurrentVersionExpiration: Duration.days(1) },
+        // Rule ids as they were before quarantine/ and conflicts/ existed, so upgrades keep the rules.
+        ...ARCHIVE_PREFIXES.map((prefix) => ({
+          id: prefix === BUCKET_PREFIX.events ? 'ExpireArchive' : `ExpireArchive-${prefix.replace('/', '')}`,
+          prefix,
+          expiration: retention.archive,
+          noncurrentVersionExpiration: Duration.days(1),
+        })),
         { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
         ...(overrides.lifecycleRules ?? []),
       ],
@@ -672,11 +682,22 @@ export class FaceSignWebhooks extends Construct {
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [this.bucket.arnForObjects('events/*'), this.bucket.arnForObjects('media/*'), this.bucket.arnForObjects(`${QUARANTINE_PREFIX}*`)],
+        resources: Object.values(BUCKET_PREFIX).map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
       }),
     );
+    // A retried or redriven media event whose file is already stored counts as done: the
+    // processor lists its own media key and reads that file back for its SHA-256.
+    this.processor.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${BUCKET_PREFIX.media}*`] } },
+      }),
+    );
+    this.processor.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${BUCKET_PREFIX.media}*`)] }));
     // An SSE-KMS upload needs kms:GenerateDataKey, and a multipart one kms:Decrypt as well (S3
-    // decrypts the parts' data keys to complete it), only through S3:
+    // decrypts the parts' data keys to complete it), only through S3; reading a stored file back
+    // needs kms:Decrypt too:
     // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
@@ -694,19 +715,22 @@ export class FaceSignWebhooks extends Construct {
    * reads the photo a `media.user_photo` event points at.
    */
   public grantReadMedia(grantee: iam.IGrantable): iam.Grant {
-    return this.grantReadPrefix(grantee, 'media/*');
+    return this.grantReadPrefixes(grantee, [BUCKET_PREFIX.media]);
   }
 
-  /** Lets `grantee` read archived event payloads (`events/*`), as {@link grantReadMedia} does for media. */
+  /**
+   * Lets `grantee` read archived event payloads (`events/*`, and the quarantined and conflicting
+   * ones under `quarantine/*` and `conflicts/*`), as {@link grantReadMedia} does for media.
+   */
   public grantReadArchive(grantee: iam.IGrantable): iam.Grant {
-    return this.grantReadPrefix(grantee, 'events/*');
+    return this.grantReadPrefixes(grantee, ARCHIVE_PREFIXES);
   }
 
-  private grantReadPrefix(grantee: iam.IGrantable, pattern: string): iam.Grant {
+  private grantReadPrefixes(grantee: iam.IGrantable, prefixes: readonly string[]): iam.Grant {
     const read = iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:GetObject'],
-      resourceArns: [this.bucket.arnForObjects(pattern)],
+      resourceArns: prefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
       resource: this.bucket,
     });
     const decrypt = iam.Grant.addToPrincipalOrResource({
@@ -1019,7 +1043,8 @@ function resolveSettings(props: FaceSignWebhooksProps): Settings {
   requireInteger('maxReceiveCount', settings.maxReceiveCount, 1, 1000);
   requireInteger('processorBatchSize', settings.processorBatchSize, 1, 10);
   requireInteger('processorMaxConcurrency', settings.processorMaxConcurrency, 2, 1000);
-  requireInteger('processorTimeout (seconds)', settings.processorTimeout.toSeconds(), 30, 900);
+  // Its visibility timeout (twice this: at most 14 minutes) must stay under the media URLs' 15.
+  requireInteger('processorTimeout (seconds)', settings.processorTimeout.toSeconds(), 30, 420);
   requireInteger('processorMemorySize', settings.processorMemorySize, 128, 10_240);
   requireInteger('verifierMemorySize', settings.verifierMemorySize, 128, 10_240);
   requireInteger('idempotencyWindow (seconds)', settings.idempotencyWindowSeconds, 60, 366 * 24 * 3600);

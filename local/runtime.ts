@@ -11,7 +11,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { DEFAULTS, ENV } from '../lambda/shared/config';
+import { DEFAULTS, ENV, queueVisibilityTimeoutSeconds } from '../lambda/shared/config';
 import { SERVICE } from '../lambda/shared/metric-names';
 import { ArchiveMirror } from './archive-mirror';
 import { startEventBridge, type PublishedEvent } from './eventbridge-server';
@@ -89,6 +89,8 @@ export interface LocalRuntime {
   setSecretsManagerFailing(failing: boolean): void;
   /** Makes SQS unreachable for the verifier (connections dropped), or reachable again. */
   setQueueReachableFromVerifier(reachable: boolean): void;
+  /** Makes S3 hang for the processor (connections accepted, never answered), or answer again. */
+  setS3HungForProcessor(hung: boolean): void;
   /** Copies new objects from the local bucket into `dataDir`. */
   syncArchive(): Promise<string[]>;
   stop(): Promise<void>;
@@ -122,7 +124,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     mediaMaxBytes: DEFAULTS.mediaMaxBytes,
     ...options.processor,
   };
-  const visibilityTimeoutSeconds = options.processor?.visibilityTimeoutSeconds ?? processor.timeoutSeconds * 6;
+  const visibilityTimeoutSeconds = options.processor?.visibilityTimeoutSeconds ?? queueVisibilityTimeoutSeconds(processor.timeoutSeconds);
 
   const [bundles, dynamodb, sqsS3, secrets, eventBridge] = await Promise.all([
     buildHandlerBundles(path.join(dataDir, 'bundles')),
@@ -134,6 +136,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
   stack.push(() => dynamodb.stop(), () => sqsS3.stop(), () => secrets.close(), () => eventBridge.close());
   const verifierSqs = await startFaultProxy(sqsS3.endpoint);
   stack.push(() => verifierSqs.stop());
+  const processorS3 = await startFaultProxy(sqsS3.endpoint);
+  stack.push(() => processorS3.stop());
 
   const clientConfig = { region: REGION, credentials: CREDENTIALS };
   const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamodb.endpoint });
@@ -210,6 +214,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     environment: {
       ...common,
       POWERTOOLS_SERVICE_NAME: SERVICE.processor,
+      AWS_ENDPOINT_URL_S3: processorS3.endpoint,
       [ENV.bucketName]: bucket,
       [ENV.idempotencyTableName]: tableName,
       [ENV.queueUrl]: queueUrl,
@@ -272,6 +277,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     eventSource: eventSource.stats,
     setSecretsManagerFailing: (failing) => secrets.setFailing(failing),
     setQueueReachableFromVerifier: (reachable) => verifierSqs.setReachable(reachable),
+    setS3HungForProcessor: (hung) => processorS3.setHung(hung),
     syncArchive: () => mirror.sync(),
     stop,
   };

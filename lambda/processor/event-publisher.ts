@@ -31,11 +31,13 @@ export async function publishProcessedEvent(
   eventBusName: string,
   event: FaceSignEvent | UnknownFaceSignEvent,
   rest: Omit<FaceSignEventBridgeDetail, 'event' | 'eventOmitted'>,
+  signal?: AbortSignal,
 ): Promise<void> {
   const out = await client.send(
     new PutEventsCommand({
       Entries: [{ EventBusName: eventBusName, Source: EVENT_BRIDGE_SOURCE, DetailType: event.type, Detail: eventBridgeDetail(event, rest) }],
     }),
+    { abortSignal: signal },
   );
   if ((out.FailedEntryCount ?? 0) > 0) {
     const entry = out.Entries?.[0];

@@ -5,6 +5,7 @@
  * retried quickly enough to finish within the media URL's 15-minute life.
  */
 import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
+import { S3ServiceException } from '@aws-sdk/client-s3';
 
 /** Reasons that send a message straight to the dead-letter queue. */
 export type PermanentFailureReason =
@@ -16,6 +17,7 @@ export type PermanentFailureReason =
   | 'media_not_available'
   | 'media_rejected'
   | 'media_too_large'
+  | 'storage_rejected'
   | 'retries_exhausted';
 
 /** Reasons that are retried. */
@@ -25,7 +27,10 @@ export type TransientFailureReason =
   | 'media_download_failed'
   | 'media_download_timeout'
   | 'concurrent_delivery'
+  | 'media_empty'
   | 'publish_failed'
+  | 'invocation_deadline'
+  | 'dependency_timeout'
   | 'dependency_error';
 
 /** Retrying cannot help; the message goes to the dead-letter queue with this reason. */
@@ -60,9 +65,33 @@ export function classifyFailure(error: unknown): Classification {
   if (error instanceof IdempotencyAlreadyInProgressError) {
     return { kind: 'transient', reason: 'concurrent_delivery', message: 'another delivery of this event is being processed' };
   }
+  if (error instanceof S3ServiceException && PERMANENT_S3_ERRORS.has(error.name)) {
+    return { kind: 'permanent', reason: 'storage_rejected', message: `S3 refused the object with ${error.name} (HTTP ${error.$metadata?.httpStatusCode ?? '?'}); no retry can change that` };
+  }
   const name = error instanceof Error ? error.name : typeof error;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return { kind: 'transient', reason: 'dependency_timeout', message: `an AWS call did not answer in time (${name})` };
+  }
   return { kind: 'transient', reason: 'dependency_error', message: `processing failed with ${name}` };
 }
+
+/**
+ * S3 error codes that say the request itself is wrong, so the same event fails the same way
+ * every time (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+ * Deliberately not here: AccessDenied, NoSuchBucket, KMS errors (a deploy or an IAM/KMS policy
+ * fixes them, and IAM changes take a while to apply everywhere), SlowDown, InternalError,
+ * RequestTimeout (transient by nature). Those are retried, then dead-lettered as
+ * `retries_exhausted` naming the error, and can be redriven once fixed.
+ */
+export const PERMANENT_S3_ERRORS: ReadonlySet<string> = new Set([
+  'KeyTooLongError',
+  'InvalidArgument',
+  'EntityTooLarge',
+  'MetadataTooLarge',
+  'InvalidStorageClass',
+  'InvalidTag',
+  'UnexpectedContent',
+]);
 
 /** Classifies an HTTP status from the media host. Undefined means success. */
 export function classifyMediaStatus(status: number): PermanentFailure | TransientFailure | undefined {

@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, pipeline } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { MediaPolicy } from '../shared/config';
 import type { FaceSignMediaEvent } from '../shared/event';
 import { redactUrl } from '../shared/redact-url';
 import { classifyMediaStatus, PermanentFailure, TransientFailure } from './failures';
 import { objectEncryption } from './object-encryption';
-import { mediaKey } from './s3-keys';
+import { mediaKey, objectMetadata } from './s3-keys';
 
 /** Where and what was stored. */
 export interface StoredMedia {
@@ -39,6 +39,12 @@ export interface MediaArchiverDependencies {
   readonly partSize?: number;
   /** Parts uploaded at once. @default 4 */
   readonly queueSize?: number;
+  /** The invocation's deadline (deadline.ts): aborts the listing, the download and the upload. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds the invocation has left; the transfer's cap is the smaller of this and the policy's. */
+  readonly remainingMs?: () => number;
+  /** Not the message's first receive: look for a stored file before downloading. */
+  readonly retry?: boolean;
 }
 
 const MAX_REDIRECTS = 5;
@@ -93,19 +99,45 @@ function splitHostPort(entry: string): [string, string | undefined] {
   return [entry.toLowerCase(), undefined];
 }
 
-/** Downloads a media event's file and stores it in S3, returning where and its SHA-256. */
+/**
+ * Downloads a media event's file and stores it in S3, returning where and its SHA-256.
+ *
+ * A file already stored under the event's media key (a retry after a later step failed, or a
+ * redrive from the dead-letter queue after the URL died) counts as done: it is not downloaded
+ * again, and the URL's expiry matters only when a download is still needed. The transfer is capped by the policy's
+ * download timeout and by the invocation's deadline (`signal`, `remainingMs`), and either
+ * aborts the download and the upload together. An empty answer is a failure, never a stored file.
+ */
 export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverDependencies): Promise<StoredMedia> {
   const now = deps.now ?? Date.now;
   const { media } = event;
+  const started = Date.now();
+  const key = mediaKey(event);
+
+  // Looked for only when it can be there: on a retry, or when the URL is dead (a redrive). A first
+  // attempt within the URL's life downloads at once: no extra S3 request (a LIST costs as much as
+  // a PUT) on the path nearly every event takes; a redrive that re-downloads rewrites the same file.
+  if (deps.retry || now() >= media.expires) {
+    const existing = await findStoredMedia(deps, key);
+    if (existing) return { ...existing, durationMs: Date.now() - started };
+  }
+
   if (now() >= media.expires) {
     throw new PermanentFailure('media_url_expired', `the media URL expired at ${new Date(media.expires).toISOString()}`);
   }
   const url = checkMediaUrl(media.url, deps.policy);
-  const started = Date.now();
 
+  // The transfer's cap: the policy's, or the time the invocation has left if that is shorter (then
+  // the deadline's own signal ends it, as `invocation_deadline`, when it has one).
+  const remaining = deps.remainingMs?.() ?? Infinity;
+  const deadlineFirst = deps.signal !== undefined && remaining < deps.policy.downloadTimeoutMs;
+  const budgetMs = Math.min(deps.policy.downloadTimeoutMs, remaining);
   const controller = new AbortController();
-  const timeout = new TransientFailure('media_download_timeout', `the download took longer than ${deps.policy.downloadTimeoutMs} ms`);
-  const timer = setTimeout(() => controller.abort(timeout), deps.policy.downloadTimeoutMs);
+  const timeout = new TransientFailure('media_download_timeout', `the transfer took longer than ${budgetMs} ms (download cap ${deps.policy.downloadTimeoutMs} ms, or the time the invocation had left)`);
+  const timer = deadlineFirst ? undefined : setTimeout(() => controller.abort(timeout), budgetMs);
+  const onDeadline = () => controller.abort(deps.signal?.reason);
+  deps.signal?.addEventListener('abort', onDeadline, { once: true });
+  if (deps.signal?.aborted) onDeadline();
   let downloadError: Error | undefined;
   try {
     const response = await fetchFollowingAllowedRedirects(url, deps, controller.signal);
@@ -113,6 +145,10 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
     if (declared > deps.policy.maxBytes) {
       await response.body?.cancel().catch(() => undefined);
       throw tooLarge(deps.policy.maxBytes);
+    }
+    if (declared === 0) {
+      await response.body?.cancel().catch(() => undefined);
+      throw emptyAnswer(url);
     }
     const contentType = response.headers.get('content-type') || media.contentType;
     const hash = createHash('sha256');
@@ -124,47 +160,83 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
         hash.update(chunk);
         callback(null, chunk);
       },
+      // Before the end reaches the upload, so that no empty object is ever written.
+      flush(callback) {
+        callback(bytes === 0 ? emptyAnswer(url) : null);
+      },
     });
     const source = response.body
       ? Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>)
       : Readable.from([]);
     pipeline(source, meter, (error) => {
-      if (error && !(error instanceof PermanentFailure)) downloadError = error;
+      if (error && !(error instanceof PermanentFailure) && !(error instanceof TransientFailure)) downloadError = error;
     });
 
-    const key = mediaKey(event);
+    // The abort controller ends the upload too: done() rejects at once and no further part is
+    // sent; a part already in flight ends within the S3 client's request timeout (aws-clients.ts),
+    // and the bucket's lifecycle rule removes the incomplete multipart upload.
     await new Upload({
       client: deps.s3,
       partSize: deps.partSize ?? 5 * 1024 * 1024,
       queueSize: deps.queueSize ?? 4,
       leavePartsOnError: false,
+      abortController: controller,
       params: {
         Bucket: deps.bucket,
         Key: key,
         Body: meter,
         ContentType: contentType,
         ...objectEncryption(deps.encryptionKeyArn),
-        Metadata: {
-          'facesign-event-id': encodeURIComponent(event.id),
-          'facesign-event-type': encodeURIComponent(event.type),
-          'facesign-session-id': encodeURIComponent(event.sessionId),
-          'facesign-media-id': encodeURIComponent(media.id),
+        Metadata: objectMetadata({
+          'facesign-event-id': event.id,
+          'facesign-event-type': event.type,
+          'facesign-session-id': event.sessionId,
+          'facesign-media-id': media.id,
           'facesign-media-created-at': String(media.createdAt),
-          'facesign-source': encodeURIComponent(redactUrl(media.url)),
-        },
+          'facesign-source': redactUrl(media.url),
+        }),
       },
     }).done();
     return { bucket: deps.bucket, key, bytes, sha256: hash.digest('hex'), contentType, durationMs: Date.now() - started };
   } catch (error) {
-    if (controller.signal.aborted) throw timeout;
+    if (controller.signal.aborted) throw controller.signal.reason;
+    const failure = (error as { cause?: unknown })?.cause;
     if (error instanceof PermanentFailure || error instanceof TransientFailure) throw error;
+    if (failure instanceof PermanentFailure || failure instanceof TransientFailure) throw failure;
     if (downloadError) {
       throw new TransientFailure('media_download_failed', `the download from ${url.host} broke off (${downloadError.message})`, { cause: downloadError });
     }
     throw error;
   } finally {
     clearTimeout(timer);
+    deps.signal?.removeEventListener('abort', onDeadline);
   }
+}
+
+/**
+ * The media file already stored under `key`, if any. ListObjectsV2 with the key as prefix rather
+ * than HeadObject: S3 answers a HeadObject on a missing key with 403 unless the caller may list
+ * the bucket, and a listing needs no read access to the identity data. A stored object is always
+ * complete (a multipart upload only appears once completed) and never empty (an empty answer is
+ * refused above); its SHA-256 is read back, which costs one GET only on this retry path.
+ */
+async function findStoredMedia(deps: MediaArchiverDependencies, key: string): Promise<Omit<StoredMedia, 'durationMs'> | undefined> {
+  const listed = await deps.s3.send(new ListObjectsV2Command({ Bucket: deps.bucket, Prefix: key, MaxKeys: 1 }), { abortSignal: deps.signal });
+  const object = listed.Contents?.find((o) => o.Key === key);
+  if (!object || !object.Size) return undefined;
+  const got = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }), { abortSignal: deps.signal });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of got.Body as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    hash.update(chunk);
+  }
+  if (bytes === 0) return undefined;
+  return { bucket: deps.bucket, key, bytes, sha256: hash.digest('hex'), contentType: got.ContentType ?? 'application/octet-stream' };
+}
+
+function emptyAnswer(url: URL): TransientFailure {
+  return new TransientFailure('media_empty', `the media host ${url.host} answered with an empty file`);
 }
 
 async function fetchFollowingAllowedRedirects(start: URL, deps: MediaArchiverDependencies, signal: AbortSignal): Promise<Response> {

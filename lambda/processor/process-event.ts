@@ -10,7 +10,7 @@ import type { Logger } from '../shared/observability';
 import { eventHandlers, handleUnknownEvent, type EventHandlerContext, type EventHandlers } from './event-handlers';
 import type { StoredMedia } from './media-archiver';
 import { objectEncryption } from './object-encryption';
-import { eventArchiveKey } from './s3-keys';
+import { eventArchiveKey, objectMetadata } from './s3-keys';
 
 /** One event to process, with the exact bytes FaceSign signed. */
 export interface EventInput {
@@ -42,6 +42,8 @@ export interface ProcessEventDependencies {
   readonly now?: () => number;
   /** Publishes the processed event (EventBridge); last step of the unit. Absent: not published. */
   readonly publish?: (event: FaceSignEvent | UnknownFaceSignEvent, result: Omit<FaceSignEventBridgeDetail, 'event' | 'eventOmitted'>) => Promise<void>;
+  /** Aborts the archive write when the invocation runs out of time (see deadline.ts). */
+  readonly signal?: AbortSignal;
 }
 
 /** Archives the payload and runs the event's handler. */
@@ -54,12 +56,9 @@ export async function processEvent({ event, rawBody }: EventInput, deps: Process
       Body: rawBody,
       ContentType: 'application/json',
       ...objectEncryption(deps.encryptionKeyArn),
-      Metadata: {
-        'facesign-event-id': encodeURIComponent(event.id),
-        'facesign-event-type': encodeURIComponent(event.type),
-        'facesign-session-id': encodeURIComponent(event.sessionId),
-      },
+      Metadata: objectMetadata({ 'facesign-event-id': event.id, 'facesign-event-type': event.type, 'facesign-session-id': event.sessionId }),
     }),
+    { abortSignal: deps.signal },
   );
 
   const logger = deps.logger.createChild({ persistentKeys: { eventId: event.id, sessionId: event.sessionId, eventType: event.type } });

@@ -6,26 +6,38 @@
  *   minutes-long visibility timeout) and report it failed, so the retry comes while the media URL
  *   still works; on the last allowed attempt, or when the URL would be dead by the next one, it
  *   goes to the dead-letter queue with the reason instead.
+ * - a different version of an event id already processed (its parsed content differs; a retry
+ *   that was only re-serialized does not) is archived byte for byte under `conflicts/`, counted
+ *   as `ConflictingDuplicates` and logged as an error; it is never silently skipped.
+ * - the invocation's deadline (deadline.ts) fails every record still running as
+ *   `invocation_deadline`, a transient failure like any other.
  * Nothing is dropped: a record either completes, is in the dead-letter queue, or is retried.
  */
+import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { isMediaEvent, parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
-import { classifyFailure, type Classification } from './failures';
+import { raceAbort, type Deadline } from './deadline';
+import { classifyFailure, PermanentFailure, TransientFailure, type Classification } from './failures';
 import type { EventInput, ProcessingResult } from './process-event';
 import { quarantineRecord, type QuarantineInput, type QuarantineResult } from './quarantine';
 
 /** What happened to a record that did not need a retry. */
 export type RecordOutcome =
   | { readonly status: 'processed' | 'duplicate'; readonly result: ProcessingResult }
+  | { readonly status: 'conflicting_duplicate'; readonly conflictKey: string }
   | { readonly status: 'dead_lettered'; readonly reason: string }
   | { readonly status: 'quarantined'; readonly quarantine: QuarantineResult };
 
 /** What {@link processRecord} needs. */
 export interface RecordProcessorDependencies {
-  /** The idempotent unit (Powertools `makeIdempotent` around `processEvent`). */
-  readonly processEventOnce: (input: EventInput) => Promise<ProcessingResult>;
+  /** The idempotent unit (Powertools `makeIdempotent` around `processEvent`), with the deadline's signal and the receive count. */
+  readonly processEventOnce: (input: EventInput, options?: UnitOptions) => Promise<ProcessingResult>;
+  /** Keeps a conflicting version of an event byte for byte; returns its S3 key. */
+  readonly archiveConflict?: (event: FaceSignEvent | UnknownFaceSignEvent, rawBody: string) => Promise<string>;
+  /** The invocation's deadline; a record still running when it passes is failed and retried. */
+  readonly deadline?: Deadline;
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
@@ -40,6 +52,14 @@ export interface RecordProcessorDependencies {
    * (see quarantine.ts). Absent: such a record is dead-lettered as `invalid_envelope`.
    */
   readonly quarantineOnce?: (input: QuarantineInput) => Promise<QuarantineResult>;
+}
+
+/** What the idempotent unit gets besides its input (not part of the idempotency key). */
+export interface UnitOptions {
+  /** Aborted when the invocation's deadline passes. */
+  readonly signal?: AbortSignal;
+  /** The message's receive count: 1 on a first attempt. */
+  readonly attempt: number;
 }
 
 /** Longest backoff between two attempts. */
@@ -64,7 +84,8 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
   });
 
   try {
-    const result = await deps.processEventOnce({ event, rawBody: record.body });
+    const work = deps.processEventOnce({ event, rawBody: record.body }, { signal: deps.deadline?.signal, attempt });
+    const result = deps.deadline ? await raceAbort(work, deps.deadline.signal) : await work;
     if (result.duplicate) {
       logger.info('duplicate delivery skipped; the event was already processed', { processedAt: result.processedAt });
       deps.metrics.count(METRIC.duplicatesSkipped);
@@ -77,7 +98,18 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
       deps.metrics.record(METRIC.mediaDownloadTime, MetricUnit.Milliseconds, result.media.durationMs);
     }
     return { status: 'processed', result };
-  } catch (error) {
+  } catch (thrown) {
+    let error = thrown;
+    if (error instanceof IdempotencyValidationError) {
+      try {
+        const outcome = await conflictingVersion(error, event, record, logger, deps);
+        if (outcome) return outcome;
+      } catch (archiveError) {
+        error = archiveError;
+      }
+    }
+    // What a deadline cut short failed because of the deadline, whatever the aborted call threw.
+    if (deps.deadline?.signal.aborted && !(error instanceof PermanentFailure)) error = deps.deadline.signal.reason;
     const failure = classifyFailure(error);
     if (failure.kind === 'permanent') return deadLetter(record, event, failure, attempt, logger, deps);
 
@@ -85,7 +117,10 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
     if (attempt >= deps.maxReceiveCount) {
       return deadLetter(record, event, exhausted(failure, attempt), attempt, logger, deps);
     }
-    if (isMediaEvent(event) && now() + delaySeconds * 1000 >= event.media.expires) {
+    // Only a failure of the transfer itself means the next attempt must download again; after
+    // any other (publishing, DynamoDB, the deadline) the file may be stored, which counts as done.
+    const downloadStillNeeded = failure.reason.startsWith('media_');
+    if (isMediaEvent(event) && downloadStillNeeded && now() + delaySeconds * 1000 >= event.media.expires) {
       return deadLetter(record, event, {
         kind: 'permanent',
         reason: 'media_url_expired',
@@ -102,6 +137,42 @@ export async function processRecord(record: SQSRecord, deps: RecordProcessorDepe
       );
     throw error;
   }
+}
+
+/**
+ * The idempotency record of this event id holds a different payload hash: parsed content, key
+ * order ignored (Powertools `payloadValidationJmesPath: 'event'`), so this is another version of
+ * the event, not a re-serialized retry. Kept under `conflicts/` and flagged; the first version
+ * stays the processed one. A record written before payload validation was enabled has no hash:
+ * that is a plain duplicate (undefined: handled as such by the caller).
+ */
+async function conflictingVersion(
+  error: IdempotencyValidationError,
+  event: FaceSignEvent | UnknownFaceSignEvent,
+  record: SQSRecord,
+  logger: Logger,
+  deps: RecordProcessorDependencies,
+): Promise<RecordOutcome | undefined> {
+  if (error.existingRecord?.payloadHash === undefined) {
+    const stored = error.existingRecord?.getResponse() as ProcessingResult | undefined;
+    if (stored) {
+      logger.info('duplicate delivery skipped; the event was processed before payload validation was enabled');
+      deps.metrics.count(METRIC.duplicatesSkipped);
+      return { status: 'duplicate', result: { ...stored, duplicate: true } };
+    }
+    throw new TransientFailure('concurrent_delivery', 'another delivery of this event is being processed');
+  }
+  if (!deps.archiveConflict) throw error;
+  const conflictKey = await deps.archiveConflict(event, record.body);
+  const original = error.existingRecord.getResponse() as Partial<ProcessingResult> | undefined;
+  logger.error('a different version of an already processed event id; archived, not processed', {
+    reason: 'conflicting_duplicate',
+    conflictKey,
+    originalArchiveKey: original?.archive?.key,
+    originalStatus: error.existingRecord.getStatus(),
+  });
+  deps.metrics.count(METRIC.conflictingDuplicates);
+  return { status: 'conflicting_duplicate', conflictKey };
 }
 
 /**

@@ -14,6 +14,8 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
 import type { EnvelopeProblem } from '../shared/event';
 import { DIMENSION, METRIC, type EventMetrics, type Logger } from '../shared/observability';
+import { objectEncryption } from './object-encryption';
+import { objectMetadata } from './s3-keys';
 import { QUARANTINE_PREFIX, UNRECOGNIZED_ENVELOPE_ATTRIBUTE } from '../shared/quarantine';
 import { classifyFailure } from './failures';
 
@@ -43,6 +45,8 @@ export interface QuarantineResult {
 export interface QuarantineArchiveDependencies {
   readonly s3: S3Client;
   readonly bucket: string;
+  /** The customer-managed key every object is written under (object-encryption.ts). */
+  readonly encryptionKeyArn?: string;
   readonly now?: () => number;
 }
 
@@ -75,7 +79,8 @@ export async function archiveQuarantinedBody(input: QuarantineInput, deps: Quara
       Key: key,
       Body: input.rawBody,
       ContentType: 'application/json',
-      Metadata: { 'facesign-quarantine-reason': input.problem, 'facesign-body-sha256': input.bodySha256 },
+      ...objectEncryption(deps.encryptionKeyArn),
+      Metadata: objectMetadata({ 'facesign-quarantine-reason': input.problem, 'facesign-body-sha256': input.bodySha256 }),
     }),
   );
   return {

@@ -3,8 +3,28 @@
  *   events/<sessionId>/<createdAt>-<eventId>.json
  *   media/<sessionId>/<eventType>/<mediaId>.<ext>
  * Every segment taken from the event is percent-encoded, so an id holding "/" cannot nest prefixes.
+ *
+ * S3 refuses a key over 1,024 bytes of UTF-8 and user metadata over 2 KB in total
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html). Percent-encoding
+ * can make one character twelve bytes, so every segment and metadata value has a byte cap: a
+ * longer one keeps its start and ends in `~` and 16 hex digits of the SHA-256 of the whole value,
+ * which keeps keys distinct and stable. No event can produce a key or metadata S3 refuses.
  */
+import { createHash } from 'node:crypto';
 import type { FaceSignMediaEvent } from '../shared/event';
+import { BUCKET_PREFIX } from '../shared/bucket-layout';
+
+/** S3's key limit, in bytes of UTF-8. */
+export const MAX_KEY_BYTES = 1024;
+/** S3's limit on all user metadata keys and values together (as sent, `x-amz-meta-` excluded), in bytes. */
+export const MAX_METADATA_BYTES = 2048;
+/** Cap of one key segment taken from the event (session id, event id, media id), encoded. */
+export const MAX_SEGMENT_BYTES = 300;
+/** Cap of the event type segment, encoded. */
+export const MAX_TYPE_SEGMENT_BYTES = 100;
+/** Cap of one metadata value, encoded. */
+export const MAX_METADATA_VALUE_BYTES = 200;
 
 interface EventIds {
   readonly id: string;
@@ -14,12 +34,41 @@ interface EventIds {
 
 /** Key of an event's archived raw payload. */
 export function eventArchiveKey(event: EventIds): string {
-  return `events/${segment(event.sessionId)}/${Math.trunc(event.createdAt)}-${segment(event.id)}.json`;
+  return checked(`${BUCKET_PREFIX.events}${segment(event.sessionId)}/${timestamp(event.createdAt)}-${segment(event.id)}.json`);
+}
+
+/**
+ * Key of a second, different version of an already processed event id, kept byte for byte:
+ *   conflicts/<sessionId>/<createdAt>-<eventId>/<sha256 of the body>.json
+ */
+export function conflictArchiveKey(event: EventIds, rawBody: string): string {
+  const digest = createHash('sha256').update(rawBody).digest('hex');
+  return checked(`${BUCKET_PREFIX.conflicts}${segment(event.sessionId)}/${timestamp(event.createdAt)}-${segment(event.id)}/${digest}.json`);
 }
 
 /** Key of a media event's stored file. */
 export function mediaKey(event: FaceSignMediaEvent): string {
-  return `media/${segment(event.sessionId)}/${segment(event.type)}/${segment(event.media.id)}.${extensionFor(event.media.contentType)}`;
+  return checked(
+    `${BUCKET_PREFIX.media}${segment(event.sessionId)}/${segment(event.type, MAX_TYPE_SEGMENT_BYTES)}/${segment(event.media.id)}.${extensionFor(event.media.contentType)}`,
+  );
+}
+
+/**
+ * S3 user metadata from plain values: each value percent-encoded (metadata travels as HTTP
+ * headers, so ASCII only) and capped at {@link MAX_METADATA_VALUE_BYTES}; entries that would
+ * take the total over {@link MAX_METADATA_BYTES} are left out, last first.
+ */
+export function objectMetadata(values: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let total = 0;
+  for (const [name, value] of Object.entries(values)) {
+    const encoded = capped(encodeURIComponent(value), MAX_METADATA_VALUE_BYTES, value);
+    const size = Buffer.byteLength(name) + Buffer.byteLength(encoded);
+    if (total + size > MAX_METADATA_BYTES) continue;
+    out[name] = encoded;
+    total += size;
+  }
+  return out;
 }
 
 const EXTENSIONS: Readonly<Record<string, string>> = {
@@ -44,9 +93,31 @@ export function extensionFor(contentType: string): string {
   return /^[a-z0-9]{1,10}$/.test(subtype) ? subtype : 'bin';
 }
 
-function segment(value: string): string {
-  return encodeURIComponent(value).replace(/\./g, (dot: string, _offset: number, whole: string) =>
+function segment(value: string, maxBytes = MAX_SEGMENT_BYTES): string {
+  const encoded = encodeURIComponent(value).replace(/\./g, (dot: string, _offset: number, whole: string) =>
     // "." and ".." as whole segments confuse tools that map keys to paths.
     whole === '.' || whole === '..' ? '%2E' : dot,
   );
+  return capped(encoded, maxBytes, value);
+}
+
+/** An encoded (ASCII) string cut to `maxBytes`: its start, `~`, and 16 hex digits of the original's SHA-256. */
+function capped(encoded: string, maxBytes: number, original: string): string {
+  if (encoded.length <= maxBytes) return encoded;
+  let head = encoded.slice(0, maxBytes - 17);
+  // Never cut a %XX escape in half.
+  const percent = head.lastIndexOf('%');
+  if (percent >= 0 && percent > head.length - 3) head = head.slice(0, percent);
+  return `${head}~${createHash('sha256').update(original).digest('hex').slice(0, 16)}`;
+}
+
+function timestamp(createdAt: number): string {
+  const value = Math.trunc(createdAt);
+  return Number.isSafeInteger(value) ? String(value) : capped(String(value), 24, String(createdAt));
+}
+
+function checked(key: string): string {
+  // Unreachable with the caps above; a guard so that a future segment cannot break the promise.
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new Error(`internal: an S3 key of ${Buffer.byteLength(key)} bytes`);
+  return key;
 }

@@ -42,6 +42,20 @@ export const DEFAULTS = {
   verifierReservedConcurrency: 50,
 } as const;
 
+/**
+ * The queue's visibility timeout is this many times the processor timeout. AWS suggests six
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: room for Lambda to
+ * retry a throttled invocation); we use two, so that a crashed, timed-out or out-of-memory
+ * invocation's records come back within 4 minutes with the default 2-minute timeout, while the
+ * 15-minute media URLs still live. README "Timeout budget" has the reasoning.
+ */
+export const VISIBILITY_TIMEOUT_FACTOR = 2;
+
+/** The queue visibility timeout for a processor timeout: the one rule the construct and the local runtime share. */
+export function queueVisibilityTimeoutSeconds(processorTimeoutSeconds: number): number {
+  return processorTimeoutSeconds * VISIBILITY_TIMEOUT_FACTOR;
+}
+
 /** The idempotency key prefix. Stable on purpose: renaming the function must not forget processed events. */
 export const IDEMPOTENCY_KEY_PREFIX = 'facesign-webhooks';
 

@@ -29,6 +29,8 @@ export const METRIC = {
   eventsProcessed: 'EventsProcessed',
   /** Processor: repeat deliveries skipped by idempotency. */
   duplicatesSkipped: 'DuplicatesSkipped',
+  /** Processor: a second delivery of a processed event id with different content; archived under `conflicts/`. */
+  conflictingDuplicates: 'ConflictingDuplicates',
   /** Processor: messages sent to the dead-letter queue; also per `Reason`. */
   permanentFailures: 'PermanentFailures',
   /** Processor: attempts that will be retried; also per `Reason`. */
@@ -37,8 +39,6 @@ export const METRIC = {
   mediaBytesStored: 'MediaBytesStored',
   /** Processor: milliseconds from the first media request to the stored object. */
   mediaDownloadTime: 'MediaDownloadTime',
-  /** Processor: a second delivery with a known id and different content. */
-  conflictingDuplicates: 'ConflictingDuplicates',
   /** API access log: requests API Gateway answered 429 (a metric filter, not a handler, counts them). */
   requestsThrottled: 'RequestsThrottled',
 } as const;

@@ -5,9 +5,10 @@
  * again itself and archives them byte for byte under {@link QUARANTINE_PREFIX}. No imports: the
  * construct reads the prefix for its IAM grant.
  */
+import { BUCKET_PREFIX } from './bucket-layout';
 
 /** S3 prefix of quarantined bodies: `quarantine/<yyyy>/<mm>/<dd>/<sha256 of the body>.json`. */
-export const QUARANTINE_PREFIX = 'quarantine/';
+export const QUARANTINE_PREFIX = BUCKET_PREFIX.quarantine;
 
 /** SQS message attribute set by the verifier on an unrecognized envelope; its value is the problem code. */
 export const UNRECOGNIZED_ENVELOPE_ATTRIBUTE = 'unrecognizedEnvelope';

@@ -55,6 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else if (url.pathname === '/faults') {
       if (typeof body.secretsManagerFailing === 'boolean') runtime.setSecretsManagerFailing(body.secretsManagerFailing);
       if (typeof body.queueReachable === 'boolean') runtime.setQueueReachableFromVerifier(body.queueReachable);
+      if (typeof body.s3HungForProcessor === 'boolean') runtime.setS3HungForProcessor(body.s3HungForProcessor);
     } else {
       return void res.writeHead(404).end();
     }
@@ -87,6 +88,7 @@ interface ControlRequest {
   readonly answers?: MediaAnswer[];
   readonly secretsManagerFailing?: unknown;
   readonly queueReachable?: unknown;
+  readonly s3HungForProcessor?: unknown;
 }
 
 async function readJson(req: IncomingMessage): Promise<ControlRequest> {

@@ -77,7 +77,7 @@ export async function mediaHits(path: string): Promise<number> {
 }
 
 /** Switches a fault on the runtime. */
-export async function fault(faults: { secretsManagerFailing?: boolean; queueReachable?: boolean }): Promise<void> {
+export async function fault(faults: { secretsManagerFailing?: boolean; queueReachable?: boolean; s3HungForProcessor?: boolean }): Promise<void> {
   await fetch(`${ctx.controlUrl}/faults`, { method: 'POST', body: JSON.stringify(faults) });
 }
 
@@ -85,6 +85,12 @@ export async function fault(faults: { secretsManagerFailing?: boolean; queueReac
 export async function receivedEventIds(): Promise<string[]> {
   const status = (await (await fetch(ctx.statusUrl)).json()) as { eventSource: { receivedEventIds: string[] } };
   return status.eventSource.receivedEventIds;
+}
+
+/** What the local event source has done so far (records received, deleted, failed; invocations failed). */
+export async function eventSourceStats(): Promise<{ received: number; deleted: number; failedRecords: number; failedInvocations: number; receivedEventIds: string[] }> {
+  const status = (await (await fetch(ctx.statusUrl)).json()) as { eventSource: Awaited<ReturnType<typeof eventSourceStats>> };
+  return status.eventSource;
 }
 
 /** How many times the processor published an event id to EventBridge. */

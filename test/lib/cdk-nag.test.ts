@@ -38,7 +38,7 @@ describe('cdk-nag AwsSolutions', () => {
       if (suppressed.ruleName.startsWith('AwsSolutions-IAM5')) expect(suppressed.ruleName).toMatch(/^AwsSolutions-IAM5\[Resource::.+\]$/);
     }
     expect(nag?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, '')).sort()).toEqual(
-      ['AwsSolutions-APIG4', ...Array(7).fill('AwsSolutions-IAM5'), 'AwsSolutions-SMG4'],
+      ['AwsSolutions-APIG4', ...Array(8).fill('AwsSolutions-IAM5'), 'AwsSolutions-SMG4'],
     );
   });
 

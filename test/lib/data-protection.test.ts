@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
+import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../../lambda/shared/bucket-layout';
 import { ENV } from '../../lambda/shared/config';
 import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
 
@@ -141,6 +142,16 @@ describe('retention', () => {
     );
   });
 
+  it('expires every prefix the processor writes: quarantined and conflicting payloads with the archive', () => {
+    const list = lifecycle(build({ archiveRetention: Duration.days(120) }).template());
+    for (const prefix of Object.values(BUCKET_PREFIX)) {
+      expect(list.filter((rule) => rule.Prefix === prefix && typeof rule.ExpirationInDays === 'number'), prefix).toHaveLength(1);
+    }
+    for (const prefix of ARCHIVE_PREFIXES) {
+      expect(list).toContainEqual(expect.objectContaining({ Prefix: prefix, ExpirationInDays: 120, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }));
+    }
+  });
+
   it('applies mediaRetention and archiveRetention', () => {
     const list = lifecycle(build({ mediaRetention: Duration.days(7), archiveRetention: Duration.days(400) }).template());
     expect(list).toContainEqual(expect.objectContaining({ Id: 'ExpireMedia', Prefix: 'media/', ExpirationInDays: 7 }));
@@ -196,9 +207,9 @@ describe('the signing secret', () => {
 
 describe('grantReadMedia and grantReadArchive', () => {
   it.each([
-    ['grantReadMedia', 'media/*'],
-    ['grantReadArchive', 'events/*'],
-  ] as const)('%s gives s3:GetObject on %s and kms:Decrypt through S3, nothing more', (method, prefix) => {
+    ['grantReadMedia', ['media/*']],
+    ['grantReadArchive', ['events/*', 'quarantine/*', 'conflicts/*']],
+  ] as const)('%s gives s3:GetObject on %j and kms:Decrypt through S3, nothing more', (method, prefixes) => {
     const { stack, webhooks, template } = build();
     const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     const grant = webhooks[method](role);
@@ -207,8 +218,13 @@ describe('grantReadMedia and grantReadArchive', () => {
     const [bucketId] = Object.keys(t.findResources('AWS::S3::Bucket', { Properties: { BucketEncryption: Match.anyValue(), LoggingConfiguration: Match.anyValue() } }));
     const keyId = dataKeyId(t);
     const statements = statementsOfRole(t, Stack.of(role).getLogicalId(role.node.defaultChild as iam.CfnRole));
+    const objectArn = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${prefix}`]] });
     expect(statements).toEqual([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${prefix}`]] } },
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: prefixes.length === 1 ? objectArn(prefixes[0]) : prefixes.map(objectArn),
+      },
       { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] }, Condition: viaS3 },
     ]);
   });

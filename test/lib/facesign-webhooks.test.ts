@@ -72,11 +72,11 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(functionNamed(template, 'facesign-processor').properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('lets the processor write quarantine/ as well as events/ and media/, and nothing else', () => {
+  it('lets the processor write events/, media/, quarantine/ and conflicts/, and nothing else', () => {
     const statements = policyStatementsOf(template, functionNamed(template, 'facesign-processor').logicalId);
     const put = statements.find((s) => [s.Action].flat().includes("s3:PutObject"))!;
-    expect(JSON.stringify(put.Resource)).toMatch(/\/events\/\*.*\/media\/\*.*\/quarantine\/\*/);
-    expect(put.Resource as unknown[]).toHaveLength(3);
+    expect(JSON.stringify(put.Resource)).toMatch(/\/events\/\*.*\/media\/\*.*\/quarantine\/\*.*\/conflicts\/\*/);
+    expect(put.Resource as unknown[]).toHaveLength(4);
   });
 
   it('outputs the full webhook URL and the ARNs an operator needs', () => {
@@ -99,7 +99,7 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] }, MessageRetentionPeriod: 1209600 });
     template.hasResourceProperties('AWS::SQS::Queue', {
       KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
-      VisibilityTimeout: 720,
+      VisibilityTimeout: 240,
       RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
     });
     const policies = template.findResources('AWS::SQS::QueuePolicy');
@@ -111,17 +111,20 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     }
   });
 
-  it('sets the visibility timeout to six times the processor timeout', () => {
+  it('sets the visibility timeout to twice the processor timeout: a crashed batch is back within 5 minutes, inside the URL life', () => {
     const processor = functionNamed(template, 'facesign-processor');
     const queue = Object.values(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }))[0];
-    expect(queue.Properties.VisibilityTimeout).toBe(processor.properties.Timeout * 6);
+    expect(queue.Properties.VisibilityTimeout).toBe(processor.properties.Timeout * 2);
+    expect(queue.Properties.VisibilityTimeout).toBeLessThanOrEqual(300);
+    // Lambda refuses an event source whose queue visibility is shorter than the function timeout.
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(processor.properties.Timeout);
   });
 
   it('subscribes the processor with partial batch failures and bounded concurrency', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 5,
-      ScalingConfig: { MaximumConcurrency: 10 },
+      ScalingConfig: { MaximumConcurrency: 20 },
     });
   });
 
@@ -218,7 +221,7 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(actionsOf(statements)).toEqual(
       [
         'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
-        's3:AbortMultipartUpload', 's3:PutObject',
+        's3:AbortMultipartUpload', 's3:PutObject', 's3:ListBucket', 's3:GetObject',
         'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
         'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
         'logs:CreateLogStream', 'logs:PutLogEvents',
@@ -232,7 +235,10 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     const [busId] = Object.keys(template.findResources('AWS::Events::EventBus'));
     expect(statements.find((st) => actionsOf([st]).includes('events:PutEvents'))?.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
     const s3Statement = statements.find((s) => actionsOf([s]).includes('s3:PutObject'));
-    expect(JSON.stringify(s3Statement?.Resource)).toMatch(/\/events\/\*.*\/media\/\*/);
+    expect(JSON.stringify(s3Statement?.Resource)).toMatch(/\/events\/\*.*\/media\/\*.*\/conflicts\/\*/);
+    // Reads: its own media only (a stored file counts as done), and listing only under media/.
+    expect(JSON.stringify(statements.find((s) => actionsOf([s]).includes('s3:GetObject'))?.Resource)).toMatch(/\/media\/\*"/);
+    expect((statements.find((s) => actionsOf([s]).includes('s3:ListBucket')) as { Condition?: unknown } | undefined)?.Condition).toEqual({ StringLike: { 's3:prefix': ['media/*'] } });
   });
 
   it('uses its own roles, with no managed policy, logging only to each function\'s own log group', () => {
@@ -284,7 +290,7 @@ describe('FaceSignWebhooks: props', () => {
       [ENV.mediaDownloadTimeoutSeconds]: '60',
       [ENV.mediaMaxBytes]: '1000',
     });
-    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 1080, RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: Match.anyValue() } });
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 360, RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: Match.anyValue() } });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 2, ScalingConfig: { MaximumConcurrency: 4 } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
@@ -331,6 +337,7 @@ describe('FaceSignWebhooks: props', () => {
     ['concurrency 1', { processorMaxConcurrency: 1 }, /processorMaxConcurrency must be an integer from 2 to 1000, got 1/],
     ['batch 11', { processorBatchSize: 11 }, /processorBatchSize must be an integer from 1 to 10, got 11/],
     ['timeout too short for downloads', { processorTimeout: Duration.seconds(60) }, /must exceed mediaDownloadTimeout by at least 20 seconds, got 60 s and 90 s/],
+    ['timeout whose visibility would outlive the media URL', { processorTimeout: Duration.minutes(8) }, /processorTimeout \(seconds\) must be an integer from 30 to 420, got 480/],
     ['bad host', { allowedMediaHosts: ['https://media.facesign.ai'] }, /got "https:\/\/media.facesign.ai"/],
     ['no hosts', { allowedMediaHosts: [] }, /at least one host/],
   ])('refuses %s with a message showing the value', (_name, props, message) => {

@@ -599,7 +599,7 @@ describe('dashboard', () => {
 
   it('draws max concurrency on the concurrency axis', () => {
     expect(widget('Processor errors, throttles and concurrency').properties.annotations?.horizontal).toEqual([
-      expect.objectContaining({ value: 10, label: 'maxConcurrency (10)', yAxis: 'right' }),
+      expect.objectContaining({ value: 20, label: 'maxConcurrency (20)', yAxis: 'right' }),
     ]);
   });
 

@@ -20,8 +20,12 @@ export function fakeIdempotencyTable() {
   const mock = mockClient(DynamoDBClient);
   const items = new Map<string, Item>();
   const keyOf = (key: Record<string, AttributeValue> | undefined) => key?.id?.S ?? '';
+  // While hung, every call waits forever: a DynamoDB that accepts requests and never answers.
+  let hung = false;
+  const gate = () => (hung ? new Promise<never>(() => undefined) : Promise.resolve());
 
   mock.on(PutItemCommand).callsFake(async (input) => {
+    await gate();
     const id = keyOf(input.Item);
     const existing = items.get(id);
     const now = Date.now();
@@ -35,8 +39,12 @@ export function fakeIdempotencyTable() {
     items.set(id, { ...input.Item });
     return {};
   });
-  mock.on(GetItemCommand).callsFake(async (input) => ({ Item: items.get(keyOf(input.Key)) }));
+  mock.on(GetItemCommand).callsFake(async (input) => {
+    await gate();
+    return { Item: items.get(keyOf(input.Key)) };
+  });
   mock.on(UpdateItemCommand).callsFake(async (input) => {
+    await gate();
     const id = keyOf(input.Key);
     const item: Item = { ...(items.get(id) ?? input.Key) };
     for (const assignment of String(input.UpdateExpression).replace(/^SET /, '').split(',')) {
@@ -47,6 +55,7 @@ export function fakeIdempotencyTable() {
     return {};
   });
   mock.on(DeleteItemCommand).callsFake(async (input) => {
+    await gate();
     items.delete(keyOf(input.Key));
     return {};
   });
@@ -55,5 +64,8 @@ export function fakeIdempotencyTable() {
     mock,
     items,
     statuses: () => [...items.values()].map((i) => i.status?.S),
+    setHung: (value: boolean) => {
+      hung = value;
+    },
   };
 }

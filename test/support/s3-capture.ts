@@ -1,7 +1,10 @@
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -39,6 +42,15 @@ export function captureS3() {
   mock.on(AbortMultipartUploadCommand).callsFake(async (input) => {
     uploads.delete(input.UploadId);
     return {};
+  });
+  mock.on(ListObjectsV2Command).callsFake(async (input) => {
+    const keys = [...objects.keys()].filter((k) => k.startsWith(input.Prefix ?? '')).sort().slice(0, input.MaxKeys ?? 1000);
+    return { Contents: keys.map((Key) => ({ Key, Size: objects.get(Key)!.body.length })), KeyCount: keys.length };
+  });
+  mock.on(GetObjectCommand).callsFake(async (input) => {
+    const object = objects.get(input.Key);
+    if (!object) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
+    return { Body: Readable.from([object.body]), ContentType: object.contentType, ContentLength: object.body.length, Metadata: object.metadata };
   });
   return { mock, objects, uploads, client: new S3Client({ region: 'eu-west-1' }) };
 }

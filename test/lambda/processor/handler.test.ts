@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -47,7 +48,8 @@ function sqsEvent(...bodies: Array<{ body: string; receiveCount?: number }>): SQ
 }
 
 function mediaBody(id: string, path: string): string {
-  return JSON.stringify(sampleEvent('media.user_photo', { id, sessionId: 'ses_h', createdAt: Date.now(), mediaUrl: `${media.origin}${path}?sig=secret` }));
+  // One session per event: a media key that already holds a file counts as stored.
+  return JSON.stringify(sampleEvent('media.user_photo', { id, sessionId: `ses_${id}`, createdAt: Date.now(), mediaUrl: `${media.origin}${path}?sig=secret` }));
 }
 
 beforeAll(async () => {
@@ -86,8 +88,8 @@ describe('processor Lambda handler', () => {
     const response = await handler(sqsEvent({ body: status }, { body: photo }), context());
     expect(response).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get('events/ses_h/1761595700000-evt_h1.json')?.body.toString()).toBe(status);
-    expect([...s3.objects.keys()].some((k) => k.startsWith('events/ses_h/') && k.endsWith('-evt_h2.json'))).toBe(true);
-    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.equals(bytes)).toBe(true);
+    expect([...s3.objects.keys()].some((k) => k.startsWith('events/ses_evt_h2/') && k.endsWith('-evt_h2.json'))).toBe(true);
+    expect(s3.objects.get('media/ses_evt_h2/media.user_photo/m_1.jpg')?.body.equals(bytes)).toBe(true);
     expect(table.statuses().filter((s) => s === 'COMPLETED').length).toBeGreaterThanOrEqual(2);
   });
 
@@ -121,7 +123,7 @@ describe('processor Lambda handler', () => {
     expect(table.statuses()).not.toContain('INPROGRESS');
 
     expect(await handler(sqsEvent({ body, receiveCount: 2 }), context())).toEqual({ batchItemFailures: [] });
-    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.toString()).toBe('finally');
+    expect(s3.objects.get('media/ses_evt_flaky/media.user_photo/m_1.jpg')?.body.toString()).toBe('finally');
   });
 
   it('dead-letters a permanent failure at once, and processes it again when redriven after a fix', async () => {
@@ -136,7 +138,7 @@ describe('processor Lambda handler', () => {
     media.route('/later.jpg', serveBytes(Buffer.from('fixed'), 'image/jpeg'));
     expect(await handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
-    expect(s3.objects.get('media/ses_h/media.user_photo/m_1.jpg')?.body.toString()).toBe('fixed');
+    expect(s3.objects.get('media/ses_evt_redrive/media.user_photo/m_1.jpg')?.body.toString()).toBe('fixed');
   });
 
   it('publishes each processed event to the bus with its type and locations', async () => {
@@ -149,8 +151,8 @@ describe('processor Lambda handler', () => {
     expect(JSON.parse(entry!.Detail!)).toMatchObject({
       // The signed query never leaves the processor.
       event: { ...sent, media: { ...sent.media, url: `${media.origin}/pub.jpg` } },
-      archive: { bucket: 'archive-bucket', key: expect.stringMatching(/^events\/ses_h\/\d+-evt_pub\.json$/) },
-      media: { bucket: 'archive-bucket', key: 'media/ses_h/media.user_photo/m_1.jpg', bytes: 3, contentType: 'image/jpeg' },
+      archive: { bucket: 'archive-bucket', key: expect.stringMatching(/^events\/ses_evt_pub\/\d+-evt_pub\.json$/) },
+      media: { bucket: 'archive-bucket', key: 'media/ses_evt_pub/media.user_photo/m_1.jpg', bytes: 3, contentType: 'image/jpeg' },
     });
   });
 
@@ -172,5 +174,61 @@ describe('processor Lambda handler', () => {
     const bad = mediaBody('evt_mix_bad', '/down.jpg');
     const event = sqsEvent({ body: ok }, { body: bad });
     expect(await handler(event, context())).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1].messageId }] });
+  });
+
+  it('same id, different content: a re-serialized retry is a plain duplicate, another version is archived under conflicts/', async () => {
+    const original = sampleEvent('session.status', { id: 'evt_versions', sessionId: 'ses_v' });
+    const first = JSON.stringify(original);
+    expect(await handler(sqsEvent({ body: first }), context())).toEqual({ batchItemFailures: [] });
+    // The same content, re-serialized: other key order, other whitespace.
+    const reserialized = JSON.stringify(Object.fromEntries(Object.entries(original).reverse()), null, 2);
+    expect(await handler(sqsEvent({ body: reserialized }), context())).toEqual({ batchItemFailures: [] });
+    expect([...s3.objects.keys()].filter((k) => k.startsWith('conflicts/'))).toEqual([]);
+    // Another version under the same id.
+    const changed = JSON.stringify({ ...original, status: 'complete', createdAt: 1761595799999 });
+    expect(await handler(sqsEvent({ body: changed }), context())).toEqual({ batchItemFailures: [] });
+    const conflicts = [...s3.objects.keys()].filter((k) => k.startsWith('conflicts/ses_v/1761595799999-evt_versions/'));
+    expect(conflicts).toHaveLength(1);
+    expect(s3.objects.get(conflicts[0])?.body.toString()).toBe(changed);
+    expect(s3.objects.get('events/ses_v/1761595700000-evt_versions.json')?.body.toString()).toBe(first);
+    expect(published().filter((e) => JSON.parse(e.Detail!).event.id === 'evt_versions')).toHaveLength(1);
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('a hung S3 ends the invocation at its deadline, well before the Lambda timeout, with the record failed and its visibility shortened', async () => {
+    s3.mock.on(PutObjectCommand).callsFake(() => new Promise(() => undefined));
+    try {
+      const body = JSON.stringify(sampleEvent('session.status', { id: 'evt_hung_s3' }));
+      const event = sqsEvent({ body });
+      const started = Date.now();
+      // 16 s left: the deadline is 15 s earlier (at least a tenth of the time: 1.6 s).
+      const response = await handler(event, { ...context(), getRemainingTimeInMillis: () => 16_000 });
+      expect(Date.now() - started).toBeLessThan(6_000);
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+      expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(12);
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(async (input) => {
+        s3.objects.set(input.Key!, { body: Buffer.from(String(input.Body)), contentType: input.ContentType, metadata: input.Metadata });
+        return { ETag: '"etag"' };
+      });
+    }
+  });
+
+  it.each([
+    ['DynamoDB', () => table.setHung(true), () => table.setHung(false)],
+    ['EventBridge', () => eventBridge.on(PutEventsCommand).callsFake(() => new Promise(() => undefined)), () => eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] })],
+  ] as const)('a hung %s ends the invocation at its deadline, with the record failed and retried soon', async (name, hang, recover) => {
+    hang();
+    try {
+      const body = JSON.stringify(sampleEvent('session.status', { id: `evt_hung_${name}` }));
+      const event = sqsEvent({ body });
+      const started = Date.now();
+      const response = await handler(event, { ...context(), getRemainingTimeInMillis: () => 16_000 });
+      expect(Date.now() - started).toBeLessThan(6_000);
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+      expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(12);
+    } finally {
+      recover();
+    }
   });
 });

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaPolicy } from '../../../lambda/shared/config';
 import type { FaceSignMediaEvent } from '../../../lambda/shared/event';
 import { PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
+import { deadlineIn } from '../../../lambda/processor/deadline';
 import { checkMediaUrl, redactUrl, storeMedia } from '../../../lambda/processor/media-archiver';
 import { sampleEvent } from '../../support/events';
 import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
@@ -122,8 +123,8 @@ describe('storeMedia', () => {
     server.route('/away', (_req, res) => res.writeHead(302, { location: 'https://evil.example/steal' }).end());
     server.route('/loop', (_req, res) => res.writeHead(307, { location: '/loop' }).end());
     expect((await store(mediaEvent('/hop'))).sha256).toBe(sha256(bytes));
-    expect(await failure(store(mediaEvent('/away')))).toMatchObject({ reason: 'media_redirect_refused' });
-    expect(await failure(store(mediaEvent('/loop')))).toMatchObject({ reason: 'media_redirect_refused' });
+    expect(await failure(store(mediaEvent('/away', { sessionId: 'ses_away' })))).toMatchObject({ reason: 'media_redirect_refused' });
+    expect(await failure(store(mediaEvent('/loop', { sessionId: 'ses_loop' })))).toMatchObject({ reason: 'media_redirect_refused' });
   });
 
   it('refuses a file whose declared length is over the cap before reading it', async () => {
@@ -223,5 +224,83 @@ describe('checkMediaUrl', () => {
 describe('redactUrl', () => {
   it('drops the query string and fragment', () => {
     expect(redactUrl('https://media.facesign.ai/m_1.jpg?X-Amz-Signature=abc&exp=1#f')).toBe('https://media.facesign.ai/m_1.jpg');
+  });
+});
+
+describe('storeMedia: empty answers, stored files, and the invocation deadline', () => {
+  it.each([
+    ['declared empty', (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 0 }).end()],
+    ['chunked and empty', (res: import('node:http').ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' });
+      res.end();
+    }],
+  ])('a zero-byte answer (%s) is a transient media_empty, and nothing is stored', async (name, answer) => {
+    const path = `/empty-${name.replace(/\W/g, '')}`;
+    server.route(path, (_req, res) => answer(res));
+    const error = await failure(store(mediaEvent(path)));
+    expect(error).toMatchObject({ reason: 'media_empty' });
+    expect(error).toBeInstanceOf(TransientFailure);
+    expect(s3.objects.size).toBe(0);
+    expect(s3.mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('a file already stored under the media key counts as done, even after the URL expired, and is not downloaded again', async () => {
+    const bytes = randomBytes(70_000);
+    server.route('/stored.jpg', serveBytes(bytes, 'image/jpeg'));
+    const event = mediaEvent('/stored.jpg', { sessionId: 'ses_stored' });
+    const first = await store(event);
+    const hitsAfterFirst = server.hits.get('/stored.jpg');
+    // The redrive: an hour later, the URL long dead.
+    const again = await store(event, {}, { now: NOW + 3600_000 });
+    expect(again).toMatchObject({ key: first.key, bytes: bytes.length, sha256: sha256(bytes), contentType: 'image/jpeg' });
+    expect(server.hits.get('/stored.jpg')).toBe(hitsAfterFirst);
+  });
+
+  it('looks for a stored file only on a retry or once the URL died: a first attempt costs no LIST', async () => {
+    server.route('/first.jpg', serveBytes(randomBytes(1000), 'image/jpeg'));
+    await store(mediaEvent('/first.jpg', { sessionId: 'ses_first' }));
+    expect(s3.mock.commandCalls(ListObjectsV2Command)).toHaveLength(0);
+    const hits = server.hits.get('/first.jpg');
+    const again = await storeMedia(mediaEvent('/first.jpg', { sessionId: 'ses_first' }), { s3: s3.client, bucket: 'bucket', policy: policy(), now: () => NOW, retry: true });
+    expect(s3.mock.commandCalls(ListObjectsV2Command)).toHaveLength(1);
+    expect(again.bytes).toBe(1000);
+    expect(server.hits.get('/first.jpg')).toBe(hits);
+  });
+
+  it('without a stored file, an expired URL is still media_url_expired', async () => {
+    const error = await failure(store(mediaEvent('/never.jpg', { sessionId: 'ses_never' }), {}, { now: NOW + 3600_000 }));
+    expect(error).toMatchObject({ reason: 'media_url_expired' });
+  });
+
+  it('the deadline aborts an upload to an S3 that never answers, as invocation_deadline', async () => {
+    server.route('/hung-s3.jpg', serveBytes(randomBytes(10_000), 'image/jpeg'));
+    s3.mock.on(PutObjectCommand).callsFake(() => new Promise(() => undefined));
+    try {
+      const deadline = deadlineIn(300);
+      const started = Date.now();
+      const error = await failure(
+        storeMedia(mediaEvent('/hung-s3.jpg', { sessionId: 'ses_hung' }), { s3: s3.client, bucket: 'bucket', policy: policy(), now: () => NOW, signal: deadline.signal, remainingMs: deadline.remainingMs }),
+      );
+      expect(error).toMatchObject({ reason: 'invocation_deadline' });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(async (input) => {
+        s3.objects.set(input.Key!, { body: Buffer.from(input.Body as Uint8Array), contentType: input.ContentType, metadata: input.Metadata });
+        return { ETag: '"etag"' };
+      });
+    }
+  });
+
+  it('the download cap shrinks to the time the invocation has left', async () => {
+    server.route('/slow.jpg', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      res.write(Buffer.alloc(10));
+    });
+    const started = Date.now();
+    const error = await failure(
+      storeMedia(mediaEvent('/slow.jpg', { sessionId: 'ses_slow' }), { s3: s3.client, bucket: 'bucket', policy: policy({ downloadTimeoutMs: 60_000 }), now: () => NOW, remainingMs: () => 200 }),
+    );
+    expect(error).toMatchObject({ reason: 'media_download_timeout' });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

@@ -1,7 +1,9 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyRecordStatus, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
+import { deadlineIn } from '../../../lambda/processor/deadline';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
 import type { ProcessingResult } from '../../../lambda/processor/process-event';
@@ -70,7 +72,7 @@ describe('processRecord', () => {
     const body = JSON.stringify(sampleEvent('session.status'), null, 1);
     const once = vi.fn(async () => result);
     expect(await processRecord(record(body), deps(once))).toEqual({ status: 'processed', result });
-    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body });
+    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body }, { signal: undefined, attempt: 1 });
     expect(sqsMock.calls()).toHaveLength(0);
     expect(recorded.count('EventsProcessed', { EventType: 'session.status' })).toBe(1);
     expect(recorded.count('EventsProcessed')).toBe(1);
@@ -172,6 +174,15 @@ describe('processRecord', () => {
     expect(dlqAttributes().attrs.failureMessage).toMatch(/last failure: media_server_error/);
   });
 
+  it('retries a media event whose URL is about to die when the failure came after the transfer (the stored file counts as done)', async () => {
+    const event = sampleEvent('media.user_video', { createdAt: NOW - 14.9 * 60 * 1000 });
+    await expect(processRecord(record(JSON.stringify(event), 1), deps(async () => {
+      throw new TransientFailure('publish_failed', 'EventBridge did not accept the event');
+    }))).rejects.toThrow('EventBridge');
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+  });
+
   it('lets the record be retried when the DLQ send itself fails, so nothing is lost', async () => {
     sqsMock.on(SendMessageCommand).rejects(new Error('dlq down'));
     await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
@@ -191,5 +202,72 @@ describe('retryDelaySeconds', () => {
   it('keeps the whole default schedule inside the 15-minute media URL life', () => {
     const total = [1, 2, 3, 4].reduce((sum, a) => sum + retryDelaySeconds(a, 10, () => 1), 0);
     expect(total).toBeLessThan(15 * 60);
+  });
+});
+
+describe('processRecord: the invocation deadline and conflicting versions', () => {
+  beforeEach(() => {
+    recorded = recordingMetrics();
+    sqsMock.reset();
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+    sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  });
+
+  it('a unit that hangs past the deadline is failed as invocation_deadline, with a short visibility', async () => {
+    const deadline = deadlineIn(50);
+    let signalSeen: AbortSignal | undefined;
+    const hangs = vi.fn(async (_input: unknown, options?: { signal?: AbortSignal }) => {
+      signalSeen = options?.signal;
+      return new Promise<ProcessingResult>(() => undefined);
+    });
+    const error = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(hangs), deadline }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientFailure);
+    expect((error as TransientFailure).reason).toBe('invocation_deadline');
+    expect(signalSeen?.aborted).toBe(true);
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input.VisibilityTimeout).toBe(10);
+    expect(recorded.count('TransientFailures', { Reason: 'invocation_deadline' })).toBe(1);
+  });
+
+  it('an AWS call aborted by the deadline counts as the deadline, not as whatever the SDK threw', async () => {
+    const deadline = deadlineIn(20);
+    const aborted = vi.fn(
+      (_input: unknown, options?: { signal?: AbortSignal }) =>
+        new Promise<ProcessingResult>((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))),
+    );
+    const error = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(aborted), deadline }).catch((e: unknown) => e);
+    expect((error as TransientFailure).reason).toBe('invocation_deadline');
+  });
+
+  function validationError(payloadHash: string | undefined, response?: ProcessingResult) {
+    const existing = new IdempotencyRecord({ idempotencyKey: 'k', status: IdempotencyRecordStatus.COMPLETED, payloadHash, responseData: response as never, expiryTimestamp: 0 });
+    return new IdempotencyValidationError('Payload does not match stored record for this event key', existing);
+  }
+
+  it('a different version of a processed event id is archived under conflicts/, counted, and not retried', async () => {
+    const body = JSON.stringify(sampleEvent('session.status', { id: 'evt_c' }));
+    const archiveConflict = vi.fn(async () => 'conflicts/s/1-evt_c/abc.json');
+    const outcome = await processRecord(record(body), { ...deps(async () => Promise.reject(validationError('hash-of-first', result))), archiveConflict });
+    expect(outcome).toEqual({ status: 'conflicting_duplicate', conflictKey: 'conflicts/s/1-evt_c/abc.json' });
+    expect(archiveConflict).toHaveBeenCalledWith(JSON.parse(body), body);
+    expect(recorded.count('ConflictingDuplicates')).toBe(1);
+    expect(recorded.count('DuplicatesSkipped')).toBe(0);
+    expect(sqsMock.calls()).toHaveLength(0);
+  });
+
+  it('if the conflicting version cannot be archived, the record is retried, not skipped', async () => {
+    const archiveConflict = vi.fn(async () => Promise.reject(new Error('S3 down')));
+    await expect(
+      processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(async () => Promise.reject(validationError('h', result))), archiveConflict }),
+    ).rejects.toThrow('S3 down');
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+    expect(recorded.count('ConflictingDuplicates')).toBe(0);
+  });
+
+  it('a record stored before payload validation was enabled (no hash) is a plain duplicate', async () => {
+    const archiveConflict = vi.fn(async () => 'never');
+    const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(async () => Promise.reject(validationError(undefined, result))), archiveConflict });
+    expect(outcome).toMatchObject({ status: 'duplicate' });
+    expect(archiveConflict).not.toHaveBeenCalled();
+    expect(recorded.count('DuplicatesSkipped')).toBe(1);
   });
 });
