@@ -32,7 +32,8 @@ export function driverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Drive
 
 const clientOptions = { requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000 } };
 const clients = {
-  s3: new S3Client(clientOptions),
+  // Path-style only against a local S3 stand-in (its host has no bucket subdomains); never set in AWS.
+  s3: new S3Client({ ...clientOptions, forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined }),
   sqs: new SQSClient(clientOptions),
   secrets: new SecretsManagerClient(clientOptions),
 };
