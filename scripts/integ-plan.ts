@@ -8,6 +8,8 @@ import { ASSERTION_LABELS_METADATA } from '../test/integ/integ-app';
 export interface Assertion {
   readonly label: string;
   readonly logicalId: string;
+  /** The `AssertionResults…` output carrying its verdict; none for a step that only acts. */
+  readonly resultOutput?: string;
 }
 
 /** What the synthesized assertion stack says will be asserted. */
@@ -23,10 +25,13 @@ export function readAssertionPlan(template: { Metadata?: Record<string, unknown>
   const steps = (template.Metadata?.[ASSERTION_LABELS_METADATA] ?? []) as Assertion[];
   if (steps.length === 0) throw new Error(`the assertion template has no ${ASSERTION_LABELS_METADATA} metadata: nothing would be asserted`);
   const resultOutputs = new Map<string, string>();
+  for (const step of steps) if (step.resultOutput) resultOutputs.set(step.resultOutput, step.label);
+  // A result the labels do not name is still checked, under its output key.
   for (const key of Object.keys(template.Outputs ?? {})) {
-    if (!key.startsWith('AssertionResults')) continue;
-    const step = steps.find((s) => key === `AssertionResults${s.logicalId}`);
-    resultOutputs.set(key, step?.label ?? key);
+    if (key.startsWith('AssertionResults') && !resultOutputs.has(key)) resultOutputs.set(key, key);
+  }
+  for (const key of resultOutputs.keys()) {
+    if (!(key in (template.Outputs ?? {}))) throw new Error(`the assertion step result ${key} is not an output of the assertion template`);
   }
   if (resultOutputs.size === 0) throw new Error('the assertion template declares no AssertionResults outputs: nothing would be checked');
   return { steps, resultOutputs };

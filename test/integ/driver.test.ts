@@ -19,7 +19,7 @@ import { listenOnLoopback, type LoopbackListener } from '../../local/services/po
 import { startSqsS3, type LocalSqsS3 } from '../../local/services/sqs-s3';
 import { invokeBundle } from '../support/bundles';
 import { DRIVER_ENV } from './driver/index';
-import { deliverFirst, deliverRepeat, expectedKeys, inspect, published, runIds, type DriverClients, type DriverConfig } from './driver/drive';
+import { alarmNotified, deliverFirst, deliverRepeat, expectedKeys, inspect, published, runIds, type DriverClients, type DriverConfig } from './driver/drive';
 import { FIXTURE_BYTES, FIXTURE_CONTENT_TYPE, fixtureBody, fixtureSha256 } from './fixture';
 
 const SECRET = 'integ_test_secret_0123456789';
@@ -68,6 +68,7 @@ beforeAll(async () => {
     queueUrl: await queue('main'),
     deadLetterQueueUrl: await queue('dlq'),
     consumerQueueUrl: await queue('consumer'),
+    alarmQueueUrl: await queue('alarms'),
   };
 });
 
@@ -92,6 +93,7 @@ describe('deliver', () => {
       userPhoto: { status: 200 },
       tampered: { status: 401, error: 'signature_mismatch' },
     });
+    expect(result.summary).toBe('session.status=200 media.user_photo=200 tampered=401:signature_mismatch');
     expect(received.map((r) => r.status)).toEqual([200, 200, 401]);
     const [status, photo, tampered] = received;
     // The request FaceSign sends: JSON, both signature headers, a valid envelope.
@@ -138,6 +140,7 @@ describe('deliver', () => {
     received = [];
     const repeat = await deliverRepeat(config, clients);
     expect(repeat.responses).toEqual({ sessionStatus: { status: 200 }, userPhoto: { status: 200 } });
+    expect(repeat.summary).toBe('session.status=200 media.user_photo=200');
     expect(received.map((r) => r.body)).toEqual(first.map((r) => r.body));
   });
 
@@ -240,6 +243,32 @@ describe('published', () => {
   });
 });
 
+describe('alarmNotified', () => {
+  // What SNS delivers to a subscribed queue (raw delivery off): an envelope whose Message is CloudWatch's JSON.
+  const notification = (alarmName: string, state: string) =>
+    JSON.stringify({
+      Type: 'Notification',
+      TopicArn: 'arn:aws:sns:us-east-1:123456789012:alarms',
+      Message: JSON.stringify({ AlarmName: alarmName, NewStateValue: state, OldStateValue: 'OK' }),
+    });
+  const send = (body: string) => clients.sqs.send(new SendMessageCommand({ QueueUrl: config.alarmQueueUrl, MessageBody: body }));
+  beforeEach(() => clients.sqs.send(new PurgeQueueCommand({ QueueUrl: config.alarmQueueUrl })));
+
+  it('finds the ALARM notification of the named alarm among the OK notifications of the others', async () => {
+    await send(notification('Stack-Queue-OldestMessageAge-Critical', 'OK'));
+    await send('not json');
+    await send(notification('Stack-DeadLetterQueue-VisibleMessages-Critical', 'ALARM'));
+    const result = await alarmNotified('Stack-DeadLetterQueue-VisibleMessages-Critical', config, clients, 8_000);
+    expect(result.alarmNotified).toBe(true);
+  });
+
+  it('does not take an OK, or another alarm\'s ALARM, for it', async () => {
+    await send(notification('Stack-DeadLetterQueue-VisibleMessages-Critical', 'OK'));
+    await send(notification('Stack-Queue-OldestMessageAge-Critical', 'ALARM'));
+    expect(await alarmNotified('Stack-DeadLetterQueue-VisibleMessages-Critical', config, clients, 8_000)).toEqual({ alarmNotified: false, notificationsRead: 2 });
+  });
+});
+
 describe('driver bundle', () => {
   it('bundles offline with the handlers\' esbuild settings and delivers from the bundle', async () => {
     const outfile = await bundleEntry(path.join(__dirname, 'driver', 'index.ts'), path.join(mkdtempSync(path.join(tmpdir(), 'integ-driver-')), 'index.mjs'));
@@ -252,6 +281,7 @@ describe('driver bundle', () => {
       [DRIVER_ENV.queueUrl]: config.queueUrl,
       [DRIVER_ENV.deadLetterQueueUrl]: config.deadLetterQueueUrl,
       [DRIVER_ENV.consumerQueueUrl]: config.consumerQueueUrl,
+      [DRIVER_ENV.alarmQueueUrl]: config.alarmQueueUrl,
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
       AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,

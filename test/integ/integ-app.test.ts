@@ -78,8 +78,11 @@ describe('integration test app', () => {
 
   it('asserts every promise of the issue, in order, each step traceable to a resource', () => {
     expect(built.labels).toEqual([
+      'signing and posting session.status, media.user_photo and a tampered copy',
       'authentic session.status and media.user_photo get 200, a tampered one 401',
+      'the presigned fixture URL is on the allowed media host',
       'archive and media objects exist with the right size, SHA-256 and encryption; queue drained; DLQ empty',
+      'posting the same two events again',
       'the same two events delivered again get 200',
       'the processor skipped the repeat of evt_integ_snapshot_status as a duplicate',
       'the processor skipped the repeat of evt_integ_snapshot_photo as a duplicate',
@@ -90,14 +93,25 @@ describe('integration test app', () => {
       'the ALARM notification reached a queue subscribed to the alarm topic',
     ]);
     const resources = assertions.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
-    const steps = assertions.toJSON().Metadata[ASSERTION_LABELS_METADATA] as { logicalId: string }[];
-    for (const [i, { logicalId }] of steps.entries()) {
-      expect(resources[logicalId]?.Type, logicalId).toMatch(/^Custom::DeployAssert@/);
-      // Chained: each step starts only after the one before it finished.
-      if (i > 0) expect(resources[logicalId].DependsOn, logicalId).toContain(steps[i - 1].logicalId);
-    }
-    // Every step but set-alarm-state has an expectation, hence a result the runner checks.
-    expect(plan.resultOutputs.size).toBe(steps.length - 1);
+    const steps = plan.steps;
+    for (const { logicalId } of steps) expect(resources[logicalId]?.Type, logicalId).toMatch(/^Custom::DeployAssert@/);
+    // Chained: each action or waiting check starts only after the one before it finished.
+    const chain = steps.filter((s) => !resources[s.logicalId].Type.endsWith('AssertEquals')).map((s) => s.logicalId);
+    for (let i = 1; i < chain.length; i++) expect(resources[chain[i]].DependsOn, chain[i]).toContain(chain[i - 1]);
+    // Only the three steps that act (post twice, set the alarm) have no verdict of their own.
+    expect(steps.filter((s) => !s.resultOutput).map((s) => s.label)).toEqual([
+      'signing and posting session.status, media.user_photo and a tampered copy',
+      'posting the same two events again',
+      'set-alarm-state puts an alarm into ALARM',
+    ]);
+    expect([...plan.resultOutputs.values()]).toEqual(steps.filter((s) => s.resultOutput).map((s) => s.label));
+    // The two answer checks fail the deployment at once rather than leave the next steps to time out.
+    const failFast = Object.values(assertions.findResources('Custom::DeployAssert@AssertEquals')).map((r) => r.Properties.failDeployment);
+    expect(failFast).toEqual([true, true, true]);
+    // ... reading the flattened driver answer, whose keys are apiCallResponse.Payload.<field>.
+    assertions.hasResourceProperties('Custom::DeployAssert@AssertEquals', {
+      actual: { 'Fn::GetAtt': [steps[0].logicalId, 'apiCallResponse.Payload.summary'] },
+    });
   });
 
   it('waits (and so fails the deployment on timeout) for everything that settles asynchronously', () => {
@@ -128,6 +142,9 @@ describe('runner (scripts/integ.ts)', () => {
   it('refuses a template with nothing to assert', () => {
     expect(() => readAssertionPlan({ Outputs: {} })).toThrow(/nothing would be asserted/);
     expect(() => readAssertionPlan({ Metadata: { [ASSERTION_LABELS_METADATA]: [{ label: 'x', logicalId: 'X' }] }, Outputs: {} })).toThrow(/nothing would be checked/);
+    expect(() =>
+      readAssertionPlan({ Metadata: { [ASSERTION_LABELS_METADATA]: [{ label: 'x', logicalId: 'X', resultOutput: 'AssertionResultsX' }] }, Outputs: {} }),
+    ).toThrow(/AssertionResultsX is not an output/);
   });
 
   it('names the assertion a CloudFormation event line is about', () => {

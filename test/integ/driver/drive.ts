@@ -29,6 +29,8 @@ export interface DriverConfig {
   readonly deadLetterQueueUrl: string;
   /** The queue the test's `onEvent` rule delivers to. */
   readonly consumerQueueUrl: string;
+  /** The queue subscribed to the alarm topic. */
+  readonly alarmQueueUrl: string;
 }
 
 /** The AWS clients the driver uses (and, in the unit test, local stand-ins). */
@@ -42,7 +44,8 @@ export interface DriverClients {
 export type DriverRequest =
   | { readonly action: 'deliver'; readonly round: 'first' | 'repeat' }
   | { readonly action: 'inspect'; readonly phase: 'first' | 'repeat' }
-  | { readonly action: 'published' };
+  | { readonly action: 'published' }
+  | { readonly action: 'alarmNotified'; readonly alarmName: string };
 
 /** Names of the two authentic events, used as keys in every answer. */
 export type EventName = 'sessionStatus' | 'userPhoto';
@@ -61,6 +64,8 @@ export interface DeliverResult {
   readonly responses: Readonly<Record<EventName, PostResult>> & { readonly tampered?: PostResult };
   /** Host of the presigned media URL, which the stack must allow. */
   readonly mediaHost: string;
+  /** The answers on one line, e.g. `session.status=200 media.user_photo=200 tampered=401:signature_mismatch`, for an exact-match assertion. */
+  readonly summary: string;
 }
 
 /** One stored object, as the archive bucket reports it. */
@@ -138,7 +143,7 @@ export function expectedKeys(bodies: Readonly<Record<EventName, string>>): { arc
 }
 
 /** Runs one request. */
-export async function drive(request: DriverRequest, config: DriverConfig, clients: DriverClients, nowMs = Date.now()): Promise<DeliverResult | InspectResult | PublishedResult> {
+export async function drive(request: DriverRequest, config: DriverConfig, clients: DriverClients, nowMs = Date.now()): Promise<DeliverResult | InspectResult | PublishedResult | AlarmNotifiedResult> {
   switch (request.action) {
     case 'deliver':
       return request.round === 'first' ? deliverFirst(config, clients, nowMs) : deliverRepeat(config, clients);
@@ -146,6 +151,8 @@ export async function drive(request: DriverRequest, config: DriverConfig, client
       return inspect(request.phase, config, clients);
     case 'published':
       return published(config, clients);
+    case 'alarmNotified':
+      return alarmNotified(request.alarmName, config, clients);
     default:
       throw new Error(`unknown driver request ${JSON.stringify(request)}`);
   }
@@ -187,7 +194,8 @@ export async function deliverFirst(config: DriverConfig, clients: DriverClients,
   const signed = signFaceSignPayload(bodies.sessionStatus, secret);
   const tamperedBody = bodies.sessionStatus.replace(ids.sessionId, `${ids.sessionId}-tampered`);
   const tampered = await postRaw(config.webhookUrl, tamperedBody, signed.headers);
-  return { round: 'first', responses: { sessionStatus, userPhoto, tampered }, mediaHost: new URL(mediaUrl).host };
+  const responses = { sessionStatus, userPhoto, tampered };
+  return { round: 'first', responses, mediaHost: new URL(mediaUrl).host, summary: summarize(responses) };
 }
 
 /** Posts the same two bodies again, freshly signed, as FaceSign does when it retries. */
@@ -197,7 +205,8 @@ export async function deliverRepeat(config: DriverConfig, clients: DriverClients
   const sessionStatus = await post(config.webhookUrl, state.bodies.sessionStatus, secret);
   const userPhoto = await post(config.webhookUrl, state.bodies.userPhoto, secret);
   const mediaUrl = (JSON.parse(state.bodies.userPhoto) as { media: { url: string } }).media.url;
-  return { round: 'repeat', responses: { sessionStatus, userPhoto }, mediaHost: new URL(mediaUrl).host };
+  const responses = { sessionStatus, userPhoto };
+  return { round: 'repeat', responses, mediaHost: new URL(mediaUrl).host, summary: summarize(responses) };
 }
 
 /**
@@ -291,6 +300,53 @@ export async function published(config: DriverConfig, clients: DriverClients, ma
     }
   }
   return { count, detailType, media, mediaUrlHasQuery, other };
+}
+
+/** `session.status=200 media.user_photo=200 tampered=401:signature_mismatch` */
+export function summarize(responses: DeliverResult['responses']): string {
+  const one = (r: PostResult) => (r.error ? `${r.status}:${r.error}` : String(r.status));
+  const parts = [`session.status=${one(responses.sessionStatus)}`, `media.user_photo=${one(responses.userPhoto)}`];
+  if (responses.tampered) parts.push(`tampered=${one(responses.tampered)}`);
+  return parts.join(' ');
+}
+
+/** What `alarmNotified` answers. */
+export interface AlarmNotifiedResult {
+  /** An SNS notification saying this alarm went to ALARM arrived. */
+  readonly alarmNotified: boolean;
+  /** Notifications read in all (alarms that start up send OK notifications too). */
+  readonly notificationsRead: number;
+}
+
+/**
+ * Looks for the SNS notification of one alarm entering ALARM in the queue subscribed to the alarm
+ * topic. Done here rather than by a plain ReceiveMessage assertion because ten SNS envelopes
+ * would overflow the 4 KB custom resource response. Messages are hidden for 30 s, not deleted.
+ */
+export async function alarmNotified(alarmName: string, config: DriverConfig, clients: DriverClients, maxMs = 20_000): Promise<AlarmNotifiedResult> {
+  const deadline = Date.now() + maxMs;
+  let read = 0;
+  let emptyInARow = 0;
+  while (emptyInARow < 2 && Date.now() < deadline) {
+    const out = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: config.alarmQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2, VisibilityTimeout: 30 }),
+    );
+    const messages = out.Messages ?? [];
+    emptyInARow = messages.length === 0 ? emptyInARow + 1 : 0;
+    for (const m of messages) {
+      read++;
+      try {
+        const envelope = JSON.parse(m.Body ?? '{}') as { Type?: string; Message?: string };
+        const alarm = JSON.parse(envelope.Message ?? '{}') as { AlarmName?: string; NewStateValue?: string };
+        if (envelope.Type === 'Notification' && alarm.AlarmName === alarmName && alarm.NewStateValue === 'ALARM') {
+          return { alarmNotified: true, notificationsRead: read };
+        }
+      } catch {
+        // Not an SNS alarm notification: counted, not matched.
+      }
+    }
+  }
+  return { alarmNotified: false, notificationsRead: read };
 }
 
 async function readSigningSecret(config: DriverConfig, clients: DriverClients): Promise<string> {

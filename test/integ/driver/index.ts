@@ -18,6 +18,7 @@ export const DRIVER_ENV = {
   queueUrl: 'INTEG_QUEUE_URL',
   deadLetterQueueUrl: 'INTEG_DEAD_LETTER_QUEUE_URL',
   consumerQueueUrl: 'INTEG_CONSUMER_QUEUE_URL',
+  alarmQueueUrl: 'INTEG_ALARM_QUEUE_URL',
 } as const satisfies Record<keyof DriverConfig, string>;
 
 /** Reads the driver's settings, naming the first one missing. */
