@@ -20,12 +20,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ASSERTION_STACK_NAME, INTEG_STACK_NAME } from '../test/integ/integ-app';
 import { describeProgress, judgeResults, readAssertionPlan, type AssertionPlan } from './integ-plan';
 
 const ROOT = path.join(__dirname, '..');
 const APP = 'npx tsx test/integ/integ.facesign-webhooks.ts';
+/** The cdk CLI; INTEG_CDK_COMMAND replaces it in this script's own tests (test/integ/runner.test.ts). */
+const CDK = (process.env.INTEG_CDK_COMMAND ?? 'npx cdk').split(' ');
 
 function log(message: string): void {
   process.stdout.write(`[integ] ${message}\n`);
@@ -36,7 +38,7 @@ let interrupted = false;
 /** Runs the cdk CLI; every output line goes to the console and, if given, to onLine. */
 function cdk(args: string[], onLine?: (line: string) => void): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('npx', ['cdk', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(CDK[0], [...CDK.slice(1), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     for (const stream of [child.stdout, child.stderr]) {
       let buffered = '';
       stream.on('data', (chunk: Buffer) => {
@@ -64,13 +66,24 @@ function cdk(args: string[], onLine?: (line: string) => void): Promise<number> {
 
 /** Deletes every object version in a bucket the construct retains (server access logs), so the stack can delete it. */
 async function emptyBucket(bucket: string, region: string): Promise<void> {
-  const s3 = new S3Client({ region });
+  // Path-style only against a local S3 stand-in (this script's tests); never set against AWS.
+  const s3 = new S3Client({ region, forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined });
   try {
     for (;;) {
-      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000 }));
-      const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+      // Versions cover a versioned bucket; a plain listing covers S3 implementations that list no versions for an unversioned one.
+      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000 }));
+      let objects: { Key: string; VersionId?: string }[] = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])].map((v) => ({
+        Key: v.Key!,
+        VersionId: v.VersionId,
+      }));
+      if (objects.length === 0) {
+        const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+        objects = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      }
       if (objects.length === 0) return;
-      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+      const deleted = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+      const [refused] = deleted.Errors ?? [];
+      if (refused) throw new Error(`${refused.Code ?? 'error'} deleting ${refused.Key}: ${refused.Message ?? ''}`);
     }
   } catch (error) {
     if ((error as { name?: string }).name === 'NoSuchBucket') return;
@@ -90,6 +103,8 @@ async function main(): Promise<number> {
 
   let plan: AssertionPlan | undefined;
   let deployed = 0;
+  /** Once a deploy has started, something may exist in the account, so the destroy must run. */
+  let deployStarted = destroyOnly;
   let verdicts: ReturnType<typeof judgeResults> = [];
   const started = Date.now();
   try {
@@ -100,6 +115,7 @@ async function main(): Promise<number> {
       log(`deploying (${plan.steps.length} assertion steps, ${plan.resultOutputs.size} checked results; usually 15 to 25 minutes)`);
       if (existsSync(outputsFile)) rmSync(outputsFile);
       const steps = plan.steps;
+      deployStarted = true;
       deployed = await cdk(
         ['deploy', '--all', '--require-approval', 'never', '--progress', 'events', '--outputs-file', outputsFile, ...common],
         (line) => {
@@ -117,7 +133,9 @@ async function main(): Promise<number> {
     log(`error: ${(error as Error).message}`);
     deployed = deployed || 1;
   } finally {
-    if (process.env.INTEG_KEEP === '1' && !destroyOnly) {
+    if (!deployStarted) {
+      log('nothing was deployed, so there is nothing to destroy');
+    } else if (process.env.INTEG_KEEP === '1' && !destroyOnly) {
       log(`INTEG_KEEP=1: stacks kept. Destroy them with: INTEG_RUN_ID=${runId} npm run integ:destroy`);
     } else {
       deployed = (await destroy(common, outputsFile)) === 0 ? deployed : deployed || 1;

@@ -66,6 +66,9 @@ describe('integration test app', () => {
     expect(kept).toEqual([]);
     // Both buckets holding objects the run writes are emptied by CDK's auto-delete custom resource.
     stack.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+    const keys = Object.values(stack.findResources('AWS::KMS::Key'));
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key.Properties.PendingWindowInDays).toBe(7);
   });
 
   it('subscribes a queue to the alarm topic and routes both event types to a queue with onEvent', () => {

@@ -4,10 +4,11 @@
  * end in AWS and checks each promise. `scripts/integ.ts` deploys both, reads the results and
  * destroys both; `integ-app.test.ts` synthesizes it offline against a committed snapshot.
  */
-import { App, CfnOutput, CfnResource, Duration, Lazy, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aspects, CfnOutput, CfnResource, Duration, Lazy, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -153,6 +154,12 @@ export function buildIntegApp(app: App, options: IntegAppOptions): IntegApp {
   // Everything the test creates goes with the stack: keys are scheduled for deletion (no charge
   // while pending, https://aws.amazon.com/kms/pricing/), buckets are emptied and deleted.
   RemovalPolicies.of(stack).destroy();
+  // ... after the shortest waiting period KMS allows, not CDK's default 30 days.
+  Aspects.of(stack).add({
+    visit(node: IConstruct) {
+      if (node instanceof kms.CfnKey) node.pendingWindowInDays = 7;
+    },
+  });
 
   const assertionStack = new Stack(app, ASSERTION_STACK_NAME, {
     env,
