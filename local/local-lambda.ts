@@ -8,7 +8,8 @@
  * running fails, the environment is thrown away, and the next invocation gets a new one with a
  * cold start. Nothing else is affected: every error of the IPC channel is handled here, so a dead
  * worker can never take the runtime down with it.
- * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-invoke-with-errors
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html (failures during the invoke phase)
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html (a failed batch returns after the visibility timeout)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
