@@ -82,9 +82,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else if (url.pathname === '/received') {
       return void res.end(JSON.stringify(runtime.eventSource.receivedEventIds));
     } else if (url.pathname === '/published') {
+      const idOf = (p: { detail: unknown }) => (p.detail as { event?: { id?: string } }).event?.id;
+      const eventId = url.searchParams.get('eventId');
+      if (eventId) return void res.end(JSON.stringify(runtime.published.filter((p) => idOf(p) === eventId)));
       const counts: Record<string, number> = {};
       for (const p of runtime.published) {
-        const id = (p.detail as { event?: { id?: string } }).event?.id;
+        const id = idOf(p);
         if (id) counts[id] = (counts[id] ?? 0) + 1;
       }
       return void res.end(JSON.stringify(counts));

@@ -91,6 +91,11 @@ export async function publishedCounts(): Promise<Record<string, number>> {
   return (await (await fetch(`${ctx.controlUrl}/published`)).json()) as Record<string, number>;
 }
 
+/** What the processor published to EventBridge for an event id. */
+export async function publishedEntries(eventId: string): Promise<Array<{ source: string; detailType: string; detail: Record<string, unknown> }>> {
+  return (await (await fetch(`${ctx.controlUrl}/published?eventId=${encodeURIComponent(eventId)}`)).json()) as Array<{ source: string; detailType: string; detail: Record<string, unknown> }>;
+}
+
 /** How many times the processor published an event id to EventBridge. */
 export async function publishedCount(eventId: string): Promise<number> {
   return (await publishedCounts())[eventId] ?? 0;
