@@ -178,10 +178,11 @@ describe.skipIf(!hasJava())('Ctrl-C on npm run dev with DynamoDB Local (the hang
     expect(tree.filter(running).map((pid) => `${pid} ${commandOf(pid)}`)).toEqual([]);
   });
 
-  it('mid-download, a second Ctrl-C exits at once and kills every descendant', async () => {
+  it('prints one line for a dead letter; mid-download, a second Ctrl-C exits at once and kills every descendant', async () => {
     // A media host that starts sending and never finishes.
     let downloads = 0;
-    const host = createServer((_req, res) => {
+    const host = createServer((req, res) => {
+      if (req.url?.startsWith('/missing')) return void res.writeHead(404).end();
       downloads++;
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 1_000_000 });
       res.write(Buffer.alloc(1000));
@@ -191,6 +192,14 @@ describe.skipIf(!hasJava())('Ctrl-C on npm run dev with DynamoDB Local (the hang
     const { dev, state, exited, ctrlC } = await startDev({ FACESIGN_DYNAMODB: 'dynamodb-local', FACESIGN_MEDIA_HOSTS: mediaHost });
     let tree: number[] = [];
     try {
+      // A permanent failure goes to the dead-letter queue, and the terminal says so in one line.
+      const missing = sendEvent('media.user_photo', '--id', 'evt_missing', '--media-url', `http://${mediaHost}/missing.jpg`);
+      expect(missing.status, missing.stdout + missing.stderr).toBe(0);
+      const dlqLine = Date.now() + 30_000;
+      while (!/dead-letter media_not_available: media\.user_photo evt_missing .*\(1 in the DLQ, see \/__local\/status\)/.test(state.output)) {
+        if (Date.now() > dlqLine) throw new Error(`no dead-letter line:\n${state.output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const sent = sendEvent('media.user_video', '--media-url', `http://${mediaHost}/stuck.mp4`);
       expect(sent.status, sent.stdout + sent.stderr).toBe(0);
       const deadline = Date.now() + 60_000;
