@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { CfnEventSourceMapping, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
-import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../lib/facesign-webhooks';
+import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../lib';
 
 /** One function as the stack configures it. */
 export interface StackFunctionSettings {

@@ -1,7 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { FaceSignWebhooks } from '../../lib/facesign-webhooks';
+import { FaceSignWebhooks } from '../../lib';
 import { readStackSettings, type LocalStackProps } from '../../local/stack-settings';
 
 // The local runtime's settings are what the synthesized template says, for any props: read from
