@@ -38,7 +38,7 @@ export async function runLoad(): Promise<{ rows: BenchRow[]; durations: Measured
     port: 0,
     dataDir,
     verifierConcurrency: 4,
-    processor: { batchSize: 10, maxConcurrency: 4 },
+    stack: { processorBatchSize: 10, processorMaxConcurrency: 4 },
     onLog: (_fn, line) => {
       logBytes += Buffer.byteLength(line) + 1;
     },

@@ -33,6 +33,10 @@ async function main(): Promise<void> {
       onBatch: (report) => {
         if (report.error) console.log(`${time()} processor  invocation failed: ${report.error.message}`);
       },
+      onDeadLetter: (m, count) => {
+        const what = [m.eventType, m.eventId, m.sessionId && `session ${m.sessionId}`].filter(Boolean).join(' ');
+        console.log(`${time()} dead-letter ${m.failureReason}: ${what || m.messageId}${m.attempts ? ` after ${m.attempts} attempt(s)` : ''}  (${count} in the DLQ, see /__local/status)`);
+      },
     });
   } catch (error) {
     await media.stop();
@@ -61,18 +65,36 @@ async function main(): Promise<void> {
   Ctrl-C stops everything.
 `);
 
-  let stopping = false;
+  // Ctrl-C reaches the whole process group: the workers and DynamoDB Local may already be dead
+  // when this runs, and stopping copes with that. It ends the invocations in flight rather than
+  // waiting for them (what is still queued is in memory and goes anyway). If it takes longer
+  // than STOP_DEADLINE_MS, or on a second Ctrl-C, every child is killed and the process exits at once.
+  let stoppingSince = 0;
+  const forceExit = (why: string) => {
+    console.log(why);
+    runtime.killNow();
+    process.exit(130);
+  };
   const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping ...');
-    await runtime.stop();
-    await media.stop();
+    if (stoppingSince) {
+      // One Ctrl-C can arrive more than once: from the terminal to the whole process group, and
+      // relayed by npm. Only a Ctrl-C that comes a moment later is a second one.
+      if (Date.now() - stoppingSince < SAME_CTRL_C_MS) return;
+      return forceExit('stopping now');
+    }
+    stoppingSince = Date.now();
+    console.log('\nstopping ... (Ctrl-C again to stop at once)');
+    setTimeout(() => forceExit(`not stopped after ${STOP_DEADLINE_MS / 1000} s: stopping now`), STOP_DEADLINE_MS).unref();
+    await runtime.stop().catch((error: Error) => console.log(`while stopping: ${error.message}`));
+    await media.stop().catch(() => undefined);
     process.exit(0);
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
 }
+
+const STOP_DEADLINE_MS = 10_000;
+const SAME_CTRL_C_MS = 1000;
 
 /** Prints a handler's JSON log line compactly; metrics (EMF) lines are left out. */
 function printLog(fn: string, line: string): void {

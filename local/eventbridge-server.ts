@@ -23,11 +23,14 @@ export interface LocalEventBridge {
   readonly endpoint: string;
   /** The most recent 10,000 entries; the log file keeps them all. */
   readonly published: PublishedEvent[];
+  /** Every entry published since the start, including those no longer in `published`. */
+  readonly publishedTotal: number;
   close(): Promise<void>;
 }
 
 export async function startEventBridge(logFile?: string): Promise<LocalEventBridge> {
   const published: PublishedEvent[] = [];
+  let publishedTotal = 0;
   const server: Server = createServer((req, res) => {
     if (refuseForeignHost(req, res)) return;
     let text = '';
@@ -49,6 +52,7 @@ export async function startEventBridge(logFile?: string): Promise<LocalEventBrid
       const entries = (input.Entries ?? []).map((e) => {
         const event: PublishedEvent = { eventBusName: e.EventBusName ?? 'default', source: e.Source ?? '', detailType: e.DetailType ?? '', detail: JSON.parse(e.Detail ?? '{}') };
         rememberRecent(published, event);
+        publishedTotal++;
         if (logFile) appendFileSync(logFile, `${JSON.stringify(event)}\n`, { mode: 0o600 });
         return { EventId: randomUUID() };
       });
@@ -60,6 +64,9 @@ export async function startEventBridge(logFile?: string): Promise<LocalEventBrid
   return {
     endpoint: `http://127.0.0.1:${port}`,
     published,
+    get publishedTotal() {
+      return publishedTotal;
+    },
     close: listener.close,
   };
 }

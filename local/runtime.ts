@@ -11,14 +11,14 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { DEFAULTS, ENV, queueVisibilityTimeoutSeconds } from '../lambda/shared/config';
-import { SERVICE } from '../lambda/shared/metric-names';
+import { ENV } from '../lambda/shared/config';
 import { ArchiveMirror } from './archive-mirror';
 import { startEventBridge, type PublishedEvent } from './eventbridge-server';
 import { startFaultProxy } from './fault-proxy';
 import { buildHandlerBundles } from './bundle';
 import { startHttpApi } from './http-api';
-import { LocalLambda } from './local-lambda';
+import { LocalLambda, type EnvironmentInfo } from './local-lambda';
+import { readStackSettings, type LocalStackProps, type StackSettings } from './stack-settings';
 import { startSecretsManager } from './secrets-manager-server';
 import { startDynamoDB, type DynamoDBEngine } from './services/dynamodb';
 import { startSqsS3 } from './services/sqs-s3';
@@ -41,30 +41,49 @@ export interface LocalRuntimeOptions {
   readonly mediaHosts?: readonly string[];
   /** Which local DynamoDB. @default 'auto' (DynamoDB Local when Java is present, else dynalite) */
   readonly dynamodb?: DynamoDBEngine;
-  readonly processor?: {
-    readonly batchSize?: number;
-    readonly maxConcurrency?: number;
-    readonly timeoutSeconds?: number;
-    readonly visibilityTimeoutSeconds?: number;
-    readonly maxReceiveCount?: number;
-    readonly retryBaseDelaySeconds?: number;
-    readonly mediaMaxBytes?: number;
-  };
+  /**
+   * Props of the FaceSignWebhooks construct. The local queue and functions take the settings the
+   * construct derives from them (visibility timeout, redrive count, timeouts, memory, batch size,
+   * concurrency, the functions' environment), read from the construct itself.
+   * @default { processorMaxConcurrency: 2 } (two batches at a time, to spare a laptop)
+   */
+  readonly stack?: LocalStackProps;
+  /** Base of the processor's retry backoff, in seconds (the handler's own default when unset; tests shorten it). */
+  readonly retryBaseDelaySeconds?: number;
   /** Execution environments of the verifier. @default 4 */
   readonly verifierConcurrency?: number;
-  /**
-   * The verifier's reserved concurrency: requests beyond this many in flight get API Gateway's 500,
-   * as in AWS (those between `verifierConcurrency` and this wait for an environment).
-   * @default the construct's default, 50
-   */
-  readonly verifierReservedConcurrency?: number;
-  /** How long the verifier caches the signing secret, in seconds. @default 300 */
-  readonly secretCacheSeconds?: number;
   /** Receives each line a function prints, with the function's name. */
   readonly onLog?: (functionName: string, line: string) => void;
   /** Told after every processor batch. */
   readonly onBatch?: (report: { records: number; failed: number; error?: Error }) => void;
+  /** Told about each message that arrives in the dead-letter queue (checked every second). */
+  readonly onDeadLetter?: (message: DeadLetterEntry, deadLetterCount: number) => void;
 }
+
+/** A message in the dead-letter queue, as the status page shows it. */
+export interface DeadLetterEntry {
+  readonly messageId: string;
+  readonly failureReason: string;
+  readonly eventId?: string;
+  readonly eventType?: string;
+  readonly sessionId?: string;
+  readonly attempts?: string;
+  readonly failedAt?: string;
+}
+
+/** What `/__local/status` answers: where everything is. */
+export interface LocalStatus {
+  readonly dynamodb: string;
+  readonly queue: { readonly visible: number; readonly inFlight: number; readonly delayed: number; readonly visibilityTimeoutSeconds: number; readonly maxReceiveCount: number };
+  readonly deadLetterQueue: { readonly count: number; readonly messages: DeadLetterEntry[]; readonly more: number };
+  readonly eventSource: { readonly received: number; readonly deleted: number; readonly failedRecords: number; readonly failedInvocations: number; readonly inFlight: number };
+  readonly functions: Record<'verifier' | 'processor', { readonly environments: Array<{ pid?: number; busy: boolean }>; readonly coldStarts: number; readonly crashes: number }>;
+  readonly published: { readonly total: number; readonly recent: PublishedEvent[]; readonly more: number };
+}
+
+/** How many published events and dead letters the status page lists; it counts the rest. */
+export const STATUS_RECENT = 20;
+export const STATUS_DEAD_LETTERS = 100;
 
 /** A running local pipeline. */
 export interface LocalRuntime {
@@ -85,6 +104,16 @@ export interface LocalRuntime {
   readonly sqs: SQSClient;
   readonly s3: S3Client;
   readonly eventSource: SqsEventSourceStats;
+  /** The settings read from the construct for this run. */
+  readonly settings: StackSettings;
+  /** Where everything is: the queue, the dead-letter queue, the functions, what was published. */
+  status(): Promise<LocalStatus>;
+  /** The live execution environments of a function (PIDs, what each is running). */
+  environments(fn: 'verifier' | 'processor'): EnvironmentInfo[];
+  /** Holds the processor's DynamoDB requests unanswered (a hung DynamoDB), or lets them through. */
+  setDynamoDBPaused(paused: boolean): void;
+  /** Kills every child process at once without waiting: for a process that is about to exit. */
+  killNow(): void;
   /** Makes Secrets Manager fail (to see the verifier's 503), or recover. */
   setSecretsManagerFailing(failing: boolean): void;
   /** Makes SQS unreachable for the verifier (connections dropped), or reachable again. */
@@ -115,17 +144,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
   // Owner-only when created: it holds the runtime file with the secret, and copies of the media.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const signingSecret = options.signingSecret ?? `whsec_${randomBytes(24).toString('hex')}`;
-  const processor = {
-    batchSize: 5,
-    maxConcurrency: 2,
-    timeoutSeconds: 120,
-    maxReceiveCount: DEFAULTS.maxReceiveCount,
-    retryBaseDelaySeconds: DEFAULTS.retryBaseDelaySeconds,
-    mediaMaxBytes: DEFAULTS.mediaMaxBytes,
-    ...options.processor,
-  };
-  const visibilityTimeoutSeconds = options.processor?.visibilityTimeoutSeconds ?? queueVisibilityTimeoutSeconds(processor.timeoutSeconds);
-
+  const settings = readStackSettings({ processorMaxConcurrency: 2, ...options.stack });
   const [bundles, dynamodb, sqsS3, secrets, eventBridge] = await Promise.all([
     buildHandlerBundles(path.join(dataDir, 'bundles')),
     startDynamoDB(options.dynamodb ?? 'auto', (reason) => options.onLog?.('runtime', `using dynalite: ${reason}`)),
@@ -137,7 +156,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
   const verifierSqs = await startFaultProxy(sqsS3.endpoint);
   stack.push(() => verifierSqs.stop());
   const processorS3 = await startFaultProxy(sqsS3.endpoint);
-  stack.push(() => processorS3.stop());
+  const processorDynamoDB = await startFaultProxy(dynamodb.endpoint);
+  stack.push(() => processorS3.stop(), () => processorDynamoDB.stop());
 
   const clientConfig = { region: REGION, credentials: CREDENTIALS };
   const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamodb.endpoint });
@@ -162,8 +182,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
       new CreateQueueCommand({
         QueueName: 'facesign-events',
         Attributes: {
-          VisibilityTimeout: String(visibilityTimeoutSeconds),
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(processor.maxReceiveCount) }),
+          VisibilityTimeout: String(settings.queue.visibilityTimeoutSeconds),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(settings.queue.maxReceiveCount) }),
         },
       }),
     )
@@ -183,49 +203,48 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     NODE_OPTIONS: '--enable-source-maps',
     // Node 20 here: the SDK's notice that it will need Node 22 is noise (Lambda runs Node 24).
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+    ...(process.env.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL } : {}),
     POWERTOOLS_METRICS_NAMESPACE: 'FaceSignWebhooksLocal',
     // No X-Ray daemon here.
     POWERTOOLS_TRACE_ENABLED: 'false',
   };
+  // The stack's environment for each function, then what points it at the local services.
   const verifier = new LocalLambda({
     functionName: 'facesign-verifier',
     bundle: bundles.verifier,
-    timeoutMs: 10_000,
-    memoryMb: 512,
+    timeoutMs: settings.verifier.timeoutSeconds * 1000,
+    memoryMb: settings.verifier.memoryMb,
     concurrency: options.verifierConcurrency ?? 4,
     onLog: (line) => options.onLog?.('verifier', line),
     environment: {
+      ...settings.verifier.environment,
       ...common,
-      POWERTOOLS_SERVICE_NAME: SERVICE.verifier,
       AWS_ENDPOINT_URL_SQS: verifierSqs.endpoint,
       [ENV.signingSecretArn]: SECRET_ID,
       [ENV.queueUrl]: queueUrl,
-      [ENV.secretCacheSeconds]: String(options.secretCacheSeconds ?? DEFAULTS.secretCacheSeconds),
     },
   });
   const processorFn = new LocalLambda({
     functionName: 'facesign-processor',
     bundle: bundles.processor,
-    timeoutMs: processor.timeoutSeconds * 1000,
-    memoryMb: 1024,
-    concurrency: processor.maxConcurrency,
+    timeoutMs: settings.processor.timeoutSeconds * 1000,
+    memoryMb: settings.processor.memoryMb,
+    concurrency: settings.processor.maxConcurrency,
     onLog: (line) => options.onLog?.('processor', line),
     environment: {
+      ...settings.processor.environment,
       ...common,
-      POWERTOOLS_SERVICE_NAME: SERVICE.processor,
       AWS_ENDPOINT_URL_S3: processorS3.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: processorDynamoDB.endpoint,
       [ENV.bucketName]: bucket,
       [ENV.idempotencyTableName]: tableName,
       [ENV.queueUrl]: queueUrl,
       [ENV.deadLetterQueueUrl]: deadLetterQueueUrl,
-      [ENV.maxReceiveCount]: String(processor.maxReceiveCount),
-      [ENV.retryBaseDelaySeconds]: String(processor.retryBaseDelaySeconds),
-      [ENV.mediaMaxBytes]: String(processor.mediaMaxBytes),
       [ENV.mediaAllowHttpLoopback]: 'true',
       [ENV.eventBusName]: 'facesign-local-bus',
       // Every object is written SSE-KMS, as in AWS (the local S3 accepts and ignores the key).
       [ENV.encryptionKeyArn]: LOCAL_KEY_ARN,
+      ...(options.retryBaseDelaySeconds ? { [ENV.retryBaseDelaySeconds]: String(options.retryBaseDelaySeconds) } : {}),
       ...(options.mediaHosts?.length ? { [ENV.mediaAllowedHosts]: options.mediaHosts.join(',') } : {}),
     },
   });
@@ -237,23 +256,75 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     queueUrl,
     queueArn,
     region: REGION,
-    batchSize: processor.batchSize,
-    maxConcurrency: processor.maxConcurrency,
+    batchSize: settings.processor.batchSize,
+    maxConcurrency: settings.processor.maxConcurrency,
     invoke: (event) => processorFn.invoke<SQSBatchResponse>(event),
     onBatch: (report) => {
       options.onBatch?.(report);
       void mirror.sync().catch(() => undefined);
     },
   });
-  stack.push(() => eventSource.stop());
+  // Stop receiving and end the invocations in flight at once (their records are not deleted, as
+  // after any failed invocation); waiting for them could take a whole processor timeout.
+  stack.push(async () => {
+    const stopped = eventSource.stop();
+    await Promise.all([verifier.stop(), processorFn.stop()]);
+    await stopped;
+  });
+
+  const deadLetters = watchDeadLetters(sqsS3.endpoint, 'facesign-dlq', options.onDeadLetter);
+  stack.push(async () => deadLetters.stop());
+
+  const status = async (): Promise<LocalStatus> => {
+    const [attributes, dead] = await Promise.all([
+      sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      ),
+      inspectDeadLetters(sqsS3.endpoint, 'facesign-dlq'),
+    ]);
+    const a = attributes.Attributes ?? {};
+    const functionStatus = (fn: LocalLambda) => ({
+      environments: fn.environmentsInfo().map(({ pid, busy }) => ({ pid, busy })),
+      coldStarts: fn.coldStarts,
+      crashes: fn.crashes,
+    });
+    const recent = eventBridge.published.slice(-STATUS_RECENT);
+    const { receivedEventIds: _ids, ...counts } = eventSource.stats;
+    return {
+      dynamodb: dynamodb.kind,
+      queue: {
+        visible: Number(a.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+        visibilityTimeoutSeconds: settings.queue.visibilityTimeoutSeconds,
+        maxReceiveCount: settings.queue.maxReceiveCount,
+      },
+      deadLetterQueue: { count: dead.length, messages: dead.slice(-STATUS_DEAD_LETTERS), more: Math.max(0, dead.length - STATUS_DEAD_LETTERS) },
+      eventSource: counts,
+      functions: { verifier: functionStatus(verifier), processor: functionStatus(processorFn) },
+      published: { total: eventBridge.publishedTotal, recent, more: eventBridge.publishedTotal - recent.length },
+    };
+  };
 
   const api = await startHttpApi((event) => verifier.invoke(event), {
     port: options.port ?? 3000,
-    maxConcurrency: options.verifierReservedConcurrency ?? DEFAULTS.verifierReservedConcurrency,
+    // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
+    maxConcurrency: settings.verifier.reservedConcurrency,
     extraRoutes: {
       '/__local/status': (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ eventSource: eventSource.stats, published: eventBridge.published, dynamodb: dynamodb.kind }));
+        status().then(
+          (body) => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(body, null, 2));
+          },
+          (error: Error) => {
+            res.writeHead(500, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ message: `status unavailable: ${error.message}` }));
+          },
+        );
       },
     },
   });
@@ -275,10 +346,65 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     sqs,
     s3,
     eventSource: eventSource.stats,
+    settings,
+    status,
+    environments: (fn) => (fn === 'verifier' ? verifier : processorFn).environmentsInfo(),
+    setDynamoDBPaused: (paused) => processorDynamoDB.setPaused(paused),
+    killNow: () => {
+      verifier.killNow();
+      processorFn.killNow();
+      dynamodb.killNow();
+    },
     setSecretsManagerFailing: (failing) => secrets.setFailing(failing),
     setQueueReachableFromVerifier: (reachable) => verifierSqs.setReachable(reachable),
     setS3HungForProcessor: (hung) => processorS3.setHung(hung),
     syncArchive: () => mirror.sync(),
     stop,
   };
+}
+
+/** Reads the dead-letter queue without receiving from it (fauxqs's inspection endpoint), oldest first. */
+async function inspectDeadLetters(endpoint: string, queueName: string): Promise<DeadLetterEntry[]> {
+  const response = await fetch(`${endpoint}/_fauxqs/queues/${queueName}`, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`the dead-letter queue could not be inspected: HTTP ${response.status}`);
+  type Inspected = { messageId: string; sentTimestamp?: number; messageAttributes?: Record<string, { StringValue?: string }> };
+  const body = (await response.json()) as { messages: { ready: Inspected[]; delayed: Inspected[]; inflight: Array<{ message: Inspected }> } };
+  const all = [...body.messages.ready, ...body.messages.delayed, ...body.messages.inflight.map((m) => m.message)];
+  all.sort((x, y) => (x.sentTimestamp ?? 0) - (y.sentTimestamp ?? 0));
+  return all.map((m) => {
+    const attr = (name: string) => m.messageAttributes?.[name]?.StringValue;
+    return {
+      messageId: m.messageId,
+      // A message moved by the redrive policy (its receives ran out) carries no reason of ours.
+      failureReason: attr('failureReason') ?? 'max_receive_count_exceeded',
+      eventId: attr('eventId'),
+      eventType: attr('eventType'),
+      sessionId: attr('sessionId'),
+      attempts: attr('attempts'),
+      failedAt: attr('failedAt'),
+    };
+  });
+}
+
+/** Tells `onDeadLetter` about each new dead-letter message, checking every second. */
+function watchDeadLetters(endpoint: string, queueName: string, onDeadLetter?: (message: DeadLetterEntry, count: number) => void): { stop(): void } {
+  if (!onDeadLetter) return { stop: () => undefined };
+  const seen = new Set<string>();
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    inspectDeadLetters(endpoint, queueName)
+      .then((messages) => {
+        for (const m of messages) {
+          if (seen.has(m.messageId)) continue;
+          seen.add(m.messageId);
+          onDeadLetter(m, messages.length);
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => (checking = false));
+  }, 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -28,6 +28,8 @@ export interface SqsEventSourceStats {
   deleted: number;
   failedRecords: number;
   failedInvocations: number;
+  /** Records in invocations running now. */
+  inFlight: number;
   /** Event ids of the bodies received, in order, the most recent 10,000 (for inspection). */
   readonly receivedEventIds: string[];
 }
@@ -63,9 +65,13 @@ export function toLambdaRecord(message: Message, queueArn: string, region: strin
   };
 }
 
-/** Starts polling; `stop()` waits for the batches in flight. */
+/**
+ * Starts polling. `stop()` stops receiving and waits for the batches in flight; stop the function
+ * first to end them at once (their records are then not deleted, as after any failed invocation).
+ * Nothing that goes wrong in a batch (the invocation, the delete, a listener) stops the polling.
+ */
 export function startSqsEventSource(options: SqsEventSourceOptions): { stats: SqsEventSourceStats; stop(): Promise<void> } {
-  const stats: SqsEventSourceStats = { received: 0, deleted: 0, failedRecords: 0, failedInvocations: 0, receivedEventIds: [] };
+  const stats: SqsEventSourceStats = { received: 0, deleted: 0, failedRecords: 0, failedInvocations: 0, inFlight: 0, receivedEventIds: [] };
   let stopped = false;
   const controller = new AbortController();
 
@@ -92,7 +98,23 @@ export function startSqsEventSource(options: SqsEventSourceOptions): { stats: Sq
       if (messages.length === 0) continue;
       stats.received += messages.length;
       for (const m of messages) rememberRecent(stats.receivedEventIds, eventIdOf(m.Body));
-      await handleBatch(messages);
+      stats.inFlight += messages.length;
+      try {
+        await handleBatch(messages);
+      } catch {
+        // handleBatch reports its own failures; whatever else went wrong, the records come back
+        // after their visibility timeout, and this poller carries on.
+      } finally {
+        stats.inFlight -= messages.length;
+      }
+    }
+  };
+
+  const report = (batch: { records: number; failed: number; error?: Error }) => {
+    try {
+      options.onBatch?.(batch);
+    } catch {
+      // A listener's mistake is not the event source's.
     }
   };
 
@@ -108,21 +130,27 @@ export function startSqsEventSource(options: SqsEventSourceOptions): { stats: Sq
     } catch (error) {
       stats.failedInvocations++;
       stats.failedRecords += records.length;
-      options.onBatch?.({ records: records.length, failed: records.length, error: error as Error });
+      report({ records: records.length, failed: records.length, error: error as Error });
       return;
     }
     stats.failedRecords += failedIds.size;
     const done = messages.filter((m) => !failedIds.has(m.MessageId ?? ''));
     if (done.length > 0) {
-      await options.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: options.queueUrl,
-          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-      stats.deleted += done.length;
+      try {
+        const out = await options.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: options.queueUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+        stats.deleted += out.Successful?.length ?? 0;
+      } catch (error) {
+        // Not deleted: the records come back after their visibility timeout and are skipped as duplicates.
+        report({ records: records.length, failed: failedIds.size, error: error as Error });
+        return;
+      }
     }
-    options.onBatch?.({ records: records.length, failed: failedIds.size });
+    report({ records: records.length, failed: failedIds.size });
   };
 
   const loops = Array.from({ length: options.maxConcurrency }, () => poll());

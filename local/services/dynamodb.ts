@@ -12,6 +12,8 @@ export interface LocalDynamoDB {
   readonly endpoint: string;
   readonly kind: 'DynamoDB Local' | 'dynalite';
   stop(): Promise<void>;
+  /** Kills a separate process at once (DynamoDB Local's JVM), for a process about to exit. */
+  killNow(): void;
 }
 
 /** Which engine to run; `auto` prefers DynamoDB Local. */
@@ -68,10 +70,14 @@ async function startDynamoDBLocal(): Promise<LocalDynamoDB> {
   return {
     endpoint,
     kind: 'DynamoDB Local',
+    // A JVM that died of a signal (Ctrl-C reaches the whole process group) has exitCode null and signalCode set.
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    killNow: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
 }
@@ -81,5 +87,5 @@ async function startDynalite(): Promise<LocalDynamoDB> {
   const dynalite = require('dynalite') as (options: object) => import('node:http').Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const listener = await listenOnLoopback(server);
-  return { endpoint: `http://127.0.0.1:${listener.port}`, kind: 'dynalite', stop: listener.close };
+  return { endpoint: `http://127.0.0.1:${listener.port}`, kind: 'dynalite', stop: listener.close, killNow: () => undefined };
 }

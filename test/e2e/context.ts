@@ -12,6 +12,9 @@ export interface E2EContext {
   /** Test-only control endpoint: media routes and faults. */
   readonly controlUrl: string;
   readonly dynamodbKind: string;
+  /** The queue's visibility timeout, as the construct derived it from the props the suite passes. */
+  readonly visibilityTimeoutSeconds: number;
+  readonly processorTimeoutSeconds: number;
 }
 
 /** One planned answer of the media server for a path; the last one repeats. */
@@ -21,6 +24,8 @@ export interface MediaAnswer {
   readonly seed?: string;
   readonly size?: number;
   readonly contentType?: string;
+  /** Serve the body slowly, over this many milliseconds (to catch a download in the middle). */
+  readonly durationMs?: number;
 }
 
 declare module 'vitest' {

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
 import type { TestProject } from 'vitest/node';
 import { startLocalRuntime } from '../../local/runtime';
 import { listenOnLoopback } from '../../local/services/ports';
@@ -25,7 +26,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const answer = plan ? plan[Math.min(count, plan.length) - 1] : { status: 404 };
     if (answer.status !== 200) return void res.writeHead(answer.status).end();
     res.writeHead(200, { 'content-type': answer.contentType ?? 'application/octet-stream', 'content-length': answer.size ?? 0 });
-    mediaStream(answer.seed ?? p, answer.size ?? 0).pipe(res);
+    const body = mediaStream(answer.seed ?? p, answer.size ?? 0);
+    if (!answer.durationMs) return void body.pipe(res);
+    // Served slowly, in 20 slices over durationMs: a download a test can catch in the middle.
+    void (async () => {
+      const bytes: Buffer[] = [];
+      for await (const chunk of body) bytes.push(chunk as Buffer);
+      const all = Buffer.concat(bytes);
+      const slice = Math.ceil(all.length / 20);
+      for (let i = 0; i < all.length && !res.destroyed; i += slice) {
+        res.write(all.subarray(i, i + slice));
+        await new Promise((r) => setTimeout(r, answer.durationMs! / 20));
+      }
+      res.end();
+    })();
   });
   const mediaListener = await listenOnLoopback(media);
   const mediaHost = `127.0.0.1:${mediaListener.port}`;
@@ -38,8 +52,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
     port: 0,
     dataDir,
     mediaHosts: [mediaHost],
-    secretCacheSeconds: 1,
-    processor: { batchSize: 5, maxConcurrency: 2, timeoutSeconds: 60, retryBaseDelaySeconds: 1, mediaMaxBytes: 256 * 1024 * 1024 },
+    // The construct's own props: the queue's visibility timeout and the rest follow from them as
+    // they would in AWS. The shortest processor timeout the construct allows keeps a crashed
+    // batch's return (after the visibility timeout) inside CI's time budget.
+    stack: {
+      signingSecretCacheTtl: Duration.seconds(1),
+      processorBatchSize: 5,
+      processorMaxConcurrency: 2,
+      processorTimeout: Duration.seconds(30),
+      mediaDownloadTimeout: Duration.seconds(10),
+      maxMediaBytes: 256 * 1024 * 1024,
+    },
+    retryBaseDelaySeconds: 1,
   });
 
   const control = createServer(async (req, res) => {
@@ -56,6 +80,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (typeof body.secretsManagerFailing === 'boolean') runtime.setSecretsManagerFailing(body.secretsManagerFailing);
       if (typeof body.queueReachable === 'boolean') runtime.setQueueReachableFromVerifier(body.queueReachable);
       if (typeof body.s3HungForProcessor === 'boolean') runtime.setS3HungForProcessor(body.s3HungForProcessor);
+      if (typeof body.dynamodbPaused === 'boolean') runtime.setDynamoDBPaused(body.dynamodbPaused);
+    } else if (url.pathname === '/workers') {
+      // The execution environments of a function: PIDs, and the event ids each one is running.
+      const fn = url.searchParams.get('function') === 'verifier' ? 'verifier' : 'processor';
+      return void res.end(JSON.stringify(runtime.environments(fn).map((e) => ({ pid: e.pid, busy: e.busy, eventIds: eventIdsOf(e.event) }))));
+    } else if (url.pathname === '/received') {
+      return void res.end(JSON.stringify(runtime.eventSource.receivedEventIds));
+    } else if (url.pathname === '/published') {
+      const idOf = (p: { detail: unknown }) => (p.detail as { event?: { id?: string } }).event?.id;
+      const eventId = url.searchParams.get('eventId');
+      if (eventId) return void res.end(JSON.stringify(runtime.published.filter((p) => idOf(p) === eventId)));
+      const counts: Record<string, number> = {};
+      for (const p of runtime.published) {
+        const id = idOf(p);
+        if (id) counts[id] = (counts[id] ?? 0) + 1;
+      }
+      return void res.end(JSON.stringify(counts));
     } else {
       return void res.writeHead(404).end();
     }
@@ -73,6 +114,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     mediaOrigin: `http://${mediaHost}`,
     controlUrl: `http://127.0.0.1:${controlListener.port}`,
     dynamodbKind: runtime.dynamodbKind,
+    visibilityTimeoutSeconds: runtime.settings.queue.visibilityTimeoutSeconds,
+    processorTimeoutSeconds: runtime.settings.processor.timeoutSeconds,
   });
 
   return async () => {
@@ -89,10 +132,26 @@ interface ControlRequest {
   readonly secretsManagerFailing?: unknown;
   readonly queueReachable?: unknown;
   readonly s3HungForProcessor?: unknown;
+  readonly dynamodbPaused?: unknown;
 }
 
 async function readJson(req: IncomingMessage): Promise<ControlRequest> {
   let text = '';
   for await (const chunk of req) text += chunk;
   return text ? JSON.parse(text) : {};
+}
+
+/** The FaceSign event ids in a verifier (API Gateway) or processor (SQS) event. */
+function eventIdsOf(event: unknown): string[] {
+  const idOf = (body: unknown) => {
+    try {
+      const id = (JSON.parse(String(body)) as { id?: unknown }).id;
+      return typeof id === 'string' ? [id] : [];
+    } catch {
+      return [];
+    }
+  };
+  const e = event as { Records?: Array<{ body: string }>; body?: string } | undefined;
+  if (e?.Records) return e.Records.flatMap((r) => idOf(r.body));
+  return e?.body ? idOf(e.body) : [];
 }

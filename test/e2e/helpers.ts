@@ -77,14 +77,23 @@ export async function mediaHits(path: string): Promise<number> {
 }
 
 /** Switches a fault on the runtime. */
-export async function fault(faults: { secretsManagerFailing?: boolean; queueReachable?: boolean; s3HungForProcessor?: boolean }): Promise<void> {
+export async function fault(faults: { secretsManagerFailing?: boolean; queueReachable?: boolean; s3HungForProcessor?: boolean; dynamodbPaused?: boolean }): Promise<void> {
   await fetch(`${ctx.controlUrl}/faults`, { method: 'POST', body: JSON.stringify(faults) });
 }
 
-/** Event ids the processor has received from the queue so far. */
+/** Event ids the processor has received from the queue so far (the most recent 10,000). */
 export async function receivedEventIds(): Promise<string[]> {
-  const status = (await (await fetch(ctx.statusUrl)).json()) as { eventSource: { receivedEventIds: string[] } };
-  return status.eventSource.receivedEventIds;
+  return (await (await fetch(`${ctx.controlUrl}/received`)).json()) as string[];
+}
+
+/** How many times the processor published each event id to EventBridge (the most recent 10,000 entries). */
+export async function publishedCounts(): Promise<Record<string, number>> {
+  return (await (await fetch(`${ctx.controlUrl}/published`)).json()) as Record<string, number>;
+}
+
+/** What the processor published to EventBridge for an event id. */
+export async function publishedEntries(eventId: string): Promise<Array<{ source: string; detailType: string; detail: Record<string, unknown> }>> {
+  return (await (await fetch(`${ctx.controlUrl}/published?eventId=${encodeURIComponent(eventId)}`)).json()) as Array<{ source: string; detailType: string; detail: Record<string, unknown> }>;
 }
 
 /** What the local event source has done so far (records received, deleted, failed; invocations failed). */
@@ -95,8 +104,12 @@ export async function eventSourceStats(): Promise<{ received: number; deleted: n
 
 /** How many times the processor published an event id to EventBridge. */
 export async function publishedCount(eventId: string): Promise<number> {
-  const status = (await (await fetch(ctx.statusUrl)).json()) as { published: Array<{ detail: { event?: { id?: string } } }> };
-  return status.published.filter((p) => p.detail.event?.id === eventId).length;
+  return (await publishedCounts())[eventId] ?? 0;
+}
+
+/** A function's execution environments: PIDs, busy, and the event ids each one is running. */
+export async function workers(fn: 'verifier' | 'processor'): Promise<Array<{ pid: number; busy: boolean; eventIds: string[] }>> {
+  return (await (await fetch(`${ctx.controlUrl}/workers?function=${fn}`)).json()) as Array<{ pid: number; busy: boolean; eventIds: string[] }>;
 }
 
 /** The dead-letter message for an event id, with its attributes, once it is there. Left in place. */

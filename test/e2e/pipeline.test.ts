@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../../lambda/shared/event';
 import { mediaSha256 } from '../../local/media-content';
-import { archiveKey, ctx, event, getObject, listKeys, mediaHits, planMedia, post, publishedCount, unique, waitFor } from './helpers';
+import { archiveKey, ctx, event, getObject, listKeys, mediaHits, planMedia, post, publishedCount, publishedEntries, receivedEventIds, unique, waitFor } from './helpers';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -53,10 +53,9 @@ describe(`the local pipeline (real bundles, ${ctx.dynamodbKind}, fauxqs)`, () =>
     expect((await post(body)).status).toBe(200);
     await waitFor('first archive', () => getObject(archiveKey(e)));
     expect((await post(body)).status).toBe(200);
-    await waitFor('the second delivery to be consumed', async () => {
-      const ids = await (await fetch(ctx.statusUrl)).json() as { eventSource: { receivedEventIds: string[]; received: number; deleted: number } };
-      return ids.eventSource.receivedEventIds.filter((id) => id === e.id).length >= 2 ? true : undefined;
-    });
+    await waitFor('the second delivery to be consumed', async () =>
+      (await receivedEventIds()).filter((id) => id === e.id).length >= 2 ? true : undefined,
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(await mediaHits(path)).toBe(1);
     expect(await listKeys(`events/${e.sessionId}/`)).toEqual([archiveKey(e)]);
@@ -67,8 +66,7 @@ describe(`the local pipeline (real bundles, ${ctx.dynamodbKind}, fauxqs)`, () =>
     const e = event('analysis.video');
     expect((await post(JSON.stringify(e))).status).toBe(200);
     await waitFor('the publication', async () => ((await publishedCount(String(e.id))) > 0 ? true : undefined));
-    const status = (await (await fetch(ctx.statusUrl)).json()) as { published: Array<{ source: string; detailType: string; detail: { event: { id: string }; archive: { key: string } } }> };
-    const entry = status.published.find((p) => p.detail.event.id === e.id);
+    const [entry] = await publishedEntries(String(e.id));
     expect(entry).toMatchObject({ source: 'facesign.webhooks', detailType: 'analysis.video', detail: { event: e, archive: { bucket: ctx.bucket, key: archiveKey(e) } } });
   });
 
@@ -80,8 +78,7 @@ describe(`the local pipeline (real bundles, ${ctx.dynamodbKind}, fauxqs)`, () =>
     const answers = await Promise.all(Array.from({ length: 10 }, () => post(body)));
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
     await waitFor('all ten deliveries to be handled', async () => {
-      const status = await (await fetch(ctx.statusUrl)).json() as { eventSource: { receivedEventIds: string[] } };
-      const received = status.eventSource.receivedEventIds.filter((id) => id === e.id).length;
+      const received = (await receivedEventIds()).filter((id) => id === e.id).length;
       return received >= 10 && (await getObject(archiveKey(e))) ? true : undefined;
     }, 60_000);
     // Concurrent duplicates back off and come back as duplicates; give them time to finish.

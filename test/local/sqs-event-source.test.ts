@@ -1,4 +1,4 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSqsS3, type LocalSqsS3 } from '../../local/services/sqs-s3';
@@ -91,5 +91,39 @@ describe('local SQS event source', () => {
     expect(source.stats.failedInvocations).toBe(1);
     expect(source.stats.deleted).toBe(2);
     expect(calls).toBeGreaterThanOrEqual(3);
+  });
+
+  it('keeps polling when a delete fails or a listener throws: the record comes back and is deleted later', async () => {
+    const { queue, queueArn } = await queuePair('delete-fails', 5);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: 'x' }));
+    let deleteFailures = 0;
+    // The real local SQS, except that the first delete fails as a dropped connection would.
+    const flaky = {
+      send: (command: unknown, options?: unknown) => {
+        if (command instanceof DeleteMessageBatchCommand && deleteFailures++ === 0) return Promise.reject(new Error('socket hang up'));
+        return sqs.send(command as never, options as never);
+      },
+    } as unknown as SQSClient;
+    const reports: Array<{ error?: Error }> = [];
+    let deliveries = 0;
+    const source = startSqsEventSource({
+      sqs: flaky, queueUrl: queue, queueArn, region: 'us-east-1', batchSize: 10, maxConcurrency: 1,
+      invoke: async () => {
+        deliveries++;
+        return { batchItemFailures: [] };
+      },
+      onBatch: (report) => {
+        reports.push(report);
+        throw new Error('a listener that throws');
+      },
+    });
+    try {
+      await until(() => source.stats.deleted >= 1);
+    } finally {
+      await source.stop();
+    }
+    expect(deliveries).toBe(2);
+    expect(reports[0].error?.message).toBe('socket hang up');
+    expect(source.stats.inFlight).toBe(0);
   });
 });
