@@ -8,7 +8,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IDEMPOTENCY_KEY_PREFIX, loadProcessorConfig } from '../shared/config';
@@ -17,11 +17,10 @@ import { CLIENT_TIMEOUTS, clientConfig } from './aws-clients';
 import { invocationDeadline } from './deadline';
 import { publishProcessedEvent } from './event-publisher';
 import { storeMedia } from './media-archiver';
-import { processEvent, type EventInput, type ProcessingResult } from './process-event';
+import { processEvent, writeEventPayload, type EventInput, type ProcessingResult } from './process-event';
 import { processRecord, type UnitOptions } from './process-record';
 import { archiveQuarantinedBody, type QuarantineInput, type QuarantineResult } from './quarantine';
-import { objectEncryption } from './object-encryption';
-import { conflictArchiveKey, objectMetadata } from './s3-keys';
+import { conflictArchiveKey } from './s3-keys';
 
 const config = loadProcessorConfig();
 const { logger, metrics, eventMetrics, tracer } = createObservability(SERVICE.processor);
@@ -92,16 +91,7 @@ const batch = new BatchProcessor(EventType.SQS);
 /** Keeps a different version of an already processed event id, byte for byte, under `conflicts/`. */
 async function archiveConflict(event: EventInput['event'], rawBody: string): Promise<string> {
   const key = conflictArchiveKey(event, rawBody);
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: config.bucketName,
-      Key: key,
-      Body: rawBody,
-      ContentType: 'application/json',
-      ...objectEncryption(config.encryptionKeyArn),
-      Metadata: objectMetadata({ 'facesign-event-id': event.id, 'facesign-event-type': event.type, 'facesign-session-id': event.sessionId }),
-    }),
-  );
+  await writeEventPayload({ s3, bucket: config.bucketName, encryptionKeyArn: config.encryptionKeyArn }, key, { event, rawBody });
   return key;
 }
 

@@ -46,9 +46,15 @@ export interface ProcessEventDependencies {
   readonly signal?: AbortSignal;
 }
 
-/** Archives the payload and runs the event's handler. */
-export async function processEvent({ event, rawBody }: EventInput, deps: ProcessEventDependencies): Promise<ProcessingResult> {
-  const key = eventArchiveKey(event);
+/**
+ * Writes an event's payload byte for byte under `key`, SSE-KMS, with the event's identity as
+ * metadata: the archive copy, and the copy of a conflicting second version.
+ */
+export async function writeEventPayload(
+  deps: Pick<ProcessEventDependencies, 's3' | 'bucket' | 'encryptionKeyArn' | 'signal'>,
+  key: string,
+  { event, rawBody }: EventInput,
+): Promise<void> {
   await deps.s3.send(
     new PutObjectCommand({
       Bucket: deps.bucket,
@@ -60,6 +66,12 @@ export async function processEvent({ event, rawBody }: EventInput, deps: Process
     }),
     { abortSignal: deps.signal },
   );
+}
+
+/** Archives the payload and runs the event's handler. */
+export async function processEvent({ event, rawBody }: EventInput, deps: ProcessEventDependencies): Promise<ProcessingResult> {
+  const key = eventArchiveKey(event);
+  await writeEventPayload(deps, key, { event, rawBody });
 
   const logger = deps.logger.createChild({ persistentKeys: { eventId: event.id, sessionId: event.sessionId, eventType: event.type } });
   const context: EventHandlerContext = { archiveKey: key, storeMedia: deps.storeMedia, logger };

@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { referenceVerifier } from '../../support/reference-verifier';
 import {
   computeSignature,
   getHeader,
@@ -81,18 +82,6 @@ describe('parseSignatureHeader', () => {
   });
 });
 
-/** FaceSign's reference verifier, copied from its webhook document. */
-function referenceVerifier(rawBody: string, signatureHeader: string | undefined, secret: string): boolean {
-  if (!signatureHeader) return false;
-  const parts = Object.fromEntries(signatureHeader.split(',').map((p) => p.split('=')));
-  if (!parts.t || !parts.v1) return false;
-  const expected = createHmac('sha256', secret).update(`${parts.t}.${rawBody}`, 'utf8').digest('hex');
-  try {
-    return timingSafeEqual(Buffer.from(parts.v1, 'hex'), Buffer.from(expected, 'hex'));
-  } catch {
-    return false;
-  }
-}
 
 describe('verifyFaceSignSignature', () => {
   const sig = hex(SECRET, NOW_S, BODY);
