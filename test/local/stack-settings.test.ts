@@ -11,7 +11,8 @@ type CfnProperties = Record<string, any>;
 
 function synthesized(props: LocalStackProps) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new Stack(app, 'Synth');
+  // The stack name readStackSettings uses: the metrics deployment dimension is derived from it.
+  const stack = new Stack(app, 'LocalRuntimeSettings');
   new FaceSignWebhooks(stack, 'Webhooks', props);
   const template = Template.fromStack(stack);
   const only = (type: string, match: (p: CfnProperties) => boolean = () => true) => {
@@ -47,6 +48,6 @@ describe('readStackSettings', () => {
   });
 
   it('refuses props the construct refuses, with the construct own error', () => {
-    expect(() => readStackSettings({ processorTimeout: Duration.seconds(20) })).toThrow(/processorTimeout \(seconds\) must be an integer from 30 to 900, got 20/);
+    expect(() => readStackSettings({ processorTimeout: Duration.seconds(20) })).toThrow(/processorTimeout \(seconds\) must be an integer from 30 to 420, got 20/);
   });
 });
