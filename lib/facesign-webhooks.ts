@@ -315,6 +315,8 @@ export class FaceSignWebhooks extends Construct {
   public readonly webhookUrl: string;
   /** The signing secret the verifier reads. */
   public readonly signingSecret: secretsmanager.ISecret;
+  /** The secret this construct created (undefined when one was passed in): only it gets our resource policy. */
+  private readonly createdSigningSecret?: secretsmanager.Secret;
   /** Verified events waiting for the processor. */
   public readonly queue: sqs.Queue;
   /** Events that could not be processed, with the reason as message attributes. */
@@ -356,9 +358,9 @@ export class FaceSignWebhooks extends Construct {
     exclusive('existingEncryptionKeyObj', props.existingEncryptionKeyObj, 'encryptionKeyProps', props.encryptionKeyProps);
     const retention = resolveRetention(props);
 
-    this.signingSecret =
-      props.existingSigningSecretObj ??
-      new secretsmanager.Secret(this, 'SigningSecret', {
+    this.createdSigningSecret = props.existingSigningSecretObj
+      ? undefined
+      : new secretsmanager.Secret(this, 'SigningSecret', {
         description: 'FaceSign webhook signing secret: the value from the FaceSign dashboard, or {"secrets":["new","old"]}',
         ...props.signingSecretProps,
         // An empty list, so the verifier knows the secret is not set yet and answers 503 (FaceSign retries).
@@ -368,6 +370,7 @@ export class FaceSignWebhooks extends Construct {
           excludePunctuation: true,
         },
       });
+    this.signingSecret = props.existingSigningSecretObj ?? this.createdSigningSecret!;
 
     this.encryptionKey =
       props.existingEncryptionKeyObj ??
@@ -559,8 +562,8 @@ export class FaceSignWebhooks extends Construct {
         reason: 'FaceSign cannot send API Gateway credentials; every request is authenticated by its HMAC signature, verified in the verifier Lambda before anything is trusted.',
       },
     ]);
-    if (this.signingSecret instanceof secretsmanager.Secret) {
-      suppressNag(this.signingSecret, [
+    if (this.createdSigningSecret) {
+      suppressNag(this.createdSigningSecret, [
         {
           id: 'AwsSolutions-SMG4',
           reason: 'FaceSign issues the signing secret; it is rotated in the FaceSign dashboard, and the {"secrets":[...]} form lets both values be active during the switch. A rotation Lambda cannot mint FaceSign secrets.',
@@ -749,8 +752,9 @@ export class FaceSignWebhooks extends Construct {
    * existing secret passed in is left alone (the README says what to add to it).
    */
   private restrictSecretValueToVerifier(): void {
-    if (!(this.signingSecret instanceof secretsmanager.Secret)) return;
-    this.signingSecret.addToResourcePolicy(
+    // Not `instanceof Secret`: a secret passed in may be a Secret of the same app, and it is the user's.
+    if (!this.createdSigningSecret) return;
+    this.createdSigningSecret.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'OnlyTheVerifierReadsTheValue',
         effect: iam.Effect.DENY,

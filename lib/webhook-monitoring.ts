@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -51,6 +51,7 @@ export interface WebhookAlarmOptions {
   /**
    * First part of every alarm name: `<prefix>-<resource>-<metric>-<severity>`. The created topic
    * lets only alarms whose names start with `<prefix>-` publish.
+   * Must differ between two FaceSignWebhooks in one stack (alarm names are unique per account and region).
    * @default - the stack name
    */
   readonly alarmNamePrefix?: string;
@@ -147,6 +148,7 @@ export class WebhookMonitoring extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     this.prefix = props.alarmNamePrefix ?? stack.stackName;
+    claimAlarmNamePrefix(stack, this.prefix);
     this.namespace = props.metricsNamespace;
     this.deployment = props.metricsDeployment;
     const queueAgeThreshold = props.queueAgeAlarmThreshold ?? Duration.minutes(5);
@@ -377,9 +379,10 @@ export class WebhookMonitoring extends Construct {
     // alone (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html). Sum both.
     // Ids unique per consumer, so several consumers' lines can share the dashboard widget.
     const idOf = (kind: 'bus' | 'rule', n: number) => `${key}${kind === 'bus' ? 'Bus' : 'Rule'}${n}`;
+    const ruleName = plainRuleName(rule);
     const ruleMetric = (metricName: string, n: number) => ({
-      [idOf('bus', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: rule.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
-      [idOf('rule', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { RuleName: rule.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
+      [idOf('bus', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
+      [idOf('rule', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { RuleName: ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
     });
     const failures = new cloudwatch.MathExpression({
       expression: [1, 2, 3].map((n) => `FILL(${idOf('bus', n)}, 0) + FILL(${idOf('rule', n)}, 0)`).join(' + '),
@@ -642,4 +645,29 @@ function retentionOf(queue: sqs.IQueue): Duration {
   const cfn = queue.node.defaultChild;
   if (cfn instanceof sqs.CfnQueue && typeof cfn.messageRetentionPeriod === 'number') return Duration.seconds(cfn.messageRetentionPeriod);
   return SQS_DEFAULT_RETENTION;
+}
+
+/**
+ * The rule's own name, as the AWS/Events metrics carry it. For a rule on a custom bus, the
+ * CloudFormation `Ref` that `rule.ruleName` resolves to is `<bus name>|<rule name>`
+ * (https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1131); on the
+ * default bus it is the bare name. Joining the Ref to itself with `|` and taking element 1 gives
+ * the bare name in both cases: `bus|rule|bus|rule` and `rule|rule`.
+ */
+function plainRuleName(rule: events.IRule): string {
+  if (!Token.isUnresolved(rule.ruleName)) return rule.ruleName;
+  return Fn.select(1, Fn.split('|', Fn.join('|', [rule.ruleName, rule.ruleName])));
+}
+
+/** Alarm name prefixes used in each stack: alarm names are unique per account and region. */
+const alarmNamePrefixes = new WeakMap<Stack, Set<string>>();
+
+/** Refuses a second monitoring construct in one stack with the same prefix: their alarms would collide. */
+function claimAlarmNamePrefix(stack: Stack, prefix: string): void {
+  const used = alarmNamePrefixes.get(stack) ?? new Set<string>();
+  alarmNamePrefixes.set(stack, used);
+  if (!Token.isUnresolved(prefix) && used.has(prefix)) {
+    throw new Error(`two FaceSignWebhooks in stack ${stack.stackName} would name their alarms alike; give each its own alarmNamePrefix, got "${prefix}" twice`);
+  }
+  used.add(prefix);
 }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { containsUrlQuery } from '../../lambda/shared/redact-url';
-import { archiveKey, ctx, event, getObject, planMedia, post, unique, waitFor } from './helpers';
+import { archiveKey, ctx, event, getObject, planMedia, post, publishedEntries, unique, waitFor } from './helpers';
 
 interface Published {
   source: string;
@@ -14,8 +14,8 @@ interface Published {
 }
 
 async function published(eventId: string): Promise<Published | undefined> {
-  const status = (await (await fetch(ctx.statusUrl)).json()) as { published: Published[] };
-  return status.published.find((p) => p.detail.event?.id === eventId);
+  const [first] = (await publishedEntries(eventId)) as unknown as Published[];
+  return first;
 }
 
 async function functionLogs(): Promise<string[]> {

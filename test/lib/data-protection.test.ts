@@ -203,6 +203,14 @@ describe('the signing secret', () => {
     const template = build({}, (stack) => ({ existingSigningSecretObj: secretsmanager.Secret.fromSecretNameV2(stack, 'S', 'facesign/signing') })).template();
     template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
   });
+
+  it('leaves a secret of the same app to its owner too: no policy, no cdk-nag acknowledgement on it', () => {
+    // A Secret built in the same app is still the user's (the integration test reads its own).
+    const template = build({}, (stack) => ({ existingSigningSecretObj: new secretsmanager.Secret(stack, 'Mine') })).template();
+    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
+    const [mine] = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+    expect(JSON.stringify(mine.Metadata ?? {})).not.toContain('AwsSolutions-SMG4');
+  });
 });
 
 describe('grantReadMedia and grantReadArchive', () => {

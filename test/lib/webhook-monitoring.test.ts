@@ -437,6 +437,13 @@ describe('deployments kept apart', () => {
     const deployments = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment.Variables[ENV.metricsDeployment]);
     expect(new Set(deployments)).toEqual(new Set(['Shared/Kyc', 'Shared/Aml']));
   });
+
+  it('refuses two constructs in one stack whose alarms would share names', () => {
+    const app = new App({ context });
+    const stack = new Stack(app, 'Twice');
+    new FaceSignWebhooks(stack, 'Kyc');
+    expect(() => new FaceSignWebhooks(stack, 'Aml')).toThrow('two FaceSignWebhooks in stack Twice would name their alarms alike; give each its own alarmNamePrefix, got "Twice" twice');
+  });
 });
 
 describe('onEvent consumers', () => {
@@ -491,8 +498,12 @@ describe('onEvent consumers', () => {
     expect(stats.map((m: { MetricName: string }) => m.MetricName).sort()).toEqual(
       ['FailedInvocations', 'FailedInvocations', 'InvocationsFailedToBeSentToDlq', 'InvocationsFailedToBeSentToDlq', 'InvocationsSentToDlq', 'InvocationsSentToDlq'],
     );
+    // The bare rule name, also for a rule on a custom bus, whose Ref is `<bus>|<rule>`: the metrics
+    // carry the bare name. Element 1 of `Ref|Ref` split on `|` is the rule name either way.
     const ruleRef = stack.resolve(rule.ruleName);
-    for (const m of stats) expect(m.Dimensions).toContainEqual({ Name: 'RuleName', Value: ruleRef });
+    const bareName = { 'Fn::Select': [1, { 'Fn::Split': ['|', { 'Fn::Join': ['|', [ruleRef, ruleRef]] }] }] };
+    for (const m of stats) expect(m.Dimensions).toContainEqual({ Name: 'RuleName', Value: bareName });
+    for (const ref of ['facesign-bus|on-status', 'on-status']) expect(`${ref}|${ref}`.split('|')[1]).toBe('on-status');
     expect(stats.filter((m: { Dimensions: Array<{ Name: string }> }) => m.Dimensions.some((d) => d.Name === 'EventBusName'))).toHaveLength(3);
     expect(stack.webhooks.monitoring.alarms.consumerOnSessionStatus).toBeDefined();
     const [dlqId] = Object.keys(t.findResources('AWS::SQS::Queue')).filter((id) => id.includes('OnSessionStatusDeadLetterQueue'));
