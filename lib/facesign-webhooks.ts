@@ -833,7 +833,11 @@ export class FaceSignWebhooks extends Construct {
     return rule;
   }
 
-  /** A dead-letter queue for one onEvent target, as safe as the pipeline's own. */
+  /**
+   * A dead-letter queue for one onEvent target: SSL only, 14 days, SSE-SQS. What it holds is the
+   * published detail (no signed URL, no media), so the customer key and the key-policy grant to
+   * EventBridge it would need are not used here.
+   */
   private consumerDeadLetterQueue(id: string): sqs.Queue {
     const queue = new sqs.Queue(this, id, {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
