@@ -44,6 +44,14 @@ export const CONSTRUCT_DEFAULTS = {
   archiveRetentionDays: 90,
 } as const;
 
+/**
+ * SQS's largest message, set explicitly on both queues: a body up to `maxBodyBytes` (at most
+ * 1,000,000) plus its attributes must fit, or the verifier would answer 503 to it forever. Queues
+ * created before SQS raised its limit kept 256 KiB
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+ */
+const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
+
 /** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
 export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   /**
@@ -404,11 +412,13 @@ export class FaceSignWebhooks extends Construct {
       encryptionMasterKey: this.encryptionKey,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
       enforceSSL: true,
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
       // Twice the function timeout, not AWS's suggested six: a crashed, timed-out or out-of-memory
       // invocation's records must come back while their media URLs live (README "Timeout budget").
       visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(settings.processorTimeout.toSeconds())),

@@ -96,10 +96,12 @@ describe('FaceSignWebhooks: the synthesized template', () => {
   it('encrypts both queues, enforces SSL on them, and redrives after 5 receives to a 14-day DLQ', () => {
     template.resourceCountIs('AWS::SQS::Queue', 2);
     const [keyId] = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('identity media') } }));
-    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] }, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] }, MessageRetentionPeriod: 1209600, MaximumMessageSize: 1048576 });
     template.hasResourceProperties('AWS::SQS::Queue', {
       KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       VisibilityTimeout: 240,
+      // A body of maxBodyBytes (at most 1,000,000) plus attributes fits; 256 KiB would not.
+      MaximumMessageSize: 1048576,
       RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
     });
     const policies = template.findResources('AWS::SQS::QueuePolicy');
