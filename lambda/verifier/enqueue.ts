@@ -1,4 +1,5 @@
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { BODY_ENCODING_ATTRIBUTE, encodeQueueBody } from '../shared/queue-body';
 import { UNRECOGNIZED_ENVELOPE_ATTRIBUTE } from '../shared/quarantine';
 import type { VerifiedEvent } from './handle-webhook';
 
@@ -16,7 +17,10 @@ export async function enqueueVerifiedEvent(client: SQSClient, queueUrl: string, 
   if (ids.id) attributes.eventId = text(ids.id);
   if (ids.sessionId) attributes.sessionId = text(ids.sessionId);
   if (verified.unrecognized) attributes[UNRECOGNIZED_ENVELOPE_ATTRIBUTE] = text(verified.unrecognized.problem);
-  await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: verified.rawBody, MessageAttributes: attributes }), { abortSignal: signal });
+  // A body with characters SQS cannot carry (U+FFFE, U+FFFF) travels base64-encoded (queue-body.ts).
+  const { messageBody, encoding } = encodeQueueBody(verified.rawBody);
+  if (encoding) attributes[BODY_ENCODING_ATTRIBUTE] = text(encoding);
+  await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: messageBody, MessageAttributes: attributes }), { abortSignal: signal });
 }
 
 function text(value: string): MessageAttributeValue {

@@ -77,9 +77,8 @@ export interface VerifierDependencies {
   readonly now?: () => number;
 }
 
+// ignoreBOM keeps a leading byte order mark in the text, so the queued body is the bytes as signed.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-// Characters that SQS message bodies cannot carry (and that no sane JSON event needs).
-const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/;
 // 401 reasons given only after some v1 matched the HMAC: the delivery is authentic.
 const AUTHENTIC_REASONS: ReadonlySet<WebhookErrorName> = new Set<WebhookErrorName>(['invalid_timestamp', 'timestamp_out_of_tolerance']);
 
@@ -140,9 +139,6 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     rawBody = utf8.decode(bytes);
   } catch {
     return reject(400, 'invalid_json', 'the body is not valid UTF-8');
-  }
-  if (NOT_SQS_SAFE.test(rawBody)) {
-    return reject(400, 'invalid_json', 'the body contains the non-characters U+FFFE or U+FFFF');
   }
   const parsed = parseFaceSignEvent(rawBody);
   if (!parsed.ok && parsed.error === 'invalid_json') return reject(400, 'invalid_json', parsed.message);

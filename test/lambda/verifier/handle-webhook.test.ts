@@ -103,6 +103,13 @@ describe('handleWebhook: the answers FaceSign gets', () => {
     });
   });
 
+  it('queues an authentic body with raw U+FFFE and U+FFFF byte for byte (SQS-safety is the queue\'s business)', async () => {
+    const body = JSON.stringify({ ...sampleEvent('session.status'), note: 'a\uFFFEb\uFFFF' });
+    const { deps, queued } = harness();
+    expect((await handleWebhook(signedRequest(body, { base64: true }), deps)).statusCode).toBe(200);
+    expect(queued[0].rawBody).toBe(body);
+  });
+
   it('queues pretty-printed JSON byte for byte', async () => {
     const body = JSON.stringify(sampleEvent('session.status'), null, 2);
     const { deps, queued } = harness();
