@@ -13,7 +13,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IDEMPOTENCY_KEY_PREFIX, loadProcessorConfig } from '../shared/config';
 import { createObservability, SERVICE } from '../shared/observability';
-import { CLIENT_TIMEOUTS, clientConfig } from './aws-clients';
+import { CLIENT_TIMEOUTS, clientConfig } from '../shared/aws-clients';
 import { invocationDeadline } from './deadline';
 import { publishProcessedEvent } from './event-publisher';
 import { storeMedia } from './media-archiver';

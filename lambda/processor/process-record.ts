@@ -18,6 +18,7 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttribu
 import type { SQSRecord } from 'aws-lambda';
 import { isMediaEvent, parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
+import { BODY_ENCODING_ATTRIBUTE, decodeQueueBody, encodeQueueBody } from '../shared/queue-body';
 import { raceAbort, type Deadline } from './deadline';
 import { classifyFailure, PermanentFailure, TransientFailure, type Classification } from './failures';
 import type { EventInput, ProcessingResult } from './process-event';
@@ -66,7 +67,9 @@ export interface UnitOptions {
 export const MAX_RETRY_DELAY_SECONDS = 300;
 
 /** Processes one record; throws only when the record should be retried. */
-export async function processRecord(record: SQSRecord, deps: RecordProcessorDependencies): Promise<RecordOutcome> {
+export async function processRecord(received: SQSRecord, deps: RecordProcessorDependencies): Promise<RecordOutcome> {
+  // From here on the body is the signed text: a body SQS could not carry came base64-encoded (shared/queue-body.ts).
+  const record: SQSRecord = { ...received, body: decodeQueueBody(received.body, received.messageAttributes) };
   const now = deps.now ?? Date.now;
   const attempt = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
   const parsed = parseFaceSignEvent(record.body);
@@ -209,7 +212,9 @@ async function deadLetter(
   if (ids.id) attributes.eventId = text(ids.id);
   if (ids.sessionId) attributes.sessionId = text(ids.sessionId);
   // If this send fails the error propagates, the record is retried, and nothing is lost.
-  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
+  const { messageBody, encoding } = encodeQueueBody(record.body);
+  if (encoding) attributes[BODY_ENCODING_ATTRIBUTE] = text(encoding);
+  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterQueueUrl, MessageBody: messageBody, MessageAttributes: attributes }));
   logger.error('event sent to the dead-letter queue', { reason: failure.reason, detail: failure.message, attempt });
   deps.metrics.countBy(METRIC.permanentFailures, DIMENSION.reason, failure.reason);
   return { status: 'dead_lettered', reason: failure.reason };

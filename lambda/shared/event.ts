@@ -110,13 +110,22 @@ export function isMediaEvent(event: FaceSignEvent | UnknownFaceSignEvent): event
 export function parseFaceSignEvent(rawBody: string): EventParseResult {
   let value: unknown;
   try {
-    value = JSON.parse(rawBody);
+    value = parseJson(rawBody);
   } catch {
     return { ok: false, error: 'invalid_json', message: 'the body is not valid JSON' };
   }
   const problem = envelopeProblem(value);
   if (problem !== undefined) return { ok: false, error: 'invalid_envelope', ...problem };
   return { ok: true, event: value as FaceSignEvent | UnknownFaceSignEvent };
+}
+
+/**
+ * JSON.parse after dropping one leading UTF-8 byte order mark (U+FEFF), which JSON.parse refuses
+ * but which a sender may put before its JSON (RFC 8259 section 8.1 lets a parser ignore it). The
+ * raw body itself is kept as received.
+ */
+export function parseJson(rawBody: string): unknown {
+  return JSON.parse(rawBody.charCodeAt(0) === 0xfeff ? rawBody.slice(1) : rawBody);
 }
 
 type Problem = { readonly problem: EnvelopeProblem; readonly message: string };

@@ -20,8 +20,15 @@ export const TIMESTAMP_HEADER = 'x-facesign-timestamp';
  * accepted, and a replay inside the window is absorbed by idempotency on the event id.
  */
 export const DEFAULT_TOLERANCE_SECONDS = 7 * 24 * 3600;
-/** Furthest in the future a signature may be, in seconds (clock skew between FaceSign and us). */
-export const MAX_FUTURE_SECONDS = 300;
+/**
+ * Furthest in the future a signature may be, in seconds: 1 hour. This limit guards nothing
+ * against replay (a replay is old, and only the holder of the secret can sign a future `t`); it
+ * only refuses authentic deliveries when FaceSign's clock runs fast, and FaceSign never retries a
+ * 4xx. So it is wide: it tolerates any plausible clock skew and still refuses a `t` that is
+ * plainly wrong (say, milliseconds read as seconds). The skew stays visible as a negative
+ * SignatureAge.
+ */
+export const MAX_FUTURE_SECONDS = 3600;
 
 /** Why a delivery's signature was refused. Each is a stable, documented error name. */
 export type SignatureFailureReason =
@@ -70,7 +77,7 @@ export interface VerifyOptions {
   readonly toleranceSeconds?: number;
   /**
    * Largest distance of `t` into the future, in seconds; never more than `toleranceSeconds`.
-   * @default 300
+   * @default 3600 (1 hour; see MAX_FUTURE_SECONDS)
    */
   readonly maxFutureSeconds?: number;
   /**
@@ -90,6 +97,7 @@ const SHA256_BYTES = 32;
 // Unix seconds, optionally with a fraction; at or above 1e11 it can only be milliseconds (year 5138 in seconds).
 const NUMERIC_TIMESTAMP = /^[0-9]{1,16}(\.[0-9]{1,9})?$/;
 const MILLISECONDS_FROM = 1e11;
+const BOM = '\uFEFF';
 
 type ParseResult =
   | { ok: true; header: ParsedSignatureHeader }
@@ -188,10 +196,12 @@ export function verifyParsedSignature(
 ): SignatureVerification {
   const { maxAgeSeconds, maxFutureSeconds } = checkArguments(secrets, options);
   let verified = signedTimestamps(rawBody, header, secrets);
-  if (verified.length === 0 && typeof rawBody !== 'string' && !isUtf8(rawBody)) {
-    // The reference verifier reads the body with req.text(), which replaces bytes that are not
-    // UTF-8 with U+FFFD before the HMAC; a signer doing the same must verify here too.
-    verified = signedTimestamps(new TextDecoder('utf-8').decode(rawBody), header, secrets);
+  if (verified.length === 0) {
+    // The reference verifier reads the body with req.text(), whose TextDecoder strips one leading
+    // byte order mark and replaces bytes that are not UTF-8 with U+FFFD before the HMAC; a signer
+    // that signed that text must verify here too. The exact bytes are still what is kept.
+    const asText = referenceText(rawBody);
+    if (asText !== undefined) verified = signedTimestamps(asText, header, secrets);
   }
   if (verified.length === 0) {
     return {
@@ -326,6 +336,14 @@ function matchesAny(expected: Buffer, candidates: readonly Buffer[]): boolean {
     if (timingSafeEqual(expected, candidate)) matched = true;
   }
   return matched;
+}
+
+/** The body as the reference's req.text() reads it, when that differs from the body as received. */
+function referenceText(rawBody: string | Uint8Array): string | undefined {
+  if (typeof rawBody === 'string') return rawBody.startsWith(BOM) ? rawBody.slice(1) : undefined;
+  const startsWithBom = rawBody.length >= 3 && rawBody[0] === 0xef && rawBody[1] === 0xbb && rawBody[2] === 0xbf;
+  if (!startsWithBom && isUtf8(rawBody)) return undefined;
+  return new TextDecoder('utf-8').decode(rawBody);
 }
 
 function isUtf8(bytes: Uint8Array): boolean {

@@ -14,7 +14,7 @@ import {
   type HeaderBag,
   type SignatureFailureReason,
 } from '../shared/signature';
-import { parseFaceSignEvent, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
+import { parseFaceSignEvent, parseJson, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
 import { UNRECOGNIZED_EVENT_TYPE } from '../shared/quarantine';
 import { SigningSecretNotConfiguredError } from './signing-secrets';
@@ -77,19 +77,22 @@ export interface VerifierDependencies {
   readonly now?: () => number;
 }
 
+// ignoreBOM keeps a leading byte order mark in the text, so the queued body is the bytes as signed.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-// Characters that SQS message bodies cannot carry (and that no sane JSON event needs).
-const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/;
+// 401 reasons given only after some v1 matched the HMAC: the delivery is authentic.
+const AUTHENTIC_REASONS: ReadonlySet<WebhookErrorName> = new Set<WebhookErrorName>(['invalid_timestamp', 'timestamp_out_of_tolerance']);
 
 /** Verifies, validates and queues one delivery. Never throws: every outcome is a response. */
 export async function handleWebhook(request: WebhookRequest, deps: VerifierDependencies): Promise<WebhookResponse> {
   const { logger } = deps;
   const reject = (statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string): WebhookResponse => {
-    // Every 400 and 413 is answered after the HMAC verified: an authentic delivery FaceSign will not retry.
-    if (statusCode === 401) logger.warn('webhook rejected', { statusCode, error, reason: message });
+    // Only a 401 where no v1 matched may be a forgery. Every other refusal comes after an HMAC
+    // verified (a 400, a 413, or a 401 for a signed t that is unreadable or outside the window):
+    // an authentic delivery FaceSign will not retry, so it is RequestsRejected, which pages at 1.
+    const forgery = statusCode === 401 && !AUTHENTIC_REASONS.has(error);
+    if (forgery) logger.warn('webhook rejected', { statusCode, error, reason: message });
     else logger.error('authentic delivery refused; FaceSign will not retry it', { statusCode, error, reason: message });
-    const metric = statusCode === 401 ? METRIC.signatureFailures : METRIC.requestsRejected;
-    deps.metrics.countBy(metric, DIMENSION.reason, error);
+    deps.metrics.countBy(forgery ? METRIC.signatureFailures : METRIC.requestsRejected, DIMENSION.reason, error);
     return failure(statusCode, error, message);
   };
   const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
@@ -137,9 +140,6 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
   } catch {
     return reject(400, 'invalid_json', 'the body is not valid UTF-8');
   }
-  if (NOT_SQS_SAFE.test(rawBody)) {
-    return reject(400, 'invalid_json', 'the body contains the non-characters U+FFFE or U+FFFF');
-  }
   const parsed = parseFaceSignEvent(rawBody);
   if (!parsed.ok && parsed.error === 'invalid_json') return reject(400, 'invalid_json', parsed.message);
   if (!parsed.ok && parsed.problem === 'not_an_object') return reject(400, 'not_an_object', parsed.message);
@@ -152,7 +152,7 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     // Keys inline rather than a child logger: this is the hot path, and a child logger costs ~40 µs.
     eventKeys = { eventId: event.id, sessionId: event.sessionId, eventType: event.type };
   } else {
-    const value = JSON.parse(rawBody) as Record<string, unknown>;
+    const value = parseJson(rawBody) as Record<string, unknown>;
     const ids = { id: usableIdentifier(value.id), type: usableIdentifier(value.type), sessionId: usableIdentifier(value.sessionId) };
     verified = { rawBody, unrecognized: { problem: parsed.problem, message: parsed.message, ids } };
     eventKeys = { eventId: ids.id, sessionId: ids.sessionId, eventType: ids.type };

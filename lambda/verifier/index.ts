@@ -5,6 +5,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { CLIENT_TIMEOUTS, clientConfig } from '../shared/aws-clients';
 import { loadVerifierConfig } from '../shared/config';
 import { createObservability, SERVICE } from '../shared/observability';
 import { enqueueVerifiedEvent } from './enqueue';
@@ -13,13 +14,26 @@ import { SigningSecretCache } from './signing-secrets';
 
 const config = loadVerifierConfig();
 const { logger, metrics, eventMetrics, tracer } = createObservability(SERVICE.verifier);
-const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+// Connection and request timeouts on both clients (shared/aws-clients.ts): a hung service is a 503, not a Lambda timeout.
+const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient(clientConfig(CLIENT_TIMEOUTS.verifierSecretsManager)));
 // The regional (or AWS_ENDPOINT_URL_SQS) endpoint, not the queue URL's host: same in AWS, and local queue URLs use *.localhost.
-const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
+const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false, ...clientConfig(CLIENT_TIMEOUTS.verifierSqs) }));
+
+/**
+ * Kept back from the invocation's remaining time: the SDK calls are aborted this long before the
+ * function timeout, which leaves time to log, publish metrics and answer 503 (FaceSign retries).
+ */
+export const RESPONSE_RESERVE_MS = 1_000;
+/** The remaining time assumed when the context does not say (the verifier's 10 s function timeout). */
+const DEFAULT_REMAINING_MS = 10_000;
+
+// The current invocation's deadline, for the secret read. A Lambda execution environment runs one
+// invocation at a time; a read shared by concurrent callers (tests) uses the latest deadline.
+let invocationSignal: AbortSignal | undefined;
 
 const secrets = new SigningSecretCache(
   async () => {
-    const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: config.signingSecretArn }));
+    const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: config.signingSecretArn }), { abortSignal: invocationSignal });
     if (out.SecretString === undefined) throw new Error('the secret has no SecretString');
     return out.SecretString;
   },
@@ -31,11 +45,14 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context): 
   metrics.captureColdStartMetric(context.functionName);
   tracer.annotateColdStart();
   tracer.addServiceNameAnnotation();
+  const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : DEFAULT_REMAINING_MS;
+  const signal = AbortSignal.timeout(Math.max(remaining - RESPONSE_RESERVE_MS, Math.floor(remaining / 2)));
+  invocationSignal = signal;
   const response = await handleWebhook(
     { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
     {
       secrets,
-      enqueue: (verified) => enqueueVerifiedEvent(sqs, config.queueUrl, verified),
+      enqueue: (verified) => enqueueVerifiedEvent(sqs, config.queueUrl, verified, signal),
       logger,
       metrics: eventMetrics,
       toleranceSeconds: config.toleranceSeconds,

@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import { S3Client, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientConfig, CLIENT_TIMEOUTS } from '../../../lambda/processor/aws-clients';
+import { clientConfig, CLIENT_TIMEOUTS } from '../../../lambda/shared/aws-clients';
 import { deadlineIn, invocationDeadline, raceAbort, FAILURE_RESERVE_MS } from '../../../lambda/processor/deadline';
 import { classifyFailure, TransientFailure } from '../../../lambda/processor/failures';
 import { conflictArchiveKey, eventArchiveKey, MAX_KEY_BYTES, MAX_METADATA_BYTES, mediaKey, objectMetadata } from '../../../lambda/processor/s3-keys';

@@ -18,6 +18,12 @@ describe('parseFaceSignEvent', () => {
     for (const body of examples) expect(parseFaceSignEvent(body).ok).toBe(true);
   });
 
+  it('parses a body behind one leading byte order mark (the processor gets the raw text with it), and refuses two', () => {
+    const text = JSON.stringify(sampleEvent('session.status'));
+    expect(parseFaceSignEvent(`\uFEFF${text}`)).toMatchObject({ ok: true, event: { type: 'session.status' } });
+    expect(parseFaceSignEvent(`\uFEFF\uFEFF${text}`)).toMatchObject({ ok: false, error: 'invalid_json' });
+  });
+
   it('accepts an event type FaceSign has not documented yet', () => {
     expect(parse({ ...sampleEvent('session.status'), type: 'session.deleted' })).toMatchObject({ ok: true, event: { type: 'session.deleted' } });
   });

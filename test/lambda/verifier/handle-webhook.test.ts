@@ -65,6 +65,51 @@ describe('handleWebhook: the answers FaceSign gets', () => {
     expect(queued[0].rawBody).toBe(body);
   });
 
+  it('accepts a signature up to 1 hour ahead (a fast FaceSign clock), publishing the negative SignatureAge', async () => {
+    const body = JSON.stringify(sampleEvent('session.status'));
+    const { deps, queued, recorded } = harness();
+    expect((await handleWebhook(signedRequest(body, { t: NOW_MS / 1000 + 3600 }), deps)).statusCode).toBe(200);
+    expect(queued).toHaveLength(1);
+    expect(recorded.records.find((r) => r.name === 'SignatureAge')).toMatchObject({ unit: 'Seconds', value: -3600 });
+  });
+
+  describe('a body starting with a UTF-8 byte order mark', () => {
+    const event = sampleEvent('session.status');
+    const text = JSON.stringify(event);
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    const request = (signedOver: string | Buffer): WebhookRequest => ({
+      headers: lower(signFaceSignPayload(signedOver, SECRET, NOW_MS / 1000).headers),
+      body: bytes.toString('base64'),
+      isBase64Encoded: true,
+    });
+
+    it.each([
+      ['the bytes, BOM included', bytes],
+      ['the text without the BOM (what the reference verifies after req.text())', text],
+    ])('signed over %s: 200, parsed, and queued with the BOM kept', async (_name, signedOver) => {
+      const { deps, queued } = harness();
+      expect(await handleWebhook(request(signedOver), deps)).toEqual({ statusCode: 200, body: { received: true } });
+      expect(queued).toHaveLength(1);
+      expect(queued[0].rawBody).toBe(`\uFEFF${text}`);
+      expect(Buffer.from(queued[0].rawBody, 'utf8').equals(bytes)).toBe(true);
+      expect(queued[0].event).toMatchObject({ id: event.id, type: event.type });
+    });
+
+    it('an unrecognized envelope behind a BOM is queued for quarantine with its ids', async () => {
+      const odd = `\uFEFF${JSON.stringify({ id: 'evt_bom', type: 'session.status', sessionId: 'ses_bom', createdAt: 'yesterday' })}`;
+      const { deps, queued } = harness();
+      expect((await handleWebhook(signedRequest(odd), deps)).statusCode).toBe(200);
+      expect(queued[0]).toMatchObject({ rawBody: odd, unrecognized: { ids: { id: 'evt_bom', sessionId: 'ses_bom' } } });
+    });
+  });
+
+  it('queues an authentic body with raw U+FFFE and U+FFFF byte for byte (SQS-safety is the queue\'s business)', async () => {
+    const body = JSON.stringify({ ...sampleEvent('session.status'), note: 'a\uFFFEb\uFFFF' });
+    const { deps, queued } = harness();
+    expect((await handleWebhook(signedRequest(body, { base64: true }), deps)).statusCode).toBe(200);
+    expect(queued[0].rawBody).toBe(body);
+  });
+
   it('queues pretty-printed JSON byte for byte', async () => {
     const body = JSON.stringify(sampleEvent('session.status'), null, 2);
     const { deps, queued } = harness();
@@ -80,7 +125,7 @@ describe('handleWebhook: the answers FaceSign gets', () => {
       ['signature_mismatch', () => signedRequest(body, { secret: 'whsec_wrong' })],
       ['signature_mismatch', (r: WebhookRequest) => ({ ...r, body: body.replace('evt', 'EVT') })],
       ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 - 7 * 86400 - 1 })],
-      ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 + 301 })],
+      ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 + 3601 })],
       ['invalid_timestamp', () => ({ ...signedRequest(body), headers: { 'x-facesign-signature': `t=soon,v1=${computeSignature(body, SECRET, 'soon')}` } })],
       ['signature_mismatch', (r: WebhookRequest) => ({ ...r, body: `${body} ` })],
       ['signature_mismatch', (r: WebhookRequest) => ({ ...r, headers: { ...r.headers, 'x-facesign-signature': `t=${NOW_MS / 1000 - 1},${String(r.headers['x-facesign-signature']).split(',')[1]}` } })],
@@ -90,6 +135,24 @@ describe('handleWebhook: the answers FaceSign gets', () => {
       expect(response.statusCode).toBe(401);
       expect(response.body).toMatchObject({ error });
       expect(queued).toHaveLength(0);
+    });
+
+    it.each([
+      ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 - 7 * 86400 - 1 })],
+      ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 + 3601 })],
+      ['invalid_timestamp', () => ({ ...signedRequest(body), headers: { 'x-facesign-signature': `t=soon,v1=${computeSignature(body, SECRET, 'soon')}` } })],
+    ] as const)('%s after an HMAC matched is an authentic refusal: RequestsRejected (pages), not SignatureFailures', async (error, request) => {
+      const { deps, recorded } = harness();
+      expect(await handleWebhook(request(), deps)).toMatchObject({ statusCode: 401, body: { error } });
+      expect(recorded.count('RequestsRejected', { Reason: error })).toBe(1);
+      expect(recorded.count('SignatureFailures')).toBe(0);
+    });
+
+    it('a 401 where no v1 matched stays a SignatureFailure', async () => {
+      const { deps, recorded } = harness();
+      await handleWebhook(signedRequest(body, { secret: 'whsec_wrong', t: NOW_MS / 1000 + 7200 }), deps);
+      expect(recorded.count('SignatureFailures', { Reason: 'signature_mismatch' })).toBe(1);
+      expect(recorded.count('RequestsRejected')).toBe(0);
     });
 
     it('never echoes the secret or the expected signature', async () => {

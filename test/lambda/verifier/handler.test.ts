@@ -84,6 +84,15 @@ describe('verifier Lambda handler', () => {
     });
   });
 
+  it('sends a body SQS cannot carry (raw U+FFFE, U+FFFF) base64-encoded, with bodyEncoding=base64', async () => {
+    const handler = await loadHandler();
+    const body = JSON.stringify({ ...sampleEvent('session.status', { id: 'evt_nc', sessionId: 'ses_nc' }), note: '\uFFFE\uFFFF' });
+    expect((await handler(signed(body), context)).statusCode).toBe(200);
+    const input = sqsMock.commandCalls(SendMessageCommand)[0].args[0].input;
+    expect(input.MessageBody).toBe(Buffer.from(body, 'utf8').toString('base64'));
+    expect(input.MessageAttributes).toMatchObject({ bodyEncoding: { DataType: 'String', StringValue: 'base64' }, eventId: { StringValue: 'evt_nc' } });
+  });
+
   it('answers 503 queue_unavailable when SQS refuses the message', async () => {
     sqsMock.on(SendMessageCommand).rejects(Object.assign(new Error('throttled'), { name: 'RequestThrottled' }));
     const handler = await loadHandler();

@@ -1,8 +1,10 @@
 /**
- * Connection and request timeouts for every AWS SDK client the processor builds (S3, DynamoDB,
- * the Powertools persistence layer's DynamoDB, EventBridge, SQS). Without them a service that
- * accepts a connection and never answers holds the invocation until its Lambda timeout, and the
- * batch only comes back after the queue's visibility timeout.
+ * Connection and request timeouts for every AWS SDK client the Lambdas build: the processor's
+ * (S3, DynamoDB, the Powertools persistence layer's DynamoDB, EventBridge, SQS) and the
+ * verifier's (Secrets Manager, SQS). Without them a service that accepts a connection and never
+ * answers holds the invocation until its Lambda timeout: for the processor the batch only comes
+ * back after the queue's visibility timeout; for the verifier FaceSign gets API Gateway's
+ * timeout instead of our 503.
  *
  * `requestHandler` is given as NodeHttpHandler options (the SDK builds the handler):
  * `connectionTimeout` caps the TCP/TLS connect, `requestTimeout` the time from sending the
@@ -12,7 +14,7 @@
  * https://github.com/smithy-lang/smithy-typescript/blob/main/packages/types/src/http/httpHandlerInitialization.ts
  *
  * These caps are per attempt; each call also gets the invocation's deadline as its `abortSignal`
- * (see deadline.ts), so that no wait outlives the time the invocation has left.
+ * (processor/deadline.ts, verifier/index.ts), so that no wait outlives the time the invocation has left.
  */
 
 /** Timeouts of one client, in ms, and how many attempts its retry strategy makes. */
@@ -34,6 +36,15 @@ export const CLIENT_TIMEOUTS = {
   eventBridge: { connectionTimeoutMs: 2_000, requestTimeoutMs: 4_000, maxAttempts: 3 },
   // Two attempts: the failure path (visibility change, dead-lettering) must fit the 15 s the deadline keeps for it.
   sqs: { connectionTimeoutMs: 2_000, requestTimeoutMs: 4_000, maxAttempts: 2 },
+  /**
+   * The verifier's clients (function timeout 10 s). GetSecretValue and SendMessage send and get a
+   * few KB and normally answer in tens of ms. Worst case of each call: 2 × (1 s + 1.5 s) plus
+   * backoff, about 5 s; a request reads the secret (rarely) and then sends once, and each call also
+   * gets the invocation's deadline as its abortSignal (verifier/index.ts), so the 503 always
+   * leaves before the function timeout.
+   */
+  verifierSecretsManager: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_500, maxAttempts: 2 },
+  verifierSqs: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_500, maxAttempts: 2 },
 } as const satisfies Record<string, ClientTimeouts>;
 
 /** Constructor settings for an SDK v3 client with these timeouts. */

@@ -1,0 +1,126 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ENV } from '../../../lambda/shared/config';
+import { signFaceSignPayload } from '../../../lambda/shared/signature';
+import { sampleEvent } from '../../support/events';
+
+/**
+ * The verifier's SDK clients against a service that accepts the connection and never answers:
+ * the real handler, real SDK clients, a real socket on 127.0.0.1. The answer must be our 503
+ * (FaceSign retries) well inside the 10 s function timeout, never the Lambda timeout.
+ */
+
+const SECRET = 'whsec_live';
+const FUNCTION_TIMEOUT_MS = 10_000;
+
+let hung: Server;
+let ok: Server;
+const sockets = new Set<Socket>();
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    resolve(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`);
+  }));
+}
+
+let hungUrl: string;
+let secretsUrl: string;
+
+beforeAll(async () => {
+  // Accepts every connection, reads the request, answers nothing.
+  hung = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // A Secrets Manager that answers GetSecretValue at once.
+  ok = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('data', () => {
+      const body = JSON.stringify({ SecretString: SECRET, ARN: 'arn', Name: 'n', VersionId: 'v' });
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  });
+  [hungUrl, secretsUrl] = await Promise.all([listen(hung), listen(ok)]);
+});
+
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await Promise.all([hung, ok].map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+function signedEvent(): APIGatewayProxyEventV2 {
+  const body = JSON.stringify(sampleEvent('session.status'));
+  const { headers } = signFaceSignPayload(body, SECRET);
+  return {
+    version: '2.0',
+    routeKey: 'POST /webhooks/facesign',
+    rawPath: '/webhooks/facesign',
+    rawQueryString: '',
+    headers: { 'x-facesign-signature': headers['X-FaceSign-Signature'] },
+    body,
+    isBase64Encoded: false,
+    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
+  };
+}
+
+function contextWith(remainingMs: number): Context {
+  const started = Date.now();
+  return { awsRequestId: 'req-1', functionName: 'verifier', getRemainingTimeInMillis: () => remainingMs - (Date.now() - started) } as Context;
+}
+
+async function loadHandler() {
+  vi.resetModules();
+  return (await import('../../../lambda/verifier/index.js')).handler;
+}
+
+async function timed(remainingMs: number) {
+  const handler = await loadHandler();
+  const started = Date.now();
+  const response = await handler(signedEvent(), contextWith(remainingMs));
+  return { elapsedMs: Date.now() - started, statusCode: response.statusCode, error: JSON.parse(response.body as string).error as string };
+}
+
+describe('verifier handler: a service that accepts and never answers', () => {
+  beforeEach(() => {
+    vi.stubEnv(ENV.signingSecretArn, 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:facesign-AbCdEf');
+    vi.stubEnv(ENV.queueUrl, 'https://sqs.eu-west-1.amazonaws.com/123456789012/facesign');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    vi.stubEnv('AWS_SESSION_TOKEN', '');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
+  });
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('a hung SQS: 503 queue_unavailable well inside the function timeout', { timeout: 30_000 }, async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsUrl);
+    vi.stubEnv('AWS_ENDPOINT_URL_SQS', hungUrl);
+    const answer = await timed(FUNCTION_TIMEOUT_MS);
+    expect(answer).toMatchObject({ statusCode: 503, error: 'queue_unavailable' });
+    // The client's own caps end it (2 attempts × 1.5 s request timeout + backoff), before the deadline.
+    expect(answer.elapsedMs).toBeLessThan(FUNCTION_TIMEOUT_MS / 2);
+  });
+
+  it('a hung Secrets Manager: 503 secret_unavailable well inside the function timeout', { timeout: 30_000 }, async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', hungUrl);
+    vi.stubEnv('AWS_ENDPOINT_URL_SQS', hungUrl);
+    const answer = await timed(FUNCTION_TIMEOUT_MS);
+    expect(answer).toMatchObject({ statusCode: 503, error: 'secret_unavailable' });
+    expect(answer.elapsedMs).toBeLessThan(FUNCTION_TIMEOUT_MS / 2);
+  });
+
+  it('with little time left, the invocation deadline aborts the call before the client caps would', { timeout: 30_000 }, async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsUrl);
+    vi.stubEnv('AWS_ENDPOINT_URL_SQS', hungUrl);
+    const remainingMs = 2_000;
+    const answer = await timed(remainingMs);
+    expect(answer).toMatchObject({ statusCode: 503, error: 'queue_unavailable' });
+    // Aborted at remaining - 1 s (at least half of it), not after the clients' ~3 s of attempts.
+    expect(answer.elapsedMs).toBeLessThan(remainingMs);
+  });
+});
