@@ -341,7 +341,7 @@ export class WebhookMonitoring extends Construct {
       'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
       { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
     this.alarm('requestsRejected', 'Verifier', 'RequestsRejected', 'Critical', this.custom(METRIC.requestsRejected, SERVICE.verifier),
-      'The verifier answered 400 or 413. FaceSign never retries a 4xx, so if the delivery was authentic it is lost: the verifier log line "webhook rejected" has statusCode, error and reason. Ask FaceSign to resend the event; raise maxBodyBytes for payload_too_large.');
+      'The verifier refused an authentic delivery (400, 413, or 401 after its signature matched). FaceSign never retries a 4xx, so it is lost: the verifier log line "authentic delivery refused; FaceSign will not retry it" has statusCode, error and reason. Ask FaceSign to resend the event; raise maxBodyBytes for payload_too_large.');
     this.alarm('eventsQuarantined', 'Processor', 'EventsQuarantined', 'Critical', this.customAnyService(METRIC.eventsQuarantined),
       'An authentic delivery had an envelope we do not recognise. It was answered 200 and archived as it came, but not published. Read it from the archive, then update the event schema or tell FaceSign.');
     this.alarm('conflictingDuplicates', 'Processor', 'ConflictingDuplicates', 'Critical', this.customAnyService(METRIC.conflictingDuplicates),
@@ -542,7 +542,7 @@ export class WebhookMonitoring extends Construct {
       ], { leftYAxis: { label: 'ms', showUnits: false } }),
       graph('Refused and failed requests by reason', [
         this.byDimension(METRIC.signatureFailures, SERVICE.verifier, DIMENSION.reason, '401'),
-        this.byDimension(METRIC.requestsRejected, SERVICE.verifier, DIMENSION.reason, '400/413'),
+        this.byDimension(METRIC.requestsRejected, SERVICE.verifier, DIMENSION.reason, 'authentic refused'),
         this.byDimension(METRIC.requestsFailed, SERVICE.verifier, DIMENSION.reason, '503'),
       ]),
     );
@@ -551,7 +551,7 @@ export class WebhookMonitoring extends Construct {
       graph('Quarantined, conflicting and refused authentic deliveries', [
         this.customAnyService(METRIC.eventsQuarantined).with({ label: 'quarantined' }),
         this.customAnyService(METRIC.conflictingDuplicates).with({ label: 'conflicting duplicates' }),
-        this.custom(METRIC.requestsRejected, SERVICE.verifier).with({ label: 'refused 400/413' }),
+        this.custom(METRIC.requestsRejected, SERVICE.verifier).with({ label: 'authentic refused (400/413/401)' }),
       ], { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] }),
       graph('Signature timing', [this.custom(METRIC.timestampHeaderMismatches, SERVICE.verifier).with({ label: 'timestamp header ≠ t' })], {
         right: [
