@@ -38,7 +38,22 @@ export async function startDynamoDB(engine: DynamoDBEngine = 'auto', onFallback:
   }
 }
 
-async function startDynamoDBLocal(): Promise<LocalDynamoDB> {
+/**
+ * DynamoDB Local takes a port number, so the port is free when we pick it but may be taken by
+ * another local server (fauxqs, started at the same time) before the JVM binds it: then the JVM
+ * exits, and we try again on another port.
+ */
+async function startDynamoDBLocal(attempts = 3): Promise<LocalDynamoDB> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDynamoDBLocalOnce();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+    }
+  }
+}
+
+async function startDynamoDBLocalOnce(): Promise<LocalDynamoDB> {
   const { emulatorDir, launcherDir } = ensureDynamoDBLocal();
   const port = await freePort();
   const classpath = [path.join(emulatorDir, 'DynamoDBLocal.jar'), path.join(emulatorDir, 'DynamoDBLocal_lib', '*'), launcherDir].join(path.delimiter);
@@ -62,7 +77,8 @@ async function startDynamoDBLocal(): Promise<LocalDynamoDB> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
   try {
-    await waitForHttp(endpoint, 30_000, () => child.exitCode !== null);
+    // Any HTTP answer is not enough: it must be DynamoDB's (GET / answers a DynamoDB error naming it).
+    await waitForHttp(endpoint, 30_000, () => child.exitCode !== null, (body) => /dynamodb/i.test(body));
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`DynamoDB Local did not start: ${(error as Error).message}\n${output.slice(-2000)}`);

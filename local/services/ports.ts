@@ -15,12 +15,19 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once something answers HTTP at the URL (any status), or rejects after the timeout. */
-export async function waitForHttp(url: string, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  timeoutMs: number,
+  gaveUp: () => boolean = () => false,
+  /** Whether the answer is from the expected server, not from another that took a freed port. */
+  isExpected: (body: string) => boolean = () => true,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await fetch(url, { signal: AbortSignal.timeout(1000) });
-      return;
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (isExpected(await response.text())) return;
+      throw new Error('another server answered');
     } catch {
       if (gaveUp()) throw new Error('the process exited');
       if (Date.now() > deadline) throw new Error(`nothing answered at ${url} within ${timeoutMs} ms`);
