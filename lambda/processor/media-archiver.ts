@@ -154,6 +154,11 @@ export interface MediaTransfer {
   readonly declaredContentType?: unknown;
   /** User metadata (plain values; encoded and capped by {@link objectMetadata}). */
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * Look for a file already stored under `key` on a retry or past the expiry. Needs `s3:ListBucket`
+   * and `s3:GetObject` on the key, which the processor has on `media/` only. @default true
+   */
+  readonly findStored?: boolean;
 }
 
 /**
@@ -199,7 +204,7 @@ export async function transferMedia(transfer: MediaTransfer, deps: MediaArchiver
   // redrive). A first attempt within the URL's life downloads at once: no extra S3 request (a LIST
   // costs as much as a PUT) on the path nearly every event takes; a redrive that re-downloads
   // rewrites the same file.
-  if (deps.retry || pastExpiry()) {
+  if (transfer.findStored !== false && (deps.retry || pastExpiry())) {
     const existing = await findStoredMedia(deps, key);
     if (existing) return { ...existing, durationMs: Date.now() - started };
   }

@@ -39,8 +39,6 @@ export interface QuarantineInput {
   readonly message: string;
   /** When SQS first took the message (ms): the key's date, stable across retries. */
   readonly receivedAt: number;
-  /** Not the message's first receive: look for an already stored media file before downloading. */
-  readonly retry?: boolean;
   /** Set when the media download was given up (the last attempt, or the URL dead by the next): archive the body only. */
   readonly mediaGivenUp?: { readonly reason: string; readonly message: string };
 }
@@ -169,6 +167,8 @@ export async function archiveQuarantinedBody(
         key: quarantineKey(input.bodySha256, input.receivedAt, 'media'),
         expiresAt: mediaExpiresAt(media.expires),
         declaredContentType: media.contentType,
+        // The processor may not list or read quarantine/ (IAM): a retry downloads again, to the same key.
+        findStored: false,
         metadata: {
           'facesign-quarantine-reason': input.problem,
           'facesign-body-sha256': input.bodySha256,
@@ -184,7 +184,6 @@ export async function archiveQuarantinedBody(
         remainingMs: deps.media.remainingMs,
         fetch: deps.media.fetch,
         now: deps.now,
-        retry: input.retry,
       },
     );
     return { ...result, media: stored };
@@ -222,7 +221,6 @@ export async function quarantineRecord(
     problem: failure.problem,
     message: failure.message,
     receivedAt: Number.isFinite(sentAt) && sentAt > 0 ? sentAt : (deps.now ?? Date.now)(),
-    ...(deps.retry && deps.retry.attempt > 1 ? { retry: true } : {}),
   };
   let result: QuarantineResult;
   try {

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -169,6 +170,9 @@ describe('a quarantined body that carries a media URL', () => {
 
     expect(await handler(sqsEvent(body, 2), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT, 'media'))?.body.toString()).toBe('second');
+    // The processor may list and read media/ only (IAM): a quarantine retry never looks under quarantine/.
+    const reads = [...s3.mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix), ...s3.mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)];
+    expect(reads.filter((k) => !k?.startsWith('media/'))).toEqual([]);
   });
 
   it('on the last attempt, keeps the body without its media rather than failing it again', async () => {
