@@ -15,7 +15,8 @@
  * The body is written first, so it stays archived whatever happens to the media. A transient
  * media failure is retried with the same backoff as other media failures while the URL may still
  * live; on the last attempt, or when the URL would be dead by the next one, the body is kept without
- * its media, and that is logged as an error and counted (`PermanentFailures`, by reason).
+ * its media, and that is logged as an error. It pages through `EventsQuarantined`, counted for the
+ * same body at the same moment (not `PermanentFailures`: nothing is in the dead-letter queue).
  */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -270,7 +271,6 @@ export async function quarantineRecord(
       detail: result.mediaFailure.message,
       source: media ? redactUrl(media.url) : undefined,
     });
-    deps.metrics.countBy(METRIC.permanentFailures, DIMENSION.reason, result.mediaFailure.reason);
   }
   return result;
 }
