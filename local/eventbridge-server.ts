@@ -10,6 +10,9 @@ import { refuseForeignHost } from './services/loopback-host';
 import { listenOnLoopback } from './services/ports';
 import { rememberRecent } from './recent';
 
+/** EventBridge's limit on an entry's DetailType, in characters. */
+const MAX_DETAIL_TYPE_LENGTH = 128;
+
 /** One published entry. */
 export interface PublishedEvent {
   readonly eventBusName: string;
@@ -48,6 +51,15 @@ export async function startEventBridge(logFile?: string): Promise<LocalEventBrid
         input = JSON.parse(text);
       } catch {
         return reply(400, { __type: 'SerializationException', message: 'body is not JSON' });
+      }
+      // As AWS: a DetailType over 128 characters fails the whole request's validation
+      // (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html).
+      const tooLong = (input.Entries ?? []).findIndex((e) => (e.DetailType ?? '').length > MAX_DETAIL_TYPE_LENGTH);
+      if (tooLong >= 0) {
+        return reply(400, {
+          __type: 'ValidationException',
+          message: `1 validation error detected: Value at 'entries.${tooLong + 1}.member.detailType' failed to satisfy constraint: Member must have length less than or equal to ${MAX_DETAIL_TYPE_LENGTH}`,
+        });
       }
       const entries = (input.Entries ?? []).map((e) => {
         const event: PublishedEvent = { eventBusName: e.EventBusName ?? 'default', source: e.Source ?? '', detailType: e.DetailType ?? '', detail: JSON.parse(e.Detail ?? '{}') };

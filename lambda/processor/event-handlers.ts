@@ -3,8 +3,9 @@
  * idempotent unit, after the event's raw payload has been archived, at most once per event id
  * (a handler that throws is retried; make side effects outside AWS idempotent too).
  */
-import type { FaceSignEvent, FaceSignEventType, FaceSignMediaEvent, UnknownFaceSignEvent } from '../shared/event';
+import { usableIdentifier, type FaceSignEvent, type FaceSignEventType, type FaceSignMediaEvent, type UnknownFaceSignEvent } from '../shared/event';
 import type { Logger } from '../shared/observability';
+import { PermanentFailure } from './failures';
 import { redactUrl, type StoredMedia } from './media-archiver';
 
 /** What a handler gets besides the event. */
@@ -66,8 +67,53 @@ export const eventHandlers: EventHandlers = {
   'settings.langs': archiveOnly,
 };
 
-/** An event type FaceSign has not documented yet: archived, logged, otherwise left alone. */
+/**
+ * An event type FaceSign has not documented yet (`media.document_video`, say): archived, logged,
+ * and, when it carries a `media` object with a `url`, its file is stored through the same path as
+ * a documented media event, because that URL dies 15 minutes after it was made. A URL that fails
+ * the media URL/host checks is not contacted; the event is then archived only.
+ */
 export async function handleUnknownEvent(event: UnknownFaceSignEvent, context: EventHandlerContext): Promise<EventHandlerResult> {
-  context.logger.warn('event type not in FaceSign\'s documented table; archived only', { eventType: event.type });
-  return {};
+  const mediaEvent = unknownEventWithMedia(event);
+  if (!mediaEvent) {
+    context.logger.warn('event type not in FaceSign\'s documented table; archived only', { eventType: event.type });
+    return {};
+  }
+  context.logger.warn('event type not in FaceSign\'s documented table; archived, and its media stored', { eventType: event.type });
+  try {
+    return await storeEventMedia(mediaEvent, context);
+  } catch (error) {
+    if (error instanceof PermanentFailure && (error.reason === 'media_url_invalid' || error.reason === 'media_host_not_allowed')) {
+      context.logger.warn('the undocumented event\'s media URL is not one we may fetch; archived only', { eventType: event.type, reason: error.reason, detail: error.message });
+      return {};
+    }
+    throw error;
+  }
+}
+
+/**
+ * The event as a media event when it carries `media.url`. Fields the media object lacks are
+ * filled so that the file still gets a stable key: the media id falls back to the event id, the
+ * creation time to the event's, the content type to `application/octet-stream`; a missing
+ * expiry is unknown (NaN: no expiry guard).
+ */
+export function unknownEventWithMedia(event: UnknownFaceSignEvent): FaceSignMediaEvent | undefined {
+  const media = event.media;
+  if (typeof media !== 'object' || media === null || Array.isArray(media)) return undefined;
+  const fields = media as Record<string, unknown>;
+  if (typeof fields.url !== 'string' || fields.url.length === 0) return undefined;
+  const createdAt = fields.createdAt;
+  return {
+    id: event.id,
+    type: event.type as FaceSignMediaEvent['type'],
+    createdAt: event.createdAt,
+    sessionId: event.sessionId,
+    media: {
+      id: usableIdentifier(fields.id) ?? event.id,
+      createdAt: typeof createdAt === 'number' && Number.isFinite(createdAt) && createdAt >= 0 ? createdAt : event.createdAt,
+      url: fields.url,
+      expires: typeof fields.expires === 'number' ? fields.expires : NaN,
+      contentType: typeof fields.contentType === 'string' ? fields.contentType : 'application/octet-stream',
+    },
+  };
 }

@@ -4,6 +4,7 @@
  * unit, which is retried. (A crash between publishing and recording completion can publish twice:
  * rule targets should treat `detail.event.id` as their idempotency key.)
  */
+import { createHash } from 'node:crypto';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EVENT_BRIDGE_SOURCE, type FaceSignEventBridgeDetail } from '../shared/event-bridge';
 import type { FaceSignEvent, UnknownFaceSignEvent } from '../shared/event';
@@ -14,6 +15,32 @@ import { TransientFailure } from './failures';
 const MAX_DETAIL_BYTES = 240 * 1024;
 
 /**
+ * EventBridge refuses a `DetailType` longer than 128 characters
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html),
+ * while an event type may be up to 256 (MAX_IDENTIFIER_LENGTH). Such an event would fail every
+ * attempt and be dead-lettered.
+ */
+export const MAX_DETAIL_TYPE_LENGTH = 128;
+/** Characters of a longer type kept before `~` and 16 hex digits of its SHA-256. */
+const DETAIL_TYPE_HEAD = 110;
+
+/**
+ * The `DetailType` for an event type: the type itself when it fits in 128 characters, else its
+ * first 110 characters (never half a surrogate pair), `~`, and 16 hex digits of the SHA-256 of
+ * the whole type: stable, distinct, and within the limit. The full type stays in the detail
+ * (`detail.event.type`, or `detail.eventType` when the event is omitted).
+ */
+export function detailType(type: string): string {
+  if (type.length <= MAX_DETAIL_TYPE_LENGTH) return type;
+  let head = '';
+  for (const character of type) {
+    if (head.length + character.length > DETAIL_TYPE_HEAD) break;
+    head += character;
+  }
+  return `${head}~${createHash('sha256').update(type, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
+/**
  * Builds the detail, leaving out the event body if it would not fit. The event goes out with
  * every URL's query string and fragment removed: a signed media URL is a bearer link to a
  * person's media, and rule targets, archives and their logs must not receive one. Consumers read
@@ -22,7 +49,8 @@ const MAX_DETAIL_BYTES = 240 * 1024;
 export function eventBridgeDetail(event: FaceSignEvent | UnknownFaceSignEvent, rest: Omit<FaceSignEventBridgeDetail, 'event' | 'eventOmitted'>): string {
   const full = JSON.stringify({ event: stripUrlQueries(event), ...rest });
   if (Buffer.byteLength(full) <= MAX_DETAIL_BYTES) return full;
-  return JSON.stringify({ eventOmitted: true, ...rest });
+  // The type, kept whole, so that a rule can still tell omitted events apart.
+  return JSON.stringify({ eventOmitted: true, eventType: event.type, ...rest });
 }
 
 /** Sends one entry; throws a transient failure if EventBridge does not accept it. */
@@ -35,7 +63,7 @@ export async function publishProcessedEvent(
 ): Promise<void> {
   const out = await client.send(
     new PutEventsCommand({
-      Entries: [{ EventBusName: eventBusName, Source: EVENT_BRIDGE_SOURCE, DetailType: event.type, Detail: eventBridgeDetail(event, rest) }],
+      Entries: [{ EventBusName: eventBusName, Source: EVENT_BRIDGE_SOURCE, DetailType: detailType(event.type), Detail: eventBridgeDetail(event, rest) }],
     }),
     { abortSignal: signal },
   );

@@ -76,7 +76,15 @@ const quarantineIdempotencyConfig = new IdempotencyConfig({
   responseHook: (response) => ({ ...(response as object), duplicate: true }),
 });
 const quarantineOnce = makeIdempotent(
-  (input: QuarantineInput): Promise<QuarantineResult> => archiveQuarantinedBody(input, { s3, bucket: config.bucketName, encryptionKeyArn: config.encryptionKeyArn }),
+  // The options (deadline signal) are not part of the idempotency key (dataIndexArgument 0).
+  (input: QuarantineInput, options?: { signal?: AbortSignal }): Promise<QuarantineResult> =>
+    archiveQuarantinedBody(input, {
+      s3,
+      bucket: config.bucketName,
+      encryptionKeyArn: config.encryptionKeyArn,
+      // A quarantined media event's file is stored next to its body (quarantine.ts).
+      media: { policy: config.media, signal: options?.signal, remainingMs },
+    }),
   {
     // A store of its own: a Powertools persistence layer keeps the first configuration it is given.
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: dynamodb }),

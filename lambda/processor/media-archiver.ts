@@ -100,32 +100,129 @@ function splitHostPort(entry: string): [string, string | undefined] {
 }
 
 /**
+ * `media.expires` below this is read as seconds, not milliseconds: 1e11 ms is March 1973, 1e11 s
+ * is the year 5138, so no real expiry in either unit is misread.
+ */
+export const EXPIRES_SECONDS_BELOW = 1e11;
+
+/**
+ * When a media URL stops working, in epoch ms, from a body's `media.expires`: a value below
+ * {@link EXPIRES_SECONDS_BELOW} is taken as seconds. Undefined when there is no usable value.
+ * Advisory only: the download is always attempted at least once, and the host's 403/404/410 is
+ * what decides that the URL is dead (our clock and FaceSign's may differ by seconds).
+ */
+export function mediaExpiresAt(expires: unknown): number | undefined {
+  if (typeof expires !== 'number' || !Number.isFinite(expires) || expires <= 0) return undefined;
+  return expires < EXPIRES_SECONDS_BELOW ? expires * 1000 : expires;
+}
+
+/** True when `media.expires` was given in seconds (an anomaly worth a log line). */
+export function expiresLooksLikeSeconds(expires: unknown): boolean {
+  return typeof expires === 'number' && Number.isFinite(expires) && expires > 0 && expires < EXPIRES_SECONDS_BELOW;
+}
+
+// RFC 9110 section 8.3.1: media-type = type "/" subtype parameters; type, subtype and parameter
+// names are tokens (section 5.6.2), parameter values tokens or quoted strings, ASCII only.
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[\\t !#-\\[\\]-~]|\\\\[\\t !-~])*"';
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`);
+/** Longest content type passed on to S3. */
+const MAX_CONTENT_TYPE_LENGTH = 256;
+
+/**
+ * The value if it is a valid HTTP media type (`type/subtype`, optional parameters: tokens and
+ * quoted strings, no CR/LF, no non-ASCII), else undefined. S3 stores it as the object's
+ * Content-Type header, and refuses (or the SDK fails on) anything else on every attempt.
+ */
+export function validContentType(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_CONTENT_TYPE_LENGTH) return undefined;
+  return MEDIA_TYPE.test(value) ? value : undefined;
+}
+
+/** The stored object's Content-Type: the host's if valid, else the event's if valid, else `application/octet-stream`. */
+export function storedContentType(served: string | null | undefined, declared: unknown): string {
+  return validContentType(served) ?? validContentType(declared) ?? 'application/octet-stream';
+}
+
+/** One file to fetch from a media URL into one S3 key. */
+export interface MediaTransfer {
+  readonly url: string;
+  readonly key: string;
+  /** When the URL dies (epoch ms, see {@link mediaExpiresAt}); undefined when unknown. */
+  readonly expiresAt?: number;
+  /** The content type the body declared, used when the host sends no valid one. */
+  readonly declaredContentType?: unknown;
+  /** User metadata (plain values; encoded and capped by {@link objectMetadata}). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * Look for a file already stored under `key` on a retry or past the expiry. Needs `s3:ListBucket`
+   * and `s3:GetObject` on the key, which the processor has on `media/` only. @default true
+   */
+  readonly findStored?: boolean;
+}
+
+/**
  * Downloads a media event's file and stores it in S3, returning where and its SHA-256.
  *
  * A file already stored under the event's media key (a retry after a later step failed, or a
  * redrive from the dead-letter queue after the URL died) counts as done: it is not downloaded
- * again, and the URL's expiry matters only when a download is still needed. The transfer is capped by the policy's
- * download timeout and by the invocation's deadline (`signal`, `remainingMs`), and either
- * aborts the download and the upload together. An empty answer is a failure, never a stored file.
+ * again. `media.expires` is advisory (see {@link mediaExpiresAt}): the download is attempted even
+ * past it, and only the host's 403/404/410 fails it (as `media_url_expired` once the expiry has
+ * passed). The transfer is capped by the policy's download timeout and by the invocation's
+ * deadline (`signal`, `remainingMs`), and either aborts the download and the upload together.
+ * An empty answer is a failure, never a stored file.
  */
 export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverDependencies): Promise<StoredMedia> {
-  const now = deps.now ?? Date.now;
   const { media } = event;
-  const started = Date.now();
-  const key = mediaKey(event);
+  return transferMedia(
+    {
+      url: media.url,
+      key: mediaKey(event),
+      expiresAt: mediaExpiresAt(media.expires),
+      declaredContentType: media.contentType,
+      metadata: {
+        'facesign-event-id': event.id,
+        'facesign-event-type': event.type,
+        'facesign-session-id': event.sessionId,
+        'facesign-media-id': media.id,
+        'facesign-media-created-at': String(media.createdAt),
+        'facesign-source': redactUrl(media.url),
+      },
+    },
+    deps,
+  );
+}
 
-  // Looked for only when it can be there: on a retry, or when the URL is dead (a redrive). A first
-  // attempt within the URL's life downloads at once: no extra S3 request (a LIST costs as much as
-  // a PUT) on the path nearly every event takes; a redrive that re-downloads rewrites the same file.
-  if (deps.retry || now() >= media.expires) {
+/** Fetches one media URL into one S3 key: the work of {@link storeMedia}, for any key. */
+export async function transferMedia(transfer: MediaTransfer, deps: MediaArchiverDependencies): Promise<StoredMedia> {
+  const now = deps.now ?? Date.now;
+  const started = Date.now();
+  const { key, expiresAt } = transfer;
+  const pastExpiry = () => expiresAt !== undefined && now() >= expiresAt;
+
+  // Looked for only when it can be there: on a retry, or when the URL is past its expiry (a
+  // redrive). A first attempt within the URL's life downloads at once: no extra S3 request (a LIST
+  // costs as much as a PUT) on the path nearly every event takes; a redrive that re-downloads
+  // rewrites the same file.
+  if (transfer.findStored !== false && (deps.retry || pastExpiry())) {
     const existing = await findStoredMedia(deps, key);
     if (existing) return { ...existing, durationMs: Date.now() - started };
   }
 
-  if (now() >= media.expires) {
-    throw new PermanentFailure('media_url_expired', `the media URL expired at ${new Date(media.expires).toISOString()}`);
+  try {
+    return await download(transfer, deps, started);
+  } catch (error) {
+    // The host's answer is the signal; past the stated expiry it is named for what it most likely is.
+    if (error instanceof PermanentFailure && error.reason === 'media_not_available' && pastExpiry()) {
+      throw new PermanentFailure('media_url_expired', `the media URL expired at ${new Date(expiresAt!).toISOString()} (${error.message})`, { cause: error });
+    }
+    throw error;
   }
-  const url = checkMediaUrl(media.url, deps.policy);
+}
+
+async function download(transfer: MediaTransfer, deps: MediaArchiverDependencies, started: number): Promise<StoredMedia> {
+  const { key } = transfer;
+  const url = checkMediaUrl(transfer.url, deps.policy);
 
   // The transfer's cap: the policy's, or the time the invocation has left if that is shorter (then
   // the deadline's own signal ends it, as `invocation_deadline`, when it has one).
@@ -150,7 +247,7 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
       await response.body?.cancel().catch(() => undefined);
       throw emptyAnswer(url);
     }
-    const contentType = response.headers.get('content-type') || media.contentType;
+    const contentType = storedContentType(response.headers.get('content-type'), transfer.declaredContentType);
     const hash = createHash('sha256');
     let bytes = 0;
     const meter = new Transform({
@@ -187,14 +284,7 @@ export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverD
         Body: meter,
         ContentType: contentType,
         ...objectEncryption(deps.encryptionKeyArn),
-        Metadata: objectMetadata({
-          'facesign-event-id': event.id,
-          'facesign-event-type': event.type,
-          'facesign-session-id': event.sessionId,
-          'facesign-media-id': media.id,
-          'facesign-media-created-at': String(media.createdAt),
-          'facesign-source': redactUrl(media.url),
-        }),
+        Metadata: objectMetadata(transfer.metadata),
       },
     }).done();
     return { bucket: deps.bucket, key, bytes, sha256: hash.digest('hex'), contentType, durationMs: Date.now() - started };

@@ -13,14 +13,15 @@
  *   `invocation_deadline`, a transient failure like any other.
  * Nothing is dropped: a record either completes, is in the dead-letter queue, or is retried.
  */
-import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyRecordStatus, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { isMediaEvent, parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
+import { parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
 import { BODY_ENCODING_ATTRIBUTE, decodeQueueBody, encodeQueueBody } from '../shared/queue-body';
 import { raceAbort, type Deadline } from './deadline';
 import { classifyFailure, PermanentFailure, TransientFailure, type Classification } from './failures';
+import { expiresLooksLikeSeconds, mediaExpiresAt } from './media-archiver';
 import type { EventInput, ProcessingResult } from './process-event';
 import { quarantineRecord, type QuarantineInput, type QuarantineResult } from './quarantine';
 
@@ -74,7 +75,17 @@ export async function processRecord(received: SQSRecord, deps: RecordProcessorDe
   const attempt = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
   const parsed = parseFaceSignEvent(record.body);
   if (!parsed.ok && parsed.error === 'invalid_envelope' && parsed.problem !== 'not_an_object' && deps.quarantineOnce) {
-    const quarantine = await quarantineRecord(record, parsed, { ...deps, quarantineOnce: deps.quarantineOnce });
+    const quarantine = await quarantineRecord(record, parsed, {
+      ...deps,
+      quarantineOnce: deps.quarantineOnce,
+      signal: deps.deadline?.signal,
+      retry: {
+        attempt,
+        maxReceiveCount: deps.maxReceiveCount,
+        delaySeconds: () => retryDelaySeconds(attempt, deps.retryBaseDelaySeconds, deps.random ?? Math.random),
+        shortenVisibility: (seconds) => shortenVisibility(record, seconds, deps),
+      },
+    });
     return { status: 'quarantined', quarantine };
   }
   if (!parsed.ok) {
@@ -85,6 +96,11 @@ export async function processRecord(received: SQSRecord, deps: RecordProcessorDe
   const logger = deps.logger.createChild({
     persistentKeys: { eventId: event.id, sessionId: event.sessionId, eventType: event.type, messageId: record.messageId },
   });
+  const declaredExpires = mediaField(event, 'expires');
+  if (expiresLooksLikeSeconds(declaredExpires)) {
+    // Read as seconds (media-archiver.ts); logged, so that a change on FaceSign's side shows.
+    logger.warn('media.expires looks like seconds, not milliseconds; read as seconds', { anomaly: 'media_expires_in_seconds', expires: declaredExpires });
+  }
 
   try {
     const work = deps.processEventOnce({ event, rawBody: record.body }, { signal: deps.deadline?.signal, attempt });
@@ -122,8 +138,11 @@ export async function processRecord(received: SQSRecord, deps: RecordProcessorDe
     }
     // Only a failure of the transfer itself means the next attempt must download again; after
     // any other (publishing, DynamoDB, the deadline) the file may be stored, which counts as done.
+    // The expiry is advisory (every download is attempted at least once); it only stops a retry
+    // of a failed download that would start after the URL is dead.
     const downloadStillNeeded = failure.reason.startsWith('media_');
-    if (isMediaEvent(event) && downloadStillNeeded && now() + delaySeconds * 1000 >= event.media.expires) {
+    const expiresAt = mediaExpiresAt(declaredExpires);
+    if (downloadStillNeeded && expiresAt !== undefined && now() + delaySeconds * 1000 >= expiresAt) {
       return deadLetter(record, event, {
         kind: 'permanent',
         reason: 'media_url_expired',
@@ -132,14 +151,25 @@ export async function processRecord(received: SQSRecord, deps: RecordProcessorDe
     }
     logger.warn('transient failure; will retry', { reason: failure.reason, detail: failure.message, attempt, retryInSeconds: delaySeconds });
     deps.metrics.countBy(METRIC.transientFailures, DIMENSION.reason, failure.reason);
-    await deps.sqs
-      .send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }))
-      .catch((visibilityError: Error) =>
-        // The retry then comes after the queue's visibility timeout instead; still not lost.
-        logger.warn('could not shorten the retry delay', { errorName: visibilityError.name }),
-      );
+    await shortenVisibility(record, delaySeconds, { ...deps, logger });
     throw error;
   }
+}
+
+/** Sets the message's visibility to the backoff, so that its retry comes in seconds. Never throws. */
+async function shortenVisibility(record: SQSRecord, seconds: number, deps: Pick<RecordProcessorDependencies, 'sqs' | 'queueUrl' | 'logger'>): Promise<void> {
+  await deps.sqs
+    .send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }))
+    .catch((visibilityError: Error) =>
+      // The retry then comes after the queue's visibility timeout instead; still not lost.
+      deps.logger.warn('could not shorten the retry delay', { errorName: visibilityError.name }),
+    );
+}
+
+/** A field of the event's `media` object, whatever the event's type. */
+function mediaField(event: FaceSignEvent | UnknownFaceSignEvent, field: string): unknown {
+  const media = (event as { media?: unknown }).media;
+  return typeof media === 'object' && media !== null ? (media as Record<string, unknown>)[field] : undefined;
 }
 
 /**
@@ -156,6 +186,11 @@ async function conflictingVersion(
   logger: Logger,
   deps: RecordProcessorDependencies,
 ): Promise<RecordOutcome | undefined> {
+  if (error.existingRecord?.getStatus() === IdempotencyRecordStatus.INPROGRESS) {
+    // The first version is still running and may yet fail: this one is not a conflict until the
+    // first has completed. Retried (transient), never deleted.
+    throw new TransientFailure('concurrent_delivery', 'another version of this event is being processed');
+  }
   if (error.existingRecord?.payloadHash === undefined) {
     const stored = error.existingRecord?.getResponse() as ProcessingResult | undefined;
     if (stored) {

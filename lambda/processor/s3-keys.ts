@@ -108,7 +108,27 @@ function capped(encoded: string, maxBytes: number, original: string): string {
   // Never cut a %XX escape in half.
   const percent = head.lastIndexOf('%');
   if (percent >= 0 && percent > head.length - 3) head = head.slice(0, percent);
+  // Nor a character: a multi-byte character is several escapes (é is %C3%A9); drop the escapes
+  // of one cut short, so that the head still decodes.
+  head = head.slice(0, completeUtf8Length(head));
   return `${head}~${createHash('sha256').update(original).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Length of `encoded` (whole %XX escapes, as cut above) without a trailing UTF-8 sequence that
+ * lacks bytes: the escapes of a character cut short.
+ */
+function completeUtf8Length(encoded: string): number {
+  const escapes = /(?:%[0-9A-Fa-f]{2})+$/.exec(encoded);
+  if (!escapes) return encoded.length;
+  const bytes = escapes[0].match(/%[0-9A-Fa-f]{2}/g)!.map((e) => parseInt(e.slice(1), 16));
+  // Walk back over continuation bytes (10xxxxxx) to the sequence's lead byte.
+  let lead = bytes.length - 1;
+  while (lead >= 0 && (bytes[lead] & 0xc0) === 0x80) lead--;
+  if (lead < 0) return encoded.length - escapes[0].length;
+  const need = bytes[lead] >= 0xf0 ? 4 : bytes[lead] >= 0xe0 ? 3 : bytes[lead] >= 0xc0 ? 2 : 1;
+  const have = bytes.length - lead;
+  return have >= need ? encoded.length : encoded.length - 3 * have;
 }
 
 function timestamp(createdAt: number): string {

@@ -88,10 +88,39 @@ describe('a redrive after the media URL died', () => {
     await waitFor('the redriven event published', async () => ((await publishedCount(String(redriven.id))) === 1 ? true : undefined));
     expect(await mediaHits(path)).toBe(1);
 
-    // Without a stored file, the same dead URL is a permanent media_url_expired.
-    const missing = event('media.user_photo', { mediaUrl, createdAt, expires: createdAt + 15 * 60 * 1000 });
+    // Without a stored file, a dead URL is tried once (the expiry is advisory); the host's 403 is
+    // then a permanent media_url_expired.
+    const deadPath = `/${unique('dead')}.jpg`;
+    const deadUrl = await planMedia(deadPath, [{ status: 403 }]);
+    const missing = event('media.user_photo', { mediaUrl: deadUrl, createdAt, expires: createdAt + 15 * 60 * 1000 });
     expect((await post(JSON.stringify(missing))).status).toBe(200);
     expect((await deadLetterFor(String(missing.id))).attributes.failureReason).toBe('media_url_expired');
+    expect(await mediaHits(deadPath)).toBe(1);
     expect(await mediaHits(path)).toBe(1);
+  });
+});
+
+describe('a different version while the first is still in progress', () => {
+  it('is retried, not filed as a conflict, until the first has completed', async () => {
+    const path = `/${unique('slow')}.jpg`;
+    const mediaUrl = await planMedia(path, [{ status: 200, size: 20_000, contentType: 'image/jpeg', durationMs: 5000 }]);
+    const first = event('media.user_photo', { mediaUrl });
+    const before = await eventSourceStats();
+    expect((await post(JSON.stringify(first))).status).toBe(200);
+    await waitFor('the first version downloading', async () => ((await mediaHits(path)) >= 1 ? true : undefined));
+
+    const changed = JSON.stringify({ ...first, createdAt: Number(first.createdAt) + 1 });
+    expect((await post(changed)).status).toBe(200);
+    const mediaKey = `media/${first.sessionId}/media.user_photo/${(first.media as { id: string }).id}.jpg`;
+    const prefix = `conflicts/${encodeURIComponent(String(first.sessionId))}/`;
+    const conflicts = await waitFor('the other version filed as a conflict', async () => {
+      const found = await listKeys(prefix);
+      return found.length > 0 ? found : undefined;
+    }, 60_000);
+    // Filed only once the first version had completed: its file was stored by then.
+    expect(await getObject(mediaKey)).toBeDefined();
+    expect(conflicts).toHaveLength(1);
+    expect((await getObject(conflicts[0]))?.body.toString()).toBe(changed);
+    expect((await eventSourceStats()).failedRecords).toBeGreaterThan(before.failedRecords);
   });
 });

@@ -40,6 +40,22 @@ describe('S3 keys and metadata stay inside S3 limits for any valid event', () =>
     expect(segment).toMatch(/~[0-9a-f]{16}\.json$/);
   });
 
+  it.each([
+    ['two-byte', 'é'],
+    ['three-byte', '中'],
+    ['four-byte', '😀'],
+  ])('never cuts a %s character in half: the kept start still decodes', (_name, character) => {
+    // Each prefix length shifts where the cut falls within the character's escapes.
+    for (const prefix of ['', 'a', 'aa', 'aaa', 'aaaa', 'aaaaa', 'aaaaaa', 'aaaaaaa', 'aaaaaaaa']) {
+      const id = prefix + character.repeat(200);
+      const segment = eventArchiveKey({ id, sessionId: 's', createdAt: 1 }).split('/')[2];
+      const head = segment.slice('1-'.length).split('~')[0];
+      expect(() => decodeURIComponent(head), `prefix ${prefix.length}`).not.toThrow();
+      expect(id.startsWith(decodeURIComponent(head))).toBe(true);
+      expect(segment).toMatch(/~[0-9a-f]{16}\.json$/);
+    }
+  });
+
   it('keeps metadata ASCII and within 2 KB in total', () => {
     const metadata = objectMetadata({
       'facesign-event-id': WIDE.threeByte,

@@ -97,12 +97,18 @@ describe('storeMedia', () => {
     expect(error.reason).toBe(reason);
   });
 
-  it('refuses an expired URL without contacting the host', async () => {
+  it('still tries a URL past its expiry (the expiry is advisory); the host\'s refusal is then media_url_expired', async () => {
     const before = server.hits.get('/late') ?? 0;
     const error = await failure(store(mediaEvent('/late'), {}, { now: NOW + 15 * 60 * 1000 }));
     expect(error).toMatchObject({ reason: 'media_url_expired' });
     expect(error).toBeInstanceOf(PermanentFailure);
-    expect(server.hits.get('/late') ?? 0).toBe(before);
+    expect(server.hits.get('/late') ?? 0).toBe(before + 1);
+  });
+
+  it('stores a file whose URL still works past the stated expiry', async () => {
+    server.route('/late-ok.jpg', serveBytes(Buffer.from('late'), 'image/jpeg'));
+    const stored = await store(mediaEvent('/late-ok.jpg', { sessionId: 'ses_late_ok' }), {}, { now: NOW + 15 * 60 * 1000 + 2000 });
+    expect(s3.objects.get(stored.key)?.body.toString()).toBe('late');
   });
 
   it('refuses a host that is not allowed without contacting it', async () => {

@@ -238,8 +238,8 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
     expect((error as TransientFailure).reason).toBe('invocation_deadline');
   });
 
-  function validationError(payloadHash: string | undefined, response?: ProcessingResult) {
-    const existing = new IdempotencyRecord({ idempotencyKey: 'k', status: IdempotencyRecordStatus.COMPLETED, payloadHash, responseData: response as never, expiryTimestamp: 0 });
+  function validationError(payloadHash: string | undefined, response?: ProcessingResult, status: string = IdempotencyRecordStatus.COMPLETED) {
+    const existing = new IdempotencyRecord({ idempotencyKey: 'k', status: status as never, payloadHash, responseData: response as never, expiryTimestamp: status === IdempotencyRecordStatus.INPROGRESS ? Date.now() / 1000 + 3600 : 0 });
     return new IdempotencyValidationError('Payload does not match stored record for this event key', existing);
   }
 
@@ -269,5 +269,20 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
     expect(outcome).toMatchObject({ status: 'duplicate' });
     expect(archiveConflict).not.toHaveBeenCalled();
     expect(recorded.count('DuplicatesSkipped')).toBe(1);
+  });
+
+  it('a different version arriving while the first is still in progress is retried as concurrent_delivery, not filed as a conflict', async () => {
+    const archiveConflict = vi.fn(async () => 'conflicts/never.json');
+    const inProgress = validationError('hash-of-first', undefined, IdempotencyRecordStatus.INPROGRESS);
+    const error = await processRecord(record(JSON.stringify(sampleEvent('session.status', { id: 'evt_ip' }))), {
+      ...deps(async () => Promise.reject(inProgress)),
+      archiveConflict,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientFailure);
+    expect((error as TransientFailure).reason).toBe('concurrent_delivery');
+    expect(archiveConflict).not.toHaveBeenCalled();
+    expect(recorded.count('ConflictingDuplicates')).toBe(0);
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input.VisibilityTimeout).toBe(10);
   });
 });

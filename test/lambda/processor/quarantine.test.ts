@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -130,6 +132,26 @@ describe('processRecord with quarantine', () => {
     await expect(processRecord(record(body), failing)).rejects.toThrow('slow down');
     expect(recorded.count('TransientFailures', { Reason: 'dependency_error' })).toBe(1);
     expect(recorded.count('EventsQuarantined')).toBe(0);
+  });
+
+  it('a body whose media download fails on the last attempt is quarantined without it: paged as quarantined, not counted as a dead letter', async () => {
+    const host = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    const { port } = host.address() as AddressInfo;
+    try {
+      const policy = { allowedHosts: [`127.0.0.1:${port}`], allowHttpLoopback: true, downloadTimeoutMs: 5000, maxBytes: 1024 };
+      const event = sampleEvent('media.user_photo', { mediaUrl: `http://127.0.0.1:${port}/m.jpg?sig=s`, expires: Date.now() + 600_000 });
+      const body = JSON.stringify({ ...event, createdAt: 'late' });
+      const last = { ...record(body), attributes: { ...record(body).attributes, ApproximateReceiveCount: '5' } };
+      const outcome = await processRecord(last, deps({ quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b', media: { policy } }) }));
+      expect(outcome).toMatchObject({ status: 'quarantined', quarantine: { key: quarantineKey(sha(body), SENT_AT), mediaFailure: { reason: 'media_server_error' } } });
+      expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString('utf8')).toBe(body);
+      expect(recorded.count('EventsQuarantined')).toBe(1);
+      expect(recorded.count('PermanentFailures')).toBe(0);
+      expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+    } finally {
+      await new Promise((resolve) => host.close(resolve));
+    }
   });
 });
 
