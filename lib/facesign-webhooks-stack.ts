@@ -34,5 +34,7 @@ export class FaceSignWebhooksStack extends Stack {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.webhooks.monitoring.dashboard.dashboardName}`,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.webhooks.monitoring.alarmTopic.topicArn, description: 'Subscribe to be told about alarms' });
+    new CfnOutput(this, 'EventBusArn', { value: this.webhooks.eventBus.eventBusArn, description: 'Processed events are published here' });
+    new CfnOutput(this, 'EventArchiveArn', { value: this.webhooks.eventArchive.archiveArn, description: 'Replay published events from here (aws events start-replay)' });
   }
 }

@@ -46,7 +46,7 @@ export const CONSTRUCT_DEFAULTS = {
 
 /**
  * SQS's largest message, set explicitly on both queues: a body up to `maxBodyBytes` (at most
- * 1,000,000) plus its attributes must fit, or the verifier would answer 503 to it forever. Queues
+ * 760,000) plus its attributes must fit, or the verifier would answer 503 to it forever. Queues
  * created before SQS raised its limit kept 256 KiB
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
  */
@@ -150,7 +150,7 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * Largest accepted request body, in bytes; larger authentic bodies get 413 (counted as
-   * `RequestsRejected` `payload_too_large`: FaceSign does not retry it). At most 1,000,000 (SQS's
+   * `RequestsRejected` `payload_too_large`: FaceSign does not retry it). At most 760,000 (SQS's
    * 1 MiB message limit, less room for attributes).
    * @default 262144 (256 KiB)
    */
@@ -1054,7 +1054,9 @@ function resolveSettings(props: FaceSignWebhooksProps): Settings {
   };
   requireInteger('signatureTolerance (seconds)', settings.toleranceSeconds, 60, 366 * 24 * 3600);
   requireInteger('signingSecretCacheTtl (seconds)', settings.secretCacheSeconds, 1, 3600);
-  requireInteger('maxBodyBytes', settings.maxBodyBytes, 1024, 1_000_000);
+  // 760,000 bytes base64-encoded (a body with characters SQS refuses travels so) is 1,013,336, which
+  // with its attributes still fits in one 1 MiB SQS message.
+  requireInteger('maxBodyBytes', settings.maxBodyBytes, 1024, 760_000);
   if (settings.throttlingRateLimit !== undefined) requireInteger('throttlingRateLimit', settings.throttlingRateLimit, 1, 100_000);
   if (settings.throttlingBurstLimit !== undefined) requireInteger('throttlingBurstLimit', settings.throttlingBurstLimit, 1, 100_000);
   requireInteger('verifierReservedConcurrency', settings.verifierReservedConcurrency, 1, 10_000);
@@ -1066,7 +1068,8 @@ function resolveSettings(props: FaceSignWebhooksProps): Settings {
   requireInteger('processorMemorySize', settings.processorMemorySize, 128, 10_240);
   requireInteger('verifierMemorySize', settings.verifierMemorySize, 128, 10_240);
   requireInteger('idempotencyWindow (seconds)', settings.idempotencyWindowSeconds, 60, 366 * 24 * 3600);
-  requireInteger('mediaDownloadTimeout (seconds)', settings.mediaDownloadTimeoutSeconds, 1, 880);
+  // At most the longest processorTimeout (420 s) less the 20 s it must leave.
+  requireInteger('mediaDownloadTimeout (seconds)', settings.mediaDownloadTimeoutSeconds, 1, 400);
   requireInteger('maxMediaBytes', settings.maxMediaBytes, 1, 5 * 1024 ** 4);
   if (settings.processorTimeout.toSeconds() < settings.mediaDownloadTimeoutSeconds + 20) {
     throw new Error(

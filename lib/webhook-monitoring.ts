@@ -343,7 +343,7 @@ export class WebhookMonitoring extends Construct {
     this.alarm('requestsRejected', 'Verifier', 'RequestsRejected', 'Critical', this.custom(METRIC.requestsRejected, SERVICE.verifier),
       'The verifier refused an authentic delivery (400, 413, or 401 after its signature matched). FaceSign never retries a 4xx, so it is lost: the verifier log line "authentic delivery refused; FaceSign will not retry it" has statusCode, error and reason. Ask FaceSign to resend the event; raise maxBodyBytes for payload_too_large.');
     this.alarm('eventsQuarantined', 'Processor', 'EventsQuarantined', 'Critical', this.customAnyService(METRIC.eventsQuarantined),
-      'An authentic delivery had an envelope we do not recognise. It was answered 200 and archived as it came, but not published. Read it from the archive, then update the event schema or tell FaceSign.');
+      'An authentic delivery had an envelope we do not recognise. It was answered 200 and archived as it came under quarantine/, but not published. If it carried a media URL, the file is next to it as .media; if the processor log says "the quarantined body\'s media could not be stored", ask FaceSign to resend. Then update the event schema or tell FaceSign.');
     this.alarm('conflictingDuplicates', 'Processor', 'ConflictingDuplicates', 'Critical', this.customAnyService(METRIC.conflictingDuplicates),
       'A delivery reused a known event id with different content. Both versions are archived; compare them and decide which one your systems should act on.');
     if (props.idempotencyTable) {

@@ -67,7 +67,7 @@ export async function sendEvent(argv: string[], env: NodeJS.ProcessEnv = process
   try {
     response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   } catch (error) {
-    console.error(`could not reach ${url}: ${(error as Error).message}`);
+    console.error(`could not reach ${url}: ${(error as Error).message}. Is npm run dev running?`);
     return 1;
   }
   console.log(`\n${response.status} ${response.statusText}\n${await response.text()}`);

@@ -23,6 +23,8 @@ export interface FaceSignEventBridgeDetail<E extends FaceSignEvent | UnknownFace
    */
   readonly event?: E;
   readonly eventOmitted?: boolean;
+  /** The FaceSign event type, set only when `event` is omitted (`detail-type` is capped at 128 characters). */
+  readonly eventType?: string;
   /** The archived raw payload. */
   readonly archive: StoredObject;
   /** The stored media file, for media events: read it with `grantReadMedia` (s3:GetObject and kms:Decrypt). */

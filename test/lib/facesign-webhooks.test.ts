@@ -100,7 +100,7 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       VisibilityTimeout: 240,
-      // A body of maxBodyBytes (at most 1,000,000) plus attributes fits; 256 KiB would not.
+      // A body of maxBodyBytes (at most 760,000, even base64-encoded) plus attributes fits; 256 KiB would not.
       MaximumMessageSize: 1048576,
       RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
     });
@@ -335,7 +335,7 @@ describe('FaceSignWebhooks: props', () => {
     ['tolerance beyond the idempotency window', { signatureTolerance: Duration.days(8) }, /signatureTolerance must not exceed idempotencyWindow .*got 691200 s and 604800 s/],
     ['reserved concurrency 0', { verifierReservedConcurrency: 0 }, /verifierReservedConcurrency must be an integer from 1 to 10000, got 0/],
     ['a stage rate limit of 0', { throttlingRateLimit: 0 }, /throttlingRateLimit must be an integer from 1 to 100000, got 0/],
-    ['body limit over SQS', { maxBodyBytes: 2_000_000 }, /maxBodyBytes must be an integer from 1024 to 1000000, got 2000000/],
+    ['body limit over SQS', { maxBodyBytes: 2_000_000 }, /maxBodyBytes must be an integer from 1024 to 760000, got 2000000/],
     ['concurrency 1', { processorMaxConcurrency: 1 }, /processorMaxConcurrency must be an integer from 2 to 1000, got 1/],
     ['batch 11', { processorBatchSize: 11 }, /processorBatchSize must be an integer from 1 to 10, got 11/],
     ['timeout too short for downloads', { processorTimeout: Duration.seconds(60) }, /must exceed mediaDownloadTimeout by at least 20 seconds, got 60 s and 90 s/],
