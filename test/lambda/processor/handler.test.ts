@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../../lambda/shared/config';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
+import { loadProcessorHandler, processorContext, resetQueueAndBusMocks, sqsRecord, type ProcessorHandler } from '../../support/processor-handler';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
@@ -17,35 +17,9 @@ const table = fakeIdempotencyTable();
 const eventBridge = mockClient(EventBridgeClient);
 const published = () => eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries![0]);
 let media: MediaServer;
-let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
-
-function context(): Context {
-  return {
-    awsRequestId: `req-${Math.random()}`,
-    functionName: 'processor',
-    functionVersion: '1',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:processor',
-    memoryLimitInMB: '1024',
-    getRemainingTimeInMillis: () => 60_000,
-  } as Context;
-}
-
-let nextMessage = 0;
-function sqsEvent(...bodies: Array<{ body: string; receiveCount?: number }>): SQSEvent {
-  return {
-    Records: bodies.map(({ body, receiveCount }): SQSRecord => ({
-      messageId: `msg-${nextMessage++}`,
-      receiptHandle: 'rh',
-      body,
-      attributes: { ApproximateReceiveCount: String(receiveCount ?? 1) } as SQSRecord['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
-      awsRegion: 'eu-west-1',
-    })),
-  };
-}
+let handler: ProcessorHandler;
+const context = processorContext;
+const sqsEvent = (...bodies: Array<{ body: string; receiveCount?: number }>): SQSEvent => ({ Records: bodies.map(({ body, receiveCount }) => sqsRecord(body, { receiveCount })) });
 
 function mediaBody(id: string, path: string): string {
   // One session per event: a media key that already holds a file counts as stored.
@@ -54,29 +28,13 @@ function mediaBody(id: string, path: string): string {
 
 beforeAll(async () => {
   media = await startMediaServer();
-  vi.stubEnv(ENV.bucketName, 'archive-bucket');
-  vi.stubEnv(ENV.idempotencyTableName, 'idempotency');
-  vi.stubEnv(ENV.queueUrl, 'https://sqs/q');
-  vi.stubEnv(ENV.deadLetterQueueUrl, 'https://sqs/dlq');
-  vi.stubEnv(ENV.mediaAllowedHosts, media.host);
-  vi.stubEnv(ENV.mediaAllowHttpLoopback, 'true');
-  vi.stubEnv(ENV.eventBusName, 'facesign-bus');
-  vi.stubEnv('AWS_REGION', 'eu-west-1');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  vi.resetModules();
-  handler = (await import('../../../lambda/processor/index.js')).handler as typeof handler;
+  handler = await loadProcessorHandler(media.host);
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
   await media.close();
 });
-beforeEach(() => {
-  sqsMock.reset();
-  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq' });
-  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
-  eventBridge.reset();
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
-});
+beforeEach(() => resetQueueAndBusMocks(sqsMock, eventBridge));
 afterEach(() => s3.mock.resetHistory());
 
 describe('processor Lambda handler', () => {

@@ -6,14 +6,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { quarantineKey } from '../../../lambda/processor/quarantine';
-import { ENV } from '../../../lambda/shared/config';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
+import { loadProcessorHandler, processorContext, resetQueueAndBusMocks, sqsRecord, type ProcessorHandler } from '../../support/processor-handler';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
@@ -24,33 +24,9 @@ const published = () => eventBridge.commandCalls(PutEventsCommand).map((c) => c.
 const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const SENT_AT = Date.UTC(2026, 10, 26, 11, 0, 0);
 let media: MediaServer;
-let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
-
-const context = () =>
-  ({
-    awsRequestId: `req-${Math.random()}`,
-    functionName: 'processor',
-    functionVersion: '1',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:processor',
-    memoryLimitInMB: '1024',
-    getRemainingTimeInMillis: () => 60_000,
-  }) as Context;
-
-let nextMessage = 0;
-function sqsEvent(body: string, receiveCount = 1): SQSEvent {
-  const record: SQSRecord = {
-    messageId: `msg-lp-${nextMessage++}`,
-    receiptHandle: 'rh',
-    body,
-    attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: String(SENT_AT) } as SQSRecord['attributes'],
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
-    awsRegion: 'eu-west-1',
-  };
-  return { Records: [record] };
-}
+let handler: ProcessorHandler;
+const context = processorContext;
+const sqsEvent = (body: string, receiveCount = 1): SQSEvent => ({ Records: [sqsRecord(body, { receiveCount, sentAt: SENT_AT })] });
 
 /** A media event of `type` whose URL points at `path` on the loopback host; `media` fields override. */
 function mediaEvent(type: string, id: string, path: string, mediaOverrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -62,29 +38,13 @@ const dlqReasons = () => sqsMock.commandCalls(SendMessageCommand).map((c) => c.a
 
 beforeAll(async () => {
   media = await startMediaServer();
-  vi.stubEnv(ENV.bucketName, 'archive-bucket');
-  vi.stubEnv(ENV.idempotencyTableName, 'idempotency');
-  vi.stubEnv(ENV.queueUrl, 'https://sqs/q');
-  vi.stubEnv(ENV.deadLetterQueueUrl, 'https://sqs/dlq');
-  vi.stubEnv(ENV.mediaAllowedHosts, media.host);
-  vi.stubEnv(ENV.mediaAllowHttpLoopback, 'true');
-  vi.stubEnv(ENV.eventBusName, 'facesign-bus');
-  vi.stubEnv('AWS_REGION', 'eu-west-1');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  vi.resetModules();
-  handler = (await import('../../../lambda/processor/index.js')).handler as typeof handler;
+  handler = await loadProcessorHandler(media.host);
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
   await media.close();
 });
-beforeEach(() => {
-  sqsMock.reset();
-  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq' });
-  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
-  eventBridge.reset();
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
-});
+beforeEach(() => resetQueueAndBusMocks(sqsMock, eventBridge));
 afterEach(() => s3.mock.resetHistory());
 
 describe('an undocumented event type with a media object', () => {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -17,6 +17,7 @@ import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
 import { captureOutputJson } from '../../support/observability';
+import { loadProcessorHandler, resetQueueAndBusMocks } from '../../support/processor-handler';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
@@ -54,24 +55,17 @@ async function run(...bodies: string[]): Promise<string> {
 
 beforeAll(async () => {
   media = await startMediaServer();
-  for (const [k, v] of Object.entries({
-    [ENV.bucketName]: 'archive', [ENV.idempotencyTableName]: 't', [ENV.queueUrl]: 'https://sqs/q', [ENV.deadLetterQueueUrl]: 'https://sqs/dlq',
-    [ENV.mediaAllowedHosts]: media.host, [ENV.mediaAllowHttpLoopback]: 'true', [ENV.eventBusName]: 'bus', [ENV.encryptionKeyArn]: KEY_ARN,
-    AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_NAMESPACE: 'FaceSignTest',
-  })) vi.stubEnv(k, v);
-  vi.resetModules();
-  handler = (await import('../../../lambda/processor/index.js')).handler as typeof handler;
+  handler = await loadProcessorHandler(media.host, {
+    [ENV.bucketName]: 'archive', [ENV.idempotencyTableName]: 't', [ENV.eventBusName]: 'bus', [ENV.encryptionKeyArn]: KEY_ARN,
+    POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_NAMESPACE: 'FaceSignTest',
+  });
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
   await media.close();
 });
 beforeEach(() => {
-  sqsMock.reset();
-  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq' });
-  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
-  eventBridge.reset();
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+  resetQueueAndBusMocks(sqsMock, eventBridge);
   s3.mock.resetHistory();
 });
 

@@ -3,16 +3,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { processRecord, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
 import { archiveQuarantinedBody, quarantineKey, type QuarantineInput } from '../../../lambda/processor/quarantine';
-import { ENV } from '../../../lambda/shared/config';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { recordingMetrics, silentLogger } from '../../support/observability';
+import { loadProcessorHandler, processorContext, resetQueueAndBusMocks, sqsRecord, type ProcessorHandler } from '../../support/processor-handler';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
@@ -22,28 +22,9 @@ const table = fakeIdempotencyTable();
 const SENT_AT = Date.UTC(2025, 9, 27, 23, 59, 58);
 const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
-let nextMessage = 0;
-function record(body: string, attributes: Record<string, string> = {}): SQSRecord {
-  return {
-    messageId: `msg-q-${nextMessage++}`,
-    receiptHandle: 'rh',
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(SENT_AT) } as SQSRecord['attributes'],
-    messageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { dataType: 'String', stringValue: v }])),
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
-    awsRegion: 'eu-west-1',
-  };
-}
+const record = (body: string, attributes: Record<string, string> = {}): SQSRecord => sqsRecord(body, { sentAt: SENT_AT, attributes });
 
-beforeEach(() => {
-  sqsMock.reset();
-  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq' });
-  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
-  eventBridge.reset();
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
-});
+beforeEach(() => resetQueueAndBusMocks(sqsMock, eventBridge));
 afterEach(() => {
   s3.mock.resetHistory();
   s3.objects.clear();
@@ -156,27 +137,11 @@ describe('processRecord with quarantine', () => {
 });
 
 describe('processor Lambda handler: quarantine', () => {
-  let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
-  const context = () =>
-    ({
-      awsRequestId: `req-${Math.random()}`,
-      functionName: 'processor',
-      functionVersion: '1',
-      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:processor',
-      memoryLimitInMB: '1024',
-      getRemainingTimeInMillis: () => 60_000,
-    }) as Context;
+  let handler: ProcessorHandler;
+  const context = processorContext;
 
   beforeAll(async () => {
-    vi.stubEnv(ENV.bucketName, 'archive-bucket');
-    vi.stubEnv(ENV.idempotencyTableName, 'idempotency');
-    vi.stubEnv(ENV.queueUrl, 'https://sqs/q');
-    vi.stubEnv(ENV.deadLetterQueueUrl, 'https://sqs/dlq');
-    vi.stubEnv(ENV.eventBusName, 'facesign-bus');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-    vi.resetModules();
-    handler = (await import('../../../lambda/processor/index.js')).handler as typeof handler;
+    handler = await loadProcessorHandler('media.facesign.ai');
   });
   afterAll(() => vi.unstubAllEnvs());
 

@@ -1,0 +1,73 @@
+/**
+ * The processor handler as unit tests drive it: its environment, a Lambda context, SQS events, and
+ * the SQS and EventBridge mocks answering as AWS does when all is well. S3 and DynamoDB are
+ * captured by s3-capture.ts and idempotency-table.ts, which each test file sets up itself.
+ */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { vi } from 'vitest';
+import { ENV } from '../../lambda/shared/config';
+
+export type ProcessorHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** Stubs the processor's environment (extra variables override) and imports a fresh handler. */
+export async function loadProcessorHandler(mediaHost: string, extra: Record<string, string> = {}): Promise<ProcessorHandler> {
+  const env: Record<string, string> = {
+    [ENV.bucketName]: 'archive-bucket',
+    [ENV.idempotencyTableName]: 'idempotency',
+    [ENV.queueUrl]: 'https://sqs/q',
+    [ENV.deadLetterQueueUrl]: 'https://sqs/dlq',
+    [ENV.mediaAllowedHosts]: mediaHost,
+    [ENV.mediaAllowHttpLoopback]: 'true',
+    [ENV.eventBusName]: 'facesign-bus',
+    AWS_REGION: 'eu-west-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...extra,
+  };
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  vi.resetModules();
+  return (await import('../../lambda/processor/index.js')).handler as ProcessorHandler;
+}
+
+/** A Lambda context with a minute left. */
+export function processorContext(): Context {
+  return {
+    awsRequestId: `req-${Math.random()}`,
+    functionName: 'processor',
+    functionVersion: '1',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:processor',
+    memoryLimitInMB: '1024',
+    getRemainingTimeInMillis: () => 60_000,
+  } as Context;
+}
+
+let nextMessage = 0;
+
+/** One SQS record as Lambda's event source delivers it. */
+export function sqsRecord(body: string, options: { receiveCount?: number; sentAt?: number; attributes?: Record<string, string> } = {}): SQSRecord {
+  return {
+    messageId: `msg-${nextMessage++}`,
+    receiptHandle: 'rh',
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      ...(options.sentAt !== undefined ? { SentTimestamp: String(options.sentAt) } : {}),
+    } as SQSRecord['attributes'],
+    messageAttributes: Object.fromEntries(Object.entries(options.attributes ?? {}).map(([k, v]) => [k, { dataType: 'String', stringValue: v }])),
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
+    awsRegion: 'eu-west-1',
+  };
+}
+
+/** The SQS and EventBridge mocks, reset to answer as AWS does when all is well. */
+export function resetQueueAndBusMocks(sqsMock: AwsClientStub<SQSClient>, busMock: AwsClientStub<EventBridgeClient>): void {
+  sqsMock.reset();
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq' });
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  busMock.reset();
+  busMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+}
