@@ -144,7 +144,8 @@ async function main(): Promise<number> {
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   const passed = !destroyOnly && deployed === 0 && verdicts.length > 0 && verdicts.every((v) => v.ok) && !interrupted;
   if (destroyOnly) return deployed;
-  log(`${passed ? 'PASSED' : 'FAILED'}: ${verdicts.filter((v) => v.ok).length}/${verdicts.length} results succeeded, deployment ${deployed === 0 ? 'clean' : 'failed'}, ${minutes} min`);
+  const deployment = deployed === 0 ? 'deployment clean' : verdicts.length === 0 ? 'nothing deployed' : 'deployment failed';
+  log(`${passed ? 'PASSED' : 'FAILED'}: ${verdicts.filter((v) => v.ok).length}/${verdicts.length} results succeeded, ${deployment}, ${minutes} min`);
   return passed ? 0 : 1;
 }
 
