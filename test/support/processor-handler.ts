@@ -8,7 +8,9 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { vi } from 'vitest';
+import type { RecordProcessorDependencies } from '../../lambda/processor/process-record';
 import { ENV } from '../../lambda/shared/config';
+import { silentLogger } from './observability';
 
 export type ProcessorHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -70,4 +72,25 @@ export function resetQueueAndBusMocks(sqsMock: AwsClientStub<SQSClient>, busMock
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
   busMock.reset();
   busMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+}
+
+/**
+ * What `processRecord` needs, for tests that call it directly: SQS at fixed URLs, the documented
+ * retry settings, a silent logger; `overrides` replace any of it.
+ */
+export function recordDependencies(
+  metrics: RecordProcessorDependencies['metrics'],
+  overrides: Partial<RecordProcessorDependencies> = {},
+): RecordProcessorDependencies {
+  return {
+    metrics,
+    processEventOnce: () => Promise.reject(new Error('processEventOnce was not expected to be called')),
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    queueUrl: 'https://sqs/q',
+    deadLetterQueueUrl: 'https://sqs/dlq',
+    maxReceiveCount: 5,
+    retryBaseDelaySeconds: 10,
+    logger: silentLogger(),
+    ...overrides,
+  };
 }

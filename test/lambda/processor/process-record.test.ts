@@ -5,11 +5,12 @@ import { IdempotencyAlreadyInProgressError, IdempotencyRecordStatus, Idempotency
 import { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import { deadlineIn } from '../../../lambda/processor/deadline';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordDependencies } from '../../support/processor-handler';
 import { PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
 import type { ProcessingResult } from '../../../lambda/processor/process-event';
 import { processRecord, retryDelaySeconds, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
 import { sampleEvent } from '../../support/events';
-import { recordingMetrics, silentLogger } from '../../support/observability';
+import { recordingMetrics } from '../../support/observability';
 
 const sqsMock = mockClient(SQSClient);
 const NOW = 1_761_595_700_000;
@@ -30,18 +31,7 @@ function record(body: string, receiveCount = 1): SQSRecord {
 
 let recorded = recordingMetrics();
 function deps(processEventOnce: RecordProcessorDependencies['processEventOnce']): RecordProcessorDependencies {
-  return {
-    metrics: recorded.metrics,
-    processEventOnce,
-    sqs: new SQSClient({ region: 'eu-west-1' }),
-    queueUrl: 'https://sqs/q',
-    deadLetterQueueUrl: 'https://sqs/dlq',
-    maxReceiveCount: 5,
-    retryBaseDelaySeconds: 10,
-    logger: silentLogger(),
-    now: () => NOW,
-    random: () => 0.5,
-  };
+  return recordDependencies(recorded.metrics, { processEventOnce, now: () => NOW, random: () => 0.5 });
 }
 
 const result: ProcessingResult = {

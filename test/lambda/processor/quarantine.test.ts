@@ -11,8 +11,8 @@ import { processRecord, type RecordProcessorDependencies } from '../../../lambda
 import { archiveQuarantinedBody, quarantineKey, type QuarantineInput } from '../../../lambda/processor/quarantine';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
-import { recordingMetrics, silentLogger } from '../../support/observability';
-import { loadProcessorHandler, processorContext, resetQueueAndBusMocks, sqsRecord, type ProcessorHandler } from '../../support/processor-handler';
+import { recordingMetrics } from '../../support/observability';
+import { loadProcessorHandler, processorContext, recordDependencies, resetQueueAndBusMocks, sqsRecord, type ProcessorHandler } from '../../support/processor-handler';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
@@ -54,18 +54,11 @@ describe('processRecord with quarantine', () => {
     recorded = recordingMetrics();
   });
   function deps(overrides: Partial<RecordProcessorDependencies> = {}): RecordProcessorDependencies {
-    return {
-      metrics: recorded.metrics,
+    return recordDependencies(recorded.metrics, {
       processEventOnce: vi.fn(),
       quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b' }),
-      sqs: new SQSClient({ region: 'eu-west-1' }),
-      queueUrl: 'https://sqs/q',
-      deadLetterQueueUrl: 'https://sqs/dlq',
-      maxReceiveCount: 5,
-      retryBaseDelaySeconds: 10,
-      logger: silentLogger(),
       ...overrides,
-    };
+    });
   }
 
   it('re-validates itself: an unmarked unrecognized body is quarantined, not dead-lettered or processed', async () => {

@@ -2,11 +2,12 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordDependencies } from '../../support/processor-handler';
 import { PermanentFailure } from '../../../lambda/processor/failures';
 import type { ProcessingResult } from '../../../lambda/processor/process-event';
 import { processRecord, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
 import { sampleEvent } from '../../support/events';
-import { recordingMetrics, silentLogger } from '../../support/observability';
+import { recordingMetrics } from '../../support/observability';
 
 /** A body the verifier had to base64-encode for SQS (shared/queue-body.ts) is processed as the signed text. */
 
@@ -31,18 +32,7 @@ function encodedRecord(): SQSRecord {
 }
 
 function deps(processEventOnce: RecordProcessorDependencies['processEventOnce']): RecordProcessorDependencies {
-  return {
-    metrics: recordingMetrics().metrics,
-    processEventOnce,
-    sqs: new SQSClient({ region: 'eu-west-1' }),
-    queueUrl: 'https://sqs/q',
-    deadLetterQueueUrl: 'https://sqs/dlq',
-    maxReceiveCount: 5,
-    retryBaseDelaySeconds: 10,
-    logger: silentLogger(),
-    now: () => NOW,
-    random: () => 0.5,
-  };
+  return recordDependencies(recordingMetrics().metrics, { processEventOnce, now: () => NOW, random: () => 0.5 });
 }
 
 describe('processRecord: a base64-encoded message body', () => {
