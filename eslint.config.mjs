@@ -9,7 +9,16 @@ import comments from '@eslint-community/eslint-plugin-eslint-comments/configs';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const CONTRACT = ['lambda/shared/signature.ts', 'lambda/shared/bucket-layout.ts', 'lambda/shared/quarantine.ts', 'lambda/shared/redact-url.ts', 'lambda/shared/event.ts', 'lambda/shared/event-bridge.ts', 'lambda/shared/metric-names.ts', 'lambda/shared/config.ts'];
+const CONTRACT = [
+  'lambda/shared/signature.ts',
+  'lambda/shared/bucket-layout.ts',
+  'lambda/shared/quarantine.ts',
+  'lambda/shared/redact-url.ts',
+  'lambda/shared/event.ts',
+  'lambda/shared/event-bridge.ts',
+  'lambda/shared/metric-names.ts',
+  'lambda/shared/config.ts',
+];
 
 /** A `no-restricted-imports` rule from [pattern, why] pairs. */
 const forbid = (...rules) => ({

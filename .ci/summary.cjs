@@ -7,9 +7,7 @@
 const path = require('node:path');
 
 const report = require(path.resolve(process.argv[2] ?? 'test-results/vitest.json'));
-const failedFiles = report.testResults.filter(
-  (file) => file.status !== 'passed' && !file.assertionResults.some((test) => test.status === 'failed'),
-);
+const failedFiles = report.testResults.filter((file) => file.status !== 'passed' && !file.assertionResults.some((test) => test.status === 'failed'));
 for (const file of failedFiles) {
   const reason = (file.message || 'no test failed, but the file did not pass').split('\n')[0];
   console.error(`counted as failed: ${path.relative(process.cwd(), file.name)}: ${reason}`);

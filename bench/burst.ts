@@ -234,33 +234,67 @@ export function timeoutBudget() {
 export async function runBurstBench(): Promise<BenchRow[]> {
   const measured = costsFromResults();
   const rows: BenchRow[] = [];
-  const row = (kase: string, measure: string, value: string, goal?: string, met?: boolean) => rows.push({ bench: 'burst', case: kase, measure, value, goal, met });
+  const row = (kase: string, measure: string, value: string, goal?: string, met?: boolean) =>
+    rows.push({ bench: 'burst', case: kase, measure, value, goal, met });
   const s = DEFAULT_SETTINGS;
-  row('inputs', 'processor ms per event / transfer time = a + size ÷ b / environment MiB/s / cold start ms',
-    `${measured.processorMsPerEvent.toFixed(1)} / ${measured.transferFixedS.toFixed(2)} s + size ÷ ${measured.streamMiBps.toFixed(0)} MiB/s / ${measured.environmentMiBps.toFixed(0)} / ${measured.coldStartMs.toFixed(0)}, from ${measured.source}`);
-  row('inputs', 'settings', `batch ${s.batchSize}, max concurrency ${s.maxConcurrency}; media mix ${MEDIA_MIX.map((m) => `${m.type} ${m.bytes / MIB} MiB`).join(', ')} in equal thirds; URLs made ${DELIVERY_DELAY_S} s before the burst is queued`);
+  row(
+    'inputs',
+    'processor ms per event / transfer time = a + size ÷ b / environment MiB/s / cold start ms',
+    `${measured.processorMsPerEvent.toFixed(1)} / ${measured.transferFixedS.toFixed(2)} s + size ÷ ${measured.streamMiBps.toFixed(0)} MiB/s / ${measured.environmentMiBps.toFixed(0)} / ${measured.coldStartMs.toFixed(0)}, from ${measured.source}`,
+  );
+  row(
+    'inputs',
+    'settings',
+    `batch ${s.batchSize}, max concurrency ${s.maxConcurrency}; media mix ${MEDIA_MIX.map((m) => `${m.type} ${m.bytes / MIB} MiB`).join(', ')} in equal thirds; URLs made ${DELIVERY_DELAY_S} s before the burst is queued`,
+  );
 
   for (const slowdown of [1, 4, 10]) {
     const costs = slower(measured, slowdown);
     const label = slowdown === 1 ? 'measured throughput' : `throughput ÷ ${slowdown}`;
-    for (const [events, share] of [[10_000, 0.5], [10_000, 0], [50_000, 0.5]] as const) {
+    for (const [events, share] of [
+      [10_000, 0.5],
+      [10_000, 0],
+      [50_000, 0.5],
+    ] as const) {
       const r = simulateBurst(events, share, costs);
       const kase = `${events.toLocaleString('en-US')} events, ${share * 100}% media, ${label}`;
       row(kase, 'drain s / peak queue age s', `${r.drainS.toFixed(0)} / ${r.peakQueueAgeS.toFixed(0)}`);
       // The goal: a burst of 10,000 events, half media, loses nothing at the defaults, even at a tenth of the measured throughput.
       const goal = events === 10_000 && share === 0.5;
-      row(kase, 'media URLs expired before download (least URL time left, s)', `${r.expired} of ${r.media} (${r.minUrlLeftS.toFixed(0)})`, goal ? '0' : undefined, goal ? r.expired === 0 : undefined);
+      row(
+        kase,
+        'media URLs expired before download (least URL time left, s)',
+        `${r.expired} of ${r.media} (${r.minUrlLeftS.toFixed(0)})`,
+        goal ? '0' : undefined,
+        goal ? r.expired === 0 : undefined,
+      );
     }
     row(`safe envelope, ${label}`, 'largest burst, half media, that loses no URL (1,000s)', safeBurst(0.5, costs).toLocaleString('en-US'));
   }
   const b = timeoutBudget();
   row('timeout budget', 'processor timeout / queue visibility s', `${b.processorTimeout} / ${b.visibility}`, '≤ 300 visibility', b.visibility <= 300);
-  row('timeout budget', 'crash, then a full-length retry, s', `${b.crashThenSuccess}`, `≤ ${URL_LIFE_S - DELIVERY_DELAY_S}`, b.crashThenSuccess <= URL_LIFE_S - DELIVERY_DELAY_S);
-  row('timeout budget', `${DEFAULTS.maxReceiveCount} attempts each cut at ${b.attemptCap} s, with +20% backoff, s`, `${b.transientWorstCase.toFixed(0)}`, `≤ ${URL_LIFE_S - DELIVERY_DELAY_S}`, b.transientWorstCase <= URL_LIFE_S - DELIVERY_DELAY_S);
+  row(
+    'timeout budget',
+    'crash, then a full-length retry, s',
+    `${b.crashThenSuccess}`,
+    `≤ ${URL_LIFE_S - DELIVERY_DELAY_S}`,
+    b.crashThenSuccess <= URL_LIFE_S - DELIVERY_DELAY_S,
+  );
+  row(
+    'timeout budget',
+    `${DEFAULTS.maxReceiveCount} attempts each cut at ${b.attemptCap} s, with +20% backoff, s`,
+    `${b.transientWorstCase.toFixed(0)}`,
+    `≤ ${URL_LIFE_S - DELIVERY_DELAY_S}`,
+    b.transientWorstCase <= URL_LIFE_S - DELIVERY_DELAY_S,
+  );
   for (const slowdown of [1, 4, 10]) {
     const costs = slower(measured, slowdown);
     const fits = (DEFAULTS.mediaDownloadTimeoutSeconds - costs.transferFixedS) * costs.streamMiBps;
-    row('timeout budget', `largest file within the ${DEFAULTS.mediaDownloadTimeoutSeconds} s download cap, ${slowdown === 1 ? 'measured' : `÷ ${slowdown}`} (${costs.streamMiBps.toFixed(0)} MiB/s)`, `${fits >= 1024 ? `${(fits / 1024).toFixed(1)} GiB` : `${fits.toFixed(0)} MiB`} (cap ${DEFAULTS.mediaMaxBytes / 1024 ** 3} GiB)`);
+    row(
+      'timeout budget',
+      `largest file within the ${DEFAULTS.mediaDownloadTimeoutSeconds} s download cap, ${slowdown === 1 ? 'measured' : `÷ ${slowdown}`} (${costs.streamMiBps.toFixed(0)} MiB/s)`,
+      `${fits >= 1024 ? `${(fits / 1024).toFixed(1)} GiB` : `${fits.toFixed(0)} MiB`} (cap ${DEFAULTS.mediaMaxBytes / 1024 ** 3} GiB)`,
+    );
   }
   return rows;
 }

@@ -88,7 +88,13 @@ export async function runColdStartBench(): Promise<BenchRow[]> {
     // As deployed (FaceSignWebhooks sets the same).
     ...DEPLOYED_NODE_OPTIONS,
   };
-  const samples: Record<string, Array<{ importMs: number; invokeMs: number; wallMs: number }>> = { empty: [], verifier: [], processor: [], 'floor-verifier': [], 'floor-processor': [] };
+  const samples: Record<string, Array<{ importMs: number; invokeMs: number; wallMs: number }>> = {
+    empty: [],
+    verifier: [],
+    processor: [],
+    'floor-verifier': [],
+    'floor-processor': [],
+  };
   for (let i = 0; i < ROUNDS; i++) {
     samples.empty.push(await coldStart(empty, 'empty', env));
     samples.verifier.push(await coldStart(bundles.verifier, 'verifier', env));
@@ -106,18 +112,50 @@ export async function runColdStartBench(): Promise<BenchRow[]> {
     const importPlusInvoke = s.map((x) => x.importMs + x.invokeMs);
     const code = readFileSync(bundles[name]);
     rows.push(
-      { bench: 'cold start', case: name, measure: 'process start → first answer, ms', value: spread(wall, 1), floor: spread(emptyWall, 1), ratio: spread(wallRatios), goal: '≤ 2x', met: median(wallRatios) <= 2 },
-      { bench: 'cold start', case: name, measure: 'import + first invocation, ms', value: spread(importPlusInvoke, 1), floor: spread(emptyImport, 2), ratio: spread(importPlusInvoke.map((v, i) => v / emptyImport[i]), 0) },
+      {
+        bench: 'cold start',
+        case: name,
+        measure: 'process start → first answer, ms',
+        value: spread(wall, 1),
+        floor: spread(emptyWall, 1),
+        ratio: spread(wallRatios),
+        goal: '≤ 2x',
+        met: median(wallRatios) <= 2,
+      },
+      {
+        bench: 'cold start',
+        case: name,
+        measure: 'import + first invocation, ms',
+        value: spread(importPlusInvoke, 1),
+        floor: spread(emptyImport, 2),
+        ratio: spread(
+          importPlusInvoke.map((v, i) => v / emptyImport[i]),
+          0,
+        ),
+      },
       {
         bench: 'cold start',
         case: name,
         measure: 'vs only its AWS SDK clients: process start → first answer, ms',
         value: spread(wall, 1),
-        floor: spread(samples[`floor-${name}`].map((x) => x.wallMs), 1),
+        floor: spread(
+          samples[`floor-${name}`].map((x) => x.wallMs),
+          1,
+        ),
         ratio: spread(wall.map((v, i) => v / samples[`floor-${name}`][i].wallMs)),
       },
-      { bench: 'cold start', case: name, measure: 'import alone / first invocation, ms', value: `${median(s.map((x) => x.importMs)).toFixed(1)} / ${median(s.map((x) => x.invokeMs)).toFixed(1)}` },
-      { bench: 'cold start', case: name, measure: 'bundle size raw / gzip', value: `${(code.length / 1024).toFixed(0)} KiB / ${(gzipSync(code).length / 1024).toFixed(0)} KiB` },
+      {
+        bench: 'cold start',
+        case: name,
+        measure: 'import alone / first invocation, ms',
+        value: `${median(s.map((x) => x.importMs)).toFixed(1)} / ${median(s.map((x) => x.invokeMs)).toFixed(1)}`,
+      },
+      {
+        bench: 'cold start',
+        case: name,
+        measure: 'bundle size raw / gzip',
+        value: `${(code.length / 1024).toFixed(0)} KiB / ${(gzipSync(code).length / 1024).toFixed(0)} KiB`,
+      },
       { bench: 'cold start', case: name, measure: 'largest parts of the bundle', value: await composition(name) },
     );
   }

@@ -32,7 +32,7 @@ const BATCH_SIZE = CONSTRUCT_DEFAULTS.processorBatchSize;
 /** A hosted webhook gateway's published price, for scale (from its plans page in our reference copy). */
 const HOSTED_GATEWAY = {
   name: 'HookDeploy Team plan (hookdeploy-marketing.pages.dev/docs/billing/plans)',
-  text: '$19/month for 500,000 requests; 1 M/month needs its custom Enterprise plan. Hookdeck\'s and Svix\'s current prices could not be checked here.',
+  text: "$19/month for 500,000 requests; 1 M/month needs its custom Enterprise plan. Hookdeck's and Svix's current prices could not be checked here.",
 };
 
 export interface CostBreakdown {
@@ -41,7 +41,11 @@ export interface CostBreakdown {
 }
 
 /** Dollars per million events, media or not. A media event stores one file of at most 5 MiB (one PUT). */
-export function costPerMillion(d: { verifierMs: number; processorMsPerEvent: number; logBytesPerEvent: number }, withMedia: boolean, mediaMs = 0): CostBreakdown {
+export function costPerMillion(
+  d: { verifierMs: number; processorMsPerEvent: number; logBytesPerEvent: number },
+  withMedia: boolean,
+  mediaMs = 0,
+): CostBreakdown {
   const billed = (ms: number) => Math.ceil(ms);
   const lines: Array<[string, number]> = [
     ['HTTP API requests', PRICES.httpApiPerMillion],
@@ -65,15 +69,28 @@ export async function runCostBench(): Promise<BenchRow[]> {
   // 100 MiB on this machine); in AWS the media host's speed decides.
   const mediaMs = 1000 / 60;
   const rows: BenchRow[] = [];
-  for (const [label, withMedia] of [['without media', false], ['with a 1 MiB media file each', true]] as const) {
+  for (const [label, withMedia] of [
+    ['without media', false],
+    ['with a 1 MiB media file each', true],
+  ] as const) {
     const cost = costPerMillion(durations, withMedia, withMedia ? mediaMs : 0);
     for (const [line, dollars] of cost.lines) rows.push({ bench: 'cost', case: label, measure: line, value: `$${dollars.toFixed(2)}` });
     rows.push({ bench: 'cost', case: label, measure: 'TOTAL per million events', value: `$${cost.total.toFixed(2)}` });
   }
   rows.push(
-    { bench: 'cost', case: 'inputs', measure: 'verifier / processor ms per event (load bench)', value: `${durations.verifierMs.toFixed(1)} / ${durations.processorMsPerEvent.toFixed(1)}` },
+    {
+      bench: 'cost',
+      case: 'inputs',
+      measure: 'verifier / processor ms per event (load bench)',
+      value: `${durations.verifierMs.toFixed(1)} / ${durations.processorMsPerEvent.toFixed(1)}`,
+    },
     // 21 alarms reading 32 metrics in all (metric-math alarms are billed per metric they read); a test counts them.
-    { bench: 'cost', case: 'fixed per month', measure: 'secret, 2 KMS keys (alarm topic, data), 21 alarms (32 alarm metrics), dashboard', value: '$0.40 + $2.00 + $3.20 + $3.00' },
+    {
+      bench: 'cost',
+      case: 'fixed per month',
+      measure: 'secret, 2 KMS keys (alarm topic, data), 21 alarms (32 alarm metrics), dashboard',
+      value: '$0.40 + $2.00 + $3.20 + $3.00',
+    },
     // S3 Bucket Keys and SQS's 5-minute data key reuse make KMS requests a matter of time, not of
     // events: about one GenerateDataKey/Decrypt per execution environment per 5 minutes.
     { bench: 'cost', case: 'fixed per month', measure: 'KMS requests ($0.03 per 10,000), 10 busy environments', value: '~$0.26' },

@@ -58,14 +58,40 @@ export async function runLoad(): Promise<{ rows: BenchRow[]; durations: Measured
     const archived = await drain(runtime, sessionId, ok);
     const drainedSeconds = (performance.now() - started) / 1000;
     const processorTotal = runtime.durations.processor.reduce((a, b) => a + b, 0);
-    const durations = { verifierMs: median(runtime.durations.verifier), processorMsPerEvent: processorTotal / Math.max(1, archived), logBytesPerEvent: logBytes / Math.max(1, archived) };
+    const durations = {
+      verifierMs: median(runtime.durations.verifier),
+      processorMsPerEvent: processorTotal / Math.max(1, archived),
+      logBytesPerEvent: logBytes / Math.max(1, archived),
+    };
     const rows: BenchRow[] = [
       { bench: 'load', case: `${SENDERS} senders, ${COUNT} events`, measure: 'requests per second', value: (COUNT / sendSeconds).toFixed(0) },
-      { bench: 'load', case: `${SENDERS} senders, ${COUNT} events`, measure: 'latency p50 / p99 ms (client)', value: `${median(latencies).toFixed(1)} / ${quantile(latencies, 0.99).toFixed(1)}` },
-      { bench: 'load', case: `${SENDERS} senders, ${COUNT} events`, measure: 'answered 200 / archived', value: `${ok} / ${archived}`, goal: 'equal', met: ok === archived },
+      {
+        bench: 'load',
+        case: `${SENDERS} senders, ${COUNT} events`,
+        measure: 'latency p50 / p99 ms (client)',
+        value: `${median(latencies).toFixed(1)} / ${quantile(latencies, 0.99).toFixed(1)}`,
+      },
+      {
+        bench: 'load',
+        case: `${SENDERS} senders, ${COUNT} events`,
+        measure: 'answered 200 / archived',
+        value: `${ok} / ${archived}`,
+        goal: 'equal',
+        met: ok === archived,
+      },
       { bench: 'load', case: `${SENDERS} senders, ${COUNT} events`, measure: 'all archived after, s', value: drainedSeconds.toFixed(1) },
-      { bench: 'load', case: `${SENDERS} senders, ${COUNT} events`, measure: 'verifier invocation median ms / processor ms per event', value: `${durations.verifierMs.toFixed(1)} / ${durations.processorMsPerEvent.toFixed(1)}` },
-      { bench: 'load', case: `${SENDERS} senders, ${COUNT} events`, measure: 'log bytes per event (both functions)', value: durations.logBytesPerEvent.toFixed(0) },
+      {
+        bench: 'load',
+        case: `${SENDERS} senders, ${COUNT} events`,
+        measure: 'verifier invocation median ms / processor ms per event',
+        value: `${durations.verifierMs.toFixed(1)} / ${durations.processorMsPerEvent.toFixed(1)}`,
+      },
+      {
+        bench: 'load',
+        case: `${SENDERS} senders, ${COUNT} events`,
+        measure: 'log bytes per event (both functions)',
+        value: durations.logBytesPerEvent.toFixed(0),
+      },
       { bench: 'load', case: `${SENDERS} senders, ${COUNT} events`, measure: 'local DynamoDB', value: runtime.dynamodbKind },
     ];
     return { rows, durations };

@@ -29,7 +29,12 @@ async function libStorage(): Promise<void> {
   const { Upload } = await import('@aws-sdk/lib-storage');
   const { Readable } = await import('node:stream');
   const response = await fetch(url);
-  await new Upload({ client: s3Client(), partSize: 5 * 1024 ** 2, queueSize: 4, params: { Bucket: 'bench', Key: `lib-${Date.now()}`, Body: Readable.fromWeb(response.body as never) } }).done();
+  await new Upload({
+    client: s3Client(),
+    partSize: 5 * 1024 ** 2,
+    queueSize: 4,
+    params: { Bucket: 'bench', Key: `lib-${Date.now()}`, Body: Readable.fromWeb(response.body as never) },
+  }).done();
 }
 
 function s3Client(): S3Client {
@@ -40,7 +45,13 @@ async function ours(): Promise<void> {
   const s3 = s3Client();
   const now = Date.now();
   await storeMedia(
-    { id: `evt_${now}`, type: 'media.user_video', createdAt: now, sessionId: 'bench', media: { id: `m_${now}`, createdAt: now, url, expires: now + 900_000, contentType: 'video/mp4' } },
+    {
+      id: `evt_${now}`,
+      type: 'media.user_video',
+      createdAt: now,
+      sessionId: 'bench',
+      media: { id: `m_${now}`, createdAt: now, url, expires: now + 900_000, contentType: 'video/mp4' },
+    },
     { s3, bucket: 'bench', policy: { allowedHosts: [new URL(url).host], allowHttpLoopback: true, downloadTimeoutMs: 600_000, maxBytes: 2 * 1024 ** 3 } },
   );
 }
@@ -50,7 +61,9 @@ async function ours(): Promise<void> {
   const started = process.hrtime.bigint();
   await (mode === 'raw' ? raw() : mode === 'lib-storage' ? libStorage() : ours());
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(`${JSON.stringify({ seconds, mbPerSecond: size / 1024 ** 2 / seconds, baselineRssMb: baselineKb / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seconds, mbPerSecond: size / 1024 ** 2 / seconds, baselineRssMb: baselineKb / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
 })().catch((error) => {
   console.error(error);
   process.exit(1);

@@ -25,7 +25,16 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
 
 function table(rows: BenchRow[]): string {
   const head = ['bench', 'case', 'measure', 'ours: median (min–max)', 'floor', 'ratio', 'goal', 'met'];
-  const lines = rows.map((r) => [r.bench, r.case, r.measure, r.value, r.floor ?? '', r.ratio ?? '', r.goal ?? '', r.met === undefined ? '' : r.met ? 'yes' : 'NO']);
+  const lines = rows.map((r) => [
+    r.bench,
+    r.case,
+    r.measure,
+    r.value,
+    r.floor ?? '',
+    r.ratio ?? '',
+    r.goal ?? '',
+    r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+  ]);
   return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 

@@ -20,7 +20,27 @@ export async function startS3Sink(): Promise<{ endpoint: string; caFile: string;
   const dir = mkdtempSync(path.join(tmpdir(), 'sink-tls-'));
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   let received = 0;
   let uploads = 0;
   const server: Server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
@@ -34,10 +54,14 @@ export async function startS3Sink(): Promise<{ endpoint: string; caFile: string;
         res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
       };
       if (req.method === 'POST' && url.searchParams.has('uploads')) {
-        return xml(`<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>u${++uploads}</UploadId></InitiateMultipartUploadResult>`);
+        return xml(
+          `<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>u${++uploads}</UploadId></InitiateMultipartUploadResult>`,
+        );
       }
       if (req.method === 'POST' && url.searchParams.has('uploadId')) {
-        return xml(`<CompleteMultipartUploadResult><Location>http://sink/${bucket}/${key}</Location><Bucket>${bucket}</Bucket><Key>${key}</Key><ETag>"sink"</ETag></CompleteMultipartUploadResult>`);
+        return xml(
+          `<CompleteMultipartUploadResult><Location>http://sink/${bucket}/${key}</Location><Bucket>${bucket}</Bucket><Key>${key}</Key><ETag>"sink"</ETag></CompleteMultipartUploadResult>`,
+        );
       }
       if (req.method === 'DELETE') return void res.writeHead(204).end();
       res.writeHead(200, { etag: '"sink"' });

@@ -31,13 +31,23 @@ async function main(): Promise<void> {
   const { handler } = await import('../lambda/verifier/index.js');
 
   const event = buildSampleEvent('media.user_photo', { createdAt: Date.now() });
-  const body = bodySize > 0 ? JSON.stringify({ ...event, padding: 'x'.repeat(Math.max(0, bodySize - JSON.stringify(event).length - 14)) }) : JSON.stringify(event);
+  const body =
+    bodySize > 0 ? JSON.stringify({ ...event, padding: 'x'.repeat(Math.max(0, bodySize - JSON.stringify(event).length - 14)) }) : JSON.stringify(event);
   const bytes = Buffer.from(body);
   const signed = signFaceSignPayload(body, SECRET);
   const headers = { 'x-facesign-signature': signed.signature, 'x-facesign-timestamp': String(signed.timestamp), 'content-type': 'application/json' };
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-  const apiEvent = { version: '2.0', routeKey: 'POST /webhooks/facesign', rawPath: '/webhooks/facesign', rawQueryString: '', headers, body, isBase64Encoded: false, requestContext: {} } as never;
+  const apiEvent = {
+    version: '2.0',
+    routeKey: 'POST /webhooks/facesign',
+    rawPath: '/webhooks/facesign',
+    rawQueryString: '',
+    headers,
+    body,
+    isBase64Encoded: false,
+    requestContext: {},
+  } as never;
   const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as never;
 
   const floorA = () => {

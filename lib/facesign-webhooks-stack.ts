@@ -35,6 +35,9 @@ export class FaceSignWebhooksStack extends Stack {
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.webhooks.monitoring.alarmTopic.topicArn, description: 'Subscribe to be told about alarms' });
     new CfnOutput(this, 'EventBusArn', { value: this.webhooks.eventBus.eventBusArn, description: 'Processed events are published here' });
-    new CfnOutput(this, 'EventArchiveArn', { value: this.webhooks.eventArchive.archiveArn, description: 'Replay published events from here (aws events start-replay)' });
+    new CfnOutput(this, 'EventArchiveArn', {
+      value: this.webhooks.eventArchive.archiveArn,
+      description: 'Replay published events from here (aws events start-replay)',
+    });
   }
 }

@@ -369,15 +369,15 @@ export class FaceSignWebhooks extends Construct {
     this.createdSigningSecret = props.existingSigningSecretObj
       ? undefined
       : new secretsmanager.Secret(this, 'SigningSecret', {
-        description: 'FaceSign webhook signing secret: the value from the FaceSign dashboard, or {"secrets":["new","old"]}',
-        ...props.signingSecretProps,
-        // An empty list, so the verifier knows the secret is not set yet and answers 503 (FaceSign retries).
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({ secrets: [] }),
-          generateStringKey: 'placeholder',
-          excludePunctuation: true,
-        },
-      });
+          description: 'FaceSign webhook signing secret: the value from the FaceSign dashboard, or {"secrets":["new","old"]}',
+          ...props.signingSecretProps,
+          // An empty list, so the verifier knows the secret is not set yet and answers 503 (FaceSign retries).
+          generateSecretString: {
+            secretStringTemplate: JSON.stringify({ secrets: [] }),
+            generateStringKey: 'placeholder',
+            excludePunctuation: true,
+          },
+        });
     this.signingSecret = props.existingSigningSecretObj ?? this.createdSigningSecret!;
 
     this.encryptionKey =
@@ -569,18 +569,23 @@ export class FaceSignWebhooks extends Construct {
     suppressNag(route, [
       {
         id: 'AwsSolutions-APIG4',
-        reason: 'FaceSign cannot send API Gateway credentials; every request is authenticated by its HMAC signature, verified in the verifier Lambda before anything is trusted.',
+        reason:
+          'FaceSign cannot send API Gateway credentials; every request is authenticated by its HMAC signature, verified in the verifier Lambda before anything is trusted.',
       },
     ]);
     if (this.createdSigningSecret) {
       suppressNag(this.createdSigningSecret, [
         {
           id: 'AwsSolutions-SMG4',
-          reason: 'FaceSign issues the signing secret; it is rotated in the FaceSign dashboard, and the {"secrets":[...]} form lets both values be active during the switch. A rotation Lambda cannot mint FaceSign secrets.',
+          reason:
+            'FaceSign issues the signing secret; it is rotated in the FaceSign dashboard, and the {"secrets":[...]} form lets both values be active during the switch. A rotation Lambda cannot mint FaceSign secrets.',
         },
       ]);
     }
-    for (const [fn, logGroup] of [[this.verifier, this.verifierLogGroup], [this.processor, this.processorLogGroup]] as const) {
+    for (const [fn, logGroup] of [
+      [this.verifier, this.verifierLogGroup],
+      [this.processor, this.processorLogGroup],
+    ] as const) {
       suppressNag(fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild, [
         {
           id: 'AwsSolutions-IAM5',
@@ -589,29 +594,25 @@ export class FaceSignWebhooks extends Construct {
         },
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'Log streams are created by Lambda with generated names; the grant is limited to the function\'s own log group.',
+          reason: "Log streams are created by Lambda with generated names; the grant is limited to the function's own log group.",
           appliesTo: [nagResource(this, `${logGroup.logGroupArn}:*`)],
         },
         ...(fn === this.processor
           ? [
               {
                 id: 'AwsSolutions-IAM5',
-                reason: 'Object keys are per event and per media file; the grant is limited to the events/, media/, quarantine/ and conflicts/ prefixes of the archive bucket (reads: media/ only).',
-                appliesTo: [
-                  ...Object.values(BUCKET_PREFIX).map((prefix) => nagResource(this, this.bucket.arnForObjects(`${prefix}*`))),
-                ],
+                reason:
+                  'Object keys are per event and per media file; the grant is limited to the events/, media/, quarantine/ and conflicts/ prefixes of the archive bucket (reads: media/ only).',
+                appliesTo: [...Object.values(BUCKET_PREFIX).map((prefix) => nagResource(this, this.bucket.arnForObjects(`${prefix}*`)))],
               },
             ]
           : []),
       ]);
     }
     if (this.accessLogsBucket) {
-      suppressNag(this.accessLogsBucket, [
-        { id: 'AwsSolutions-S1', reason: 'This is the server access log bucket; logging it into itself would loop.' },
-      ]);
+      suppressNag(this.accessLogsBucket, [{ id: 'AwsSolutions-S1', reason: 'This is the server access log bucket; logging it into itself would loop.' }]);
     }
   }
-
 
   private createAccessLogsBucket(): s3.Bucket {
     return new s3.Bucket(this, 'AccessLogsBucket', {
@@ -629,7 +630,9 @@ export class FaceSignWebhooks extends Construct {
   private createBucket(retention: Retention, accessLogsBucket: s3.Bucket, overrides: s3.BucketProps = {}): s3.Bucket {
     for (const name of ['encryption', 'encryptionKey', 'bucketKeyEnabled'] as const) {
       if (overrides[name] !== undefined) {
-        throw new Error(`bucketProps.${name} is set by the construct (SSE-KMS with its key and S3 Bucket Keys); pass existingEncryptionKeyObj to choose the key, got ${name} in bucketProps`);
+        throw new Error(
+          `bucketProps.${name} is set by the construct (SSE-KMS with its key and S3 Bucket Keys); pass existingEncryptionKeyObj to choose the key, got ${name} in bucketProps`,
+        );
       }
     }
     const bucket = new s3.Bucket(this, 'Bucket', {
@@ -792,7 +795,11 @@ export class FaceSignWebhooks extends Construct {
    * @example webhooks.onEvent('session.status', new targets.LambdaFunction(myFn));
    * @example webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.SqsQueue(q));
    */
-  public onEvent(types: FaceSignEventType | string | ReadonlyArray<FaceSignEventType | string>, target: events.IRuleTarget, options: OnEventOptions = {}): events.Rule {
+  public onEvent(
+    types: FaceSignEventType | string | ReadonlyArray<FaceSignEventType | string>,
+    target: events.IRuleTarget,
+    options: OnEventOptions = {},
+  ): events.Rule {
     const list = typeof types === 'string' ? [types] : [...types];
     if (list.length === 0 || list.some((t) => typeof t !== 'string' || t.trim() === '')) {
       throw new Error(`onEvent needs one or more event types, got ${JSON.stringify(types)}`);
@@ -857,7 +864,8 @@ export class FaceSignWebhooks extends Construct {
     suppressNag(queue, [
       {
         id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself a dead-letter queue: EventBridge sends it the events an onEvent target could not take (a rule target DLQ, which cdk-nag does not recognise as one).',
+        reason:
+          'This queue is itself a dead-letter queue: EventBridge sends it the events an onEvent target could not take (a rule target DLQ, which cdk-nag does not recognise as one).',
       },
     ]);
     return queue;
@@ -874,12 +882,7 @@ export function prebuiltHandlerDir(name: HandlerName): string {
  * `Code.fromAsset` (no esbuild, no Docker, no TypeScript sources in the user's app); this repo's
  * own app bundles from source with NodejsFunction. Both use the same esbuild settings.
  */
-function handlerFunction(
-  scope: Construct,
-  id: string,
-  name: HandlerName,
-  props: Omit<lambda.FunctionProps, 'code' | 'handler' | 'runtime'>,
-): lambda.Function {
+function handlerFunction(scope: Construct, id: string, name: HandlerName, props: Omit<lambda.FunctionProps, 'code' | 'handler' | 'runtime'>): lambda.Function {
   const common = {
     ...props,
     runtime: lambda.Runtime.NODEJS_24_X,
@@ -900,7 +903,6 @@ function exclusive(existingName: string, existing: unknown, propsName: string, n
     throw new Error(`${existingName} and ${propsName} are mutually exclusive: pass an existing resource or settings for a new one, got both`);
   }
 }
-
 
 /**
  * Sending to a queue encrypted with a customer-managed key: the SQS actions, plus
@@ -931,14 +933,22 @@ function resolveRetention(props: FaceSignWebhooksProps): Retention {
     throw new Error('archiveExpiration is deprecated and replaced by mediaRetention and archiveRetention; pass those only, got archiveExpiration with them');
   }
   if (props.existingBucketObj) {
-    const set = Object.entries(given).filter(([, v]) => v !== undefined).map(([k]) => k);
-    if (set.length > 0) throw new Error(`${set.join(', ')} apply to a created bucket only; set the lifecycle of existingBucketObj yourself, got ${set.join(', ')} with existingBucketObj`);
+    const set = Object.entries(given)
+      .filter(([, v]) => v !== undefined)
+      .map(([k]) => k);
+    if (set.length > 0)
+      throw new Error(
+        `${set.join(', ')} apply to a created bucket only; set the lifecycle of existingBucketObj yourself, got ${set.join(', ')} with existingBucketObj`,
+      );
   }
   const retention = {
     media: props.mediaRetention ?? props.archiveExpiration ?? Duration.days(CONSTRUCT_DEFAULTS.mediaRetentionDays),
     archive: props.archiveRetention ?? props.archiveExpiration ?? Duration.days(CONSTRUCT_DEFAULTS.archiveRetentionDays),
   };
-  for (const [name, value] of [['mediaRetention', retention.media], ['archiveRetention', retention.archive]] as const) {
+  for (const [name, value] of [
+    ['mediaRetention', retention.media],
+    ['archiveRetention', retention.archive],
+  ] as const) {
     if (value.isUnresolved()) continue;
     // S3 lifecycle counts whole days.
     const days = value.toHours() / 24;

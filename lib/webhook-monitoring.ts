@@ -185,10 +185,12 @@ export class WebhookMonitoring extends Construct {
     if (props.existingAlarmTopicObj) {
       this.alarmTopic = props.existingAlarmTopicObj;
     } else {
-      const key = props.alarmTopicProps?.masterKey ?? new kms.Key(this, 'AlarmTopicKey', {
-        description: 'Encrypts the FaceSign webhooks alarm topic',
-        enableKeyRotation: true,
-      });
+      const key =
+        props.alarmTopicProps?.masterKey ??
+        new kms.Key(this, 'AlarmTopicKey', {
+          description: 'Encrypts the FaceSign webhooks alarm topic',
+          enableKeyRotation: true,
+        });
       if (key instanceof kms.Key && !props.alarmTopicProps?.masterKey) this.alarmTopicKey = key;
       // An encrypted topic: the publisher needs the key too, or the publish fails
       // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
@@ -268,43 +270,109 @@ export class WebhookMonitoring extends Construct {
     // enqueue (AWS docs above): leave room for the longest they can have spent in the main queue.
     const dlqAgeThreshold = Duration.seconds(Math.max(3600, dlqRetention.toSeconds() - mainRetention.toSeconds() - Duration.days(1).toSeconds()));
 
-    this.alarm('deadLetterQueueNewMessages', 'DeadLetterQueue', 'NewMessages', 'Critical', newDeadLetters,
+    this.alarm(
+      'deadLetterQueueNewMessages',
+      'DeadLetterQueue',
+      'NewMessages',
+      'Critical',
+      newDeadLetters,
       'A new event reached the dead-letter queue. Read its failureReason attribute (no failureReason and a DeadLetterQueueSourceArn attribute: SQS moved it after a crash or timeout; read the processor log for that time). Fix the cause, then redrive (README, Runbook). Media whose URL expired needs FaceSign to resend.',
-      { evaluationPeriods: 3, datapointsToAlarm: 1 });
-    this.alarm('deadLetterQueue', 'DeadLetterQueue', 'VisibleMessages', 'Warning', dlqVisible,
-      'Events are waiting in the dead-letter queue for triage. Each arrival also paged through DeadLetterQueue-NewMessages; redrive or delete them once handled (README, Runbook).');
-    this.alarm('deadLetterQueueAge', 'DeadLetterQueue', 'OldestMessageAge', 'Critical',
+      { evaluationPeriods: 3, datapointsToAlarm: 1 },
+    );
+    this.alarm(
+      'deadLetterQueue',
+      'DeadLetterQueue',
+      'VisibleMessages',
+      'Warning',
+      dlqVisible,
+      'Events are waiting in the dead-letter queue for triage. Each arrival also paged through DeadLetterQueue-NewMessages; redrive or delete them once handled (README, Runbook).',
+    );
+    this.alarm(
+      'deadLetterQueueAge',
+      'DeadLetterQueue',
+      'OldestMessageAge',
+      'Critical',
       props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: five }),
       `A dead-letter message is ${dlqAgeThreshold.toDays({ integral: false }).toFixed(1)} days old; SQS deletes it ${dlqRetention.toDays()} days after it was first queued, and then this alarm goes OK while the event is gone. Redrive it, or copy it out, now (README, Runbook).`,
-      { threshold: dlqAgeThreshold.toSeconds() });
-    this.alarm('queueAge', 'Queue', 'OldestMessageAge', 'Critical',
+      { threshold: dlqAgeThreshold.toSeconds() },
+    );
+    this.alarm(
+      'queueAge',
+      'Queue',
+      'OldestMessageAge',
+      'Critical',
       props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one }),
       `Events are waiting longer than ${queueAgeThreshold.toSeconds()} s. Media URLs expire 15 minutes after they are made, so a backlog loses media. Check the processor's errors, throttles and concurrency (maxConcurrency), and DynamoDB and S3 health.`,
-      { threshold: queueAgeThreshold.toSeconds(), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
+      { threshold: queueAgeThreshold.toSeconds(), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+    );
 
-    this.alarm('verifierErrors', 'Verifier', 'Errors', 'Critical', props.verifier.metricErrors(sum5),
-      'The verifier crashed or timed out (FaceSign got a 5xx and will retry). Read the verifier log group for the error; a cold-start error names the bad environment variable.');
-    this.alarm('verifierThrottles', 'Verifier', 'Throttles', 'Warning', props.verifier.metricThrottles(sum5),
-      'The verifier was throttled: the account has no Lambda concurrency left. FaceSign retries, but raise the account concurrency limit or reserve concurrency for the verifier.');
-    this.alarm('verifierDuration', 'Verifier', 'DurationNearTimeout', 'Warning',
+    this.alarm(
+      'verifierErrors',
+      'Verifier',
+      'Errors',
+      'Critical',
+      props.verifier.metricErrors(sum5),
+      'The verifier crashed or timed out (FaceSign got a 5xx and will retry). Read the verifier log group for the error; a cold-start error names the bad environment variable.',
+    );
+    this.alarm(
+      'verifierThrottles',
+      'Verifier',
+      'Throttles',
+      'Warning',
+      props.verifier.metricThrottles(sum5),
+      'The verifier was throttled: the account has no Lambda concurrency left. FaceSign retries, but raise the account concurrency limit or reserve concurrency for the verifier.',
+    );
+    this.alarm(
+      'verifierDuration',
+      'Verifier',
+      'DurationNearTimeout',
+      'Warning',
       props.verifier.metricDuration({ statistic: 'Maximum', period: five }),
       `A verifier invocation took 80% of its ${verifierTimeout.toSeconds()} s timeout; at the timeout FaceSign gets a 5xx. Look at Secrets Manager and SQS latency in X-Ray.`,
-      { threshold: Math.floor(verifierTimeout.toMilliseconds() * 0.8), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
-    this.alarm('processorErrors', 'Processor', 'Errors', 'Critical', props.processor.metricErrors(sum5),
-      'A processor invocation crashed or timed out, so its whole batch returns to the queue. Read the processor log group; a timeout means processorTimeout is too short for the media sizes.');
-    this.alarm('processorThrottles', 'Processor', 'Throttles', 'Warning', props.processor.metricThrottles(sum5),
-      'The processor was throttled by the account concurrency limit; events wait in the queue. Raise the limit or lower processorMaxConcurrency elsewhere.');
-    this.alarm('processorDuration', 'Processor', 'DurationNearTimeout', 'Warning',
+      { threshold: Math.floor(verifierTimeout.toMilliseconds() * 0.8), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+    );
+    this.alarm(
+      'processorErrors',
+      'Processor',
+      'Errors',
+      'Critical',
+      props.processor.metricErrors(sum5),
+      'A processor invocation crashed or timed out, so its whole batch returns to the queue. Read the processor log group; a timeout means processorTimeout is too short for the media sizes.',
+    );
+    this.alarm(
+      'processorThrottles',
+      'Processor',
+      'Throttles',
+      'Warning',
+      props.processor.metricThrottles(sum5),
+      'The processor was throttled by the account concurrency limit; events wait in the queue. Raise the limit or lower processorMaxConcurrency elsewhere.',
+    );
+    this.alarm(
+      'processorDuration',
+      'Processor',
+      'DurationNearTimeout',
+      'Warning',
       props.processor.metricDuration({ statistic: 'Maximum', period: five }),
       `A processor invocation took 80% of its ${processorTimeout.toSeconds()} s timeout. A timeout returns the whole batch to the queue and can cost media its URL. Look at media sizes and download times (dashboard), and at S3 and DynamoDB latency in X-Ray.`,
-      { threshold: Math.floor(processorTimeout.toMilliseconds() * 0.8), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
+      { threshold: Math.floor(processorTimeout.toMilliseconds() * 0.8), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+    );
     if (props.processorMaxConcurrency !== undefined) {
-      this.alarm('processorConcurrency', 'Processor', 'ConcurrencyAtMaximum', 'Warning', this.concurrency(props.processor),
+      this.alarm(
+        'processorConcurrency',
+        'Processor',
+        'ConcurrencyAtMaximum',
+        'Warning',
+        this.concurrency(props.processor),
         `The processor has run at its maximum concurrency (${props.processorMaxConcurrency}) for 5 minutes: events arrive faster than it finishes them, and a backlog outlives media URLs. Raise processorMaxConcurrency (and the account limit), or find what makes each event slow.`,
-        { threshold: props.processorMaxConcurrency, evaluationPeriods: 5 });
+        { threshold: props.processorMaxConcurrency, evaluationPeriods: 5 },
+      );
     }
 
-    this.alarm('apiServerErrors', 'Api', 'ServerErrorRate', 'Critical',
+    this.alarm(
+      'apiServerErrors',
+      'Api',
+      'ServerErrorRate',
+      'Critical',
       new cloudwatch.MathExpression({
         expression: `IF(requests > 0 AND errors >= ${serverErrorMinimum}, 100 * errors / requests, 0)`,
         usingMetrics: { requests, errors: serverErrors },
@@ -312,15 +380,22 @@ export class WebhookMonitoring extends Construct {
         period: five,
       }),
       `At least ${serverErrorRate}% of webhook requests (and at least ${serverErrorMinimum}) got a 5xx: FaceSign will retry them, but something of ours is down. The dashboard's "Refused and failed requests by reason" names it: secret_not_configured (put the secret), secret_unavailable (Secrets Manager, IAM), queue_unavailable (SQS).`,
-      { threshold: serverErrorRate });
-    const latency = this.alarm('apiLatency', 'Api', 'LatencyP99', 'Warning', props.api.metricLatency({ period: five, statistic: 'p99' }),
+      { threshold: serverErrorRate },
+    );
+    const latency = this.alarm(
+      'apiLatency',
+      'Api',
+      'LatencyP99',
+      'Warning',
+      props.api.metricLatency({ period: five, statistic: 'p99' }),
       `The webhook p99 latency is above ${latencyThreshold.toMilliseconds()} ms. Look at the verifier duration (cold starts, Secrets Manager or SQS latency) on the dashboard.`,
       {
         threshold: latencyThreshold.toMilliseconds(),
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      });
+      },
+    );
     // At a handful of requests p99 is simply the slowest one; such periods are not evaluated.
     (latency.node.defaultChild as cloudwatch.CfnAlarm).evaluateLowSampleCountPercentile = 'ignore';
     if (props.accessLogGroup) {
@@ -334,32 +409,85 @@ export class WebhookMonitoring extends Construct {
         dimensions: { [DEPLOYMENT_DIMENSION]: `$.${ACCESS_LOG_DEPLOYMENT_FIELD}` },
         unit: cloudwatch.Unit.COUNT,
       });
-      this.alarm('apiThrottled', 'Api', 'Throttled', 'Critical', this.throttled(),
-        'API Gateway answered 429: FaceSign treats it as permanent and never retries, so those deliveries are lost unless FaceSign resends them. Find the source IPs in the access log (status 429); raise or remove the stage throttle, or ask AWS for a higher account limit. Then ask FaceSign to resend the affected events.');
+      this.alarm(
+        'apiThrottled',
+        'Api',
+        'Throttled',
+        'Critical',
+        this.throttled(),
+        'API Gateway answered 429: FaceSign treats it as permanent and never retries, so those deliveries are lost unless FaceSign resends them. Find the source IPs in the access log (status 429); raise or remove the stage throttle, or ask AWS for a higher account limit. Then ask FaceSign to resend the affected events.',
+      );
     }
-    this.alarm('signatureFailures', 'Verifier', 'SignatureFailures', 'Warning', this.custom(METRIC.signatureFailures, SERVICE.verifier),
+    this.alarm(
+      'signatureFailures',
+      'Verifier',
+      'SignatureFailures',
+      'Warning',
+      this.custom(METRIC.signatureFailures, SERVICE.verifier),
       'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
-      { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD });
-    this.alarm('requestsRejected', 'Verifier', 'RequestsRejected', 'Critical', this.custom(METRIC.requestsRejected, SERVICE.verifier),
-      'The verifier refused an authentic delivery (400, 413, or 401 after its signature matched). FaceSign never retries a 4xx, so it is lost: the verifier log line "authentic delivery refused; FaceSign will not retry it" has statusCode, error and reason. Ask FaceSign to resend the event; raise maxBodyBytes for payload_too_large.');
-    this.alarm('eventsQuarantined', 'Processor', 'EventsQuarantined', 'Critical', this.customAnyService(METRIC.eventsQuarantined),
-      'An authentic delivery had an envelope we do not recognise. It was answered 200 and archived as it came under quarantine/, but not published. If it carried a media URL, the file is next to it as .media; if the processor log says "the quarantined body\'s media could not be stored", ask FaceSign to resend. Then update the event schema or tell FaceSign.');
-    this.alarm('conflictingDuplicates', 'Processor', 'ConflictingDuplicates', 'Critical', this.customAnyService(METRIC.conflictingDuplicates),
-      'A delivery reused a known event id with different content. Both versions are archived; compare them and decide which one your systems should act on.');
+      { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+    );
+    this.alarm(
+      'requestsRejected',
+      'Verifier',
+      'RequestsRejected',
+      'Critical',
+      this.custom(METRIC.requestsRejected, SERVICE.verifier),
+      'The verifier refused an authentic delivery (400, 413, or 401 after its signature matched). FaceSign never retries a 4xx, so it is lost: the verifier log line "authentic delivery refused; FaceSign will not retry it" has statusCode, error and reason. Ask FaceSign to resend the event; raise maxBodyBytes for payload_too_large.',
+    );
+    this.alarm(
+      'eventsQuarantined',
+      'Processor',
+      'EventsQuarantined',
+      'Critical',
+      this.customAnyService(METRIC.eventsQuarantined),
+      'An authentic delivery had an envelope we do not recognise. It was answered 200 and archived as it came under quarantine/, but not published. If it carried a media URL, the file is next to it as .media; if the processor log says "the quarantined body\'s media could not be stored", ask FaceSign to resend. Then update the event schema or tell FaceSign.',
+    );
+    this.alarm(
+      'conflictingDuplicates',
+      'Processor',
+      'ConflictingDuplicates',
+      'Critical',
+      this.customAnyService(METRIC.conflictingDuplicates),
+      'A delivery reused a known event id with different content. Both versions are archived; compare them and decide which one your systems should act on.',
+    );
     if (props.idempotencyTable) {
       const operations = IDEMPOTENCY_OPERATIONS;
-      this.alarm('idempotencyTableThrottles', 'IdempotencyTable', 'Throttles', 'Warning',
+      this.alarm(
+        'idempotencyTableThrottles',
+        'IdempotencyTable',
+        'Throttles',
+        'Warning',
         props.idempotencyTable.metricThrottledRequestsForOperations({ operations, ...sum5 }),
-        'DynamoDB throttled the idempotency table. The processor retries (reason dependency_error) while the media URL lives; a steady throttle fills the queue. Check the table\'s on-demand limits and the account\'s DynamoDB quotas.');
-      this.alarm('idempotencyTableErrors', 'IdempotencyTable', 'SystemErrors', 'Warning',
+        "DynamoDB throttled the idempotency table. The processor retries (reason dependency_error) while the media URL lives; a steady throttle fills the queue. Check the table's on-demand limits and the account's DynamoDB quotas.",
+      );
+      this.alarm(
+        'idempotencyTableErrors',
+        'IdempotencyTable',
+        'SystemErrors',
+        'Warning',
         props.idempotencyTable.metricSystemErrorsForOperations({ operations, ...sum5 }),
-        'DynamoDB answered the idempotency table with 500s. The processor retries; check the AWS Health Dashboard for DynamoDB in this region.');
+        'DynamoDB answered the idempotency table with 500s. The processor retries; check the AWS Health Dashboard for DynamoDB in this region.',
+      );
     }
-    this.alarm('alarmTopicFailures', 'AlarmTopic', 'NotificationsFailed', 'Critical',
+    this.alarm(
+      'alarmTopicFailures',
+      'AlarmTopic',
+      'NotificationsFailed',
+      'Critical',
       this.alarmTopic.metricNumberOfNotificationsFailed(sum5),
-      'SNS could not deliver an alarm notification to a subscriber of the alarm topic, so someone was not paged. Check each subscription (confirmed email, reachable endpoint) and the topic\'s delivery logs.');
+      "SNS could not deliver an alarm notification to a subscriber of the alarm topic, so someone was not paged. Check each subscription (confirmed email, reachable endpoint) and the topic's delivery logs.",
+    );
 
-    this.dashboard = this.createDashboard(props, { requests, serverErrors, clientErrors, queueAgeThreshold, processorTimeout, verifierTimeout, newDeadLetters });
+    this.dashboard = this.createDashboard(props, {
+      requests,
+      serverErrors,
+      clientErrors,
+      queueAgeThreshold,
+      processorTimeout,
+      verifierTimeout,
+      newDeadLetters,
+    });
   }
 
   /** Every alarm, by a stable short name. */
@@ -381,8 +509,20 @@ export class WebhookMonitoring extends Construct {
     const idOf = (kind: 'bus' | 'rule', n: number) => `${key}${kind === 'bus' ? 'Bus' : 'Rule'}${n}`;
     const ruleName = plainRuleName(rule);
     const ruleMetric = (metricName: string, n: number) => ({
-      [idOf('bus', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
-      [idOf('rule', n)]: new cloudwatch.Metric({ namespace: 'AWS/Events', metricName, dimensionsMap: { RuleName: ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
+      [idOf('bus', n)]: new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName,
+        dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: ruleName },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      [idOf('rule', n)]: new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName,
+        dimensionsMap: { RuleName: ruleName },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
     });
     const failures = new cloudwatch.MathExpression({
       expression: [1, 2, 3].map((n) => `FILL(${idOf('bus', n)}, 0) + FILL(${idOf('rule', n)}, 0)`).join(' + '),
@@ -390,16 +530,27 @@ export class WebhookMonitoring extends Construct {
       label: `${name}: failed deliveries`,
       period: Duration.minutes(5),
     });
-    const alarm = this.alarm(key, `Consumer${name}`, 'FailedDeliveries', 'Critical', failures,
-      `EventBridge could not deliver events to the ${name} target after its retries. They are in the target's dead-letter queue (attributes ERROR_CODE and ERROR_MESSAGE say why) and in the event archive; fix the target, then redrive the queue or replay the archive (README, Runbook).`);
+    const alarm = this.alarm(
+      key,
+      `Consumer${name}`,
+      'FailedDeliveries',
+      'Critical',
+      failures,
+      `EventBridge could not deliver events to the ${name} target after its retries. They are in the target's dead-letter queue (attributes ERROR_CODE and ERROR_MESSAGE say why) and in the event archive; fix the target, then redrive the queue or replay the archive (README, Runbook).`,
+    );
     if (deadLetterQueue) {
       // EventBridge sends with SendMessage, so the age counts from the failure and matches the retention.
       const retention = retentionOf(deadLetterQueue);
       const threshold = Duration.seconds(Math.max(3600, retention.toSeconds() - Duration.days(2).toSeconds()));
-      this.alarm(`${key}DeadLetterAge`, `Consumer${name}`, 'DeadLetterAge', 'Critical',
+      this.alarm(
+        `${key}DeadLetterAge`,
+        `Consumer${name}`,
+        'DeadLetterAge',
+        'Critical',
         deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
         `An event ${name} could not take has waited ${threshold.toDays({ integral: false }).toFixed(1)} days in its dead-letter queue; SQS deletes it after ${retention.toDays({ integral: false }).toFixed(0)}. Redrive it to the target or copy it out now (README, Runbook).`,
-        { threshold: threshold.toSeconds() });
+        { threshold: threshold.toSeconds() },
+      );
     }
     if (!this.consumerWidget) {
       this.consumerWidget = new cloudwatch.GraphWidget({ title: 'EventBridge consumers: failed deliveries and dead letters', left: [], width: 12, height: 6 });
@@ -407,7 +558,9 @@ export class WebhookMonitoring extends Construct {
     }
     this.consumerWidget.addLeftMetric(failures);
     if (deadLetterQueue) {
-      this.consumerWidget.addRightMetric(deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), label: `${name}: dead letters` }));
+      this.consumerWidget.addRightMetric(
+        deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), label: `${name}: dead letters` }),
+      );
     }
     return alarm;
   }
@@ -510,36 +663,45 @@ export class WebhookMonitoring extends Construct {
       new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
     // One widget per function: the verifier's milliseconds and the processor's minutes never share an axis.
     const durationWidget = (title: string, fn: lambda.IFunction, timeout: Duration) =>
-      graph(title, [
-        fn.metricDuration({ statistic: 'p50', period: five, label: 'p50' }),
-        fn.metricDuration({ statistic: 'p99', period: five, label: 'p99' }),
-        fn.metricDuration({ statistic: 'Maximum', period: five, label: 'max' }),
-      ], {
-        leftYAxis: { min: 0, label: 'ms', showUnits: false },
-        leftAnnotations: [
-          { value: timeout.toMilliseconds(), label: `timeout (${timeout.toSeconds()} s)`, color: '#d62728' },
-          { value: Math.floor(timeout.toMilliseconds() * 0.8), label: 'alarm (80%)', color: '#ff7f0e' },
+      graph(
+        title,
+        [
+          fn.metricDuration({ statistic: 'p50', period: five, label: 'p50' }),
+          fn.metricDuration({ statistic: 'p99', period: five, label: 'p99' }),
+          fn.metricDuration({ statistic: 'Maximum', period: five, label: 'max' }),
         ],
-      });
+        {
+          leftYAxis: { min: 0, label: 'ms', showUnits: false },
+          leftAnnotations: [
+            { value: timeout.toMilliseconds(), label: `timeout (${timeout.toSeconds()} s)`, color: '#d62728' },
+            { value: Math.floor(timeout.toMilliseconds() * 0.8), label: 'alarm (80%)', color: '#ff7f0e' },
+          ],
+        },
+      );
 
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     // The list is read when the dashboard is rendered, so consumer alarms added later appear too.
     dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarmList, width: 24, height: 4 }));
     dashboard.addWidgets(
-      graph('Webhook requests: 2xx / 4xx / 5xx', [
-        new cloudwatch.MathExpression({
-          expression: 'requests - client - server',
-          usingMetrics: { requests: m.requests, client: m.clientErrors, server: m.serverErrors },
-          label: '2xx',
-          period: five,
-        }),
-        m.clientErrors.with({ label: '4xx' }),
-        m.serverErrors.with({ label: '5xx' }),
-      ], { stacked: true }),
-      graph('Webhook latency', [
-        props.api.metricLatency({ statistic: 'p50', period: five, label: 'p50' }),
-        props.api.metricLatency({ statistic: 'p99', period: five, label: 'p99' }),
-      ], { leftYAxis: { label: 'ms', showUnits: false } }),
+      graph(
+        'Webhook requests: 2xx / 4xx / 5xx',
+        [
+          new cloudwatch.MathExpression({
+            expression: 'requests - client - server',
+            usingMetrics: { requests: m.requests, client: m.clientErrors, server: m.serverErrors },
+            label: '2xx',
+            period: five,
+          }),
+          m.clientErrors.with({ label: '4xx' }),
+          m.serverErrors.with({ label: '5xx' }),
+        ],
+        { stacked: true },
+      ),
+      graph(
+        'Webhook latency',
+        [props.api.metricLatency({ statistic: 'p50', period: five, label: 'p50' }), props.api.metricLatency({ statistic: 'p99', period: five, label: 'p99' })],
+        { leftYAxis: { label: 'ms', showUnits: false } },
+      ),
       graph('Refused and failed requests by reason', [
         this.byDimension(METRIC.signatureFailures, SERVICE.verifier, DIMENSION.reason, '401'),
         this.byDimension(METRIC.requestsRejected, SERVICE.verifier, DIMENSION.reason, 'authentic refused'),
@@ -547,12 +709,18 @@ export class WebhookMonitoring extends Construct {
       ]),
     );
     dashboard.addWidgets(
-      graph('Throttled requests (429)', [this.throttled().with({ label: '429 (throttled)' })], { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] }),
-      graph('Quarantined, conflicting and refused authentic deliveries', [
-        this.customAnyService(METRIC.eventsQuarantined).with({ label: 'quarantined' }),
-        this.customAnyService(METRIC.conflictingDuplicates).with({ label: 'conflicting duplicates' }),
-        this.custom(METRIC.requestsRejected, SERVICE.verifier).with({ label: 'authentic refused (400/413/401)' }),
-      ], { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] }),
+      graph('Throttled requests (429)', [this.throttled().with({ label: '429 (throttled)' })], {
+        leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }],
+      }),
+      graph(
+        'Quarantined, conflicting and refused authentic deliveries',
+        [
+          this.customAnyService(METRIC.eventsQuarantined).with({ label: 'quarantined' }),
+          this.customAnyService(METRIC.conflictingDuplicates).with({ label: 'conflicting duplicates' }),
+          this.custom(METRIC.requestsRejected, SERVICE.verifier).with({ label: 'authentic refused (400/413/401)' }),
+        ],
+        { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] },
+      ),
       graph('Signature timing', [this.custom(METRIC.timestampHeaderMismatches, SERVICE.verifier).with({ label: 'timestamp header ≠ t' })], {
         right: [
           this.custom(METRIC.signatureAge, SERVICE.verifier, 'p50').with({ label: 'signature age p50 (s)' }),
@@ -563,39 +731,49 @@ export class WebhookMonitoring extends Construct {
     );
     dashboard.addWidgets(
       graph('Events received by type', [this.byDimension(METRIC.eventsReceived, SERVICE.verifier, DIMENSION.eventType, '')]),
-      graph('Queue depth and oldest message age', [
-        props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one, label: 'waiting' }),
-        props.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: one, label: 'in flight or backing off' }),
-      ], {
-        right: [props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one, label: 'oldest message age (s)' })],
-        rightAnnotations: [
-          { value: MEDIA_URL_LIFETIME.toSeconds(), label: 'media URLs expire (15 min)', color: '#d62728' },
-          { value: m.queueAgeThreshold.toSeconds(), label: 'alarm', color: '#ff7f0e' },
+      graph(
+        'Queue depth and oldest message age',
+        [
+          props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one, label: 'waiting' }),
+          props.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: one, label: 'in flight or backing off' }),
         ],
-        rightYAxis: { min: 0, label: 'seconds', showUnits: false },
-      }),
-      graph('Dead-letter queue: depth and new arrivals', [
-        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one, label: 'messages' }),
-        m.newDeadLetters,
-      ], {
-        right: [props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: five, label: 'oldest message age (s)' })],
-        leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }],
-      }),
+        {
+          right: [props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one, label: 'oldest message age (s)' })],
+          rightAnnotations: [
+            { value: MEDIA_URL_LIFETIME.toSeconds(), label: 'media URLs expire (15 min)', color: '#d62728' },
+            { value: m.queueAgeThreshold.toSeconds(), label: 'alarm', color: '#ff7f0e' },
+          ],
+          rightYAxis: { min: 0, label: 'seconds', showUnits: false },
+        },
+      ),
+      graph(
+        'Dead-letter queue: depth and new arrivals',
+        [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one, label: 'messages' }), m.newDeadLetters],
+        {
+          right: [props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: five, label: 'oldest message age (s)' })],
+          leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }],
+        },
+      ),
     );
-    const concurrencyAnnotations = props.processorMaxConcurrency === undefined
-      ? []
-      : [{ value: props.processorMaxConcurrency, label: `maxConcurrency (${props.processorMaxConcurrency})`, color: '#d62728' }];
+    const concurrencyAnnotations =
+      props.processorMaxConcurrency === undefined
+        ? []
+        : [{ value: props.processorMaxConcurrency, label: `maxConcurrency (${props.processorMaxConcurrency})`, color: '#d62728' }];
     dashboard.addWidgets(
       durationWidget('Verifier duration', props.verifier, m.verifierTimeout),
       durationWidget('Processor duration', props.processor, m.processorTimeout),
-      graph('Processor errors, throttles and concurrency', [
-        props.processor.metricErrors({ period: five, statistic: 'Sum', label: 'errors' }),
-        props.processor.metricThrottles({ period: five, statistic: 'Sum', label: 'throttles' }),
-      ], {
-        right: [this.concurrency(props.processor).with({ label: 'concurrent executions' })],
-        rightAnnotations: concurrencyAnnotations,
-        rightYAxis: { min: 0, label: 'concurrent', showUnits: false },
-      }),
+      graph(
+        'Processor errors, throttles and concurrency',
+        [
+          props.processor.metricErrors({ period: five, statistic: 'Sum', label: 'errors' }),
+          props.processor.metricThrottles({ period: five, statistic: 'Sum', label: 'throttles' }),
+        ],
+        {
+          right: [this.concurrency(props.processor).with({ label: 'concurrent executions' })],
+          rightAnnotations: concurrencyAnnotations,
+          rightYAxis: { min: 0, label: 'concurrent', showUnits: false },
+        },
+      ),
     );
     dashboard.addWidgets(
       graph('Events processed by type', [this.byDimension(METRIC.eventsProcessed, SERVICE.processor, DIMENSION.eventType, '')]),
@@ -608,17 +786,40 @@ export class WebhookMonitoring extends Construct {
     // Two widgets: CDK names both per-operation sums' metrics after the operations, so they cannot share a graph.
     const dynamoWidgets = props.idempotencyTable
       ? [
-          graph('Idempotency table: throttled requests', [
-            props.idempotencyTable.metricThrottledRequestsForOperations({ operations: IDEMPOTENCY_OPERATIONS, period: five, statistic: 'Sum', label: 'throttled requests' }),
-          ], { width: 4 }),
-          graph('Idempotency table: system errors and latency', [
-            props.idempotencyTable.metricSystemErrorsForOperations({ operations: IDEMPOTENCY_OPERATIONS, period: five, statistic: 'Sum', label: 'system errors' }),
-          ], {
-            width: 4,
-            right: [
-              props.idempotencyTable.metricSuccessfulRequestLatency({ dimensionsMap: { TableName: props.idempotencyTable.tableName, Operation: 'PutItem' }, statistic: 'p99', period: five, label: 'PutItem latency p99 (ms)' }),
+          graph(
+            'Idempotency table: throttled requests',
+            [
+              props.idempotencyTable.metricThrottledRequestsForOperations({
+                operations: IDEMPOTENCY_OPERATIONS,
+                period: five,
+                statistic: 'Sum',
+                label: 'throttled requests',
+              }),
             ],
-          }),
+            { width: 4 },
+          ),
+          graph(
+            'Idempotency table: system errors and latency',
+            [
+              props.idempotencyTable.metricSystemErrorsForOperations({
+                operations: IDEMPOTENCY_OPERATIONS,
+                period: five,
+                statistic: 'Sum',
+                label: 'system errors',
+              }),
+            ],
+            {
+              width: 4,
+              right: [
+                props.idempotencyTable.metricSuccessfulRequestLatency({
+                  dimensionsMap: { TableName: props.idempotencyTable.tableName, Operation: 'PutItem' },
+                  statistic: 'p99',
+                  period: five,
+                  label: 'PutItem latency p99 (ms)',
+                }),
+              ],
+            },
+          ),
         ]
       : [];
     dashboard.addWidgets(

@@ -30,7 +30,10 @@ export class ArchiveMirror {
       return this.copyNew();
     });
     this.queued = next;
-    this.running = next.then(() => undefined, () => undefined);
+    this.running = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 

@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const media = await startSampleMedia();
   const mediaHosts = process.env.FACESIGN_MEDIA_HOSTS?.trim()
-    ? process.env.FACESIGN_MEDIA_HOSTS.split(',').map((h) => h.trim()).filter(Boolean)
+    ? process.env.FACESIGN_MEDIA_HOSTS.split(',')
+        .map((h) => h.trim())
+        .filter(Boolean)
     : [media.host, 'media.facesign.ai'];
   console.log('starting the local FaceSign webhooks pipeline ...');
   let runtime: LocalRuntime;
@@ -35,7 +37,9 @@ async function main(): Promise<void> {
       },
       onDeadLetter: (m, count) => {
         const what = [m.eventType, m.eventId, m.sessionId && `session ${m.sessionId}`].filter(Boolean).join(' ');
-        console.log(`${time()} dead-letter ${m.failureReason}: ${what || m.messageId}${m.attempts ? ` after ${m.attempts} attempt(s)` : ''}  (${count} in the DLQ, see /__local/status)`);
+        console.log(
+          `${time()} dead-letter ${m.failureReason}: ${what || m.messageId}${m.attempts ? ` after ${m.attempts} attempt(s)` : ''}  (${count} in the DLQ, see /__local/status)`,
+        );
       },
     });
   } catch (error) {

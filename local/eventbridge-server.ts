@@ -62,7 +62,12 @@ export async function startEventBridge(logFile?: string): Promise<LocalEventBrid
         });
       }
       const entries = (input.Entries ?? []).map((e) => {
-        const event: PublishedEvent = { eventBusName: e.EventBusName ?? 'default', source: e.Source ?? '', detailType: e.DetailType ?? '', detail: JSON.parse(e.Detail ?? '{}') };
+        const event: PublishedEvent = {
+          eventBusName: e.EventBusName ?? 'default',
+          source: e.Source ?? '',
+          detailType: e.DetailType ?? '',
+          detail: JSON.parse(e.Detail ?? '{}'),
+        };
         rememberRecent(published, event);
         publishedTotal++;
         if (logFile) appendFileSync(logFile, `${JSON.stringify(event)}\n`, { mode: 0o600 });

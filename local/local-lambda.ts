@@ -95,9 +95,7 @@ export class LocalLambda {
 
   /** The live execution environments. */
   environmentsInfo(): EnvironmentInfo[] {
-    return this.environments
-      .filter((e) => !e.dead)
-      .map((e) => ({ pid: e.child.pid, busy: e.busy, event: e.event, startedAt: e.startedAt }));
+    return this.environments.filter((e) => !e.dead).map((e) => ({ pid: e.child.pid, busy: e.busy, event: e.event, startedAt: e.startedAt }));
   }
 
   /** Ends every execution environment; invocations running or waiting fail. */

@@ -74,10 +74,25 @@ export interface DeadLetterEntry {
 /** What `/__local/status` answers: where everything is. */
 export interface LocalStatus {
   readonly dynamodb: string;
-  readonly queue: { readonly visible: number; readonly inFlight: number; readonly delayed: number; readonly visibilityTimeoutSeconds: number; readonly maxReceiveCount: number };
+  readonly queue: {
+    readonly visible: number;
+    readonly inFlight: number;
+    readonly delayed: number;
+    readonly visibilityTimeoutSeconds: number;
+    readonly maxReceiveCount: number;
+  };
   readonly deadLetterQueue: { readonly count: number; readonly messages: DeadLetterEntry[]; readonly more: number };
-  readonly eventSource: { readonly received: number; readonly deleted: number; readonly failedRecords: number; readonly failedInvocations: number; readonly inFlight: number };
-  readonly functions: Record<'verifier' | 'processor', { readonly environments: Array<{ pid?: number; busy: boolean }>; readonly coldStarts: number; readonly crashes: number }>;
+  readonly eventSource: {
+    readonly received: number;
+    readonly deleted: number;
+    readonly failedRecords: number;
+    readonly failedInvocations: number;
+    readonly inFlight: number;
+  };
+  readonly functions: Record<
+    'verifier' | 'processor',
+    { readonly environments: Array<{ pid?: number; busy: boolean }>; readonly coldStarts: number; readonly crashes: number }
+  >;
   readonly published: { readonly total: number; readonly recent: PublishedEvent[]; readonly more: number };
 }
 
@@ -152,12 +167,20 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     startSecretsManager({ [SECRET_ID]: signingSecret }),
     startEventBridge(path.join(dataDir, 'published-events.jsonl')),
   ]);
-  stack.push(() => dynamodb.stop(), () => sqsS3.stop(), () => secrets.close(), () => eventBridge.close());
+  stack.push(
+    () => dynamodb.stop(),
+    () => sqsS3.stop(),
+    () => secrets.close(),
+    () => eventBridge.close(),
+  );
   const verifierSqs = await startFaultProxy(sqsS3.endpoint);
   stack.push(() => verifierSqs.stop());
   const processorS3 = await startFaultProxy(sqsS3.endpoint);
   const processorDynamoDB = await startFaultProxy(dynamodb.endpoint);
-  stack.push(() => processorS3.stop(), () => processorDynamoDB.stop());
+  stack.push(
+    () => processorS3.stop(),
+    () => processorDynamoDB.stop(),
+  );
 
   const clientConfig = { region: REGION, credentials: CREDENTIALS };
   const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamodb.endpoint });
@@ -175,7 +198,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     }),
   );
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const deadLetterQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'facesign-dlq', Attributes: { MessageRetentionPeriod: '1209600' } }))).QueueUrl!;
+  const deadLetterQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'facesign-dlq', Attributes: { MessageRetentionPeriod: '1209600' } })))
+    .QueueUrl!;
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   const queueUrl = (
     await sqs.send(
@@ -248,7 +272,10 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
       ...(options.mediaHosts?.length ? { [ENV.mediaAllowedHosts]: options.mediaHosts.join(',') } : {}),
     },
   });
-  stack.push(() => verifier.stop(), () => processorFn.stop());
+  stack.push(
+    () => verifier.stop(),
+    () => processorFn.stop(),
+  );
 
   const mirror = new ArchiveMirror(s3, bucket, path.join(dataDir, 'archive'));
   const eventSource = startSqsEventSource({

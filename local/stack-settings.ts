@@ -31,7 +31,14 @@ export interface StackSettings {
 /** The props the local runtime can pass on: those that do not name an existing AWS resource. */
 export type LocalStackProps = Omit<
   FaceSignWebhooksProps,
-  'existingSigningSecretObj' | 'existingBucketObj' | 'existingEventBusObj' | 'existingAlarmTopicObj' | 'signingSecretProps' | 'bucketProps' | 'eventBusProps' | 'alarmTopicProps'
+  | 'existingSigningSecretObj'
+  | 'existingBucketObj'
+  | 'existingEventBusObj'
+  | 'existingAlarmTopicObj'
+  | 'signingSecretProps'
+  | 'bucketProps'
+  | 'eventBusProps'
+  | 'alarmTopicProps'
 >;
 
 /** Builds the construct with these props and reads what it set. Throws the construct's own error for a bad prop. */

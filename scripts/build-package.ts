@@ -13,9 +13,15 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..');
   const dist = path.join(root, 'dist');
   rmSync(dist, { recursive: true, force: true });
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   const bundles = await buildHandlerBundles(path.join(dist, 'assets'));
-  console.log(`built ${path.relative(root, dist)}: lib, lambda/shared, ${Object.values(bundles).map((b) => path.relative(root, b)).join(', ')}`);
+  console.log(
+    `built ${path.relative(root, dist)}: lib, lambda/shared, ${Object.values(bundles)
+      .map((b) => path.relative(root, b))
+      .join(', ')}`,
+  );
 }
 
 main().catch((error) => {

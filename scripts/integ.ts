@@ -116,13 +116,10 @@ async function main(): Promise<number> {
       if (existsSync(outputsFile)) rmSync(outputsFile);
       const steps = plan.steps;
       deployStarted = true;
-      deployed = await cdk(
-        ['deploy', '--all', '--require-approval', 'never', '--progress', 'events', '--outputs-file', outputsFile, ...common],
-        (line) => {
-          const progress = describeProgress(line, steps);
-          if (progress) log(progress);
-        },
-      );
+      deployed = await cdk(['deploy', '--all', '--require-approval', 'never', '--progress', 'events', '--outputs-file', outputsFile, ...common], (line) => {
+        const progress = describeProgress(line, steps);
+        if (progress) log(progress);
+      });
       log(deployed === 0 ? 'deployed' : `deployment failed (exit ${deployed}); the FAILED lines above say which assertion or resource`);
       const outputs = existsSync(outputsFile) ? (JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>) : {};
       verdicts = judgeResults(plan, outputs[ASSERTION_STACK_NAME]);

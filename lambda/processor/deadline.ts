@@ -31,7 +31,10 @@ export interface Deadline {
 export function deadlineIn(ms: number, now: () => number = Date.now): Deadline {
   const at = now() + Math.max(0, ms);
   const controller = new AbortController();
-  const failure = new TransientFailure('invocation_deadline', `the invocation ran out of time (deadline ${ms} ms after it started, ${FAILURE_RESERVE_MS} ms kept to fail records)`);
+  const failure = new TransientFailure(
+    'invocation_deadline',
+    `the invocation ran out of time (deadline ${ms} ms after it started, ${FAILURE_RESERVE_MS} ms kept to fail records)`,
+  );
   const timer = setTimeout(() => controller.abort(failure), Math.max(0, ms));
   timer.unref?.();
   return {

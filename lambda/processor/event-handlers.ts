@@ -23,10 +23,7 @@ export interface EventHandlerResult {
   readonly media?: StoredMedia;
 }
 
-type HandlerFor<T extends FaceSignEventType> = (
-  event: Extract<FaceSignEvent, { type: T }>,
-  context: EventHandlerContext,
-) => Promise<EventHandlerResult>;
+type HandlerFor<T extends FaceSignEventType> = (event: Extract<FaceSignEvent, { type: T }>, context: EventHandlerContext) => Promise<EventHandlerResult>;
 
 /** The handlers, keyed by event type. The compiler insists on one for every documented type. */
 export type EventHandlers = { readonly [T in FaceSignEventType]: HandlerFor<T> };
@@ -76,15 +73,19 @@ export const eventHandlers: EventHandlers = {
 export async function handleUnknownEvent(event: UnknownFaceSignEvent, context: EventHandlerContext): Promise<EventHandlerResult> {
   const mediaEvent = unknownEventWithMedia(event);
   if (!mediaEvent) {
-    context.logger.warn('event type not in FaceSign\'s documented table; archived only', { eventType: event.type });
+    context.logger.warn("event type not in FaceSign's documented table; archived only", { eventType: event.type });
     return {};
   }
-  context.logger.warn('event type not in FaceSign\'s documented table; archived, and its media stored', { eventType: event.type });
+  context.logger.warn("event type not in FaceSign's documented table; archived, and its media stored", { eventType: event.type });
   try {
     return await storeEventMedia(mediaEvent, context);
   } catch (error) {
     if (error instanceof PermanentFailure && (error.reason === 'media_url_invalid' || error.reason === 'media_host_not_allowed')) {
-      context.logger.warn('the undocumented event\'s media URL is not one we may fetch; archived only', { eventType: event.type, reason: error.reason, detail: error.message });
+      context.logger.warn("the undocumented event's media URL is not one we may fetch; archived only", {
+        eventType: event.type,
+        reason: error.reason,
+        detail: error.message,
+      });
       return {};
     }
     throw error;

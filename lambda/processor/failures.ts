@@ -36,7 +36,11 @@ export type TransientFailureReason =
 /** Retrying cannot help; the message goes to the dead-letter queue with this reason. */
 export class PermanentFailure extends Error {
   override readonly name = 'PermanentFailure';
-  constructor(readonly reason: PermanentFailureReason, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly reason: PermanentFailureReason,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -44,7 +48,11 @@ export class PermanentFailure extends Error {
 /** Worth retrying. */
 export class TransientFailure extends Error {
   override readonly name = 'TransientFailure';
-  constructor(readonly reason: TransientFailureReason, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly reason: TransientFailureReason,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -66,7 +74,11 @@ export function classifyFailure(error: unknown): Classification {
     return { kind: 'transient', reason: 'concurrent_delivery', message: 'another delivery of this event is being processed' };
   }
   if (error instanceof S3ServiceException && PERMANENT_S3_ERRORS.has(error.name)) {
-    return { kind: 'permanent', reason: 'storage_rejected', message: `S3 refused the object with ${error.name} (HTTP ${error.$metadata?.httpStatusCode ?? '?'}); no retry can change that` };
+    return {
+      kind: 'permanent',
+      reason: 'storage_rejected',
+      message: `S3 refused the object with ${error.name} (HTTP ${error.$metadata?.httpStatusCode ?? '?'}); no retry can change that`,
+    };
   }
   const name = error instanceof Error ? error.name : typeof error;
   if (name === 'TimeoutError' || name === 'AbortError') {

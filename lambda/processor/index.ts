@@ -57,7 +57,15 @@ const processEventOnce = makeIdempotent(
       logger,
       signal,
       storeMedia: (event) =>
-        storeMedia(event, { s3, bucket: config.bucketName, encryptionKeyArn: config.encryptionKeyArn, policy: config.media, signal, remainingMs, retry: attempt > 1 }),
+        storeMedia(event, {
+          s3,
+          bucket: config.bucketName,
+          encryptionKeyArn: config.encryptionKeyArn,
+          policy: config.media,
+          signal,
+          remainingMs,
+          retry: attempt > 1,
+        }),
       publish: eventBridge && eventBusName ? (event, result) => publishProcessedEvent(eventBridge, eventBusName, event, result, signal) : undefined,
     }),
   {

@@ -230,7 +230,10 @@ async function download(transfer: MediaTransfer, deps: MediaArchiverDependencies
   const deadlineFirst = deps.signal !== undefined && remaining < deps.policy.downloadTimeoutMs;
   const budgetMs = Math.min(deps.policy.downloadTimeoutMs, remaining);
   const controller = new AbortController();
-  const timeout = new TransientFailure('media_download_timeout', `the transfer took longer than ${budgetMs} ms (download cap ${deps.policy.downloadTimeoutMs} ms, or the time the invocation had left)`);
+  const timeout = new TransientFailure(
+    'media_download_timeout',
+    `the transfer took longer than ${budgetMs} ms (download cap ${deps.policy.downloadTimeoutMs} ms, or the time the invocation had left)`,
+  );
   const timer = deadlineFirst ? undefined : setTimeout(() => controller.abort(timeout), budgetMs);
   const onDeadline = () => controller.abort(deps.signal?.reason);
   deps.signal?.addEventListener('abort', onDeadline, { once: true });
@@ -262,9 +265,7 @@ async function download(transfer: MediaTransfer, deps: MediaArchiverDependencies
         callback(bytes === 0 ? emptyAnswer(url) : null);
       },
     });
-    const source = response.body
-      ? Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>)
-      : Readable.from([]);
+    const source = response.body ? Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>) : Readable.from([]);
     pipeline(source, meter, (error) => {
       if (error && !(error instanceof PermanentFailure) && !(error instanceof TransientFailure)) downloadError = error;
     });

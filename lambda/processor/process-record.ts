@@ -143,11 +143,18 @@ export async function processRecord(received: SQSRecord, deps: RecordProcessorDe
     const downloadStillNeeded = failure.reason.startsWith('media_');
     const expiresAt = mediaExpiresAt(declaredExpires);
     if (downloadStillNeeded && expiresAt !== undefined && now() + delaySeconds * 1000 >= expiresAt) {
-      return deadLetter(record, event, {
-        kind: 'permanent',
-        reason: 'media_url_expired',
-        message: `the media URL expires before the next attempt could run; last failure: ${failure.reason}: ${failure.message}`,
-      }, attempt, logger, deps);
+      return deadLetter(
+        record,
+        event,
+        {
+          kind: 'permanent',
+          reason: 'media_url_expired',
+          message: `the media URL expires before the next attempt could run; last failure: ${failure.reason}: ${failure.message}`,
+        },
+        attempt,
+        logger,
+        deps,
+      );
     }
     logger.warn('transient failure; will retry', { reason: failure.reason, detail: failure.message, attempt, retryInSeconds: delaySeconds });
     deps.metrics.countBy(METRIC.transientFailures, DIMENSION.reason, failure.reason);
@@ -263,4 +270,3 @@ function identifiersFromAttributes(record: SQSRecord): { type?: string; id?: str
 function text(value: string): MessageAttributeValue {
   return { DataType: 'String', StringValue: value === '' ? '-' : value };
 }
-

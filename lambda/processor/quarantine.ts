@@ -114,7 +114,7 @@ export function quarantineKey(sha256: string, receivedAt: number, extension: 'js
 }
 
 /** The `media` object of a body, when the body is a JSON object whose `media.url` is a non-empty string. */
-export function quarantinedMedia(rawBody: string): Record<string, unknown> & { readonly url: string } | undefined {
+export function quarantinedMedia(rawBody: string): (Record<string, unknown> & { readonly url: string }) | undefined {
   let value: unknown;
   try {
     value = JSON.parse(rawBody);
@@ -135,10 +135,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * The unit of work; it either completes or throws (a transient media failure throws, so that the
  * record is retried; the body is already archived, and is written again, the same bytes, then).
  */
-export async function archiveQuarantinedBody(
-  input: QuarantineInput,
-  deps: QuarantineArchiveDependencies,
-): Promise<QuarantineResult> {
+export async function archiveQuarantinedBody(input: QuarantineInput, deps: QuarantineArchiveDependencies): Promise<QuarantineResult> {
   const key = quarantineKey(input.bodySha256, input.receivedAt);
   await deps.s3.send(
     new PutObjectCommand({
@@ -209,7 +206,7 @@ export async function quarantineRecord(
   const marked = record.messageAttributes?.[UNRECOGNIZED_ENVELOPE_ATTRIBUTE]?.stringValue;
   const logger = deps.logger.createChild({ persistentKeys: { messageId: record.messageId, bodySha256: sha256, problem: failure.problem } });
   if (marked !== undefined && marked !== failure.problem) {
-    logger.warn('the verifier marked this envelope for another problem; using the processor\'s own validation', { marked });
+    logger.warn("the verifier marked this envelope for another problem; using the processor's own validation", { marked });
   }
   const sentAt = Number(record.attributes?.SentTimestamp);
   const media = quarantinedMedia(record.body);
@@ -252,7 +249,10 @@ export async function quarantineRecord(
       throw error;
     }
     const why = retry.attempt >= retry.maxReceiveCount ? `failed ${retry.attempt} times` : 'the media URL expires before the next attempt could run';
-    result = await deps.quarantineOnce({ ...input, mediaGivenUp: { reason: classified.reason, message: `${why}; last failure: ${classified.message}` } }, { signal: deps.signal });
+    result = await deps.quarantineOnce(
+      { ...input, mediaGivenUp: { reason: classified.reason, message: `${why}; last failure: ${classified.message}` } },
+      { signal: deps.signal },
+    );
   }
   if (result.duplicate) {
     logger.info('unrecognized envelope already quarantined; duplicate skipped', { key: result.key });
@@ -263,9 +263,13 @@ export async function quarantineRecord(
   logger.error('authentic event with an unrecognized envelope quarantined', { key: result.key, reason: failure.message, mediaKey: result.media?.key });
   deps.metrics.countBy(METRIC.eventsQuarantined, DIMENSION.reason, failure.problem);
   if (result.mediaFailure && NOT_OURS_TO_FETCH.has(result.mediaFailure.reason)) {
-    logger.warn('the quarantined body\'s media URL is not one we may fetch; not contacted', { key: result.key, reason: result.mediaFailure.reason, detail: result.mediaFailure.message });
+    logger.warn("the quarantined body's media URL is not one we may fetch; not contacted", {
+      key: result.key,
+      reason: result.mediaFailure.reason,
+      detail: result.mediaFailure.message,
+    });
   } else if (result.mediaFailure) {
-    logger.error('the quarantined body\'s media could not be stored; the body is archived without it', {
+    logger.error("the quarantined body's media could not be stored; the body is archived without it", {
       key: result.key,
       reason: result.mediaFailure.reason,
       detail: result.mediaFailure.message,

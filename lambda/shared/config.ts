@@ -154,7 +154,10 @@ export function isValidHostEntry(entry: string): boolean {
 function hostList(env: Env, name: string, fallback: readonly string[]): readonly string[] {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
-  const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  const hosts = raw
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
   const bad = hosts.find((h) => !isValidHostEntry(h));
   if (hosts.length === 0 || bad !== undefined) {
     throw new Error(`environment variable ${name} must be a comma-separated list of host or host:port, got "${raw}"`);

@@ -52,4 +52,3 @@ export const DIMENSION = { eventType: 'EventType', reason: 'Reason' } as const;
  * construct's path), so staging and production never share a series, an alarm or a dashboard line.
  */
 export const DEPLOYMENT_DIMENSION = 'deployment';
-

@@ -31,12 +31,7 @@ export const DEFAULT_TOLERANCE_SECONDS = 7 * 24 * 3600;
 export const MAX_FUTURE_SECONDS = 3600;
 
 /** Why a delivery's signature was refused. Each is a stable, documented error name. */
-export type SignatureFailureReason =
-  | 'missing_signature'
-  | 'malformed_signature'
-  | 'signature_mismatch'
-  | 'invalid_timestamp'
-  | 'timestamp_out_of_tolerance';
+export type SignatureFailureReason = 'missing_signature' | 'malformed_signature' | 'signature_mismatch' | 'invalid_timestamp' | 'timestamp_out_of_tolerance';
 
 /**
  * Timestamps that are not as FaceSign documents them but do not make a delivery less authentic:
@@ -99,9 +94,7 @@ const NUMERIC_TIMESTAMP = /^[0-9]{1,16}(\.[0-9]{1,9})?$/;
 const MILLISECONDS_FROM = 1e11;
 const BOM = '\uFEFF';
 
-type ParseResult =
-  | { ok: true; header: ParsedSignatureHeader }
-  | { ok: false; reason: 'missing_signature' | 'malformed_signature'; message: string };
+type ParseResult = { ok: true; header: ParsedSignatureHeader } | { ok: false; reason: 'missing_signature' | 'malformed_signature'; message: string };
 
 /**
  * Parses `t=<timestamp>,v1=<hex>[,v1=<hex>...]` at least as leniently as FaceSign's reference
@@ -229,7 +222,7 @@ export function verifyParsedSignature(
     return {
       ok: false,
       reason: 'invalid_timestamp',
-      message: 'the signed t element is not a Unix timestamp, so the signature\'s age cannot be checked',
+      message: "the signed t element is not a Unix timestamp, so the signature's age cannot be checked",
     };
   }
   const age = Math.round(nowSeconds - readable);
@@ -297,11 +290,7 @@ export interface SignedPayload {
  * Signs a payload exactly as FaceSign does. For tests, local development and the event sender.
  * @param timestamp Unix seconds; defaults to now
  */
-export function signFaceSignPayload(
-  rawBody: string | Uint8Array,
-  secret: string,
-  timestamp: number = Math.floor(Date.now() / 1000),
-): SignedPayload {
+export function signFaceSignPayload(rawBody: string | Uint8Array, secret: string, timestamp: number = Math.floor(Date.now() / 1000)): SignedPayload {
   const signature = `t=${timestamp},v1=${computeSignature(rawBody, secret, timestamp)}`;
   return {
     timestamp,

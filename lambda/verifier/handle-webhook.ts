@@ -29,13 +29,7 @@ export interface WebhookRequest {
 
 /** Error names in the response body. Stable: FaceSign's delivery log and our metrics show them. */
 export type WebhookErrorName =
-  | SignatureFailureReason
-  | 'payload_too_large'
-  | 'invalid_json'
-  | 'not_an_object'
-  | 'secret_not_configured'
-  | 'secret_unavailable'
-  | 'queue_unavailable';
+  SignatureFailureReason | 'payload_too_large' | 'invalid_json' | 'not_an_object' | 'secret_not_configured' | 'secret_unavailable' | 'queue_unavailable';
 
 /** The answer to FaceSign. */
 export interface WebhookResponse {
@@ -125,7 +119,11 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
   deps.metrics.record(METRIC.signatureAge, MetricUnit.Seconds, Math.round(verification.ageSeconds));
   for (const anomaly of verification.anomalies) {
     // Not signed, so never a refusal; counted so that a FaceSign-side change is seen.
-    logger.warn('signature timestamp not as documented; accepted on its HMAC', { anomaly, timestampHeader: timestampHeader?.slice(0, 64), signedAt: verification.timestamp });
+    logger.warn('signature timestamp not as documented; accepted on its HMAC', {
+      anomaly,
+      timestampHeader: timestampHeader?.slice(0, 64),
+      signedAt: verification.timestamp,
+    });
     deps.metrics.countBy(METRIC.timestampHeaderMismatches, DIMENSION.reason, anomaly);
   }
 

@@ -43,9 +43,7 @@ export function parseSigningSecrets(secretString: string): string[] {
     throw new SigningSecretNotConfiguredError('every entry of the signing secret "secrets" array must be a non-empty string');
   }
   if (secrets.length === 0) {
-    throw new SigningSecretNotConfiguredError(
-      'the signing secret has not been set: put the value from the FaceSign dashboard into the secret',
-    );
+    throw new SigningSecretNotConfiguredError('the signing secret has not been set: put the value from the FaceSign dashboard into the secret');
   }
   return secrets;
 }

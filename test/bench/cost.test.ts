@@ -17,7 +17,10 @@ describe('cost per million events', () => {
     const media = costPerMillion(measured, true, 10);
     expect(line(plain.lines, 'S3')).toBeCloseTo(5, 6);
     expect(line(media.lines, 'S3')).toBeCloseTo(10, 6);
-    expect(plain.total).toBeCloseTo(plain.lines.reduce((s, [, v]) => s + v, 0), 9);
+    expect(plain.total).toBeCloseTo(
+      plain.lines.reduce((s, [, v]) => s + v, 0),
+      9,
+    );
     expect(media.total).toBeGreaterThan(plain.total);
   });
 

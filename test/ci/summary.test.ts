@@ -11,7 +11,12 @@ const dir = mkdtempSync(path.join(tmpdir(), 'ci-summary-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type FileResult = { name: string; status: 'passed' | 'failed'; message: string; assertionResults: Array<{ status: string }> };
-const passedFile = (name: string, tests: number): FileResult => ({ name, status: 'passed', message: '', assertionResults: Array.from({ length: tests }, () => ({ status: 'passed' })) });
+const passedFile = (name: string, tests: number): FileResult => ({
+  name,
+  status: 'passed',
+  message: '',
+  assertionResults: Array.from({ length: tests }, () => ({ status: 'passed' })),
+});
 
 function summarize(testResults: FileResult[], args: string[] = []) {
   const tests = testResults.flatMap((f) => f.assertionResults);
@@ -34,18 +39,26 @@ describe('.ci/summary.cjs', () => {
   });
 
   it('counts a file that failed to load as a failure and names it', () => {
-    const result = summarize([passedFile('/a.test.ts', 3), { name: '/broken.test.ts', status: 'failed', message: "Cannot find module './x'", assertionResults: [] }]);
+    const result = summarize([
+      passedFile('/a.test.ts', 3),
+      { name: '/broken.test.ts', status: 'failed', message: "Cannot find module './x'", assertionResults: [] },
+    ]);
     expect(result).toMatchObject({ line: '3 passed, 1 failed', status: 1 });
     expect(result.stderr).toContain("broken.test.ts: Cannot find module './x'");
   });
 
   it('counts a file whose hook failed (its tests skipped) as a failure', () => {
-    const result = summarize([passedFile('/a.test.ts', 1), { name: '/hook.test.ts', status: 'failed', message: 'hook boom', assertionResults: [{ status: 'skipped' }, { status: 'skipped' }] }]);
+    const result = summarize([
+      passedFile('/a.test.ts', 1),
+      { name: '/hook.test.ts', status: 'failed', message: 'hook boom', assertionResults: [{ status: 'skipped' }, { status: 'skipped' }] },
+    ]);
     expect(result).toMatchObject({ line: '1 passed, 1 failed', status: 1 });
   });
 
   it('counts failed tests once, not once more for their file', () => {
-    const result = summarize([{ name: '/f.test.ts', status: 'failed', message: '', assertionResults: [{ status: 'failed' }, { status: 'failed' }, { status: 'passed' }] }]);
+    const result = summarize([
+      { name: '/f.test.ts', status: 'failed', message: '', assertionResults: [{ status: 'failed' }, { status: 'failed' }, { status: 'passed' }] },
+    ]);
     expect(result).toMatchObject({ line: '1 passed, 2 failed', status: 1 });
   });
 

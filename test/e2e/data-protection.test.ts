@@ -10,7 +10,11 @@ import { archiveKey, ctx, event, getObject, planMedia, post, publishedEntries, u
 interface Published {
   source: string;
   detailType: string;
-  detail: { event?: { id: string; media?: { url: string } }; archive: { bucket: string; key: string }; media?: { bucket: string; key: string; contentType: string; bytes: number; sha256: string } };
+  detail: {
+    event?: { id: string; media?: { url: string } };
+    archive: { bucket: string; key: string };
+    media?: { bucket: string; key: string; contentType: string; bytes: number; sha256: string };
+  };
 }
 
 async function published(eventId: string): Promise<Published | undefined> {
@@ -63,7 +67,11 @@ describe('data protection, end to end', () => {
     const signature = new URL(mediaUrl).searchParams.get('X-Amz-Signature')!;
     const e = event('media.document_photo', { mediaUrl, expires: Date.now() + 15 * 60_000 });
     expect((await post(JSON.stringify(e))).status).toBe(200);
-    await waitFor('the dead-letter log line', async () => ((await functionLogs()).some((l) => l.includes(String(e.id)) && l.includes('media_not_available')) ? true : undefined), 60_000);
+    await waitFor(
+      'the dead-letter log line',
+      async () => ((await functionLogs()).some((l) => l.includes(String(e.id)) && l.includes('media_not_available')) ? true : undefined),
+      60_000,
+    );
     for (const line of await functionLogs()) {
       expect(containsUrlQuery(line), line).toBe(false);
       expect(line).not.toContain(signature);

@@ -30,11 +30,23 @@ describe('authentic deliveries with header drift or an old signature are accepte
     ['a trailing comma', (b) => ({ 'X-FaceSign-Signature': `t=${now()},v1=${computeSignature(b, ctx.signingSecret, now())},` })],
     ['a flag element without =', (b) => ({ 'X-FaceSign-Signature': `t=${now()},retry,v1=${computeSignature(b, ctx.signingSecret, now())}` })],
     ['a stray t before the signed one', (b) => ({ 'X-FaceSign-Signature': `t=${now() - 30},t=${now()},v1=${computeSignature(b, ctx.signingSecret, now())}` })],
-    ['X-FaceSign-Timestamp one second off', (b) => ({ 'X-FaceSign-Signature': `t=${now()},v1=${computeSignature(b, ctx.signingSecret, now())}`, 'X-FaceSign-Timestamp': String(now() - 1) })],
-    ['X-FaceSign-Timestamp in milliseconds', (b) => ({ 'X-FaceSign-Signature': `t=${now()},v1=${computeSignature(b, ctx.signingSecret, now())}`, 'X-FaceSign-Timestamp': String(now() * 1000) })],
+    [
+      'X-FaceSign-Timestamp one second off',
+      (b) => ({ 'X-FaceSign-Signature': `t=${now()},v1=${computeSignature(b, ctx.signingSecret, now())}`, 'X-FaceSign-Timestamp': String(now() - 1) }),
+    ],
+    [
+      'X-FaceSign-Timestamp in milliseconds',
+      (b) => ({ 'X-FaceSign-Signature': `t=${now()},v1=${computeSignature(b, ctx.signingSecret, now())}`, 'X-FaceSign-Timestamp': String(now() * 1000) }),
+    ],
     ['a signature made 10 minutes earlier', (b) => ({ 'X-FaceSign-Signature': `t=${now() - 600},v1=${computeSignature(b, ctx.signingSecret, now() - 600)}` })],
-    ['a signature made 6 hours earlier', (b) => ({ 'X-FaceSign-Signature': `t=${now() - 6 * 3600},v1=${computeSignature(b, ctx.signingSecret, now() - 6 * 3600)}` })],
-    ['a signature made 3 days earlier', (b) => ({ 'X-FaceSign-Signature': `t=${now() - 3 * 86400},v1=${computeSignature(b, ctx.signingSecret, now() - 3 * 86400)}` })],
+    [
+      'a signature made 6 hours earlier',
+      (b) => ({ 'X-FaceSign-Signature': `t=${now() - 6 * 3600},v1=${computeSignature(b, ctx.signingSecret, now() - 6 * 3600)}` }),
+    ],
+    [
+      'a signature made 3 days earlier',
+      (b) => ({ 'X-FaceSign-Signature': `t=${now() - 3 * 86400},v1=${computeSignature(b, ctx.signingSecret, now() - 3 * 86400)}` }),
+    ],
   ];
 
   it.each(cases)('%s: 200, archived byte for byte and published', async (_name, headers) => {
@@ -57,11 +69,15 @@ describe('authentic envelopes the schema does not recognise are answered 200 and
     ['a missing id', () => ({ type: 'settings.langs', createdAt: at, sessionId: unique('ses'), nonce: unique('n') }), 'invalid_id'],
     ['an empty sessionId', () => ({ ...event('session.status'), sessionId: '' }), 'invalid_session_id'],
     ['a media event without media', () => ({ ...event('media.user_photo'), media: undefined }), 'missing_media'],
-    ['a media without expires', () => {
-      const e = event('media.user_video', { mediaUrl: 'https://media.facesign.ai/v.mp4?sig=1' });
-      const { expires: _expires, ...media } = e.media as Record<string, unknown>;
-      return { ...e, media };
-    }, 'invalid_media_expires'],
+    [
+      'a media without expires',
+      () => {
+        const e = event('media.user_video', { mediaUrl: 'https://media.facesign.ai/v.mp4?sig=1' });
+        const { expires: _expires, ...media } = e.media as Record<string, unknown>;
+        return { ...e, media };
+      },
+      'invalid_media_expires',
+    ],
   ];
 
   it.each(cases)('%s', async (_name, build, problem) => {

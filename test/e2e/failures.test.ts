@@ -87,7 +87,7 @@ describe('media failures', () => {
     expect(await mediaHits(path)).toBe(1);
   });
 
-  it('a URL past its expiry is tried once (the expiry is advisory); the host\'s 403 sends it to the DLQ as media_url_expired', async () => {
+  it("a URL past its expiry is tried once (the expiry is advisory); the host's 403 sends it to the DLQ as media_url_expired", async () => {
     const path = `/${unique('late')}.jpg`;
     const mediaUrl = await planMedia(path, [{ status: 403 }]);
     const createdAt = Date.now() - 20 * 60 * 1000;

@@ -57,7 +57,11 @@ async function makeEvents(run: string, count: number, mediaShare: number, media:
       const p = `/${unique(run)}.jpg`;
       const mediaUrl = await planMedia(p, [{ status: 200, seed: p, size: media.size, contentType: 'image/jpeg', durationMs: media.durationMs }]);
       const e = event('media.user_photo', { sessionId, mediaUrl });
-      deliveries.push({ event: e, statuses: [], media: { key: `media/${sessionId}/media.user_photo/${(e.media as { id: string }).id}.jpg`, size: media.size, seed: p } });
+      deliveries.push({
+        event: e,
+        statuses: [],
+        media: { key: `media/${sessionId}/media.user_photo/${(e.media as { id: string }).id}.jpg`, size: media.size, seed: p },
+      });
     } else {
       deliveries.push({ event: event(i % 2 ? 'session.status' : 'session.completed', { sessionId }), statuses: [] });
     }
@@ -225,7 +229,7 @@ describe(`fault suite (${ctx.dynamodbKind}; visibility timeout ${ctx.visibilityT
         for (const d of download) {
           await send([d]);
           const p = new URL(String((d.event.media as { url: string }).url)).pathname;
-          for (const deadline = Date.now() + 60_000; (await mediaHits(p)) < 1 && Date.now() < deadline; ) await sleep(50);
+          for (const deadline = Date.now() + 60_000; (await mediaHits(p)) < 1 && Date.now() < deadline;) await sleep(50);
           // The host takes 4 s to send the file: the worker found here is in the middle of it.
           const victim = (await workers('processor')).find((w) => w.eventIds.includes(String(d.event.id)));
           if (victim) {
@@ -305,7 +309,7 @@ describe(`fault suite (${ctx.dynamodbKind}; visibility timeout ${ctx.visibilityT
       const status = (await (await fetch(ctx.statusUrl)).json()) as { functions: { processor: { crashes: number }; verifier: { crashes: number } } };
       expect(status.functions.processor.crashes).toBeGreaterThan(0);
       expect(status.functions.verifier.crashes).toBeGreaterThan(0);
-      for (const deadline = Date.now() + 30_000; !(await publishedCounts())[String(d.event.id)] && Date.now() < deadline; ) await sleep(200);
+      for (const deadline = Date.now() + 30_000; !(await publishedCounts())[String(d.event.id)] && Date.now() < deadline;) await sleep(200);
       expect((await publishedCounts())[String(d.event.id)]).toBe(1);
     });
   });
@@ -332,11 +336,11 @@ describe('the status page answers "where is everything?"', () => {
       return body.eventSource.inFlight >= 1 && body.queue.inFlight >= 1 && body.functions.processor.environments.some((e) => e.busy) ? body : undefined;
     });
     expect(during.queue.visibilityTimeoutSeconds).toBe(ctx.visibilityTimeoutSeconds);
-    for (const deadline = Date.now() + 30_000; !(await publishedCounts())[String(d.event.id)] && Date.now() < deadline; ) await sleep(200);
+    for (const deadline = Date.now() + 30_000; !(await publishedCounts())[String(d.event.id)] && Date.now() < deadline;) await sleep(200);
     expect((await publishedCounts())[String(d.event.id)]).toBe(1);
   });
 
-  it("lists each dead letter with its failureReason, and only the last 20 published events with a count of the rest", async () => {
+  it('lists each dead letter with its failureReason, and only the last 20 published events with a count of the rest', async () => {
     const p = `/${unique('gone')}.jpg`;
     const e = event('media.user_photo', { mediaUrl: await planMedia(p, [{ status: 404 }]) });
     expect((await post(JSON.stringify(e))).status).toBe(200);
@@ -344,7 +348,11 @@ describe('the status page answers "where is everything?"', () => {
       const s = await status();
       return s.body.deadLetterQueue.messages.some((m) => m.eventId === e.id) ? s : undefined;
     });
-    expect(body.deadLetterQueue.messages.find((m) => m.eventId === e.id)).toMatchObject({ failureReason: 'media_not_available', eventType: 'media.user_photo', attempts: '1' });
+    expect(body.deadLetterQueue.messages.find((m) => m.eventId === e.id)).toMatchObject({
+      failureReason: 'media_not_available',
+      eventType: 'media.user_photo',
+      attempts: '1',
+    });
     expect(body.deadLetterQueue.count).toBe(body.deadLetterQueue.messages.length + body.deadLetterQueue.more);
     expect(body.queue.maxReceiveCount).toBeGreaterThan(0);
     // Hundreds of events were published by the runs above; the page stays small.

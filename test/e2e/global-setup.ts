@@ -26,7 +26,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const answer = plan ? plan[Math.min(count, plan.length) - 1] : { status: 404 };
     if (answer.status !== 200) return void res.writeHead(answer.status).end();
     // An empty contentType plans an answer without a Content-Type header.
-    res.writeHead(200, { ...(answer.contentType === '' ? {} : { 'content-type': answer.contentType ?? 'application/octet-stream' }), 'content-length': answer.size ?? 0 });
+    res.writeHead(200, {
+      ...(answer.contentType === '' ? {} : { 'content-type': answer.contentType ?? 'application/octet-stream' }),
+      'content-length': answer.size ?? 0,
+    });
     const body = mediaStream(answer.seed ?? p, answer.size ?? 0);
     if (!answer.durationMs) return void body.pipe(res);
     // Served slowly, in 20 slices over durationMs: a download a test can catch in the middle.

@@ -77,7 +77,12 @@ export async function mediaHits(path: string): Promise<number> {
 }
 
 /** Switches a fault on the runtime. */
-export async function fault(faults: { secretsManagerFailing?: boolean; queueReachable?: boolean; s3HungForProcessor?: boolean; dynamodbPaused?: boolean }): Promise<void> {
+export async function fault(faults: {
+  secretsManagerFailing?: boolean;
+  queueReachable?: boolean;
+  s3HungForProcessor?: boolean;
+  dynamodbPaused?: boolean;
+}): Promise<void> {
   await fetch(`${ctx.controlUrl}/faults`, { method: 'POST', body: JSON.stringify(faults) });
 }
 
@@ -93,11 +98,21 @@ export async function publishedCounts(): Promise<Record<string, number>> {
 
 /** What the processor published to EventBridge for an event id. */
 export async function publishedEntries(eventId: string): Promise<Array<{ source: string; detailType: string; detail: Record<string, unknown> }>> {
-  return (await (await fetch(`${ctx.controlUrl}/published?eventId=${encodeURIComponent(eventId)}`)).json()) as Array<{ source: string; detailType: string; detail: Record<string, unknown> }>;
+  return (await (await fetch(`${ctx.controlUrl}/published?eventId=${encodeURIComponent(eventId)}`)).json()) as Array<{
+    source: string;
+    detailType: string;
+    detail: Record<string, unknown>;
+  }>;
 }
 
 /** What the local event source has done so far (records received, deleted, failed; invocations failed). */
-export async function eventSourceStats(): Promise<{ received: number; deleted: number; failedRecords: number; failedInvocations: number; receivedEventIds: string[] }> {
+export async function eventSourceStats(): Promise<{
+  received: number;
+  deleted: number;
+  failedRecords: number;
+  failedInvocations: number;
+  receivedEventIds: string[];
+}> {
   const status = (await (await fetch(ctx.statusUrl)).json()) as { eventSource: Awaited<ReturnType<typeof eventSourceStats>> };
   return status.eventSource;
 }
@@ -114,14 +129,18 @@ export async function workers(fn: 'verifier' | 'processor'): Promise<Array<{ pid
 
 /** The dead-letter message for an event id, with its attributes, once it is there. Left in place. */
 export async function deadLetterFor(eventId: string, timeoutMs = 30_000): Promise<{ body: string; attributes: Record<string, string> }> {
-  return waitFor(`a dead-letter message for ${eventId}`, async () => {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: ctx.deadLetterQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageAttributeNames: ['All'] }),
-    );
-    for (const m of out.Messages ?? []) {
-      const attributes = Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']));
-      if (attributes.eventId === eventId) return { body: m.Body ?? '', attributes };
-    }
-    return undefined;
-  }, timeoutMs);
+  return waitFor(
+    `a dead-letter message for ${eventId}`,
+    async () => {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: ctx.deadLetterQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageAttributeNames: ['All'] }),
+      );
+      for (const m of out.Messages ?? []) {
+        const attributes = Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']));
+        if (attributes.eventId === eventId) return { body: m.Body ?? '', attributes };
+      }
+      return undefined;
+    },
+    timeoutMs,
+  );
 }

@@ -13,7 +13,11 @@ async function mediaEvent(type: string, answer: { size: number; contentType: str
   const path = `/${unique('lp')}.bin`;
   const mediaUrl = await planMedia(path, [{ status: 200, ...answer }]);
   const e = event('media.user_photo', { mediaUrl, createdAt: Date.now() });
-  return { ...e, type, media: { ...(e.media as object), ...media } } as unknown as Record<string, unknown> & { id: string; sessionId: string; media: { id: string } };
+  return { ...e, type, media: { ...(e.media as object), ...media } } as unknown as Record<string, unknown> & {
+    id: string;
+    sessionId: string;
+    media: { id: string };
+  };
 }
 
 describe('media the processor used to lose', () => {

@@ -2,7 +2,21 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../../lambda/shared/event';
 import { mediaSha256 } from '../../local/media-content';
-import { archiveKey, ctx, event, getObject, listKeys, mediaHits, planMedia, post, publishedCount, publishedEntries, receivedEventIds, unique, waitFor } from './helpers';
+import {
+  archiveKey,
+  ctx,
+  event,
+  getObject,
+  listKeys,
+  mediaHits,
+  planMedia,
+  post,
+  publishedCount,
+  publishedEntries,
+  receivedEventIds,
+  unique,
+  waitFor,
+} from './helpers';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -53,9 +67,7 @@ describe(`the local pipeline (real bundles, ${ctx.dynamodbKind}, fauxqs)`, () =>
     expect((await post(body)).status).toBe(200);
     await waitFor('first archive', () => getObject(archiveKey(e)));
     expect((await post(body)).status).toBe(200);
-    await waitFor('the second delivery to be consumed', async () =>
-      (await receivedEventIds()).filter((id) => id === e.id).length >= 2 ? true : undefined,
-    );
+    await waitFor('the second delivery to be consumed', async () => ((await receivedEventIds()).filter((id) => id === e.id).length >= 2 ? true : undefined));
     await new Promise((r) => setTimeout(r, 500));
     expect(await mediaHits(path)).toBe(1);
     expect(await listKeys(`events/${e.sessionId}/`)).toEqual([archiveKey(e)]);
@@ -67,7 +79,11 @@ describe(`the local pipeline (real bundles, ${ctx.dynamodbKind}, fauxqs)`, () =>
     expect((await post(JSON.stringify(e))).status).toBe(200);
     await waitFor('the publication', async () => ((await publishedCount(String(e.id))) > 0 ? true : undefined));
     const [entry] = await publishedEntries(String(e.id));
-    expect(entry).toMatchObject({ source: 'facesign.webhooks', detailType: 'analysis.video', detail: { event: e, archive: { bucket: ctx.bucket, key: archiveKey(e) } } });
+    expect(entry).toMatchObject({
+      source: 'facesign.webhooks',
+      detailType: 'analysis.video',
+      detail: { event: e, archive: { bucket: ctx.bucket, key: archiveKey(e) } },
+    });
   });
 
   it('processes an event delivered 10 times concurrently once', async () => {
@@ -77,10 +93,14 @@ describe(`the local pipeline (real bundles, ${ctx.dynamodbKind}, fauxqs)`, () =>
     const body = JSON.stringify(e);
     const answers = await Promise.all(Array.from({ length: 10 }, () => post(body)));
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
-    await waitFor('all ten deliveries to be handled', async () => {
-      const received = (await receivedEventIds()).filter((id) => id === e.id).length;
-      return received >= 10 && (await getObject(archiveKey(e))) ? true : undefined;
-    }, 60_000);
+    await waitFor(
+      'all ten deliveries to be handled',
+      async () => {
+        const received = (await receivedEventIds()).filter((id) => id === e.id).length;
+        return received >= 10 && (await getObject(archiveKey(e))) ? true : undefined;
+      },
+      60_000,
+    );
     // Concurrent duplicates back off and come back as duplicates; give them time to finish.
     await new Promise((r) => setTimeout(r, 4000));
     expect(await mediaHits(path)).toBe(1);

@@ -3,7 +3,22 @@
  * S3 (connections accepted, never answered) and a second, different version of an event id.
  */
 import { describe, expect, it } from 'vitest';
-import { archiveKey, deadLetterFor, event, eventSourceStats, fault, getObject, listKeys, mediaHits, planMedia, post, publishedCount, receivedEventIds, unique, waitFor } from './helpers';
+import {
+  archiveKey,
+  deadLetterFor,
+  event,
+  eventSourceStats,
+  fault,
+  getObject,
+  listKeys,
+  mediaHits,
+  planMedia,
+  post,
+  publishedCount,
+  receivedEventIds,
+  unique,
+  waitFor,
+} from './helpers';
 
 // The e2e runtime's processor timeout (global-setup.ts).
 const PROCESSOR_TIMEOUT_MS = 60_000;
@@ -16,10 +31,14 @@ describe('a hung S3', () => {
     try {
       const posted = Date.now();
       expect((await post(JSON.stringify(e))).status).toBe(200);
-      await waitFor('the processor to fail the record itself', async () => {
-        const now = await eventSourceStats();
-        return now.failedRecords > before.failedRecords ? now : undefined;
-      }, PROCESSOR_TIMEOUT_MS + 30_000);
+      await waitFor(
+        'the processor to fail the record itself',
+        async () => {
+          const now = await eventSourceStats();
+          return now.failedRecords > before.failedRecords ? now : undefined;
+        },
+        PROCESSOR_TIMEOUT_MS + 30_000,
+      );
       const failedAfterMs = Date.now() - posted;
       const after = await eventSourceStats();
       // Reported as a failed record (batchItemFailures), not an invocation that crashed or timed out.
@@ -113,10 +132,14 @@ describe('a different version while the first is still in progress', () => {
     expect((await post(changed)).status).toBe(200);
     const mediaKey = `media/${first.sessionId}/media.user_photo/${(first.media as { id: string }).id}.jpg`;
     const prefix = `conflicts/${encodeURIComponent(String(first.sessionId))}/`;
-    const conflicts = await waitFor('the other version filed as a conflict', async () => {
-      const found = await listKeys(prefix);
-      return found.length > 0 ? found : undefined;
-    }, 60_000);
+    const conflicts = await waitFor(
+      'the other version filed as a conflict',
+      async () => {
+        const found = await listKeys(prefix);
+        return found.length > 0 ? found : undefined;
+      },
+      60_000,
+    );
     // Filed only once the first version had completed: its file was stored by then.
     expect(await getObject(mediaKey)).toBeDefined();
     expect(conflicts).toHaveLength(1);

@@ -165,9 +165,20 @@ describe('inspect', () => {
     const keys = await storeAsTheProcessorWould();
     expect(keys.media).toBe('media/sess-integ-localrun/media.user_photo/m_integ_localrun.jpg');
     const result = await inspect('first', config, clients);
-    expect(result.archive.sessionStatus).toMatchObject({ exists: true, matchesExpected: true, contentType: 'application/json', bytes: received[0].body.length });
+    expect(result.archive.sessionStatus).toMatchObject({
+      exists: true,
+      matchesExpected: true,
+      contentType: 'application/json',
+      bytes: received[0].body.length,
+    });
     expect(result.archive.userPhoto).toMatchObject({ exists: true, matchesExpected: true });
-    expect(result.media).toMatchObject({ exists: true, matchesExpected: true, bytes: FIXTURE_BYTES, sha256: fixtureSha256(), contentType: FIXTURE_CONTENT_TYPE });
+    expect(result.media).toMatchObject({
+      exists: true,
+      matchesExpected: true,
+      bytes: FIXTURE_BYTES,
+      sha256: fixtureSha256(),
+      contentType: FIXTURE_CONTENT_TYPE,
+    });
     expect(result.objectCounts).toEqual({ events: 2, media: 1 });
     expect(result.queueDrained).toBe(true);
     expect(result.deadLetterQueue).toEqual({ visible: 0, inFlight: 0 });
@@ -214,7 +225,9 @@ describe('published', () => {
       detail: {
         event: { id: ids.eventIds[name], type, sessionId: ids.sessionId, ...(url ? { media: { url } } : {}) },
         archive: { bucket: 'archive', key: 'events/x.json' },
-        ...(name === 'userPhoto' ? { media: { bucket: 'archive', key: 'media/k.jpg', bytes: FIXTURE_BYTES, sha256: fixtureSha256(), contentType: FIXTURE_CONTENT_TYPE } } : {}),
+        ...(name === 'userPhoto'
+          ? { media: { bucket: 'archive', key: 'media/k.jpg', bytes: FIXTURE_BYTES, sha256: fixtureSha256(), contentType: FIXTURE_CONTENT_TYPE } }
+          : {}),
       },
     });
   };
@@ -262,15 +275,18 @@ describe('alarmNotified', () => {
     expect(result.alarmNotified).toBe(true);
   });
 
-  it('does not take an OK, or another alarm\'s ALARM, for it', async () => {
+  it("does not take an OK, or another alarm's ALARM, for it", async () => {
     await send(notification('Stack-DeadLetterQueue-VisibleMessages-Critical', 'OK'));
     await send(notification('Stack-Queue-OldestMessageAge-Critical', 'ALARM'));
-    expect(await alarmNotified('Stack-DeadLetterQueue-VisibleMessages-Critical', config, clients, 8_000)).toEqual({ alarmNotified: false, notificationsRead: 2 });
+    expect(await alarmNotified('Stack-DeadLetterQueue-VisibleMessages-Critical', config, clients, 8_000)).toEqual({
+      alarmNotified: false,
+      notificationsRead: 2,
+    });
   });
 });
 
 describe('driver bundle', () => {
-  it('bundles offline with the handlers\' esbuild settings and delivers from the bundle', async () => {
+  it("bundles offline with the handlers' esbuild settings and delivers from the bundle", async () => {
     const outfile = await bundleEntry(path.join(__dirname, 'driver', 'index.ts'), path.join(mkdtempSync(path.join(tmpdir(), 'integ-driver-')), 'index.mjs'));
     const env: Record<string, string> = {
       [DRIVER_ENV.runId]: 'bundlerun',

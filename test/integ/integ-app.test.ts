@@ -59,7 +59,9 @@ describe('integration test app', () => {
   it('normalizes only hashes and salts', () => {
     expect(normalizeTemplate({ a: `${'ab'.repeat(32)}.zip`, salt: '1', b: { salt: '17' } })).toEqual({ a: '<asset-hash>.zip', salt: '1', b: { salt: '17' } });
     expect(JSON.stringify(normalizeTemplate({ salt: '1795688544780' }))).toBe('{"salt":"<synth-time>"}');
-    expect(normalizeTemplate({ AssertionResultsCheckf09a6615ac7a31c984f6d42ca27491a2: 1, AssertionResultsOtherf09a6615ac7a31c984f6d42ca27491a2: 2 }, ['Check'])).toEqual({
+    expect(
+      normalizeTemplate({ AssertionResultsCheckf09a6615ac7a31c984f6d42ca27491a2: 1, AssertionResultsOtherf09a6615ac7a31c984f6d42ca27491a2: 2 }, ['Check']),
+    ).toEqual({
       'AssertionResultsCheck<token-hash>': 1,
       AssertionResultsOtherf09a6615ac7a31c984f6d42ca27491a2: 2,
     });
@@ -157,7 +159,9 @@ describe('runner (scripts/integ.ts)', () => {
 
   it('refuses a template with nothing to assert', () => {
     expect(() => readAssertionPlan({ Outputs: {} })).toThrow(/nothing would be asserted/);
-    expect(() => readAssertionPlan({ Metadata: { [ASSERTION_LABELS_METADATA]: [{ label: 'x', logicalId: 'X' }] }, Outputs: {} })).toThrow(/nothing would be checked/);
+    expect(() => readAssertionPlan({ Metadata: { [ASSERTION_LABELS_METADATA]: [{ label: 'x', logicalId: 'X' }] }, Outputs: {} })).toThrow(
+      /nothing would be checked/,
+    );
     expect(() =>
       readAssertionPlan({ Metadata: { [ASSERTION_LABELS_METADATA]: [{ label: 'x', logicalId: 'X', resultOutput: 'AssertionResultsX' }] }, Outputs: {} }),
     ).toThrow(/AssertionResultsX is not an output/);

@@ -178,10 +178,8 @@ export function buildIntegApp(app: App, options: IntegAppOptions): IntegApp {
     labelled.push({ label, construct });
     return construct;
   };
-  const invoke = (request: object) =>
-    assertions.invokeFunction({ functionName: driver.functionName, payload: JSON.stringify(request) });
-  const payload = (pattern: Record<string, unknown>) =>
-    ExpectedResult.objectLike({ Payload: Match.serializedJson(Match.objectLike(pattern)) });
+  const invoke = (request: object) => assertions.invokeFunction({ functionName: driver.functionName, payload: JSON.stringify(request) });
+  const payload = (pattern: Record<string, unknown>) => ExpectedResult.objectLike({ Payload: Match.serializedJson(Match.objectLike(pattern)) });
   // A wrong answer here fails the deployment at once (failDeployment), instead of leaving the
   // waiting steps after it to time out.
   const answersAre = (id: string, label: string, call: ReturnType<typeof invoke>, summary: string) =>

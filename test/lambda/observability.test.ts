@@ -20,16 +20,31 @@ let media: MediaServer;
 const SIGNING_SECRET = 'whsec_never_log_me';
 
 const context = (name: string) =>
-  ({ awsRequestId: 'req-obs', functionName: name, functionVersion: '1', invokedFunctionArn: 'arn', memoryLimitInMB: '512', getRemainingTimeInMillis: () => 60_000 }) as Context;
+  ({
+    awsRequestId: 'req-obs',
+    functionName: name,
+    functionVersion: '1',
+    invokedFunctionArn: 'arn',
+    memoryLimitInMB: '512',
+    getRemainingTimeInMillis: () => 60_000,
+  }) as Context;
 
 beforeAll(async () => {
   media = await startMediaServer();
   media.route('/selfie.jpg', serveBytes(Buffer.from('jpeg bytes'), 'image/jpeg'));
   for (const [k, v] of Object.entries({
-    [ENV.bucketName]: 'b', [ENV.idempotencyTableName]: 't', [ENV.queueUrl]: 'https://sqs/q', [ENV.deadLetterQueueUrl]: 'https://sqs/dlq',
-    [ENV.signingSecretArn]: 'arn:secret', [ENV.mediaAllowedHosts]: media.host, [ENV.mediaAllowHttpLoopback]: 'true',
-    AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_NAMESPACE: 'FaceSignTest',
-  })) vi.stubEnv(k, v);
+    [ENV.bucketName]: 'b',
+    [ENV.idempotencyTableName]: 't',
+    [ENV.queueUrl]: 'https://sqs/q',
+    [ENV.deadLetterQueueUrl]: 'https://sqs/dlq',
+    [ENV.signingSecretArn]: 'arn:secret',
+    [ENV.mediaAllowedHosts]: media.host,
+    [ENV.mediaAllowHttpLoopback]: 'true',
+    AWS_REGION: 'eu-west-1',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    POWERTOOLS_METRICS_NAMESPACE: 'FaceSignTest',
+  }))
+    vi.stubEnv(k, v);
   sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
   secretsMock.on(GetSecretValueCommand).resolves({ SecretString: SIGNING_SECRET });
@@ -43,10 +58,19 @@ describe('processor logs and metrics', () => {
   it('every line about a media event carries its ids, and no line carries the signed query string', async () => {
     vi.resetModules();
     const { handler } = await import('../../lambda/processor/index.js');
-    const body = JSON.stringify(sampleEvent('media.user_photo', { id: 'evt_obs', sessionId: 'ses_obs', createdAt: Date.now(), mediaUrl: `${media.origin}/selfie.jpg?X-Amz-Signature=SIGNEDPART` }));
+    const body = JSON.stringify(
+      sampleEvent('media.user_photo', {
+        id: 'evt_obs',
+        sessionId: 'ses_obs',
+        createdAt: Date.now(),
+        mediaUrl: `${media.origin}/selfie.jpg?X-Amz-Signature=SIGNEDPART`,
+      }),
+    );
     const out = captureOutputJson();
     try {
-      const event = { Records: [{ messageId: 'm1', receiptHandle: 'r', body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {} }] } as unknown as SQSEvent;
+      const event = {
+        Records: [{ messageId: 'm1', receiptHandle: 'r', body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {} }],
+      } as unknown as SQSEvent;
       expect(await handler(event, context('processor'))).toEqual({ batchItemFailures: [] });
     } finally {
       out.restore();
@@ -63,7 +87,11 @@ describe('processor logs and metrics', () => {
     expect(stored?.source).toBe(`${media.origin}/selfie.jpg`);
 
     const emf = out.lines().filter((l) => '_aws' in l);
-    const names = emf.flatMap((l) => (l._aws as { CloudWatchMetrics: Array<{ Namespace: string; Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => `${m.Namespace}/${x.Name}`)));
+    const names = emf.flatMap((l) =>
+      (l._aws as { CloudWatchMetrics: Array<{ Namespace: string; Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics.flatMap((m) =>
+        m.Metrics.map((x) => `${m.Namespace}/${x.Name}`),
+      ),
+    );
     expect(names).toEqual(expect.arrayContaining(['FaceSignTest/EventsProcessed', 'FaceSignTest/MediaBytesStored', 'FaceSignTest/MediaDownloadTime']));
     const bytesLine = emf.find((l) => 'MediaBytesStored' in l);
     expect(bytesLine?.MediaBytesStored).toBe(10);

@@ -26,7 +26,12 @@ describe('cdk-nag AwsSolutions', () => {
     expect(failure).toBe('');
     // Warnings do not stop synthesis, so read the plugin's report: no violation of any severity.
     const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
-      pluginReports: Array<{ pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations: Array<{ ruleName: string; reason: string; violatingConstructs: unknown[] }> }>;
+      pluginReports: Array<{
+        pluginName: string;
+        conclusion: string;
+        violations: unknown[];
+        suppressedViolations: Array<{ ruleName: string; reason: string; violatingConstructs: unknown[] }>;
+      }>;
     };
     const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
     expect(nag?.conclusion).toBe('success');
@@ -37,16 +42,23 @@ describe('cdk-nag AwsSolutions', () => {
       expect(suppressed.reason.length, suppressed.ruleName).toBeGreaterThan(40);
       if (suppressed.ruleName.startsWith('AwsSolutions-IAM5')) expect(suppressed.ruleName).toMatch(/^AwsSolutions-IAM5\[Resource::.+\]$/);
     }
-    expect(nag?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, '')).sort()).toEqual(
-      ['AwsSolutions-APIG4', ...Array(8).fill('AwsSolutions-IAM5'), 'AwsSolutions-SMG4'],
-    );
+    expect(nag?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, '')).sort()).toEqual([
+      'AwsSolutions-APIG4',
+      ...Array(8).fill('AwsSolutions-IAM5'),
+      'AwsSolutions-SMG4',
+    ]);
   });
 
   it('acknowledges each finding on one resource with a reason, IAM findings one wildcard at a time', () => {
     const { app } = synthWithNag();
     const assembly = app.synth();
     const template = JSON.parse(readFileSync(path.join(assembly.directory, 'Nag.template.json'), 'utf8'));
-    const suppressed = Object.entries(template.Resources as Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: Array<{ id: string; reason: string; applies_to?: string[] }> } } }>)
+    const suppressed = Object.entries(
+      template.Resources as Record<
+        string,
+        { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: Array<{ id: string; reason: string; applies_to?: string[] }> } } }
+      >,
+    )
       .filter(([, r]) => r.Metadata?.cdk_nag)
       .map(([, r]) => ({ type: r.Type, rules: r.Metadata!.cdk_nag!.rules_to_suppress }));
     expect(suppressed.map((s) => s.type).sort()).toEqual(

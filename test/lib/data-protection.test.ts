@@ -51,20 +51,24 @@ describe('the customer-managed key', () => {
   const keyId = dataKeyId(template);
   const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
 
-  it('is created once (besides the alarm topic\'s), with rotation on, and kept when the stack is deleted', () => {
+  it("is created once (besides the alarm topic's), with rotation on, and kept when the stack is deleted", () => {
     expect(Object.keys(template.findResources('AWS::KMS::Key', { Properties: { Description: DATA_KEY_DESCRIPTION } }))).toEqual([keyId]);
     expect(template.findResources('AWS::KMS::Key')[keyId]).toMatchObject({ DeletionPolicy: 'Retain', Properties: { EnableKeyRotation: true } });
     expect(Stack.of(webhooks).resolve(webhooks.encryptionKey.keyArn)).toEqual(keyArn);
   });
 
-  it('is the bucket\'s default encryption, with S3 Bucket Keys', () => {
+  it("is the bucket's default encryption, with S3 Bucket Keys", () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true }],
+      },
     });
   });
 
   it('is given to the processor, which writes every object SSE-KMS under it', () => {
-    const fns = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'facesign-processor' } } } });
+    const fns = template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'facesign-processor' } } },
+    });
     expect(Object.values(fns)[0].Properties.Environment.Variables[ENV.encryptionKeyArn]).toEqual(keyArn);
   });
 
@@ -86,13 +90,18 @@ describe('the customer-managed key', () => {
   it('gives the processor exactly what an SSE-KMS multipart upload needs, through S3 only', () => {
     const statements = statementsOfRole(template, roleOf(template, 'facesign-processor'));
     const kmsStatements = statements.filter((s) => actions(s).some((a) => a.startsWith('kms:')));
-    expect(kmsStatements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn, Condition: viaS3 }));
+    expect(kmsStatements).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn, Condition: viaS3 }),
+    );
     // Sending to the DLQ: through SQS only. Receiving (event source): Decrypt only.
     expect(kmsStatements).toContainEqual(expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn, Condition: viaSqs }));
     expect(kmsStatements).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: keyArn }));
     for (const s of kmsStatements) {
       expect(s.Resource).toEqual(keyArn);
-      expect(actions(s).every((a) => a === 'kms:Decrypt' || a === 'kms:GenerateDataKey'), JSON.stringify(s)).toBe(true);
+      expect(
+        actions(s).every((a) => a === 'kms:Decrypt' || a === 'kms:GenerateDataKey'),
+        JSON.stringify(s),
+      ).toBe(true);
     }
   });
 
@@ -103,14 +112,28 @@ describe('the customer-managed key', () => {
   });
 
   it('takes an existing key instead, and refuses one together with settings for a new one', () => {
-    const { template: t2 } = build({}, (stack) => ({ existingEncryptionKeyObj: kms.Key.fromKeyArn(stack, 'Mine', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab') }));
+    const { template: t2 } = build({}, (stack) => ({
+      existingEncryptionKeyObj: kms.Key.fromKeyArn(stack, 'Mine', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+    }));
     const other = t2();
     expect(other.findResources('AWS::KMS::Key', { Properties: { Description: DATA_KEY_DESCRIPTION } })).toEqual({});
     other.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }, BucketKeyEnabled: true }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+            },
+            BucketKeyEnabled: true,
+          },
+        ],
+      },
     });
     expect(() =>
-      build({ encryptionKeyProps: { alias: 'facesign' } }, (stack) => ({ existingEncryptionKeyObj: kms.Key.fromKeyArn(stack, 'Mine', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab') })),
+      build({ encryptionKeyProps: { alias: 'facesign' } }, (stack) => ({
+        existingEncryptionKeyObj: kms.Key.fromKeyArn(stack, 'Mine', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+      })),
     ).toThrow(/existingEncryptionKeyObj and encryptionKeyProps are mutually exclusive/);
   });
 
@@ -120,14 +143,23 @@ describe('the customer-managed key', () => {
     t3().hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/facesign-webhooks' });
   });
 
-  it('refuses bucketProps that would change the bucket\'s encryption', () => {
-    expect(() => build({ bucketProps: { encryption: s3.BucketEncryption.S3_MANAGED } })).toThrow(/bucketProps.encryption is set by the construct .* got encryption in bucketProps/);
+  it("refuses bucketProps that would change the bucket's encryption", () => {
+    expect(() => build({ bucketProps: { encryption: s3.BucketEncryption.S3_MANAGED } })).toThrow(
+      /bucketProps.encryption is set by the construct .* got encryption in bucketProps/,
+    );
     expect(() => build({ bucketProps: { bucketKeyEnabled: false } })).toThrow(/bucketProps.bucketKeyEnabled/);
   });
 });
 
 describe('retention', () => {
-  const rules = (template: Template) => template.findResources('AWS::S3::Bucket', { Properties: { BucketEncryption: Match.objectLike({ ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] }) } });
+  const rules = (template: Template) =>
+    template.findResources('AWS::S3::Bucket', {
+      Properties: {
+        BucketEncryption: Match.objectLike({
+          ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })],
+        }),
+      },
+    });
   const lifecycle = (template: Template) => Object.values(rules(template))[0].Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>;
 
   it('keeps media 30 days and event archives 90 by default; no version or unfinished upload outlives them by more than a day', () => {
@@ -145,7 +177,10 @@ describe('retention', () => {
   it('expires every prefix the processor writes: quarantined and conflicting payloads with the archive', () => {
     const list = lifecycle(build({ archiveRetention: Duration.days(120) }).template());
     for (const prefix of Object.values(BUCKET_PREFIX)) {
-      expect(list.filter((rule) => rule.Prefix === prefix && typeof rule.ExpirationInDays === 'number'), prefix).toHaveLength(1);
+      expect(
+        list.filter((rule) => rule.Prefix === prefix && typeof rule.ExpirationInDays === 'number'),
+        prefix,
+      ).toHaveLength(1);
     }
     for (const prefix of ARCHIVE_PREFIXES) {
       expect(list).toContainEqual(expect.objectContaining({ Prefix: prefix, ExpirationInDays: 120, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }));
@@ -162,7 +197,9 @@ describe('retention', () => {
     const list = lifecycle(build({ archiveExpiration: Duration.days(365) }).template());
     expect(list).toContainEqual(expect.objectContaining({ Id: 'ExpireMedia', ExpirationInDays: 365 }));
     expect(list).toContainEqual(expect.objectContaining({ Id: 'ExpireArchive', ExpirationInDays: 365 }));
-    expect(() => build({ archiveExpiration: Duration.days(365), mediaRetention: Duration.days(30) })).toThrow(/archiveExpiration is deprecated .* got archiveExpiration with them/);
+    expect(() => build({ archiveExpiration: Duration.days(365), mediaRetention: Duration.days(30) })).toThrow(
+      /archiveExpiration is deprecated .* got archiveExpiration with them/,
+    );
   });
 
   it.each<[string, FaceSignWebhooksProps, RegExp]>([
@@ -172,7 +209,7 @@ describe('retention', () => {
     expect(() => build(props)).toThrow(message);
   });
 
-  it('refuses retention props with an existing bucket, whose lifecycle is the owner\'s', () => {
+  it("refuses retention props with an existing bucket, whose lifecycle is the owner's", () => {
     expect(() => build({ mediaRetention: Duration.days(30) }, (stack) => ({ existingBucketObj: s3.Bucket.fromBucketName(stack, 'B', 'mine') }))).toThrow(
       /mediaRetention apply to a created bucket only; set the lifecycle of existingBucketObj yourself, got mediaRetention with existingBucketObj/,
     );
@@ -180,7 +217,7 @@ describe('retention', () => {
 });
 
 describe('the signing secret', () => {
-  it('lets only the verifier\'s role read its value, and denies nothing else', () => {
+  it("lets only the verifier's role read its value, and denies nothing else", () => {
     const template = build().template();
     const verifierRole = roleOf(template, 'facesign-verifier');
     const [secretId] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
@@ -199,7 +236,7 @@ describe('the signing secret', () => {
     ]);
   });
 
-  it('leaves an existing secret\'s policy to its owner', () => {
+  it("leaves an existing secret's policy to its owner", () => {
     const template = build({}, (stack) => ({ existingSigningSecretObj: secretsmanager.Secret.fromSecretNameV2(stack, 'S', 'facesign/signing') })).template();
     template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
   });
@@ -223,7 +260,9 @@ describe('grantReadMedia and grantReadArchive', () => {
     const grant = webhooks[method](role);
     expect(grant.success).toBe(true);
     const t = template();
-    const [bucketId] = Object.keys(t.findResources('AWS::S3::Bucket', { Properties: { BucketEncryption: Match.anyValue(), LoggingConfiguration: Match.anyValue() } }));
+    const [bucketId] = Object.keys(
+      t.findResources('AWS::S3::Bucket', { Properties: { BucketEncryption: Match.anyValue(), LoggingConfiguration: Match.anyValue() } }),
+    );
     const keyId = dataKeyId(t);
     const statements = statementsOfRole(t, Stack.of(role).getLogicalId(role.node.defaultChild as iam.CfnRole));
     const objectArn = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${prefix}`]] });

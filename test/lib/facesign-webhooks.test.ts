@@ -32,7 +32,9 @@ function functionNamed(template: Template, service: string) {
 function policyStatementsOf(template: Template, functionLogicalId: string) {
   const role = template.findResources('AWS::Lambda::Function')[functionLogicalId].Properties.Role['Fn::GetAtt'][0];
   const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } });
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Effect: string }>);
+  return Object.values(policies).flatMap(
+    (p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Effect: string }>,
+  );
 }
 
 function expectOnlyXrayOnWildcard(statements: Array<{ Action: string | string[]; Resource: unknown }>) {
@@ -67,14 +69,14 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(stage.Properties.AccessLogSettings.Format).not.toMatch(/header/i);
   });
 
-  it('protects capacity with the verifier\'s reserved concurrency instead: throttled, it is a 500 FaceSign retries', () => {
+  it("protects capacity with the verifier's reserved concurrency instead: throttled, it is a 500 FaceSign retries", () => {
     expect(functionNamed(template, 'facesign-verifier').properties.ReservedConcurrentExecutions).toBe(50);
     expect(functionNamed(template, 'facesign-processor').properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('lets the processor write events/, media/, quarantine/ and conflicts/, and nothing else', () => {
     const statements = policyStatementsOf(template, functionNamed(template, 'facesign-processor').logicalId);
-    const put = statements.find((s) => [s.Action].flat().includes("s3:PutObject"))!;
+    const put = statements.find((s) => [s.Action].flat().includes('s3:PutObject'))!;
     expect(JSON.stringify(put.Resource)).toMatch(/\/events\/\*.*\/media\/\*.*\/quarantine\/\*.*\/conflicts\/\*/);
     expect(put.Resource as unknown[]).toHaveLength(4);
   });
@@ -96,7 +98,11 @@ describe('FaceSignWebhooks: the synthesized template', () => {
   it('encrypts both queues, enforces SSL on them, and redrives after 5 receives to a 14-day DLQ', () => {
     template.resourceCountIs('AWS::SQS::Queue', 2);
     const [keyId] = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('identity media') } }));
-    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] }, MessageRetentionPeriod: 1209600, MaximumMessageSize: 1048576 });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      MessageRetentionPeriod: 1209600,
+      MaximumMessageSize: 1048576,
+    });
     template.hasResourceProperties('AWS::SQS::Queue', {
       KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       VisibilityTimeout: 240,
@@ -144,8 +150,14 @@ describe('FaceSignWebhooks: the synthesized template', () => {
       DeletionPolicy: 'Retain',
       Properties: {
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }, BucketKeyEnabled: true }] },
-        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })]) },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }, BucketKeyEnabled: true },
+          ],
+        },
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })]),
+        },
       },
     });
     const statements = Object.values(template.findResources('AWS::S3::BucketPolicy'))[0].Properties.PolicyDocument.Statement;
@@ -207,12 +219,18 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     const statements = policyStatementsOf(template, functionNamed(template, 'facesign-verifier').logicalId);
     expect(actionsOf(statements)).toEqual(
       [
-        'logs:CreateLogStream', 'logs:PutLogEvents',
-        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
-        'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
         // Sending to the KMS-encrypted queue (through SQS only).
-        'kms:GenerateDataKey', 'kms:Decrypt',
-        'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
       ].sort(),
     );
     expectOnlyXrayOnWildcard(statements);
@@ -222,15 +240,33 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     const statements = policyStatementsOf(template, functionNamed(template, 'facesign-processor').logicalId);
     expect(actionsOf(statements)).toEqual(
       [
-        'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
-        's3:AbortMultipartUpload', 's3:PutObject', 's3:ListBucket', 's3:GetObject',
-        'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
-        'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
-        'logs:CreateLogStream', 'logs:PutLogEvents',
-        'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        's3:AbortMultipartUpload',
+        's3:PutObject',
+        's3:ListBucket',
+        's3:GetObject',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
         'events:PutEvents',
         // Decrypting what the event source receives; sending to the DLQ; the SSE-KMS multipart upload.
-        'kms:Decrypt', 'kms:GenerateDataKey', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:Decrypt',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
       ].sort(),
     );
     expectOnlyXrayOnWildcard(statements);
@@ -240,10 +276,12 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(JSON.stringify(s3Statement?.Resource)).toMatch(/\/events\/\*.*\/media\/\*.*\/conflicts\/\*/);
     // Reads: its own media only (a stored file counts as done), and listing only under media/.
     expect(JSON.stringify(statements.find((s) => actionsOf([s]).includes('s3:GetObject'))?.Resource)).toMatch(/\/media\/\*"/);
-    expect((statements.find((s) => actionsOf([s]).includes('s3:ListBucket')) as { Condition?: unknown } | undefined)?.Condition).toEqual({ StringLike: { 's3:prefix': ['media/*'] } });
+    expect((statements.find((s) => actionsOf([s]).includes('s3:ListBucket')) as { Condition?: unknown } | undefined)?.Condition).toEqual({
+      StringLike: { 's3:prefix': ['media/*'] },
+    });
   });
 
-  it('uses its own roles, with no managed policy, logging only to each function\'s own log group', () => {
+  it("uses its own roles, with no managed policy, logging only to each function's own log group", () => {
     for (const service of ['facesign-verifier', 'facesign-processor']) {
       const fn = functionNamed(template, service);
       const roleId = fn.properties.Role['Fn::GetAtt'][0];
@@ -332,14 +370,26 @@ describe('FaceSignWebhooks: props', () => {
 
   it.each<[string, FaceSignWebhooksProps, RegExp]>([
     ['tolerance 0', { signatureTolerance: Duration.seconds(0) }, /signatureTolerance \(seconds\) must be an integer from 60 to 31622400, got 0/],
-    ['tolerance beyond the idempotency window', { signatureTolerance: Duration.days(8) }, /signatureTolerance must not exceed idempotencyWindow .*got 691200 s and 604800 s/],
+    [
+      'tolerance beyond the idempotency window',
+      { signatureTolerance: Duration.days(8) },
+      /signatureTolerance must not exceed idempotencyWindow .*got 691200 s and 604800 s/,
+    ],
     ['reserved concurrency 0', { verifierReservedConcurrency: 0 }, /verifierReservedConcurrency must be an integer from 1 to 10000, got 0/],
     ['a stage rate limit of 0', { throttlingRateLimit: 0 }, /throttlingRateLimit must be an integer from 1 to 100000, got 0/],
     ['body limit over SQS', { maxBodyBytes: 2_000_000 }, /maxBodyBytes must be an integer from 1024 to 760000, got 2000000/],
     ['concurrency 1', { processorMaxConcurrency: 1 }, /processorMaxConcurrency must be an integer from 2 to 1000, got 1/],
     ['batch 11', { processorBatchSize: 11 }, /processorBatchSize must be an integer from 1 to 10, got 11/],
-    ['timeout too short for downloads', { processorTimeout: Duration.seconds(60) }, /must exceed mediaDownloadTimeout by at least 20 seconds, got 60 s and 90 s/],
-    ['timeout whose visibility would outlive the media URL', { processorTimeout: Duration.minutes(8) }, /processorTimeout \(seconds\) must be an integer from 30 to 420, got 480/],
+    [
+      'timeout too short for downloads',
+      { processorTimeout: Duration.seconds(60) },
+      /must exceed mediaDownloadTimeout by at least 20 seconds, got 60 s and 90 s/,
+    ],
+    [
+      'timeout whose visibility would outlive the media URL',
+      { processorTimeout: Duration.minutes(8) },
+      /processorTimeout \(seconds\) must be an integer from 30 to 420, got 480/,
+    ],
     ['bad host', { allowedMediaHosts: ['https://media.facesign.ai'] }, /got "https:\/\/media.facesign.ai"/],
     ['no hosts', { allowedMediaHosts: [] }, /at least one host/],
   ])('refuses %s with a message showing the value', (_name, props, message) => {
@@ -348,7 +398,20 @@ describe('FaceSignWebhooks: props', () => {
 
   it('exposes every resource it creates', () => {
     const { webhooks } = construct({});
-    for (const field of ['api', 'stage', 'signingSecret', 'queue', 'deadLetterQueue', 'idempotencyTable', 'bucket', 'verifier', 'processor', 'verifierLogGroup', 'processorLogGroup', 'accessLogGroup'] as const) {
+    for (const field of [
+      'api',
+      'stage',
+      'signingSecret',
+      'queue',
+      'deadLetterQueue',
+      'idempotencyTable',
+      'bucket',
+      'verifier',
+      'processor',
+      'verifierLogGroup',
+      'processorLogGroup',
+      'accessLogGroup',
+    ] as const) {
       expect(webhooks[field], field).toBeDefined();
     }
     expect(webhooks.webhookUrl).toContain('/webhooks/facesign');

@@ -20,7 +20,9 @@ function setup(props: FaceSignWebhooksProps | ((stack: Stack) => FaceSignWebhook
 }
 
 function processorEnv(template: Template) {
-  const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'facesign-processor' } } } }))[0];
+  const fn = Object.values(
+    template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'facesign-processor' } } } }),
+  )[0];
   return fn.Properties.Environment.Variables;
 }
 
@@ -48,7 +50,11 @@ describe('EventBridge fan-out', () => {
 
   it('onEvent takes several types, and gives each call its own rule', () => {
     const { stack, webhooks, template } = setup();
-    const fn = new lambda.Function(stack, 'Handler', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('export const handler = async () => {}') });
+    const fn = new lambda.Function(stack, 'Handler', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('export const handler = async () => {}'),
+    });
     const a = webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.LambdaFunction(fn));
     const b = webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.LambdaFunction(fn));
     expect(a.node.id).toBe('OnMediaUserPhotoOrMediaDocumentPhoto');
@@ -73,17 +79,28 @@ describe('EventBridge fan-out', () => {
 
 describe('bring your own resources', () => {
   it.each<[string, (stack: Stack) => FaceSignWebhooksProps]>([
-    ['existingSigningSecretObj and signingSecretProps', (s) => ({ existingSigningSecretObj: secretsmanager.Secret.fromSecretNameV2(s, 'S', 'x'), signingSecretProps: { secretName: 'y' } })],
+    [
+      'existingSigningSecretObj and signingSecretProps',
+      (s) => ({ existingSigningSecretObj: secretsmanager.Secret.fromSecretNameV2(s, 'S', 'x'), signingSecretProps: { secretName: 'y' } }),
+    ],
     ['existingBucketObj and bucketProps', (s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), bucketProps: { versioned: true } })],
-    ['existingEventBusObj and eventBusProps', (s) => ({ existingEventBusObj: events.EventBus.fromEventBusName(s, 'E', 'x'), eventBusProps: { eventBusName: 'y' } })],
-    ['existingAlarmTopicObj and alarmTopicProps', (s) => ({ existingAlarmTopicObj: sns.Topic.fromTopicArn(s, 'T', 'arn:aws:sns:eu-west-1:123456789012:x'), alarmTopicProps: { topicName: 'y' } })],
+    [
+      'existingEventBusObj and eventBusProps',
+      (s) => ({ existingEventBusObj: events.EventBus.fromEventBusName(s, 'E', 'x'), eventBusProps: { eventBusName: 'y' } }),
+    ],
+    [
+      'existingAlarmTopicObj and alarmTopicProps',
+      (s) => ({ existingAlarmTopicObj: sns.Topic.fromTopicArn(s, 'T', 'arn:aws:sns:eu-west-1:123456789012:x'), alarmTopicProps: { topicName: 'y' } }),
+    ],
   ])('refuses %s together', (names, build) => {
     const [existing, props] = names.split(' and ');
     expect(() => setup(build)).toThrow(`${existing} and ${props} are mutually exclusive: pass an existing resource or settings for a new one, got both`);
   });
 
   it('refuses archiveExpiration for a bucket it does not own', () => {
-    expect(() => setup((s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), archiveExpiration: Duration.days(30) }))).toThrow(/created bucket only/);
+    expect(() => setup((s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), archiveExpiration: Duration.days(30) }))).toThrow(
+      /created bucket only/,
+    );
   });
 
   it('applies settings for new resources, but never lets bucketProps open the bucket', () => {
@@ -99,7 +116,10 @@ describe('bring your own resources', () => {
       },
     }));
     const t = template();
-    t.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'facesign/signing', GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"secrets":[]}' }) });
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'facesign/signing',
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"secrets":[]}' }),
+    });
     t.hasResourceProperties('AWS::Events::EventBus', { Name: 'facesign-events' });
     t.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'facesign-alarms' });
     // The alarm topic's key and the data key.

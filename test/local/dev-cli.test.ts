@@ -13,7 +13,12 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 // What `npm run dev` runs: one Node process with tsx's loader (tsx's CLI would add a parent that
 // SIGKILLs the child when it is slow to acknowledge a signal, orphaning DynamoDB Local).
-const DEV = [process.execPath, '--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, 'local/dev.ts')] as const;
+const DEV = [
+  process.execPath,
+  '--import',
+  pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+  path.join(ROOT, 'local/dev.ts'),
+] as const;
 const cwd = mkdtempSync(path.join(tmpdir(), 'facesign-dev-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
@@ -54,7 +59,10 @@ describe('npm run dev and npm run send-event, as a user runs them', () => {
       expect(output).toContain('signing secret  whsec_cli_test');
       expect(output).toContain('DynamoDB        dynalite');
 
-      const sent = spawnSync(TSX, [path.join(ROOT, 'local/send-event.ts'), 'media.user_photo', '--session', 'ses_cli', '--id', 'evt_cli'], { cwd, encoding: 'utf8' });
+      const sent = spawnSync(TSX, [path.join(ROOT, 'local/send-event.ts'), 'media.user_photo', '--session', 'ses_cli', '--id', 'evt_cli'], {
+        cwd,
+        encoding: 'utf8',
+      });
       expect(sent.status, sent.stdout + sent.stderr).toBe(0);
       expect(sent.stdout).toContain('200 OK');
       expect(sent.stdout).toContain('{"received":true}');
@@ -70,7 +78,11 @@ describe('npm run dev and npm run send-event, as a user runs them', () => {
       expect(JSON.parse(readFileSync(path.join(archive, 'events', 'ses_cli', eventFile), 'utf8'))).toMatchObject({ id: 'evt_cli', type: 'media.user_photo' });
 
       // The secret comes from the environment, never from the command line (ps shows arguments).
-      const wrongSecret = spawnSync(TSX, [path.join(ROOT, 'local/send-event.ts'), 'session.status'], { cwd, encoding: 'utf8', env: { ...process.env, FACESIGN_WEBHOOK_SECRET: 'whsec_wrong' } });
+      const wrongSecret = spawnSync(TSX, [path.join(ROOT, 'local/send-event.ts'), 'session.status'], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, FACESIGN_WEBHOOK_SECRET: 'whsec_wrong' },
+      });
       expect(wrongSecret.status).toBe(1);
       expect(wrongSecret.stdout).toContain('signature_mismatch');
       const onCommandLine = spawnSync(TSX, [path.join(ROOT, 'local/send-event.ts'), 'session.status', '--secret', 'whsec_wrong'], { cwd, encoding: 'utf8' });

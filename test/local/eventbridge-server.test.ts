@@ -6,7 +6,12 @@ let bus: LocalEventBridge;
 let client: EventBridgeClient;
 beforeAll(async () => {
   bus = await startEventBridge();
-  client = new EventBridgeClient({ endpoint: bus.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  client = new EventBridgeClient({
+    endpoint: bus.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
 });
 afterAll(async () => {
   client.destroy();

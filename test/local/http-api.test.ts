@@ -58,7 +58,7 @@ describe('local HTTP API', () => {
     expect(await failed.json()).toEqual({ message: 'Internal Server Error' });
   });
 
-  it('answers 500, never 429, to a request beyond the verifier\'s reserved concurrency, and serves the next one', async () => {
+  it("answers 500, never 429, to a request beyond the verifier's reserved concurrency, and serves the next one", async () => {
     const release: Array<() => void> = [];
     let invoked = 0;
     const { url } = await api(async () => {

@@ -193,7 +193,11 @@ describe('LocalLambda: a crashed execution environment', () => {
 
   it('stop() fails invocations running and waiting, and kills every worker', async () => {
     const fn = localLambda({ concurrency: 1 });
-    const settled = (p: Promise<unknown>) => p.then(() => 'resolved', (e: Error) => e);
+    const settled = (p: Promise<unknown>) =>
+      p.then(
+        () => 'resolved',
+        (e: Error) => e,
+      );
     const runningCall = settled(fn.invoke({ ms: 10_000 }));
     const waitingCall = settled(fn.invoke({ ms: 10 }));
     await until(() => fn.environmentsInfo().some((e) => e.busy));

@@ -20,7 +20,14 @@ function get(url: string, host: string | undefined, options: { method?: string; 
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const u = new URL(url);
     const req = request(
-      { host: '127.0.0.1', port: u.port, path: u.pathname, method: options.method ?? 'GET', setHost: host !== undefined, headers: { ...(host !== undefined ? { host } : {}), ...options.headers } },
+      {
+        host: '127.0.0.1',
+        port: u.port,
+        path: u.pathname,
+        method: options.method ?? 'GET',
+        setHost: host !== undefined,
+        headers: { ...(host !== undefined ? { host } : {}), ...options.headers },
+      },
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
@@ -98,7 +105,11 @@ describe('every local server that serves data refuses a foreign Host', () => {
     stops.push(secrets.close);
     const port = new URL(secrets.endpoint).port;
     const call = (host: string) =>
-      get(secrets.endpoint, host, { method: 'POST', headers: { 'x-amz-target': 'secretsmanager.GetSecretValue', 'content-type': 'application/x-amz-json-1.1' }, body: '{"SecretId":"s"}' });
+      get(secrets.endpoint, host, {
+        method: 'POST',
+        headers: { 'x-amz-target': 'secretsmanager.GetSecretValue', 'content-type': 'application/x-amz-json-1.1' },
+        body: '{"SecretId":"s"}',
+      });
     const refused = await call(`attacker.example:${port}`);
     expect(refused.status).toBe(403);
     expect(refused.body).not.toContain('whsec_do_not_leak');
@@ -112,7 +123,11 @@ describe('every local server that serves data refuses a foreign Host', () => {
     stops.push(bus.close, sample.stop);
     const busPort = new URL(bus.endpoint).port;
     const put = (host: string) =>
-      get(bus.endpoint, host, { method: 'POST', headers: { 'x-amz-target': 'AWSEvents.PutEvents' }, body: '{"Entries":[{"Source":"s","DetailType":"t","Detail":"{}"}]}' });
+      get(bus.endpoint, host, {
+        method: 'POST',
+        headers: { 'x-amz-target': 'AWSEvents.PutEvents' },
+        body: '{"Entries":[{"Source":"s","DetailType":"t","Detail":"{}"}]}',
+      });
     expect((await put(`attacker.example:${busPort}`)).status).toBe(403);
     expect(bus.published).toHaveLength(0);
     expect((await put(`localhost:${busPort}`)).status).toBe(200);
@@ -127,7 +142,12 @@ describe('the local SQS and S3 (fauxqs), which hold payloads and media', () => {
     const sqsS3 = await startSqsS3();
     stops.push(sqsS3.stop);
     const port = new URL(sqsS3.endpoint).port;
-    const list = (host: string) => get(`${sqsS3.endpoint}/`, host, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=ListQueues&Version=2012-11-05' });
+    const list = (host: string) =>
+      get(`${sqsS3.endpoint}/`, host, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'Action=ListQueues&Version=2012-11-05',
+      });
     const refused = await list(`attacker.example:${port}`);
     expect(refused.status).toBe(403);
     expect(refused.body).toContain('refused');
@@ -137,7 +157,12 @@ describe('the local SQS and S3 (fauxqs), which hold payloads and media', () => {
       expect(answered.status, host).not.toBe(403);
       expect(answered.body, host).not.toContain('refused');
     }
-    const sqs = new SQSClient({ endpoint: sqsS3.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
+    const sqs = new SQSClient({
+      endpoint: sqsS3.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      useQueueUrlAsEndpoint: false,
+    });
     await sqs.send(new CreateQueueCommand({ QueueName: 'host-check' }));
     expect((await sqs.send(new ListQueuesCommand({}))).QueueUrls?.some((u) => u.endsWith('/host-check'))).toBe(true);
   });

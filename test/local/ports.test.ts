@@ -13,15 +13,29 @@ describe('waitForHttp', () => {
     return `http://127.0.0.1:${listener.port}`;
   };
 
-  it('does not take another server\'s answer for the one it waits for', async () => {
+  it("does not take another server's answer for the one it waits for", async () => {
     const url = await serve('<ErrorResponse>fauxqs: Unknown action</ErrorResponse>');
     let exited = false;
     setTimeout(() => (exited = true), 300);
-    await expect(waitForHttp(url, 5000, () => exited, (body) => /dynamodb/i.test(body))).rejects.toThrow('the process exited');
+    await expect(
+      waitForHttp(
+        url,
+        5000,
+        () => exited,
+        (body) => /dynamodb/i.test(body),
+      ),
+    ).rejects.toThrow('the process exited');
   });
 
   it('returns once the expected server answers', async () => {
     const url = await serve('{"__type":"com.amazonaws.dynamodb.v20120810#MissingAuthenticationToken"}');
-    await expect(waitForHttp(url, 5000, () => false, (body) => /dynamodb/i.test(body))).resolves.toBeUndefined();
+    await expect(
+      waitForHttp(
+        url,
+        5000,
+        () => false,
+        (body) => /dynamodb/i.test(body),
+      ),
+    ).resolves.toBeUndefined();
   });
 });

@@ -1,4 +1,11 @@
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSqsS3, type LocalSqsS3 } from '../../local/services/sqs-s3';
@@ -9,7 +16,12 @@ let service: LocalSqsS3;
 let sqs: SQSClient;
 beforeAll(async () => {
   service = await startSqsS3();
-  sqs = new SQSClient({ region: 'us-east-1', endpoint: service.endpoint, credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, useQueueUrlAsEndpoint: false });
+  sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: service.endpoint,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    useQueueUrlAsEndpoint: false,
+  });
 });
 afterAll(() => service.stop());
 
@@ -45,13 +57,24 @@ describe('local SQS event source', () => {
   it('hands batches of at most batchSize, deletes what succeeded, redelivers failures, and redrives after maxReceiveCount', async () => {
     const { queue, queueArn, dlq } = await queuePair('semantics', 2);
     for (let i = 0; i < 7; i++) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: `m${i}`, MessageAttributes: { eventId: { DataType: 'String', StringValue: `e${i}` } } }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: queue, MessageBody: `m${i}`, MessageAttributes: { eventId: { DataType: 'String', StringValue: `e${i}` } } }),
+      );
     }
     const seen: Array<{ size: number; bodies: string[]; counts: string[] }> = [];
     const source = startSqsEventSource({
-      sqs, queueUrl: queue, queueArn, region: 'us-east-1', batchSize: 3, maxConcurrency: 1,
+      sqs,
+      queueUrl: queue,
+      queueArn,
+      region: 'us-east-1',
+      batchSize: 3,
+      maxConcurrency: 1,
       invoke: async (event: SQSEvent) => {
-        seen.push({ size: event.Records.length, bodies: event.Records.map((r) => r.body), counts: event.Records.map((r) => r.attributes.ApproximateReceiveCount) });
+        seen.push({
+          size: event.Records.length,
+          bodies: event.Records.map((r) => r.body),
+          counts: event.Records.map((r) => r.attributes.ApproximateReceiveCount),
+        });
         expect(event.Records[0]).toMatchObject({ eventSource: 'aws:sqs', eventSourceARN: queueArn, messageAttributes: { eventId: { dataType: 'String' } } });
         return { batchItemFailures: event.Records.filter((r) => r.body === 'm2').map((r) => ({ itemIdentifier: r.messageId })) };
       },
@@ -65,7 +88,12 @@ describe('local SQS event source', () => {
     const deliveries = (body: string) => seen.flatMap((b) => b.bodies).filter((x) => x === body).length;
     for (const body of ['m0', 'm1', 'm3', 'm4', 'm5', 'm6']) expect(deliveries(body), body).toBe(1);
     expect(deliveries('m2')).toBe(2);
-    expect(seen.flatMap((b) => b.bodies.map((x, i) => [x, b.counts[i]])).filter(([x]) => x === 'm2').map(([, c]) => c)).toEqual(['1', '2']);
+    expect(
+      seen
+        .flatMap((b) => b.bodies.map((x, i) => [x, b.counts[i]]))
+        .filter(([x]) => x === 'm2')
+        .map(([, c]) => c),
+    ).toEqual(['1', '2']);
     expect(source.stats).toMatchObject({ received: 8, deleted: 6, failedRecords: 2 });
   });
 
@@ -75,7 +103,12 @@ describe('local SQS event source', () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: 'b' }));
     let calls = 0;
     const source = startSqsEventSource({
-      sqs, queueUrl: queue, queueArn, region: 'us-east-1', batchSize: 10, maxConcurrency: 1,
+      sqs,
+      queueUrl: queue,
+      queueArn,
+      region: 'us-east-1',
+      batchSize: 10,
+      maxConcurrency: 1,
       invoke: async () => {
         calls++;
         if (calls === 1) throw new Error('crash');
@@ -107,7 +140,12 @@ describe('local SQS event source', () => {
     const reports: Array<{ error?: Error }> = [];
     let deliveries = 0;
     const source = startSqsEventSource({
-      sqs: flaky, queueUrl: queue, queueArn, region: 'us-east-1', batchSize: 10, maxConcurrency: 1,
+      sqs: flaky,
+      queueUrl: queue,
+      queueArn,
+      region: 'us-east-1',
+      batchSize: 10,
+      maxConcurrency: 1,
       invoke: async () => {
         deliveries++;
         return { batchItemFailures: [] };

@@ -16,7 +16,9 @@ function synthesized(props: LocalStackProps) {
   new FaceSignWebhooks(stack, 'Webhooks', props);
   const template = Template.fromStack(stack);
   const only = (type: string, match: (p: CfnProperties) => boolean = () => true) => {
-    const found = Object.values(template.findResources(type)).map((r) => r.Properties as CfnProperties).filter(match);
+    const found = Object.values(template.findResources(type))
+      .map((r) => r.Properties as CfnProperties)
+      .filter(match);
     expect(found).toHaveLength(1);
     return found[0];
   };
@@ -29,11 +31,25 @@ function synthesized(props: LocalStackProps) {
 describe('readStackSettings', () => {
   it.each<[string, LocalStackProps]>([
     ['the defaults', {}],
-    ['a short processor timeout and other settings', { processorTimeout: Duration.seconds(30), mediaDownloadTimeout: Duration.seconds(10), processorBatchSize: 3, processorMaxConcurrency: 4, maxReceiveCount: 7, processorMemorySize: 2048, maxMediaBytes: 1234 }],
+    [
+      'a short processor timeout and other settings',
+      {
+        processorTimeout: Duration.seconds(30),
+        mediaDownloadTimeout: Duration.seconds(10),
+        processorBatchSize: 3,
+        processorMaxConcurrency: 4,
+        maxReceiveCount: 7,
+        processorMemorySize: 2048,
+        maxMediaBytes: 1234,
+      },
+    ],
   ])('with %s, agrees with the synthesized template', (_name, props) => {
     const settings = readStackSettings(props);
     const template = synthesized(props);
-    expect(settings.queue).toEqual({ visibilityTimeoutSeconds: template.queue.VisibilityTimeout, maxReceiveCount: template.queue.RedrivePolicy.maxReceiveCount });
+    expect(settings.queue).toEqual({
+      visibilityTimeoutSeconds: template.queue.VisibilityTimeout,
+      maxReceiveCount: template.queue.RedrivePolicy.maxReceiveCount,
+    });
     expect(settings.processor).toMatchObject({
       timeoutSeconds: template.processor.Timeout,
       memoryMb: template.processor.MemorySize,
@@ -48,6 +64,8 @@ describe('readStackSettings', () => {
   });
 
   it('refuses props the construct refuses, with the construct own error', () => {
-    expect(() => readStackSettings({ processorTimeout: Duration.seconds(20) })).toThrow(/processorTimeout \(seconds\) must be an integer from 30 to 420, got 20/);
+    expect(() => readStackSettings({ processorTimeout: Duration.seconds(20) })).toThrow(
+      /processorTimeout \(seconds\) must be an integer from 30 to 420, got 20/,
+    );
   });
 });

@@ -31,23 +31,52 @@ const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 
 beforeAll(() => {
   run('npm', ['run', '--silent', 'build:package'], ROOT);
-  const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT)) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
   tarball = path.join(work, packed[0].filename);
   packedFiles = packed[0].files.map((f) => f.path);
 
   cpSync(path.join(ROOT, 'examples', 'cdk-app'), app, { recursive: true });
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'user-app', private: true }));
-  run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', tarball,
-    `aws-cdk-lib@${installedVersion('aws-cdk-lib')}`, `constructs@${installedVersion('constructs')}`, `@types/node@${installedVersion('@types/node')}`], app);
+  run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--no-package-lock',
+      tarball,
+      `aws-cdk-lib@${installedVersion('aws-cdk-lib')}`,
+      `constructs@${installedVersion('constructs')}`,
+      `@types/node@${installedVersion('@types/node')}`,
+    ],
+    app,
+  );
 
   outdir = path.join(work, 'cdk.out');
-  run(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], app, { CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ 'cli-telemetry': false }) });
+  run(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], app, {
+    CDK_OUTDIR: outdir,
+    CDK_CONTEXT_JSON: JSON.stringify({ 'cli-telemetry': false }),
+  });
 }, 300_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the installed package', () => {
   it('ships compiled JS, type declarations and the handler bundles, and no sources or tests', () => {
-    for (const file of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lambda/shared/signature.js', 'dist/lambda/shared/signature.d.ts', 'dist/assets/verifier/index.mjs', 'dist/assets/processor/index.mjs', 'CHANGELOG.md', 'README.md']) {
+    for (const file of [
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'dist/lambda/shared/signature.js',
+      'dist/lambda/shared/signature.d.ts',
+      'dist/assets/verifier/index.mjs',
+      'dist/assets/processor/index.mjs',
+      'CHANGELOG.md',
+      'README.md',
+    ]) {
       expect(packedFiles, file).toContain(file);
     }
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
@@ -64,7 +93,21 @@ describe('the installed package', () => {
   });
 
   it('type-checks the example app against the shipped declarations', () => {
-    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, noEmit: true, types: ['node'] }, include: ['bin'] }));
+    writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: true,
+          noEmit: true,
+          types: ['node'],
+        },
+        include: ['bin'],
+      }),
+    );
     expect(() => run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app)).not.toThrow();
   });
 
@@ -79,11 +122,14 @@ describe('the installed package', () => {
     const bundles = assetDirs.map((d) => readFileSync(path.join(outdir, d, 'index.mjs')));
     for (const name of ['verifier', 'processor']) {
       const shipped = readFileSync(path.join(app, 'node_modules', 'facesign-webhooks', 'dist', 'assets', name, 'index.mjs'));
-      expect(bundles.some((b) => b.equals(shipped)), `${name} bundle among the assets`).toBe(true);
+      expect(
+        bundles.some((b) => b.equals(shipped)),
+        `${name} bundle among the assets`,
+      ).toBe(true);
     }
   });
 
-  it('routes session.status events to the app\'s own Lambda through onEvent', () => {
+  it("routes session.status events to the app's own Lambda through onEvent", () => {
     const template = JSON.parse(readFileSync(path.join(outdir, 'KycService.template.json'), 'utf8'));
     const resources = template.Resources as Record<string, TemplateResource>;
     const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');

@@ -10,7 +10,10 @@ export const ACCOUNT = '111122223333';
 export const REGION = 'eu-west-1';
 
 type Json = Record<string, unknown>;
-interface Resource { Type: string; Properties?: Json }
+interface Resource {
+  Type: string;
+  Properties?: Json;
+}
 interface Statement {
   Effect: 'Allow' | 'Deny';
   Principal?: unknown;
@@ -50,7 +53,13 @@ export function resolveValue(value: unknown, resources: Record<string, Resource>
 
 const list = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 const glob = (pattern: string, value: string, caseInsensitive = false) =>
-  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\?/g, '.')).join('.*')}$`, caseInsensitive ? 'i' : '').test(value);
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\?/g, '.'))
+      .join('.*')}$`,
+    caseInsensitive ? 'i' : '',
+  ).test(value);
 
 /** A request made by a service principal on behalf of one of its resources. */
 export interface ServiceRequest {
@@ -89,10 +98,17 @@ export function evaluate(statements: Statement[], request: ServiceRequest, resou
         const values = list(expected as unknown).map((e) => resolveValue(e, resources));
         const match = (() => {
           switch (op) {
-            case 'StringEquals': case 'ArnEquals': case 'Bool': return values.some((e) => e === actual);
-            case 'StringLike': case 'ArnLike': return values.some((e) => glob(e, actual));
-            case 'StringNotEquals': return values.every((e) => e !== actual);
-            default: return undefined;
+            case 'StringEquals':
+            case 'ArnEquals':
+            case 'Bool':
+              return values.some((e) => e === actual);
+            case 'StringLike':
+            case 'ArnLike':
+              return values.some((e) => glob(e, actual));
+            case 'StringNotEquals':
+              return values.every((e) => e !== actual);
+            default:
+              return undefined;
           }
         })();
         if (match === undefined) return `unsupported condition operator ${rawOp}`;
@@ -153,14 +169,22 @@ export function walkAlarmDelivery(template: { Resources: Record<string, Resource
       const keyRef = topic.Properties?.KmsMasterKeyId;
       if (keyRef === undefined) continue;
       const keyValue = resolveValue(keyRef, resources);
-      const keyEntry = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::KMS::Key' && (keyValue === `key-id-${id}` || keyValue.endsWith(`key/key-id-${id}`)));
+      const keyEntry = Object.entries(resources).find(
+        ([id, r]) => r.Type === 'AWS::KMS::Key' && (keyValue === `key-id-${id}` || keyValue.endsWith(`key/key-id-${id}`)),
+      );
       if (!keyEntry) {
-        problems.push(`${name}: topic ${topicId} is encrypted with ${keyValue}, not a key of this template (CloudWatch cannot use the AWS-managed alias/aws/sns key)`);
+        problems.push(
+          `${name}: topic ${topicId} is encrypted with ${keyValue}, not a key of this template (CloudWatch cannot use the AWS-managed alias/aws/sns key)`,
+        );
         continue;
       }
       const keyStatements = list((keyEntry[1].Properties?.KeyPolicy as Json)?.Statement as Statement[]);
       for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
-        const verdict = evaluate(keyStatements, { service: 'cloudwatch.amazonaws.com', action, resource: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyValue}`, context }, resources);
+        const verdict = evaluate(
+          keyStatements,
+          { service: 'cloudwatch.amazonaws.com', action, resource: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyValue}`, context },
+          resources,
+        );
         if (verdict !== 'allowed') problems.push(`${name}: key policy of ${keyEntry[0]}: ${action} ${verdict}`);
       }
     }

@@ -26,9 +26,7 @@ export function recordingMetrics(): { metrics: EventMetrics; records: MetricReco
     record: (name, unit, value) => records.push({ name, unit, value, dimensions: {} }),
   };
   const count = (name: string, dimensions: Record<string, string> = {}) =>
-    records
-      .filter((r) => r.name === name && JSON.stringify(r.dimensions) === JSON.stringify(dimensions))
-      .reduce((sum, r) => sum + r.value, 0);
+    records.filter((r) => r.name === name && JSON.stringify(r.dimensions) === JSON.stringify(dimensions)).reduce((sum, r) => sum + r.value, 0);
   return { metrics, records, count };
 }
 

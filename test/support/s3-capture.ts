@@ -44,7 +44,10 @@ export function captureS3() {
     return {};
   });
   mock.on(ListObjectsV2Command).callsFake(async (input) => {
-    const keys = [...objects.keys()].filter((k) => k.startsWith(input.Prefix ?? '')).sort().slice(0, input.MaxKeys ?? 1000);
+    const keys = [...objects.keys()]
+      .filter((k) => k.startsWith(input.Prefix ?? ''))
+      .sort()
+      .slice(0, input.MaxKeys ?? 1000);
     return { Contents: keys.map((Key) => ({ Key, Size: objects.get(Key)!.body.length })), KeyCount: keys.length };
   });
   mock.on(GetObjectCommand).callsFake(async (input) => {

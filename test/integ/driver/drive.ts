@@ -143,7 +143,12 @@ export function expectedKeys(bodies: Readonly<Record<EventName, string>>): { arc
 }
 
 /** Runs one request. */
-export async function drive(request: DriverRequest, config: DriverConfig, clients: DriverClients, nowMs = Date.now()): Promise<DeliverResult | InspectResult | PublishedResult | AlarmNotifiedResult> {
+export async function drive(
+  request: DriverRequest,
+  config: DriverConfig,
+  clients: DriverClients,
+  nowMs = Date.now(),
+): Promise<DeliverResult | InspectResult | PublishedResult | AlarmNotifiedResult> {
   switch (request.action) {
     case 'deliver':
       return request.round === 'first' ? deliverFirst(config, clients, nowMs) : deliverRepeat(config, clients);
@@ -165,9 +170,7 @@ export async function drive(request: DriverRequest, config: DriverConfig, client
 export async function deliverFirst(config: DriverConfig, clients: DriverClients, nowMs: number): Promise<DeliverResult> {
   const ids = runIds(config.runId);
   const secret = await readSigningSecret(config, clients);
-  await clients.s3.send(
-    new PutObjectCommand({ Bucket: config.fixtureBucket, Key: ids.fixtureKey, Body: fixtureBody(), ContentType: FIXTURE_CONTENT_TYPE }),
-  );
+  await clients.s3.send(new PutObjectCommand({ Bucket: config.fixtureBucket, Key: ids.fixtureKey, Body: fixtureBody(), ContentType: FIXTURE_CONTENT_TYPE }));
   const mediaUrl = await getSignedUrl(clients.s3, new GetObjectCommand({ Bucket: config.fixtureBucket, Key: ids.fixtureKey }), {
     expiresIn: MEDIA_URL_SECONDS,
   });
@@ -270,7 +273,7 @@ export async function published(config: DriverConfig, clients: DriverClients, ma
     emptyInARow = messages.length === 0 ? emptyInARow + 1 : 0;
     for (const m of messages) {
       const body = JSON.parse(m.Body ?? '{}') as Record<string, unknown>;
-      const id = ((body.detail as { event?: { id?: string } } | undefined)?.event?.id) ?? '';
+      const id = (body.detail as { event?: { id?: string } } | undefined)?.event?.id ?? '';
       const name = EVENT_NAMES.find((n) => ids.eventIds[n] === id);
       seen.set(m.MessageId ?? `${seen.size}`, { name, body });
     }

@@ -19,7 +19,9 @@ const published = () => eventBridge.commandCalls(PutEventsCommand).map((c) => c.
 let media: MediaServer;
 let handler: ProcessorHandler;
 const context = processorContext;
-const sqsEvent = (...bodies: Array<{ body: string; receiveCount?: number }>): SQSEvent => ({ Records: bodies.map(({ body, receiveCount }) => sqsRecord(body, { receiveCount })) });
+const sqsEvent = (...bodies: Array<{ body: string; receiveCount?: number }>): SQSEvent => ({
+  Records: bodies.map(({ body, receiveCount }) => sqsRecord(body, { receiveCount })),
+});
 
 function mediaBody(id: string, path: string): string {
   // One session per event: a media key that already holds a file counts as stored.
@@ -174,7 +176,11 @@ describe('processor Lambda handler', () => {
 
   it.each([
     ['DynamoDB', () => table.setHung(true), () => table.setHung(false)],
-    ['EventBridge', () => eventBridge.on(PutEventsCommand).callsFake(() => new Promise(() => undefined)), () => eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] })],
+    [
+      'EventBridge',
+      () => eventBridge.on(PutEventsCommand).callsFake(() => new Promise(() => undefined)),
+      () => eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] }),
+    ],
   ] as const)('a hung %s ends the invocation at its deadline, with the record failed and retried soon', async (name, hang, recover) => {
     hang();
     try {

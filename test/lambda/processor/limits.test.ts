@@ -80,7 +80,12 @@ describe('S3 errors that no retry can fix are permanent', () => {
   it.each(['KeyTooLongError', 'InvalidArgument', 'EntityTooLarge', 'MetadataTooLarge'])('%s goes to the DLQ as storage_rejected', (name) => {
     expect(classifyFailure(s3Error(name, 400))).toMatchObject({ kind: 'permanent', reason: 'storage_rejected' });
   });
-  it.each([['AccessDenied', 403], ['NoSuchBucket', 404], ['SlowDown', 503], ['InternalError', 500]])('%s is retried (a deploy or time can fix it)', (name, status) => {
+  it.each([
+    ['AccessDenied', 403],
+    ['NoSuchBucket', 404],
+    ['SlowDown', 503],
+    ['InternalError', 500],
+  ])('%s is retried (a deploy or time can fix it)', (name, status) => {
     expect(classifyFailure(s3Error(name, status))).toMatchObject({ kind: 'transient', reason: 'dependency_error' });
   });
   it('an AWS call that timed out is a transient dependency_timeout', () => {

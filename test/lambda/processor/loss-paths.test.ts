@@ -131,7 +131,10 @@ describe('a quarantined body that carries a media URL', () => {
     expect(await handler(sqsEvent(body, 2), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT, 'media'))?.body.toString()).toBe('second');
     // The processor may list and read media/ only (IAM): a quarantine retry never looks under quarantine/.
-    const reads = [...s3.mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix), ...s3.mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)];
+    const reads = [
+      ...s3.mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix),
+      ...s3.mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key),
+    ];
     expect(reads.filter((k) => !k?.startsWith('media/'))).toEqual([]);
   });
 
@@ -161,7 +164,7 @@ describe('media.expires is advisory', () => {
     expect(dlqReasons()).toEqual([]);
   });
 
-  it('still downloads when FaceSign\'s clock puts the expiry 2 s behind ours and the URL works', async () => {
+  it("still downloads when FaceSign's clock puts the expiry 2 s behind ours and the URL works", async () => {
     media.route('/skew.jpg', serveBytes(Buffer.from('skewed'), 'image/jpeg'));
     const body = JSON.stringify(mediaEvent('media.user_photo', 'evt_skew', '/skew.jpg', { expires: Date.now() - 2000 }));
     expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
@@ -203,7 +206,7 @@ describe('media.contentType is a header', () => {
     expect(stored?.[1].body.toString()).toBe('typed');
   });
 
-  it('uses the host\'s valid Content-Type over an invalid declared one', async () => {
+  it("uses the host's valid Content-Type over an invalid declared one", async () => {
     media.route('/ct-host', serveBytes(Buffer.from('host'), 'image/webp'));
     const body = JSON.stringify(mediaEvent('media.user_photo', 'evt_ct_host', '/ct-host', { contentType: 'bad type' }));
     expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });

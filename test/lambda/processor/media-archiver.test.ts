@@ -27,13 +27,20 @@ function policy(overrides: Partial<MediaPolicy> = {}): MediaPolicy {
   return { allowedHosts: [server.host], allowHttpLoopback: true, downloadTimeoutMs: 5_000, maxBytes: 64 * 1024 * 1024, ...overrides };
 }
 function mediaEvent(path: string, overrides: Parameters<typeof sampleEvent>[1] = {}): FaceSignMediaEvent {
-  return sampleEvent('media.user_photo', { mediaUrl: `${server.origin}${path}?X-Amz-Signature=supersecret`, createdAt: NOW, ...overrides }) as unknown as FaceSignMediaEvent;
+  return sampleEvent('media.user_photo', {
+    mediaUrl: `${server.origin}${path}?X-Amz-Signature=supersecret`,
+    createdAt: NOW,
+    ...overrides,
+  }) as unknown as FaceSignMediaEvent;
 }
 function store(event: FaceSignMediaEvent, p: Partial<MediaPolicy> = {}, extra: { partSize?: number; now?: number } = {}) {
   return storeMedia(event, { s3: s3.client, bucket: 'bucket', policy: policy(p), now: () => extra.now ?? NOW, partSize: extra.partSize });
 }
 async function failure(promise: Promise<unknown>): Promise<PermanentFailure | TransientFailure> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(error instanceof PermanentFailure || error instanceof TransientFailure)) throw new Error(`expected a classified failure, got ${String(error)}`);
   return error;
 }
@@ -70,7 +77,7 @@ describe('storeMedia', () => {
     expect(sha256(s3.objects.get(stored.key)!.body)).toBe(sha256(bytes));
   });
 
-  it('falls back to the event\'s content type when the host sends none', async () => {
+  it("falls back to the event's content type when the host sends none", async () => {
     server.route('/bare', (_req, res) => {
       res.removeHeader('content-type');
       res.end(Buffer.from('abc'));
@@ -97,7 +104,7 @@ describe('storeMedia', () => {
     expect(error.reason).toBe(reason);
   });
 
-  it('still tries a URL past its expiry (the expiry is advisory); the host\'s refusal is then media_url_expired', async () => {
+  it("still tries a URL past its expiry (the expiry is advisory); the host's refusal is then media_url_expired", async () => {
     const before = server.hits.get('/late') ?? 0;
     const error = await failure(store(mediaEvent('/late'), {}, { now: NOW + 15 * 60 * 1000 }));
     expect(error).toMatchObject({ reason: 'media_url_expired' });
@@ -148,7 +155,11 @@ describe('storeMedia', () => {
       let sent = 0;
       const pump = () => {
         while (sent < 20 && res.write(chunk)) sent++;
-        if (sent < 20) res.once('drain', () => { sent++; pump(); });
+        if (sent < 20)
+          res.once('drain', () => {
+            sent++;
+            pump();
+          });
         else res.end();
       };
       pump();
@@ -198,15 +209,18 @@ describe('storeMedia', () => {
 });
 
 describe('checkMediaUrl', () => {
-  const p: MediaPolicy = { allowedHosts: ['media.facesign.ai', '*.cdn.facesign.ai', 'files.example:8443'], allowHttpLoopback: false, downloadTimeoutMs: 1, maxBytes: 1 };
-  it.each([
-    'https://media.facesign.ai/a.jpg',
-    'https://MEDIA.facesign.ai/a.jpg',
-    'https://eu.cdn.facesign.ai/a.jpg',
-    'https://files.example:8443/a.jpg',
-  ])('allows %s', (url) => {
-    expect(() => checkMediaUrl(url, p)).not.toThrow();
-  });
+  const p: MediaPolicy = {
+    allowedHosts: ['media.facesign.ai', '*.cdn.facesign.ai', 'files.example:8443'],
+    allowHttpLoopback: false,
+    downloadTimeoutMs: 1,
+    maxBytes: 1,
+  };
+  it.each(['https://media.facesign.ai/a.jpg', 'https://MEDIA.facesign.ai/a.jpg', 'https://eu.cdn.facesign.ai/a.jpg', 'https://files.example:8443/a.jpg'])(
+    'allows %s',
+    (url) => {
+      expect(() => checkMediaUrl(url, p)).not.toThrow();
+    },
+  );
   it.each([
     ['http://media.facesign.ai/a.jpg', 'media_host_not_allowed'],
     ['https://media.facesign.ai.evil.example/a.jpg', 'media_host_not_allowed'],
@@ -236,10 +250,13 @@ describe('redactUrl', () => {
 describe('storeMedia: empty answers, stored files, and the invocation deadline', () => {
   it.each([
     ['declared empty', (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 0 }).end()],
-    ['chunked and empty', (res: import('node:http').ServerResponse) => {
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' });
-      res.end();
-    }],
+    [
+      'chunked and empty',
+      (res: import('node:http').ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' });
+        res.end();
+      },
+    ],
   ])('a zero-byte answer (%s) is a transient media_empty, and nothing is stored', async (name, answer) => {
     const path = `/empty-${name.replace(/\W/g, '')}`;
     server.route(path, (_req, res) => answer(res));
@@ -267,7 +284,13 @@ describe('storeMedia: empty answers, stored files, and the invocation deadline',
     await store(mediaEvent('/first.jpg', { sessionId: 'ses_first' }));
     expect(s3.mock.commandCalls(ListObjectsV2Command)).toHaveLength(0);
     const hits = server.hits.get('/first.jpg');
-    const again = await storeMedia(mediaEvent('/first.jpg', { sessionId: 'ses_first' }), { s3: s3.client, bucket: 'bucket', policy: policy(), now: () => NOW, retry: true });
+    const again = await storeMedia(mediaEvent('/first.jpg', { sessionId: 'ses_first' }), {
+      s3: s3.client,
+      bucket: 'bucket',
+      policy: policy(),
+      now: () => NOW,
+      retry: true,
+    });
     expect(s3.mock.commandCalls(ListObjectsV2Command)).toHaveLength(1);
     expect(again.bytes).toBe(1000);
     expect(server.hits.get('/first.jpg')).toBe(hits);
@@ -285,7 +308,14 @@ describe('storeMedia: empty answers, stored files, and the invocation deadline',
       const deadline = deadlineIn(300);
       const started = Date.now();
       const error = await failure(
-        storeMedia(mediaEvent('/hung-s3.jpg', { sessionId: 'ses_hung' }), { s3: s3.client, bucket: 'bucket', policy: policy(), now: () => NOW, signal: deadline.signal, remainingMs: deadline.remainingMs }),
+        storeMedia(mediaEvent('/hung-s3.jpg', { sessionId: 'ses_hung' }), {
+          s3: s3.client,
+          bucket: 'bucket',
+          policy: policy(),
+          now: () => NOW,
+          signal: deadline.signal,
+          remainingMs: deadline.remainingMs,
+        }),
       );
       expect(error).toMatchObject({ reason: 'invocation_deadline' });
       expect(Date.now() - started).toBeLessThan(2_000);
@@ -304,7 +334,13 @@ describe('storeMedia: empty answers, stored files, and the invocation deadline',
     });
     const started = Date.now();
     const error = await failure(
-      storeMedia(mediaEvent('/slow.jpg', { sessionId: 'ses_slow' }), { s3: s3.client, bucket: 'bucket', policy: policy({ downloadTimeoutMs: 60_000 }), now: () => NOW, remainingMs: () => 200 }),
+      storeMedia(mediaEvent('/slow.jpg', { sessionId: 'ses_slow' }), {
+        s3: s3.client,
+        bucket: 'bucket',
+        policy: policy({ downloadTimeoutMs: 60_000 }),
+        now: () => NOW,
+        remainingMs: () => 200,
+      }),
     );
     expect(error).toMatchObject({ reason: 'media_download_timeout' });
     expect(Date.now() - started).toBeLessThan(2_000);

@@ -30,7 +30,14 @@ let media: MediaServer;
 let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
 
 const context = () =>
-  ({ awsRequestId: 'req-nsu', functionName: 'processor', functionVersion: '1', invokedFunctionArn: 'arn', memoryLimitInMB: '1024', getRemainingTimeInMillis: () => 60_000 }) as Context;
+  ({
+    awsRequestId: 'req-nsu',
+    functionName: 'processor',
+    functionVersion: '1',
+    invokedFunctionArn: 'arn',
+    memoryLimitInMB: '1024',
+    getRemainingTimeInMillis: () => 60_000,
+  }) as Context;
 
 function records(...bodies: string[]): SQSEvent {
   return {
@@ -56,8 +63,12 @@ async function run(...bodies: string[]): Promise<string> {
 beforeAll(async () => {
   media = await startMediaServer();
   handler = await loadProcessorHandler(media.host, {
-    [ENV.bucketName]: 'archive', [ENV.idempotencyTableName]: 't', [ENV.eventBusName]: 'bus', [ENV.encryptionKeyArn]: KEY_ARN,
-    POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_NAMESPACE: 'FaceSignTest',
+    [ENV.bucketName]: 'archive',
+    [ENV.idempotencyTableName]: 't',
+    [ENV.eventBusName]: 'bus',
+    [ENV.encryptionKeyArn]: KEY_ARN,
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    POWERTOOLS_METRICS_NAMESPACE: 'FaceSignTest',
   });
 });
 afterAll(async () => {
@@ -136,7 +147,10 @@ describe('the processor handler never passes a signed URL on', () => {
     media.route('/doc.jpg', serveBytes(Buffer.from('document'), 'image/jpeg'));
     await run(mediaEvent('evt_nsu_kms', `${media.origin}/doc.jpg?${SIGNATURE}`));
     const writes = [...s3.mock.commandCalls(PutObjectCommand), ...s3.mock.commandCalls(CreateMultipartUploadCommand)].map((c) => c.args[0].input);
-    expect(writes.map((w) => w.Key).sort()).toEqual([expect.stringMatching(/^events\/ses_nsu\/\d+-evt_nsu_kms\.json$/), 'media/ses_nsu/media.user_photo/m_1.jpg']);
+    expect(writes.map((w) => w.Key).sort()).toEqual([
+      expect.stringMatching(/^events\/ses_nsu\/\d+-evt_nsu_kms\.json$/),
+      'media/ses_nsu/media.user_photo/m_1.jpg',
+    ]);
     for (const w of writes) expect(w).toMatchObject({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY_ARN, BucketKeyEnabled: true });
   });
 });

@@ -12,11 +12,15 @@ const s3 = captureS3();
 const NOW = 1_761_595_800_000;
 
 function run(event: Record<string, unknown>, rawBody = JSON.stringify(event)) {
-  const storeMedia = vi.fn(async (e: FaceSignMediaEvent) => ({ bucket: 'b', key: mediaKey(e), bytes: 3, sha256: 'abc', contentType: 'image/jpeg', durationMs: 5 }));
-  const promise = processEvent(
-    { event: event as never, rawBody },
-    { s3: s3.client, bucket: 'b', storeMedia, logger: silentLogger(), now: () => NOW },
-  );
+  const storeMedia = vi.fn(async (e: FaceSignMediaEvent) => ({
+    bucket: 'b',
+    key: mediaKey(e),
+    bytes: 3,
+    sha256: 'abc',
+    contentType: 'image/jpeg',
+    durationMs: 5,
+  }));
+  const promise = processEvent({ event: event as never, rawBody }, { s3: s3.client, bucket: 'b', storeMedia, logger: silentLogger(), now: () => NOW });
   return { promise, storeMedia };
 }
 
@@ -84,8 +88,18 @@ describe('processEvent: publishing to EventBridge', () => {
   it('publishes last, with the archive and media locations', async () => {
     const publish = vi.fn(async () => undefined);
     const event = sampleEvent('media.user_photo', { id: 'evt_pub', sessionId: 'ses_pub' });
-    const storeMedia = vi.fn(async (e: FaceSignMediaEvent) => ({ bucket: 'b', key: mediaKey(e), bytes: 3, sha256: 'abc', contentType: 'image/jpeg', durationMs: 5 }));
-    await processEvent({ event: event as never, rawBody: JSON.stringify(event) }, { s3: s3.client, bucket: 'b', storeMedia, logger: silentLogger(), now: () => NOW, publish });
+    const storeMedia = vi.fn(async (e: FaceSignMediaEvent) => ({
+      bucket: 'b',
+      key: mediaKey(e),
+      bytes: 3,
+      sha256: 'abc',
+      contentType: 'image/jpeg',
+      durationMs: 5,
+    }));
+    await processEvent(
+      { event: event as never, rawBody: JSON.stringify(event) },
+      { s3: s3.client, bucket: 'b', storeMedia, logger: silentLogger(), now: () => NOW, publish },
+    );
     expect(publish).toHaveBeenCalledWith(event, {
       archive: { bucket: 'b', key: 'events/ses_pub/1761595700000-evt_pub.json' },
       media: { bucket: 'b', key: 'media/ses_pub/media.user_photo/m_1.jpg', bytes: 3, sha256: 'abc', contentType: 'image/jpeg' },
@@ -96,10 +110,16 @@ describe('processEvent: publishing to EventBridge', () => {
   it('fails the unit when publishing fails, so it is retried', async () => {
     const event = sampleEvent('session.status');
     await expect(
-      processEvent({ event: event as never, rawBody: JSON.stringify(event) }, {
-        s3: s3.client, bucket: 'b', storeMedia: vi.fn(), logger: silentLogger(),
-        publish: async () => Promise.reject(new Error('EventBridge down')),
-      }),
+      processEvent(
+        { event: event as never, rawBody: JSON.stringify(event) },
+        {
+          s3: s3.client,
+          bucket: 'b',
+          storeMedia: vi.fn(),
+          logger: silentLogger(),
+          publish: async () => Promise.reject(new Error('EventBridge down')),
+        },
+      ),
     ).rejects.toThrow('EventBridge down');
   });
 });

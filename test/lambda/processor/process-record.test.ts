@@ -70,13 +70,19 @@ describe('processRecord', () => {
 
   it('counts stored media bytes and download time', async () => {
     const media = { bucket: 'b', key: 'media/k.jpg', bytes: 1234, sha256: 'x', contentType: 'image/jpeg', durationMs: 56 };
-    await processRecord(record(JSON.stringify(sampleEvent('media.user_photo'))), deps(async () => ({ ...result, media })));
+    await processRecord(
+      record(JSON.stringify(sampleEvent('media.user_photo'))),
+      deps(async () => ({ ...result, media })),
+    );
     expect(recorded.records).toContainEqual({ name: 'MediaBytesStored', unit: 'Bytes', value: 1234, dimensions: {} });
     expect(recorded.records).toContainEqual({ name: 'MediaDownloadTime', unit: 'Milliseconds', value: 56, dimensions: {} });
   });
 
   it('reports a repeat delivery as a duplicate', async () => {
-    const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => ({ ...result, duplicate: true })));
+    const outcome = await processRecord(
+      record(JSON.stringify(sampleEvent('session.status'))),
+      deps(async () => ({ ...result, duplicate: true })),
+    );
     expect(outcome.status).toBe('duplicate');
     expect(recorded.count('DuplicatesSkipped')).toBe(1);
     expect(recorded.count('EventsProcessed')).toBe(0);
@@ -84,9 +90,12 @@ describe('processRecord', () => {
 
   it('sends a permanent failure to the DLQ at once, with the reason, and does not ask for a retry', async () => {
     const body = JSON.stringify(sampleEvent('media.user_photo', { id: 'evt_p', sessionId: 'ses_p' }));
-    const outcome = await processRecord(record(body), deps(async () => {
-      throw new PermanentFailure('media_not_available', 'the media host answered 404');
-    }));
+    const outcome = await processRecord(
+      record(body),
+      deps(async () => {
+        throw new PermanentFailure('media_not_available', 'the media host answered 404');
+      }),
+    );
     expect(outcome).toEqual({ status: 'dead_lettered', reason: 'media_not_available' });
     const { body: sent, attrs } = dlqAttributes();
     expect(sent).toBe(body);
@@ -114,9 +123,14 @@ describe('processRecord', () => {
 
   it('retries a transient failure soon: shortens the visibility to the backoff and rethrows', async () => {
     const error = new TransientFailure('media_server_error', 'the media host answered 503');
-    await expect(processRecord(record(JSON.stringify(sampleEvent('media.user_photo', { createdAt: NOW })), 2), deps(async () => {
-      throw error;
-    }))).rejects.toBe(error);
+    await expect(
+      processRecord(
+        record(JSON.stringify(sampleEvent('media.user_photo', { createdAt: NOW })), 2),
+        deps(async () => {
+          throw error;
+        }),
+      ),
+    ).rejects.toBe(error);
     const change = sqsMock.commandCalls(ChangeMessageVisibilityCommand);
     expect(change).toHaveLength(1);
     expect(change[0].args[0].input).toEqual({ QueueUrl: 'https://sqs/q', ReceiptHandle: 'rh-1', VisibilityTimeout: 20 });
@@ -126,29 +140,47 @@ describe('processRecord', () => {
   });
 
   it('treats a delivery that is being processed concurrently as transient', async () => {
-    await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
-      throw new IdempotencyAlreadyInProgressError('in progress');
-    }))).rejects.toThrow(IdempotencyAlreadyInProgressError);
+    await expect(
+      processRecord(
+        record(JSON.stringify(sampleEvent('session.status'))),
+        deps(async () => {
+          throw new IdempotencyAlreadyInProgressError('in progress');
+        }),
+      ),
+    ).rejects.toThrow(IdempotencyAlreadyInProgressError);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
   });
 
   it('treats an unknown error (an S3 or DynamoDB outage) as transient', async () => {
-    await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
-      throw Object.assign(new Error('slow down'), { name: 'SlowDown' });
-    }))).rejects.toThrow('slow down');
+    await expect(
+      processRecord(
+        record(JSON.stringify(sampleEvent('session.status'))),
+        deps(async () => {
+          throw Object.assign(new Error('slow down'), { name: 'SlowDown' });
+        }),
+      ),
+    ).rejects.toThrow('slow down');
   });
 
   it('still rethrows when the visibility cannot be shortened: the retry just comes later', async () => {
     sqsMock.on(ChangeMessageVisibilityCommand).rejects(new Error('nope'));
-    await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
-      throw new TransientFailure('dependency_error', 'x');
-    }))).rejects.toThrow('x');
+    await expect(
+      processRecord(
+        record(JSON.stringify(sampleEvent('session.status'))),
+        deps(async () => {
+          throw new TransientFailure('dependency_error', 'x');
+        }),
+      ),
+    ).rejects.toThrow('x');
   });
 
   it('on the last allowed attempt, sends a transient failure to the DLQ as retries_exhausted', async () => {
-    const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status')), 5), deps(async () => {
-      throw new TransientFailure('dependency_error', 'DynamoDB throttled');
-    }));
+    const outcome = await processRecord(
+      record(JSON.stringify(sampleEvent('session.status')), 5),
+      deps(async () => {
+        throw new TransientFailure('dependency_error', 'DynamoDB throttled');
+      }),
+    );
     expect(outcome).toEqual({ status: 'dead_lettered', reason: 'retries_exhausted' });
     const { attrs } = dlqAttributes();
     expect(attrs.failureMessage).toMatch(/failed 5 times; last failure: dependency_error: DynamoDB throttled/);
@@ -157,27 +189,40 @@ describe('processRecord', () => {
 
   it('sends a transient media failure to the DLQ when the URL would be dead by the next attempt', async () => {
     const event = sampleEvent('media.user_video', { createdAt: NOW - 14.9 * 60 * 1000 });
-    const outcome = await processRecord(record(JSON.stringify(event), 1), deps(async () => {
-      throw new TransientFailure('media_server_error', 'the media host answered 503');
-    }));
+    const outcome = await processRecord(
+      record(JSON.stringify(event), 1),
+      deps(async () => {
+        throw new TransientFailure('media_server_error', 'the media host answered 503');
+      }),
+    );
     expect(outcome).toEqual({ status: 'dead_lettered', reason: 'media_url_expired' });
     expect(dlqAttributes().attrs.failureMessage).toMatch(/last failure: media_server_error/);
   });
 
   it('retries a media event whose URL is about to die when the failure came after the transfer (the stored file counts as done)', async () => {
     const event = sampleEvent('media.user_video', { createdAt: NOW - 14.9 * 60 * 1000 });
-    await expect(processRecord(record(JSON.stringify(event), 1), deps(async () => {
-      throw new TransientFailure('publish_failed', 'EventBridge did not accept the event');
-    }))).rejects.toThrow('EventBridge');
+    await expect(
+      processRecord(
+        record(JSON.stringify(event), 1),
+        deps(async () => {
+          throw new TransientFailure('publish_failed', 'EventBridge did not accept the event');
+        }),
+      ),
+    ).rejects.toThrow('EventBridge');
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
   });
 
   it('lets the record be retried when the DLQ send itself fails, so nothing is lost', async () => {
     sqsMock.on(SendMessageCommand).rejects(new Error('dlq down'));
-    await expect(processRecord(record(JSON.stringify(sampleEvent('session.status'))), deps(async () => {
-      throw new PermanentFailure('media_rejected', 'x');
-    }))).rejects.toThrow('dlq down');
+    await expect(
+      processRecord(
+        record(JSON.stringify(sampleEvent('session.status'))),
+        deps(async () => {
+          throw new PermanentFailure('media_rejected', 'x');
+        }),
+      ),
+    ).rejects.toThrow('dlq down');
   });
 });
 
@@ -222,14 +267,22 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
     const deadline = deadlineIn(20);
     const aborted = vi.fn(
       (_input: unknown, options?: { signal?: AbortSignal }) =>
-        new Promise<ProcessingResult>((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))),
+        new Promise<ProcessingResult>((_resolve, reject) =>
+          options?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+        ),
     );
     const error = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(aborted), deadline }).catch((e: unknown) => e);
     expect((error as TransientFailure).reason).toBe('invocation_deadline');
   });
 
   function validationError(payloadHash: string | undefined, response?: ProcessingResult, status: string = IdempotencyRecordStatus.COMPLETED) {
-    const existing = new IdempotencyRecord({ idempotencyKey: 'k', status: status as never, payloadHash, responseData: response as never, expiryTimestamp: status === IdempotencyRecordStatus.INPROGRESS ? Date.now() / 1000 + 3600 : 0 });
+    const existing = new IdempotencyRecord({
+      idempotencyKey: 'k',
+      status: status as never,
+      payloadHash,
+      responseData: response as never,
+      expiryTimestamp: status === IdempotencyRecordStatus.INPROGRESS ? Date.now() / 1000 + 3600 : 0,
+    });
     return new IdempotencyValidationError('Payload does not match stored record for this event key', existing);
   }
 
@@ -247,7 +300,10 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
   it('if the conflicting version cannot be archived, the record is retried, not skipped', async () => {
     const archiveConflict = vi.fn(async () => Promise.reject(new Error('S3 down')));
     await expect(
-      processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(async () => Promise.reject(validationError('h', result))), archiveConflict }),
+      processRecord(record(JSON.stringify(sampleEvent('session.status'))), {
+        ...deps(async () => Promise.reject(validationError('h', result))),
+        archiveConflict,
+      }),
     ).rejects.toThrow('S3 down');
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
     expect(recorded.count('ConflictingDuplicates')).toBe(0);
@@ -255,7 +311,10 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
 
   it('a record stored before payload validation was enabled (no hash) is a plain duplicate', async () => {
     const archiveConflict = vi.fn(async () => 'never');
-    const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(async () => Promise.reject(validationError(undefined, result))), archiveConflict });
+    const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), {
+      ...deps(async () => Promise.reject(validationError(undefined, result))),
+      archiveConflict,
+    });
     expect(outcome).toMatchObject({ status: 'duplicate' });
     expect(archiveConflict).not.toHaveBeenCalled();
     expect(recorded.count('DuplicatesSkipped')).toBe(1);

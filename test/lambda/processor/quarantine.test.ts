@@ -12,7 +12,14 @@ import { archiveQuarantinedBody, quarantineKey, type QuarantineInput } from '../
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { recordingMetrics } from '../../support/observability';
-import { loadProcessorHandler, processorContext, recordDependencies, resetQueueAndBusMocks, sqsRecord, type ProcessorHandler } from '../../support/processor-handler';
+import {
+  loadProcessorHandler,
+  processorContext,
+  recordDependencies,
+  resetQueueAndBusMocks,
+  sqsRecord,
+  type ProcessorHandler,
+} from '../../support/processor-handler';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
@@ -75,7 +82,13 @@ describe('processRecord with quarantine', () => {
 
   it('does not trust the attribute: a marked body that is a valid envelope is processed normally', async () => {
     const body = JSON.stringify(sampleEvent('session.status'));
-    const processEventOnce = vi.fn(async () => ({ eventId: 'e', eventType: 'session.status', sessionId: 's', archive: { bucket: 'b', key: 'k' }, processedAt: '' }));
+    const processEventOnce = vi.fn(async () => ({
+      eventId: 'e',
+      eventType: 'session.status',
+      sessionId: 's',
+      archive: { bucket: 'b', key: 'k' },
+      processedAt: '',
+    }));
     const outcome = await processRecord(record(body, { unrecognizedEnvelope: 'invalid_id' }), deps({ processEventOnce }));
     expect(outcome.status).toBe('processed');
     expect(processEventOnce).toHaveBeenCalledTimes(1);
@@ -117,8 +130,14 @@ describe('processRecord with quarantine', () => {
       const event = sampleEvent('media.user_photo', { mediaUrl: `http://127.0.0.1:${port}/m.jpg?sig=s`, expires: Date.now() + 600_000 });
       const body = JSON.stringify({ ...event, createdAt: 'late' });
       const last = { ...record(body), attributes: { ...record(body).attributes, ApproximateReceiveCount: '5' } };
-      const outcome = await processRecord(last, deps({ quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b', media: { policy } }) }));
-      expect(outcome).toMatchObject({ status: 'quarantined', quarantine: { key: quarantineKey(sha(body), SENT_AT), mediaFailure: { reason: 'media_server_error' } } });
+      const outcome = await processRecord(
+        last,
+        deps({ quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b', media: { policy } }) }),
+      );
+      expect(outcome).toMatchObject({
+        status: 'quarantined',
+        quarantine: { key: quarantineKey(sha(body), SENT_AT), mediaFailure: { reason: 'media_server_error' } },
+      });
       expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString('utf8')).toBe(body);
       expect(recorded.count('EventsQuarantined')).toBe(1);
       expect(recorded.count('PermanentFailures')).toBe(0);

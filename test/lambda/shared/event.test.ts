@@ -10,7 +10,7 @@ describe('parseFaceSignEvent', () => {
     expect(result).toMatchObject({ ok: true, event: { type } });
   });
 
-  it('accepts the exact examples from FaceSign\'s document', () => {
+  it("accepts the exact examples from FaceSign's document", () => {
     const examples = [
       '{"id":"evt_12345","type":"session.status","createdAt":1761594651878,"sessionId":"3f0a4e1e-9c2b-4b6f-8d3a-2a8e1b7c4f01"}',
       '{"id":"evt_uphoto789","type":"media.user_photo","createdAt":1761595700000,"sessionId":"3f0a4e1e-9c2b-4b6f-8d3a-2a8e1b7c4f01","media":{"id":"m_uphoto1","createdAt":1761595700000,"url":"https://media.facesign.ai/m_uphoto1.jpg","expires":1761596600000,"contentType":"image/jpeg"}}',

@@ -1,13 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { referenceVerifier } from '../../support/reference-verifier';
-import {
-  computeSignature,
-  getHeader,
-  parseSignatureHeader,
-  signFaceSignPayload,
-  verifyFaceSignSignature,
-} from '../../../lambda/shared/signature';
+import { computeSignature, getHeader, parseSignatureHeader, signFaceSignPayload, verifyFaceSignSignature } from '../../../lambda/shared/signature';
 
 const SECRET = 'whsec_test_primary';
 const OTHER = 'whsec_test_other';
@@ -19,7 +13,10 @@ function hex(secret: string, t: number | string, body: string | Buffer): string 
   return createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex');
 }
 
-function verify(header: string | undefined, opts: { body?: string | Buffer; secrets?: string[]; nowMs?: number; timestampHeader?: string; tolerance?: number } = {}) {
+function verify(
+  header: string | undefined,
+  opts: { body?: string | Buffer; secrets?: string[]; nowMs?: number; timestampHeader?: string; tolerance?: number } = {},
+) {
   const headers: Record<string, string | undefined> = { 'X-FaceSign-Signature': header };
   if (opts.timestampHeader !== undefined) headers['X-FaceSign-Timestamp'] = opts.timestampHeader;
   return verifyFaceSignSignature(opts.body ?? BODY, headers, opts.secrets ?? [SECRET], {
@@ -81,7 +78,6 @@ describe('parseSignatureHeader', () => {
     if (!parsed.ok) expect(parsed.message).toMatch(message);
   });
 });
-
 
 describe('verifyFaceSignSignature', () => {
   const sig = hex(SECRET, NOW_S, BODY);
@@ -193,7 +189,11 @@ describe('verifyFaceSignSignature', () => {
     });
 
     it('refuses a signature older than the window, and more than 1 hour ahead, saying by how much', () => {
-      expect(verify(at(NOW_S - 7 * 86400 - 1))).toMatchObject({ ok: false, reason: 'timestamp_out_of_tolerance', message: /604801 seconds old; at most 604800/ });
+      expect(verify(at(NOW_S - 7 * 86400 - 1))).toMatchObject({
+        ok: false,
+        reason: 'timestamp_out_of_tolerance',
+        message: /604801 seconds old; at most 604800/,
+      });
       // A FaceSign clock running minutes fast loses nothing; the skew shows as a negative age.
       expect(verify(at(NOW_S + 600))).toMatchObject({ ok: true, ageSeconds: -600 });
       expect(verify(at(NOW_S + 3600))).toMatchObject({ ok: true, ageSeconds: -3600 });

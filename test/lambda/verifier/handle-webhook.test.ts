@@ -103,7 +103,7 @@ describe('handleWebhook: the answers FaceSign gets', () => {
     });
   });
 
-  it('queues an authentic body with raw U+FFFE and U+FFFF byte for byte (SQS-safety is the queue\'s business)', async () => {
+  it("queues an authentic body with raw U+FFFE and U+FFFF byte for byte (SQS-safety is the queue's business)", async () => {
     const body = JSON.stringify({ ...sampleEvent('session.status'), note: 'a\uFFFEb\uFFFF' });
     const { deps, queued } = harness();
     expect((await handleWebhook(signedRequest(body, { base64: true }), deps)).statusCode).toBe(200);
@@ -128,7 +128,13 @@ describe('handleWebhook: the answers FaceSign gets', () => {
       ['timestamp_out_of_tolerance', () => signedRequest(body, { t: NOW_MS / 1000 + 3601 })],
       ['invalid_timestamp', () => ({ ...signedRequest(body), headers: { 'x-facesign-signature': `t=soon,v1=${computeSignature(body, SECRET, 'soon')}` } })],
       ['signature_mismatch', (r: WebhookRequest) => ({ ...r, body: `${body} ` })],
-      ['signature_mismatch', (r: WebhookRequest) => ({ ...r, headers: { ...r.headers, 'x-facesign-signature': `t=${NOW_MS / 1000 - 1},${String(r.headers['x-facesign-signature']).split(',')[1]}` } })],
+      [
+        'signature_mismatch',
+        (r: WebhookRequest) => ({
+          ...r,
+          headers: { ...r.headers, 'x-facesign-signature': `t=${NOW_MS / 1000 - 1},${String(r.headers['x-facesign-signature']).split(',')[1]}` },
+        }),
+      ],
     ] as const)('%s', async (error, mutate) => {
       const { deps, queued } = harness();
       const response = await handleWebhook(mutate(signedRequest(body)), deps);
@@ -193,10 +199,7 @@ describe('handleWebhook: the answers FaceSign gets', () => {
       const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
       const signed = signFaceSignPayload(bytes, SECRET, NOW_MS / 1000);
       const { deps, queued } = harness();
-      const response = await handleWebhook(
-        { headers: lower(signed.headers), body: bytes.toString('base64'), isBase64Encoded: true },
-        deps,
-      );
+      const response = await handleWebhook({ headers: lower(signed.headers), body: bytes.toString('base64'), isBase64Encoded: true }, deps);
       expect(response).toMatchObject({ statusCode: 400, body: { error: 'invalid_json', message: 'the body is not valid UTF-8' } });
       expect(queued).toHaveLength(0);
     });

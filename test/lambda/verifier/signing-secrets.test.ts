@@ -68,7 +68,10 @@ describe('SigningSecretCache', () => {
   });
 
   it('turns a read failure into SigningSecretUnavailableError without caching it', async () => {
-    const read = vi.fn().mockRejectedValueOnce(Object.assign(new Error('boom'), { name: 'ThrottlingException' })).mockResolvedValue('s');
+    const read = vi
+      .fn()
+      .mockRejectedValueOnce(Object.assign(new Error('boom'), { name: 'ThrottlingException' }))
+      .mockResolvedValue('s');
     const { c } = cache(read);
     await expect(c.get()).rejects.toThrow(SigningSecretUnavailableError);
     await expect(c.get()).resolves.toEqual(['s']);
