@@ -7,9 +7,10 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
-import { vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
 import type { RecordProcessorDependencies } from '../../lambda/processor/process-record';
 import { ENV } from '../../lambda/shared/config';
+import { startMediaServer, type MediaServer } from './media-server';
 import { silentLogger } from './observability';
 
 export type ProcessorHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -92,5 +93,45 @@ export function recordDependencies(
     retryBaseDelaySeconds: 10,
     logger: silentLogger(),
     ...overrides,
+  };
+}
+
+/** The processor handler, a loopback media host, and the mocks reset around every test. */
+export interface ProcessorTestbed {
+  readonly handler: ProcessorHandler;
+  readonly media: MediaServer;
+}
+
+/**
+ * Registers the hooks every handler-level processor test file needs: a media host and a fresh
+ * handler before all, the SQS and EventBridge mocks reset before each, S3's call history cleared
+ * after each. Read `handler` and `media` inside tests (they exist once `beforeAll` has run).
+ */
+export function processorTestbed(
+  sqsMock: AwsClientStub<SQSClient>,
+  busMock: AwsClientStub<EventBridgeClient>,
+  s3Mock: { resetHistory(): void },
+): ProcessorTestbed {
+  let handler: ProcessorHandler | undefined;
+  let media: MediaServer | undefined;
+  beforeAll(async () => {
+    media = await startMediaServer();
+    handler = await loadProcessorHandler(media.host);
+  });
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await media?.close();
+  });
+  beforeEach(() => resetQueueAndBusMocks(sqsMock, busMock));
+  afterEach(() => s3Mock.resetHistory());
+  return {
+    get handler() {
+      if (!handler) throw new Error('the processor handler is loaded in beforeAll');
+      return handler;
+    },
+    get media() {
+      if (!media) throw new Error('the media host starts in beforeAll');
+      return media;
+    },
   };
 }

@@ -4,11 +4,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
-import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
-import { loadProcessorHandler, processorContext, resetQueueAndBusMocks, sqsRecord, type ProcessorHandler } from '../../support/processor-handler';
+import { serveBytes } from '../../support/media-server';
+import { processorContext, processorTestbed, sqsRecord } from '../../support/processor-handler';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
@@ -16,8 +16,7 @@ const sqsMock = mockClient(SQSClient);
 const table = fakeIdempotencyTable();
 const eventBridge = mockClient(EventBridgeClient);
 const published = () => eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries![0]);
-let media: MediaServer;
-let handler: ProcessorHandler;
+const bed = processorTestbed(sqsMock, eventBridge, s3.mock);
 const context = processorContext;
 const sqsEvent = (...bodies: Array<{ body: string; receiveCount?: number }>): SQSEvent => ({
   Records: bodies.map(({ body, receiveCount }) => sqsRecord(body, { receiveCount })),
@@ -25,27 +24,18 @@ const sqsEvent = (...bodies: Array<{ body: string; receiveCount?: number }>): SQ
 
 function mediaBody(id: string, path: string): string {
   // One session per event: a media key that already holds a file counts as stored.
-  return JSON.stringify(sampleEvent('media.user_photo', { id, sessionId: `ses_${id}`, createdAt: Date.now(), mediaUrl: `${media.origin}${path}?sig=secret` }));
+  return JSON.stringify(
+    sampleEvent('media.user_photo', { id, sessionId: `ses_${id}`, createdAt: Date.now(), mediaUrl: `${bed.media.origin}${path}?sig=secret` }),
+  );
 }
-
-beforeAll(async () => {
-  media = await startMediaServer();
-  handler = await loadProcessorHandler(media.host);
-});
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await media.close();
-});
-beforeEach(() => resetQueueAndBusMocks(sqsMock, eventBridge));
-afterEach(() => s3.mock.resetHistory());
 
 describe('processor Lambda handler', () => {
   it('archives every event, stores media, and reports no failures', async () => {
     const bytes = randomBytes(4096);
-    media.route('/a.jpg', serveBytes(bytes, 'image/jpeg'));
+    bed.media.route('/a.jpg', serveBytes(bytes, 'image/jpeg'));
     const status = JSON.stringify(sampleEvent('session.status', { id: 'evt_h1', sessionId: 'ses_h' }));
     const photo = mediaBody('evt_h2', '/a.jpg');
-    const response = await handler(sqsEvent({ body: status }, { body: photo }), context());
+    const response = await bed.handler(sqsEvent({ body: status }, { body: photo }), context());
     expect(response).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get('events/ses_h/1761595700000-evt_h1.json')?.body.toString()).toBe(status);
     expect([...s3.objects.keys()].some((k) => k.startsWith('events/ses_evt_h2/') && k.endsWith('-evt_h2.json'))).toBe(true);
@@ -54,14 +44,14 @@ describe('processor Lambda handler', () => {
   });
 
   it('keys idempotency on the FaceSign event id: a redelivery in a new message is skipped', async () => {
-    media.route('/once.jpg', serveBytes(Buffer.from('once'), 'image/jpeg'));
+    bed.media.route('/once.jpg', serveBytes(Buffer.from('once'), 'image/jpeg'));
     const body = mediaBody('evt_once', '/once.jpg');
-    await handler(sqsEvent({ body }), context());
+    await bed.handler(sqsEvent({ body }), context());
     const putsAfterFirst = s3.mock.calls().length;
     expect(published().filter((e) => JSON.parse(e.Detail!).event.id === 'evt_once')).toHaveLength(1);
-    const response = await handler(sqsEvent({ body }, { body }), context());
+    const response = await bed.handler(sqsEvent({ body }, { body }), context());
     expect(response.batchItemFailures).toEqual([]);
-    expect(media.hits.get('/once.jpg')).toBe(1);
+    expect(bed.media.hits.get('/once.jpg')).toBe(1);
     expect(s3.mock.calls().length).toBe(putsAfterFirst);
     // Publishing is inside the idempotent unit: the repeats publish nothing.
     expect(published().filter((e) => JSON.parse(e.Detail!).event.id === 'evt_once')).toHaveLength(1);
@@ -69,48 +59,48 @@ describe('processor Lambda handler', () => {
 
   it('retries a transient media failure with a short visibility, leaving no completed record', async () => {
     let calls = 0;
-    media.route('/flaky.jpg', (req, res) => {
+    bed.media.route('/flaky.jpg', (req, res) => {
       calls++;
       if (calls <= 1) return void res.writeHead(503).end();
       serveBytes(Buffer.from('finally'), 'image/jpeg')(req, res);
     });
     const body = mediaBody('evt_flaky', '/flaky.jpg');
     const first = sqsEvent({ body });
-    expect(await handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
+    expect(await bed.handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
     const visibility = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input.VisibilityTimeout ?? 0;
     expect(visibility).toBeGreaterThanOrEqual(8);
     expect(visibility).toBeLessThanOrEqual(12);
     expect(table.statuses()).not.toContain('INPROGRESS');
 
-    expect(await handler(sqsEvent({ body, receiveCount: 2 }), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent({ body, receiveCount: 2 }), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get('media/ses_evt_flaky/media.user_photo/m_1.jpg')?.body.toString()).toBe('finally');
   });
 
   it('dead-letters a permanent failure at once, and processes it again when redriven after a fix', async () => {
-    media.route('/later.jpg', (_req, res) => res.writeHead(404).end());
+    bed.media.route('/later.jpg', (_req, res) => res.writeHead(404).end());
     const body = mediaBody('evt_redrive', '/later.jpg');
-    expect(await handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
     const dlq = sqsMock.commandCalls(SendMessageCommand);
     expect(dlq).toHaveLength(1);
     expect(dlq[0].args[0].input.MessageAttributes?.failureReason?.StringValue).toBe('media_not_available');
     expect(dlq[0].args[0].input.MessageBody).toBe(body);
 
-    media.route('/later.jpg', serveBytes(Buffer.from('fixed'), 'image/jpeg'));
-    expect(await handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
+    bed.media.route('/later.jpg', serveBytes(Buffer.from('fixed'), 'image/jpeg'));
+    expect(await bed.handler(sqsEvent({ body }), context())).toEqual({ batchItemFailures: [] });
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
     expect(s3.objects.get('media/ses_evt_redrive/media.user_photo/m_1.jpg')?.body.toString()).toBe('fixed');
   });
 
   it('publishes each processed event to the bus with its type and locations', async () => {
-    media.route('/pub.jpg', serveBytes(Buffer.from('pub'), 'image/jpeg'));
+    bed.media.route('/pub.jpg', serveBytes(Buffer.from('pub'), 'image/jpeg'));
     const body = mediaBody('evt_pub', '/pub.jpg');
-    await handler(sqsEvent({ body }), context());
+    await bed.handler(sqsEvent({ body }), context());
     const entry = published().find((e) => JSON.parse(e.Detail!).event.id === 'evt_pub');
     expect(entry).toMatchObject({ EventBusName: 'facesign-bus', Source: 'facesign.webhooks', DetailType: 'media.user_photo' });
     const sent = JSON.parse(body);
     expect(JSON.parse(entry!.Detail!)).toMatchObject({
       // The signed query never leaves the processor.
-      event: { ...sent, media: { ...sent.media, url: `${media.origin}/pub.jpg` } },
+      event: { ...sent, media: { ...sent.media, url: `${bed.media.origin}/pub.jpg` } },
       archive: { bucket: 'archive-bucket', key: expect.stringMatching(/^events\/ses_evt_pub\/\d+-evt_pub\.json$/) },
       media: { bucket: 'archive-bucket', key: 'media/ses_evt_pub/media.user_photo/m_1.jpg', bytes: 3, contentType: 'image/jpeg' },
     });
@@ -123,30 +113,30 @@ describe('processor Lambda handler', () => {
       .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
     const body = JSON.stringify(sampleEvent('settings.langs', { id: 'evt_pubfail' }));
     const first = sqsEvent({ body });
-    expect(await handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
-    expect(await handler(sqsEvent({ body, receiveCount: 2 }), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
+    expect(await bed.handler(sqsEvent({ body, receiveCount: 2 }), context())).toEqual({ batchItemFailures: [] });
     expect(published().filter((e) => JSON.parse(e.Detail!).event.id === 'evt_pubfail')).toHaveLength(2);
   });
 
   it('fails only the records that failed in a mixed batch', async () => {
-    media.route('/down.jpg', (_req, res) => res.writeHead(500).end());
+    bed.media.route('/down.jpg', (_req, res) => res.writeHead(500).end());
     const ok = JSON.stringify(sampleEvent('analysis.video', { id: 'evt_mix_ok' }));
     const bad = mediaBody('evt_mix_bad', '/down.jpg');
     const event = sqsEvent({ body: ok }, { body: bad });
-    expect(await handler(event, context())).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1].messageId }] });
+    expect(await bed.handler(event, context())).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1].messageId }] });
   });
 
   it('same id, different content: a re-serialized retry is a plain duplicate, another version is archived under conflicts/', async () => {
     const original = sampleEvent('session.status', { id: 'evt_versions', sessionId: 'ses_v' });
     const first = JSON.stringify(original);
-    expect(await handler(sqsEvent({ body: first }), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent({ body: first }), context())).toEqual({ batchItemFailures: [] });
     // The same content, re-serialized: other key order, other whitespace.
     const reserialized = JSON.stringify(Object.fromEntries(Object.entries(original).reverse()), null, 2);
-    expect(await handler(sqsEvent({ body: reserialized }), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent({ body: reserialized }), context())).toEqual({ batchItemFailures: [] });
     expect([...s3.objects.keys()].filter((k) => k.startsWith('conflicts/'))).toEqual([]);
     // Another version under the same id.
     const changed = JSON.stringify({ ...original, status: 'complete', createdAt: 1761595799999 });
-    expect(await handler(sqsEvent({ body: changed }), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent({ body: changed }), context())).toEqual({ batchItemFailures: [] });
     const conflicts = [...s3.objects.keys()].filter((k) => k.startsWith('conflicts/ses_v/1761595799999-evt_versions/'));
     expect(conflicts).toHaveLength(1);
     expect(s3.objects.get(conflicts[0])?.body.toString()).toBe(changed);
@@ -162,7 +152,7 @@ describe('processor Lambda handler', () => {
       const event = sqsEvent({ body });
       const started = Date.now();
       // 16 s left: the deadline is 15 s earlier (at least a tenth of the time: 1.6 s).
-      const response = await handler(event, { ...context(), getRemainingTimeInMillis: () => 16_000 });
+      const response = await bed.handler(event, { ...context(), getRemainingTimeInMillis: () => 16_000 });
       expect(Date.now() - started).toBeLessThan(6_000);
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
       expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(12);
@@ -187,7 +177,7 @@ describe('processor Lambda handler', () => {
       const body = JSON.stringify(sampleEvent('session.status', { id: `evt_hung_${name}` }));
       const event = sqsEvent({ body });
       const started = Date.now();
-      const response = await handler(event, { ...context(), getRemainingTimeInMillis: () => 16_000 });
+      const response = await bed.handler(event, { ...context(), getRemainingTimeInMillis: () => 16_000 });
       expect(Date.now() - started).toBeLessThan(6_000);
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
       expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(12);

@@ -8,12 +8,12 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { quarantineKey } from '../../../lambda/processor/quarantine';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
-import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
-import { loadProcessorHandler, processorContext, resetQueueAndBusMocks, sqsRecord, type ProcessorHandler } from '../../support/processor-handler';
+import { serveBytes } from '../../support/media-server';
+import { processorContext, processorTestbed, sqsRecord } from '../../support/processor-handler';
 import { captureS3 } from '../../support/s3-capture';
 
 const s3 = captureS3();
@@ -23,36 +23,24 @@ const eventBridge = mockClient(EventBridgeClient);
 const published = () => eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries![0]);
 const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const SENT_AT = Date.UTC(2026, 10, 26, 11, 0, 0);
-let media: MediaServer;
-let handler: ProcessorHandler;
+const bed = processorTestbed(sqsMock, eventBridge, s3.mock);
 const context = processorContext;
 const sqsEvent = (body: string, receiveCount = 1): SQSEvent => ({ Records: [sqsRecord(body, { receiveCount, sentAt: SENT_AT })] });
 
 /** A media event of `type` whose URL points at `path` on the loopback host; `media` fields override. */
 function mediaEvent(type: string, id: string, path: string, mediaOverrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const event = sampleEvent('media.user_photo', { id, sessionId: `ses_${id}`, createdAt: Date.now(), mediaUrl: `${media.origin}${path}?sig=secret` });
+  const event = sampleEvent('media.user_photo', { id, sessionId: `ses_${id}`, createdAt: Date.now(), mediaUrl: `${bed.media.origin}${path}?sig=secret` });
   return { ...event, type, media: { ...(event.media as object), ...mediaOverrides } };
 }
 
 const dlqReasons = () => sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageAttributes?.failureReason?.StringValue);
 
-beforeAll(async () => {
-  media = await startMediaServer();
-  handler = await loadProcessorHandler(media.host);
-});
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await media.close();
-});
-beforeEach(() => resetQueueAndBusMocks(sqsMock, eventBridge));
-afterEach(() => s3.mock.resetHistory());
-
 describe('an undocumented event type with a media object', () => {
   it('has its file stored through the same path as a documented media event, and published with it', async () => {
     const bytes = randomBytes(2048);
-    media.route('/doc-video.mp4', serveBytes(bytes, 'video/mp4'));
+    bed.media.route('/doc-video.mp4', serveBytes(bytes, 'video/mp4'));
     const body = JSON.stringify(mediaEvent('media.document_video', 'evt_dv', '/doc-video.mp4', { contentType: 'video/mp4' }));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     const key = 'media/ses_evt_dv/media.document_video/m_1.mp4';
     expect(s3.objects.get(key)?.body.equals(bytes)).toBe(true);
     expect(s3.objects.get(key)?.contentType).toBe('video/mp4');
@@ -62,26 +50,26 @@ describe('an undocumented event type with a media object', () => {
   });
 
   it('stores the file even when the media object lacks id, expiry and content type', async () => {
-    media.route('/bare-doc', serveBytes(Buffer.from('bare'), 'image/png'));
-    const body = JSON.stringify({ ...mediaEvent('media.passport_scan', 'evt_bare', '/bare-doc'), media: { url: `${media.origin}/bare-doc?sig=s` } });
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    bed.media.route('/bare-doc', serveBytes(Buffer.from('bare'), 'image/png'));
+    const body = JSON.stringify({ ...mediaEvent('media.passport_scan', 'evt_bare', '/bare-doc'), media: { url: `${bed.media.origin}/bare-doc?sig=s` } });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get('media/ses_evt_bare/media.passport_scan/evt_bare.bin')?.body.toString()).toBe('bare');
   });
 
   it('retries a transient download failure like a documented media event', async () => {
     let calls = 0;
-    media.route('/doc-flaky.jpg', (req, res) => (++calls === 1 ? void res.writeHead(503).end() : serveBytes(Buffer.from('later'), 'image/jpeg')(req, res)));
+    bed.media.route('/doc-flaky.jpg', (req, res) => (++calls === 1 ? void res.writeHead(503).end() : serveBytes(Buffer.from('later'), 'image/jpeg')(req, res)));
     const body = JSON.stringify(mediaEvent('media.document_back', 'evt_dflaky', '/doc-flaky.jpg'));
     const first = sqsEvent(body);
-    expect((await handler(first, context())).batchItemFailures).toHaveLength(1);
+    expect((await bed.handler(first, context())).batchItemFailures).toHaveLength(1);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
-    expect(await handler(sqsEvent(body, 2), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body, 2), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get('media/ses_evt_dflaky/media.document_back/m_1.jpg')?.body.toString()).toBe('later');
   });
 
   it('does not contact a media host that is not allowed: the event is archived only, not dead-lettered', async () => {
     const body = JSON.stringify({ ...mediaEvent('media.elsewhere', 'evt_else', '/x'), media: { id: 'm', url: 'https://evil.example/x.jpg' } });
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect([...s3.objects.keys()].filter((k) => k.startsWith('media/ses_evt_else/'))).toEqual([]);
     expect([...s3.objects.keys()].some((k) => k.startsWith('events/ses_evt_else/'))).toBe(true);
     expect(dlqReasons()).toEqual([]);
@@ -96,9 +84,9 @@ describe('a quarantined body that carries a media URL', () => {
   ])('%s: the body is quarantined and its media stored next to it', async (name, change) => {
     const path = `/q-${sha(name).slice(0, 8)}.jpg`;
     const bytes = randomBytes(1500);
-    media.route(path, serveBytes(bytes, 'image/jpeg'));
+    bed.media.route(path, serveBytes(bytes, 'image/jpeg'));
     const body = JSON.stringify(change(mediaEvent('media.user_photo', `evt_q_${sha(name).slice(0, 6)}`, path)));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString()).toBe(body);
     const stored = s3.objects.get(quarantineKey(sha(body), SENT_AT, 'media'));
     expect(stored?.body.equals(bytes)).toBe(true);
@@ -108,27 +96,27 @@ describe('a quarantined body that carries a media URL', () => {
   });
 
   it('stores an invalid declared content type as application/octet-stream when the host sends none', async () => {
-    media.route('/q-noct', (_req, res) => {
+    bed.media.route('/q-noct', (_req, res) => {
       res.removeHeader('content-type');
       res.end(Buffer.from('raw'));
     });
     const event = mediaEvent('media.user_photo', 'evt_q_noct', '/q-noct', { contentType: 'image/jpeg\r\nX-Evil: 1' });
     const body = JSON.stringify({ ...event, sessionId: '' });
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT, 'media'))?.contentType).toBe('application/octet-stream');
   });
 
   it('retries a transient download failure with a short visibility, keeping the body archived meanwhile', async () => {
     let calls = 0;
-    media.route('/q-flaky.jpg', (req, res) => (++calls === 1 ? void res.writeHead(503).end() : serveBytes(Buffer.from('second'), 'image/jpeg')(req, res)));
+    bed.media.route('/q-flaky.jpg', (req, res) => (++calls === 1 ? void res.writeHead(503).end() : serveBytes(Buffer.from('second'), 'image/jpeg')(req, res)));
     const body = JSON.stringify({ ...mediaEvent('media.user_photo', 'evt_q_flaky', '/q-flaky.jpg'), createdAt: 'yesterday' });
     const first = sqsEvent(body);
-    expect(await handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
+    expect(await bed.handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString()).toBe(body);
     expect(s3.objects.has(quarantineKey(sha(body), SENT_AT, 'media'))).toBe(false);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input.VisibilityTimeout).toBeLessThanOrEqual(12);
 
-    expect(await handler(sqsEvent(body, 2), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body, 2), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT, 'media'))?.body.toString()).toBe('second');
     // The processor may list and read media/ only (IAM): a quarantine retry never looks under quarantine/.
     const reads = [
@@ -139,17 +127,17 @@ describe('a quarantined body that carries a media URL', () => {
   });
 
   it('on the last attempt, keeps the body without its media rather than failing it again', async () => {
-    media.route('/q-down.jpg', (_req, res) => res.writeHead(503).end());
+    bed.media.route('/q-down.jpg', (_req, res) => res.writeHead(503).end());
     const body = JSON.stringify({ ...mediaEvent('media.user_photo', 'evt_q_down', '/q-down.jpg'), createdAt: 'never' });
-    expect(await handler(sqsEvent(body, 5), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body, 5), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString()).toBe(body);
     expect(s3.objects.has(quarantineKey(sha(body), SENT_AT, 'media'))).toBe(false);
   });
 
   it('keeps the body when the host refuses the URL for good, without a retry', async () => {
-    media.route('/q-gone.jpg', (_req, res) => res.writeHead(403).end());
+    bed.media.route('/q-gone.jpg', (_req, res) => res.writeHead(403).end());
     const body = JSON.stringify({ ...mediaEvent('media.user_photo', 'evt_q_gone', '/q-gone.jpg'), sessionId: 7 });
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString()).toBe(body);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
   });
@@ -157,32 +145,32 @@ describe('a quarantined body that carries a media URL', () => {
 
 describe('media.expires is advisory', () => {
   it('reads an expiry given in seconds as seconds and stores the file', async () => {
-    media.route('/secs.jpg', serveBytes(Buffer.from('seconds'), 'image/jpeg'));
+    bed.media.route('/secs.jpg', serveBytes(Buffer.from('seconds'), 'image/jpeg'));
     const body = JSON.stringify(mediaEvent('media.user_photo', 'evt_secs', '/secs.jpg', { expires: Math.floor(Date.now() / 1000) + 900 }));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get('media/ses_evt_secs/media.user_photo/m_1.jpg')?.body.toString()).toBe('seconds');
     expect(dlqReasons()).toEqual([]);
   });
 
   it("still downloads when FaceSign's clock puts the expiry 2 s behind ours and the URL works", async () => {
-    media.route('/skew.jpg', serveBytes(Buffer.from('skewed'), 'image/jpeg'));
+    bed.media.route('/skew.jpg', serveBytes(Buffer.from('skewed'), 'image/jpeg'));
     const body = JSON.stringify(mediaEvent('media.user_photo', 'evt_skew', '/skew.jpg', { expires: Date.now() - 2000 }));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get('media/ses_evt_skew/media.user_photo/m_1.jpg')?.body.toString()).toBe('skewed');
   });
 
   it('dead-letters as media_url_expired when the host refuses a URL past its expiry', async () => {
-    media.route('/dead.jpg', (_req, res) => res.writeHead(403).end());
+    bed.media.route('/dead.jpg', (_req, res) => res.writeHead(403).end());
     const body = JSON.stringify(mediaEvent('media.user_photo', 'evt_dead', '/dead.jpg', { expires: Date.now() - 60_000 }));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
-    expect(media.hits.get('/dead.jpg')).toBe(1);
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(bed.media.hits.get('/dead.jpg')).toBe(1);
     expect(dlqReasons()).toEqual(['media_url_expired']);
   });
 
   it('does not schedule a retry of a failed download that would start after the expiry', async () => {
-    media.route('/dying.jpg', (_req, res) => res.writeHead(503).end());
+    bed.media.route('/dying.jpg', (_req, res) => res.writeHead(503).end());
     const body = JSON.stringify(mediaEvent('media.user_photo', 'evt_dying', '/dying.jpg', { expires: Date.now() + 3000 }));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect(dlqReasons()).toEqual(['media_url_expired']);
   });
 });
@@ -194,22 +182,22 @@ describe('media.contentType is a header', () => {
     ['not type/subtype', 'jpeg photo'],
   ])('a declared type with %s is not sent to S3: the file is stored as application/octet-stream', async (name, contentType) => {
     const path = `/ct-${sha(name).slice(0, 6)}`;
-    media.route(path, (_req, res) => {
+    bed.media.route(path, (_req, res) => {
       res.removeHeader('content-type');
       res.end(Buffer.from('typed'));
     });
     const id = `evt_ct_${sha(name).slice(0, 6)}`;
     const body = JSON.stringify(mediaEvent('media.user_photo', id, path, { contentType }));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     const stored = [...s3.objects.entries()].find(([k]) => k.startsWith(`media/ses_${id}/`));
     expect(stored?.[1].contentType).toBe('application/octet-stream');
     expect(stored?.[1].body.toString()).toBe('typed');
   });
 
   it("uses the host's valid Content-Type over an invalid declared one", async () => {
-    media.route('/ct-host', serveBytes(Buffer.from('host'), 'image/webp'));
+    bed.media.route('/ct-host', serveBytes(Buffer.from('host'), 'image/webp'));
     const body = JSON.stringify(mediaEvent('media.user_photo', 'evt_ct_host', '/ct-host', { contentType: 'bad type' }));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect([...s3.objects.entries()].find(([k]) => k.startsWith('media/ses_evt_ct_host/'))?.[1].contentType).toBe('image/webp');
   });
 });
@@ -218,7 +206,7 @@ describe('EventBridge DetailType limit', () => {
   it('caps a 256-character event type at 128 characters and keeps the full type in the detail', async () => {
     const type = `custom.${'t'.repeat(249)}`;
     const body = JSON.stringify(sampleEvent(type, { id: 'evt_long_type', sessionId: 'ses_long' }));
-    expect(await handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
+    expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     const [entry] = published();
     expect(entry.DetailType!.length).toBeLessThanOrEqual(128);
     expect(entry.DetailType).toBe(`${type.slice(0, 110)}~${sha(type).slice(0, 16)}`);
