@@ -7,7 +7,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { signFaceSignPayload } from '../lambda/shared/signature';
+import { signFaceSignPayload } from '../contract/signature';
 import { startLocalRuntime } from '../local/runtime';
 import { buildSampleEvent } from '../local/sample-events';
 import { median, quantile, type BenchRow } from './stats';

@@ -9,8 +9,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { parseFaceSignEvent } from '../lambda/shared/event';
-import { signFaceSignPayload, verifyFaceSignSignature } from '../lambda/shared/signature';
+import { parseFaceSignEvent } from '../contract/event';
+import { signFaceSignPayload, verifyFaceSignSignature } from '../contract/signature';
 import { buildSampleEvent } from '../local/sample-events';
 import { installFakeAwsTransport } from './fake-aws-transport';
 import { median, quantile, sample } from './stats';

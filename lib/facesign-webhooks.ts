@@ -17,13 +17,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULTS, ENV, isValidHostEntry, queueVisibilityTimeoutSeconds } from '../lambda/shared/config';
-import type { FaceSignEventType } from '../lambda/shared/event';
-import { EVENT_BRIDGE_SOURCE } from '../lambda/shared/event-bridge';
-import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/metric-names';
-import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../lambda/shared/bucket-layout';
+import type { FaceSignEventType } from '../contract/event';
+import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
+import { DEFAULT_METRICS_NAMESPACE } from '../contract/metric-names';
+import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../contract/bucket-layout';
 import { handlerEntry, type HandlerName } from './handler-bundle';
 import { LAMBDA_BUNDLING } from './lambda-bundling';
-import { WEBHOOK_PATH } from './webhook-path';
+import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring, type WebhookAlarmOptions } from './webhook-monitoring';
 
 export { WEBHOOK_PATH };

@@ -1,7 +1,7 @@
 export * from './facesign-webhooks';
 export * from './facesign-webhooks-stack';
 export * from './webhook-monitoring';
-export * from './webhook-path';
+export * from '../contract/webhook-path';
 export type {
   FaceSignEvent,
   FaceSignEventType,
@@ -10,7 +10,7 @@ export type {
   FaceSignMediaEventType,
   FaceSignPlainEvent,
   UnknownFaceSignEvent,
-} from '../lambda/shared/event';
-export { FACESIGN_EVENT_TYPES, MEDIA_EVENT_TYPES, parseFaceSignEvent } from '../lambda/shared/event';
-export { EVENT_BRIDGE_SOURCE } from '../lambda/shared/event-bridge';
-export type { FaceSignEventBridgeDetail, FaceSignEventBridgeEvent, StoredObject } from '../lambda/shared/event-bridge';
+} from '../contract/event';
+export { FACESIGN_EVENT_TYPES, MEDIA_EVENT_TYPES, parseFaceSignEvent } from '../contract/event';
+export { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
+export type { FaceSignEventBridgeDetail, FaceSignEventBridgeEvent, StoredObject } from '../contract/event-bridge';

@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../lambda/shared/metric-names';
+import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../contract/metric-names';
 
 /** The line after which media is lost: FaceSign's signed media URLs expire 15 minutes after they are made. */
 export const MEDIA_URL_LIFETIME = Duration.minutes(15);

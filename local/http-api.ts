@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { refuseForeignHost } from './services/loopback-host';
 import { listenOnLoopback } from './services/ports';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { WEBHOOK_PATH } from '../lib/webhook-path';
+import { WEBHOOK_PATH } from '../contract/webhook-path';
 
 /** API Gateway's own limit on a request body. */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;

@@ -3,7 +3,7 @@
  * webhook document. Used by `npm run send-event` and by the tests.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { isMediaEventType, type FaceSignEventType } from '../lambda/shared/event';
+import { isMediaEventType, type FaceSignEventType } from '../contract/event';
 
 /** What can be chosen about a sample event. */
 export interface SampleEventOptions {

@@ -10,8 +10,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../lambda/shared/event';
-import { signFaceSignPayload } from '../lambda/shared/signature';
+import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../contract/event';
+import { signFaceSignPayload } from '../contract/signature';
 import { buildSampleEvent } from './sample-events';
 
 const USAGE = `usage: npm run send-event -- <type> [--url URL] [--session ID] [--media-url URL] [--id ID]

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   });
   const bundles = await buildHandlerBundles(path.join(dist, 'assets'));
   console.log(
-    `built ${path.relative(root, dist)}: lib, lambda/shared, ${Object.values(bundles)
+    `built ${path.relative(root, dist)}: lib, contract, ${Object.values(bundles)
       .map((b) => path.relative(root, b))
       .join(', ')}`,
   );

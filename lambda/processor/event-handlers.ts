@@ -3,7 +3,7 @@
  * idempotent unit, after the event's raw payload has been archived, at most once per event id
  * (a handler that throws is retried; make side effects outside AWS idempotent too).
  */
-import { usableIdentifier, type FaceSignEvent, type FaceSignEventType, type FaceSignMediaEvent, type UnknownFaceSignEvent } from '../shared/event';
+import { usableIdentifier, type FaceSignEvent, type FaceSignEventType, type FaceSignMediaEvent, type UnknownFaceSignEvent } from '../../contract/event';
 import type { Logger } from '../shared/observability';
 import { PermanentFailure } from './failures';
 import { redactUrl, type StoredMedia } from './media-archiver';

@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { EVENT_BRIDGE_SOURCE, type FaceSignEventBridgeDetail } from '../shared/event-bridge';
-import type { FaceSignEvent, UnknownFaceSignEvent } from '../shared/event';
-import { stripUrlQueries } from '../shared/redact-url';
+import { EVENT_BRIDGE_SOURCE, type FaceSignEventBridgeDetail } from '../../contract/event-bridge';
+import type { FaceSignEvent, UnknownFaceSignEvent } from '../../contract/event';
+import { stripUrlQueries } from '../../contract/redact-url';
 import { TransientFailure } from './failures';
 
 /** EventBridge's entry limit is 256 KB; leave room for the envelope. */

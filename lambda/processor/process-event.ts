@@ -4,8 +4,8 @@
  * completed run leaves a completed idempotency record.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isKnownEventType, type FaceSignEvent, type FaceSignMediaEvent, type UnknownFaceSignEvent } from '../shared/event';
-import type { FaceSignEventBridgeDetail } from '../shared/event-bridge';
+import { isKnownEventType, type FaceSignEvent, type FaceSignMediaEvent, type UnknownFaceSignEvent } from '../../contract/event';
+import type { FaceSignEventBridgeDetail } from '../../contract/event-bridge';
 import type { Logger } from '../shared/observability';
 import { eventHandlers, handleUnknownEvent, type EventHandlerContext, type EventHandlers } from './event-handlers';
 import type { StoredMedia } from './media-archiver';

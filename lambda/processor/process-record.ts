@@ -16,7 +16,7 @@
 import { IdempotencyRecordStatus, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
+import { parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../../contract/event';
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
 import { BODY_ENCODING_ATTRIBUTE, decodeQueueBody, encodeQueueBody } from '../shared/queue-body';
 import { raceAbort, type Deadline } from './deadline';

@@ -22,12 +22,12 @@ import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
 import type { MediaPolicy } from '../shared/config';
-import type { EnvelopeProblem } from '../shared/event';
+import type { EnvelopeProblem } from '../../contract/event';
 import { DIMENSION, METRIC, type EventMetrics, type Logger } from '../shared/observability';
-import { redactUrl } from '../shared/redact-url';
+import { redactUrl } from '../../contract/redact-url';
 import { objectEncryption } from './object-encryption';
 import { objectMetadata } from './s3-keys';
-import { QUARANTINE_PREFIX, UNRECOGNIZED_ENVELOPE_ATTRIBUTE } from '../shared/quarantine';
+import { QUARANTINE_PREFIX, UNRECOGNIZED_ENVELOPE_ATTRIBUTE } from '../../contract/quarantine';
 import { classifyFailure, PermanentFailure } from './failures';
 import { expiresLooksLikeSeconds, mediaExpiresAt, transferMedia, type StoredMedia } from './media-archiver';
 

@@ -12,8 +12,8 @@
  * which keeps keys distinct and stable. No event can produce a key or metadata S3 refuses.
  */
 import { createHash } from 'node:crypto';
-import type { FaceSignMediaEvent } from '../shared/event';
-import { BUCKET_PREFIX } from '../shared/bucket-layout';
+import type { FaceSignMediaEvent } from '../../contract/event';
+import { BUCKET_PREFIX } from '../../contract/bucket-layout';
 
 /** S3's key limit, in bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024;

@@ -10,9 +10,9 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { ENV } from './config';
-import { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION } from './metric-names';
+import { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION } from '../../contract/metric-names';
 
-export { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from './metric-names';
+export { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../../contract/metric-names';
 
 /** What the handlers count. Totals feed the alarms; per-dimension counts feed the dashboard. */
 export interface EventMetrics {

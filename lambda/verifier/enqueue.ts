@@ -1,6 +1,6 @@
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import { BODY_ENCODING_ATTRIBUTE, encodeQueueBody } from '../shared/queue-body';
-import { UNRECOGNIZED_ENVELOPE_ATTRIBUTE } from '../shared/quarantine';
+import { UNRECOGNIZED_ENVELOPE_ATTRIBUTE } from '../../contract/quarantine';
 import type { VerifiedEvent } from './handle-webhook';
 
 /**

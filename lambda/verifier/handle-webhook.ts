@@ -13,10 +13,10 @@ import {
   verifyParsedSignature,
   type HeaderBag,
   type SignatureFailureReason,
-} from '../shared/signature';
-import { parseFaceSignEvent, parseJson, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../shared/event';
+} from '../../contract/signature';
+import { parseFaceSignEvent, parseJson, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../../contract/event';
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
-import { UNRECOGNIZED_EVENT_TYPE } from '../shared/quarantine';
+import { UNRECOGNIZED_EVENT_TYPE } from '../../contract/quarantine';
 import { SigningSecretNotConfiguredError } from './signing-secrets';
 
 /** The parts of an HTTP request the verifier looks at. */

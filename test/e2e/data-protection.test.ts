@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { containsUrlQuery } from '../../lambda/shared/redact-url';
+import { containsUrlQuery } from '../../contract/redact-url';
 import { archiveKey, ctx, event, getObject, planMedia, post, publishedEntries, unique, waitFor } from './helpers';
 
 interface Published {

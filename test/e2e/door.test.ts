@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { computeSignature } from '../../lambda/shared/signature';
+import { computeSignature } from '../../contract/signature';
 import { archiveKey, ctx, event, getObject, listKeys, post, publishedCount, receivedEventIds, unique, waitFor } from './helpers';
 
 const now = () => Math.floor(Date.now() / 1000);

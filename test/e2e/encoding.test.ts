@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signFaceSignPayload } from '../../lambda/shared/signature';
+import { signFaceSignPayload } from '../../contract/signature';
 import { archiveKey, ctx, event, getObject, post, waitFor } from './helpers';
 
 /** Bodies whose bytes need care on the way through: archived byte for byte all the same. */

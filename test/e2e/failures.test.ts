@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signFaceSignPayload } from '../../lambda/shared/signature';
+import { signFaceSignPayload } from '../../contract/signature';
 import { archiveKey, ctx, deadLetterFor, event, fault, getObject, mediaHits, planMedia, post, receivedEventIds, unique, waitFor } from './helpers';
 
 describe('the verifier contract over HTTP: bad input is refused and nothing is queued', () => {

@@ -3,7 +3,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { buildSampleEvent, type SampleEventOptions } from '../../local/sample-events';
-import { signFaceSignPayload } from '../../lambda/shared/signature';
+import { signFaceSignPayload } from '../../contract/signature';
 import type { MediaAnswer } from './context';
 
 export const ctx = inject('e2e');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../../lambda/shared/event';
+import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../../contract/event';
 import { mediaSha256 } from '../../local/media-content';
 import {
   archiveKey,

@@ -11,8 +11,8 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } 
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, PurgeQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseFaceSignEvent } from '../../lambda/shared/event';
-import { verifyFaceSignSignature } from '../../lambda/shared/signature';
+import { parseFaceSignEvent } from '../../contract/event';
+import { verifyFaceSignSignature } from '../../contract/signature';
 import { bundleEntry } from '../../local/bundle';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
 import { listenOnLoopback, type LoopbackListener } from '../../local/services/ports';

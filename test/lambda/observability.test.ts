@@ -4,7 +4,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lambda/shared/config';
-import { signFaceSignPayload } from '../../lambda/shared/signature';
+import { signFaceSignPayload } from '../../contract/signature';
 import { sampleEvent } from '../support/events';
 import { fakeIdempotencyTable } from '../support/idempotency-table';
 import { serveBytes, startMediaServer, type MediaServer } from '../support/media-server';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambda/shared/config';
-import { signFaceSignPayload } from '../../lambda/shared/signature';
+import { signFaceSignPayload } from '../../contract/signature';
 import { buildHandlerBundles } from '../../local/bundle';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
 import { sampleEvent } from '../support/events';

@@ -9,7 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../../lambda/shared/bucket-layout';
+import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../../contract/bucket-layout';
 import { ENV } from '../../lambda/shared/config';
 import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
 

@@ -17,9 +17,10 @@ describe('import boundaries', () => {
     ['lambda/processor/new.ts', '../../lib/facesign-webhooks', 'handlers never import the construct'],
     ['lambda/verifier/new.ts', '../../local/runtime', 'handlers never import the local runtime'],
     ['lambda/verifier/new.ts', 'aws-cdk-lib/aws-sqs', 'handlers never import CDK'],
-    ['lambda/shared/event.ts', './observability', 'the contract imports nothing heavy'],
-    ['lambda/shared/signature.ts', '@aws-sdk/client-s3', 'the contract imports no AWS SDK'],
-    ['lambda/shared/config.ts', '../processor/failures', 'the contract imports nothing outside lambda/shared'],
+    ['contract/event.ts', '../lambda/shared/observability', 'the contract imports nothing outside contract/'],
+    ['contract/signature.ts', '@aws-sdk/client-s3', 'the contract imports no package'],
+    ['contract/new.ts', 'aws-cdk-lib', 'the contract imports no package'],
+    ['contract/new.ts', '@aws-lambda-powertools/logger', 'the contract imports no package'],
     ['lib/new.ts', '../lambda/processor/media-archiver', 'the construct uses only the contract'],
     ['lib/new.ts', '@aws-lambda-powertools/logger', 'the construct ships without Powertools'],
     ['local/new.ts', '../test/support/bundles', 'the local runtime never imports tests'],
@@ -29,9 +30,11 @@ describe('import boundaries', () => {
   });
 
   it.each([
-    ['lib/new.ts', '../lambda/shared/event'],
+    ['lib/new.ts', '../contract/event'],
     ['lambda/processor/new.ts', '../shared/observability'],
-    ['lambda/shared/event.ts', './metric-names'],
+    ['lambda/processor/new.ts', '../../contract/event'],
+    ['contract/event.ts', './metric-names'],
+    ['contract/signature.ts', 'node:crypto'],
     ['local/new.ts', '../lib/handler-bundle'],
     ['test/lib/new.test.ts', '../../lambda/processor/media-archiver'],
   ])('%s may import %s', async (file, source) => {

@@ -70,8 +70,8 @@ describe('the installed package', () => {
     for (const file of [
       'dist/lib/index.js',
       'dist/lib/index.d.ts',
-      'dist/lambda/shared/signature.js',
-      'dist/lambda/shared/signature.d.ts',
+      'dist/contract/signature.js',
+      'dist/contract/signature.d.ts',
       'dist/assets/verifier/index.mjs',
       'dist/assets/processor/index.mjs',
       'CHANGELOG.md',

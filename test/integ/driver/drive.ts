@@ -14,7 +14,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { buildSampleEvent } from '../../../local/sample-events';
-import { signFaceSignPayload } from '../../../lambda/shared/signature';
+import { signFaceSignPayload } from '../../../contract/signature';
 import { parseSigningSecrets } from '../../../lambda/verifier/signing-secrets';
 import { FIXTURE_CONTENT_TYPE, fixtureBody } from '../fixture';
 

@@ -5,7 +5,7 @@ import { clientConfig, CLIENT_TIMEOUTS } from '../../../lambda/shared/aws-client
 import { deadlineIn, invocationDeadline, raceAbort, FAILURE_RESERVE_MS } from '../../../lambda/processor/deadline';
 import { classifyFailure, TransientFailure } from '../../../lambda/processor/failures';
 import { conflictArchiveKey, eventArchiveKey, MAX_KEY_BYTES, MAX_METADATA_BYTES, mediaKey, objectMetadata } from '../../../lambda/processor/s3-keys';
-import { MAX_IDENTIFIER_LENGTH, type FaceSignMediaEvent } from '../../../lambda/shared/event';
+import { MAX_IDENTIFIER_LENGTH, type FaceSignMediaEvent } from '../../../contract/event';
 import { sampleEvent } from '../../support/events';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaPolicy } from '../../../lambda/shared/config';
-import type { FaceSignMediaEvent } from '../../../lambda/shared/event';
+import type { FaceSignMediaEvent } from '../../../contract/event';
 import { PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
 import { deadlineIn } from '../../../lambda/processor/deadline';
 import { checkMediaUrl, redactUrl, storeMedia } from '../../../lambda/processor/media-archiver';

@@ -12,7 +12,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../../lambda/shared/config';
-import { containsUrlQuery, stripUrlQueries } from '../../../lambda/shared/redact-url';
+import { containsUrlQuery, stripUrlQueries } from '../../../contract/redact-url';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { eventHandlers } from '../../../lambda/processor/event-handlers';
 import { processEvent } from '../../../lambda/processor/process-event';
 import { eventArchiveKey, extensionFor, mediaKey } from '../../../lambda/processor/s3-keys';
-import { FACESIGN_EVENT_TYPES, type FaceSignMediaEvent } from '../../../lambda/shared/event';
+import { FACESIGN_EVENT_TYPES, type FaceSignMediaEvent } from '../../../contract/event';
 import { sampleEvent } from '../../support/events';
 import { silentLogger } from '../../support/observability';
 import { captureS3 } from '../../support/s3-capture';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FACESIGN_EVENT_TYPES } from '../../../lambda/shared/event';
-import { computeSignature, signFaceSignPayload } from '../../../lambda/shared/signature';
+import { FACESIGN_EVENT_TYPES } from '../../../contract/event';
+import { computeSignature, signFaceSignPayload } from '../../../contract/signature';
 import { handleWebhook, type VerifiedEvent, type VerifierDependencies, type WebhookRequest } from '../../../lambda/verifier/handle-webhook';
 import { SigningSecretNotConfiguredError, SigningSecretUnavailableError } from '../../../lambda/verifier/signing-secrets';
 import { sampleEvent } from '../../support/events';

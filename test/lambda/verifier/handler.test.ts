@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../../lambda/shared/config';
-import { signFaceSignPayload } from '../../../lambda/shared/signature';
+import { signFaceSignPayload } from '../../../contract/signature';
 import { sampleEvent } from '../../support/events';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:facesign-AbCdEf';

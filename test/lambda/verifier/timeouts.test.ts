@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../../lambda/shared/config';
-import { signFaceSignPayload } from '../../../lambda/shared/signature';
+import { signFaceSignPayload } from '../../../contract/signature';
 import { sampleEvent } from '../../support/events';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FACESIGN_EVENT_TYPES, MEDIA_EVENT_TYPES, isMediaEvent, parseFaceSignEvent } from '../../../lambda/shared/event';
-import { sampleEvent } from '../../support/events';
+import { FACESIGN_EVENT_TYPES, MEDIA_EVENT_TYPES, isMediaEvent, parseFaceSignEvent } from '../../contract/event';
+import { sampleEvent } from '../support/events';
 
 const parse = (value: unknown) => parseFaceSignEvent(JSON.stringify(value));
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { referenceVerifier } from '../../support/reference-verifier';
-import { computeSignature, getHeader, parseSignatureHeader, signFaceSignPayload, verifyFaceSignSignature } from '../../../lambda/shared/signature';
+import { referenceVerifier } from '../support/reference-verifier';
+import { computeSignature, getHeader, parseSignatureHeader, signFaceSignPayload, verifyFaceSignSignature } from '../../contract/signature';
 
 const SECRET = 'whsec_test_primary';
 const OTHER = 'whsec_test_other';
