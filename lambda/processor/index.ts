@@ -1,7 +1,8 @@
 /**
  * Processor Lambda: SQS batches in, partial batch failures out. Thin: clients, the idempotency
  * store and config are built once per cold start; the work is {@link processRecord} and
- * {@link processEvent}.
+ * {@link processEvent}. It ships pre-built: your logic subscribes to what it publishes, through
+ * `FaceSignWebhooks.onEvent` (see process-event.ts).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';

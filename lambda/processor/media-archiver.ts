@@ -9,11 +9,10 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { MediaPolicy } from '../shared/config';
-import type { FaceSignMediaEvent } from '../../contract/event';
 import { redactUrl } from '../../contract/redact-url';
 import { classifyMediaStatus, PermanentFailure, TransientFailure } from './failures';
 import { objectEncryption } from './object-encryption';
-import { mediaKey, objectMetadata } from './s3-keys';
+import { mediaKey, objectMetadata, type EventWithMedia } from './s3-keys';
 
 /** Where and what was stored. */
 export interface StoredMedia {
@@ -172,7 +171,7 @@ export interface MediaTransfer {
  * deadline (`signal`, `remainingMs`), and either aborts the download and the upload together.
  * An empty answer is a failure, never a stored file.
  */
-export async function storeMedia(event: FaceSignMediaEvent, deps: MediaArchiverDependencies): Promise<StoredMedia> {
+export async function storeMedia(event: EventWithMedia, deps: MediaArchiverDependencies): Promise<StoredMedia> {
   const { media } = event;
   return transferMedia(
     {

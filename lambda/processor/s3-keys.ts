@@ -12,7 +12,7 @@
  * which keeps keys distinct and stable. No event can produce a key or metadata S3 refuses.
  */
 import { createHash } from 'node:crypto';
-import type { FaceSignMediaEvent } from '../../contract/event';
+import type { FaceSignMedia } from '../../contract/event';
 import { BUCKET_PREFIX } from '../../contract/bucket-layout';
 
 /** S3's key limit, in bytes of UTF-8. */
@@ -32,6 +32,16 @@ interface EventIds {
   readonly createdAt: number;
 }
 
+/**
+ * An event with a file to store: a documented media event, or an undocumented type that carries a
+ * `media` object (process-event.ts fills in the fields it lacks). Its type, whatever FaceSign
+ * named it, is the media key's folder.
+ */
+export interface EventWithMedia extends EventIds {
+  readonly type: string;
+  readonly media: FaceSignMedia;
+}
+
 /** Key of an event's archived raw payload. */
 export function eventArchiveKey(event: EventIds): string {
   return checked(`${BUCKET_PREFIX.events}${segment(event.sessionId)}/${timestamp(event.createdAt)}-${segment(event.id)}.json`);
@@ -47,7 +57,7 @@ export function conflictArchiveKey(event: EventIds, rawBody: string): string {
 }
 
 /** Key of a media event's stored file. */
-export function mediaKey(event: FaceSignMediaEvent): string {
+export function mediaKey(event: EventWithMedia): string {
   return checked(
     `${BUCKET_PREFIX.media}${segment(event.sessionId)}/${segment(event.type, MAX_TYPE_SEGMENT_BYTES)}/${segment(event.media.id)}.${extensionFor(event.media.contentType)}`,
   );
