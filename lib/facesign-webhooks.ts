@@ -341,7 +341,7 @@ export class FaceSignWebhooks extends Construct {
   public readonly eventArchive: events.Archive;
   /** Checks signatures and queues events. */
   public readonly verifier: lambda.Function;
-  /** Archives events, stores media, runs per-type handlers. */
+  /** Archives events, stores media, publishes each event to the event bus. */
   public readonly processor: lambda.Function;
   /** The verifier's log group. */
   public readonly verifierLogGroup: logs.LogGroup;
