@@ -213,7 +213,7 @@ export function safeBurst(mediaShare: number, costs: MeasuredCosts, settings: Bu
   return low;
 }
 
-/** The timeout budget at the default settings, in seconds (also written in the README). */
+/** The timeout budget at the default settings, in seconds (also written in docs/operations.md). */
 export function timeoutBudget() {
   const processorTimeout = CONSTRUCT_DEFAULTS.processorTimeoutSeconds;
   const visibility = queueVisibilityTimeoutSeconds(processorTimeout);

@@ -80,14 +80,14 @@ describe('alarms', () => {
     }
   });
 
-  it('reads as many metrics as the README and the cost model bill for (metric-math alarms are billed per metric)', () => {
+  it('reads as many metrics as bench/RESULTS.md and the cost model bill for (metric-math alarms are billed per metric)', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties);
     const metrics = alarms.reduce((n, a) => n + (a.MetricName ? 1 : a.Metrics.filter((m: MetricQuery) => m.MetricStat).length), 0);
-    const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const results = readFileSync(path.join(__dirname, '..', '..', 'bench', 'RESULTS.md'), 'utf8');
     const cost = readFileSync(path.join(__dirname, '..', '..', 'bench', 'cost.ts'), 'utf8');
     const keys = Object.keys(template.findResources('AWS::KMS::Key')).length;
     expect(keys).toBe(2); // the alarm topic's and the data key, $1.00 a month each
-    expect(readme).toContain(
+    expect(results).toContain(
       `two KMS keys $${keys}.00: the alarm topic's\nand the data key, ${alarms.length} alarms\nwatching ${metrics} metrics at $0.10 each $${(metrics / 10).toFixed(2)}`,
     );
     // The cost model's row, with white space folded so the formatter may break it where it likes.
@@ -96,9 +96,9 @@ describe('alarms', () => {
     );
   });
 
-  it('has a runbook row in the README for every alarm', () => {
-    const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const runbook = readme.slice(readme.indexOf('### Runbook'), readme.indexOf('#### Redrive the dead-letter queue'));
+  it('has a runbook row in docs/operations.md for every alarm', () => {
+    const operations = readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    const runbook = operations.slice(operations.indexOf('## Runbook'), operations.indexOf('### Redrive the dead-letter queue'));
     const rows = runbook.split('\n').filter((l) => l.startsWith('| `<prefix>-'));
     for (const name of Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string)) {
       const generic = name.replace(/^Ops-/, '<prefix>-');
