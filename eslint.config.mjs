@@ -2,7 +2,8 @@
 // Lint rules, and the layers enforced as import boundaries (STYLE.md, practice 13):
 //   contract/ what the construct, the handlers and the local runtime agree on: imports nothing but itself and node:
 //   lambda/   the handlers: never the construct (lib/), the local runtime, benches or tests, nor CDK
-//   lib/      the construct: the contract, never the handlers' code; no AWS SDK or Powertools (they ship inside the bundles)
+//   lib/      the construct: the contract, never the handlers' code; no AWS SDK or Powertools (they ship inside the bundles);
+//             no esbuild or scripts/ (it deploys the bundles scripts/handler-bundles.ts built)
 //   local/    the local runtime: never tests or benches
 //   bench/    never tests
 import comments from '@eslint-community/eslint-plugin-eslint-comments/configs';
@@ -69,6 +70,8 @@ export default tseslint.config(
       ['**/local/**', 'the construct never imports the local runtime'],
       ['**/bench/**', 'the construct never imports benchmarks'],
       ['**/test/**', 'the construct never imports tests'],
+      ['**/scripts/**', 'the construct never imports build scripts'],
+      ['esbuild', 'the construct never bundles: it deploys the pre-built bundles (esbuild is a devDependency)'],
       ['@aws-sdk/*', 'the construct ships without the AWS SDK (it is inside the bundles)'],
       ['@aws-lambda-powertools/*', 'the construct ships without Powertools (it is inside the bundles)'],
     ),

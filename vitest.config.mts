@@ -17,7 +17,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts'],
           exclude: ['test/e2e/**'],
-          // CDK synthesis and the one real bundling test take seconds, not milliseconds.
+          // The bundles every synthesized template and bundle test uses, built once.
+          globalSetup: ['test/global-setup.ts'],
+          // CDK synthesis and the tests that run the bundles take seconds, not milliseconds.
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { HANDLER_BUNDLE, handlerEntry, type HandlerName } from '../lib/handler-bundle';
-import { buildHandlerBundles, bundleEntry } from '../local/bundle';
+import type { HandlerName } from '../lib/handler-code';
+import { BUNDLE_SETTINGS, buildHandlerBundles, bundleEntry, handlerEntry } from '../scripts/handler-bundles';
 import { median, spread, type BenchRow } from './stats';
 
 const ROUNDS = 12;
@@ -37,18 +37,13 @@ function coldStart(bundle: string, kind: string, env: Record<string, string>): P
 }
 
 async function composition(name: HandlerName): Promise<string> {
+  // The deployed settings, plus the metafile that says which input filled how much of the output.
   const result = await build({
+    ...BUNDLE_SETTINGS,
     entryPoints: [handlerEntry(name)],
-    bundle: true,
     write: false,
     metafile: true,
     outdir: mkdtempSync(path.join(tmpdir(), 'meta-')),
-    format: HANDLER_BUNDLE.format,
-    platform: HANDLER_BUNDLE.platform,
-    target: HANDLER_BUNDLE.target,
-    minify: true,
-    mainFields: [...HANDLER_BUNDLE.mainFields],
-    logLevel: 'silent',
   });
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint);
   const byPackage = new Map<string, number>();
@@ -67,7 +62,8 @@ async function composition(name: HandlerName): Promise<string> {
 
 export async function runColdStartBench(): Promise<BenchRow[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'facesign-cold-'));
-  const bundles = await buildHandlerBundles(dir);
+  // The bundles the package ships and the stack deploys (dist/assets), built fresh from the sources.
+  const bundles = await buildHandlerBundles();
   const floors = {
     verifier: await bundleEntry(path.join(__dirname, 'floors', 'verifier-sdk.ts'), path.join(dir, 'floor-verifier', 'index.mjs')),
     processor: await bundleEntry(path.join(__dirname, 'floors', 'processor-sdk.ts'), path.join(dir, 'floor-processor', 'index.mjs')),

@@ -2,15 +2,12 @@ import { CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from 
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -21,8 +18,7 @@ import type { FaceSignEventType } from '../contract/event';
 import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
 import { DEFAULT_METRICS_NAMESPACE } from '../contract/metric-names';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../contract/bucket-layout';
-import { handlerEntry, type HandlerName } from './handler-bundle';
-import { LAMBDA_BUNDLING } from './lambda-bundling';
+import { handlerCode, type HandlerName } from './handler-code';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring, type WebhookAlarmOptions } from './webhook-monitoring';
 
@@ -872,29 +868,20 @@ export class FaceSignWebhooks extends Construct {
   }
 }
 
-/** Where an installed package keeps the handler bundles it ships (built by `npm run build:package`). */
-export function prebuiltHandlerDir(name: HandlerName): string {
-  return path.join(__dirname, '..', 'assets', name);
-}
-
 /**
- * One handler function. An installed package ships pre-built bundles and loads them with
- * `Code.fromAsset` (no esbuild, no Docker, no TypeScript sources in the user's app); this repo's
- * own app bundles from source with NodejsFunction. Both use the same esbuild settings.
+ * One handler function, its code the pre-built bundle in `dist/assets/<name>` (lib/handler-code.ts):
+ * the same files whether the construct is installed from npm or used from this repository.
  */
 function handlerFunction(scope: Construct, id: string, name: HandlerName, props: Omit<lambda.FunctionProps, 'code' | 'handler' | 'runtime'>): lambda.Function {
-  const common = {
+  return new lambda.Function(scope, id, {
     ...props,
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: lambda.Tracing.ACTIVE,
-  };
-  const prebuilt = prebuiltHandlerDir(name);
-  if (existsSync(path.join(prebuilt, 'index.mjs'))) {
-    return new lambda.Function(scope, id, { ...common, code: lambda.Code.fromAsset(prebuilt), handler: 'index.handler' });
-  }
-  return new NodejsFunction(scope, id, { ...common, entry: handlerEntry(name), handler: 'handler', bundling: LAMBDA_BUNDLING });
+    code: handlerCode(name),
+    handler: 'index.handler',
+  });
 }
 
 /** Refuses an existing resource together with settings for a new one. */

@@ -15,7 +15,7 @@ import { ENV } from '../lambda/shared/config';
 import { ArchiveMirror } from './archive-mirror';
 import { startEventBridge, type PublishedEvent } from './eventbridge-server';
 import { startFaultProxy } from './fault-proxy';
-import { buildHandlerBundles } from './bundle';
+import { buildHandlerBundles } from '../scripts/handler-bundles';
 import { startHttpApi } from './http-api';
 import { LocalLambda, type EnvironmentInfo } from './local-lambda';
 import { readStackSettings, type LocalStackProps, type StackSettings } from './stack-settings';
@@ -35,7 +35,7 @@ export interface LocalRuntimeOptions {
   readonly port?: number;
   /** The signing secret. @default a generated `whsec_...` */
   readonly signingSecret?: string;
-  /** Where archived events and media are copied, and the bundles built. @default .facesign-local */
+  /** Where archived events and media are copied. @default .facesign-local */
   readonly dataDir?: string;
   /** `host[:port]` entries the processor may download media from (plain http allowed for loopback). */
   readonly mediaHosts?: readonly string[];
@@ -159,9 +159,9 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
   // Owner-only when created: it holds the runtime file with the secret, and copies of the media.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const signingSecret = options.signingSecret ?? `whsec_${randomBytes(24).toString('hex')}`;
-  const settings = readStackSettings({ processorMaxConcurrency: 2, ...options.stack });
   const [bundles, dynamodb, sqsS3, secrets, eventBridge] = await Promise.all([
-    buildHandlerBundles(path.join(dataDir, 'bundles')),
+    // The very files the package ships and cdk deploys (dist/assets), rebuilt from the sources.
+    buildHandlerBundles(),
     startDynamoDB(options.dynamodb ?? 'auto', (reason) => options.onLog?.('runtime', `using dynalite: ${reason}`)),
     startSqsS3(),
     startSecretsManager({ [SECRET_ID]: signingSecret }),
@@ -173,6 +173,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     () => secrets.close(),
     () => eventBridge.close(),
   );
+  // After the build: the construct, which the settings are read from, loads those bundles.
+  const settings = readStackSettings({ processorMaxConcurrency: 2, ...options.stack });
   const verifierSqs = await startFaultProxy(sqsS3.endpoint);
   stack.push(() => verifierSqs.stop());
   const processorS3 = await startFaultProxy(sqsS3.endpoint);

@@ -5,7 +5,6 @@
  * redrive count, the timeouts, memory, batch size, concurrency and the functions' plain
  * environment variables are whatever the construct sets for these props, never a second copy.
  */
-import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { CfnEventSourceMapping, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
@@ -45,16 +44,7 @@ export type LocalStackProps = Omit<
 export function readStackSettings(props: LocalStackProps = {}): StackSettings {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'LocalRuntimeSettings');
-  // NodejsFunction looks for the lock file upward from the working directory; npm run dev may be
-  // started anywhere. The construction is synchronous, so nothing else runs in between.
-  const cwd = process.cwd();
-  let webhooks: FaceSignWebhooks;
-  try {
-    process.chdir(path.join(__dirname, '..'));
-    webhooks = new FaceSignWebhooks(stack, 'Webhooks', props);
-  } finally {
-    process.chdir(cwd);
-  }
+  const webhooks = new FaceSignWebhooks(stack, 'Webhooks', props);
   const resolve = <T>(value: unknown): T => stack.resolve(value) as T;
 
   const queue = webhooks.queue.node.defaultChild as CfnQueue;

@@ -22,6 +22,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { DeleteObjectsCommand, ListObjectsV2Command, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ASSERTION_STACK_NAME, INTEG_STACK_NAME } from '../test/integ/integ-app';
+import { buildDriverBundle } from '../test/integ/driver-bundle';
 import { describeProgress, judgeResults, readAssertionPlan, type AssertionPlan } from './integ-plan';
 
 const ROOT = path.join(__dirname, '..');
@@ -108,6 +109,9 @@ async function main(): Promise<number> {
   let verdicts: ReturnType<typeof judgeResults> = [];
   const started = Date.now();
   try {
+    // Every cdk command synthesizes the app, destroy too. The handler bundles are built by the cdk
+    // CLI itself (cdk.json "build"); the driver, which only this app deploys, here.
+    await buildDriverBundle();
     if (!destroyOnly) {
       log('synthesizing');
       if ((await cdk(['synth', '--quiet', ...common])) !== 0) throw new Error('cdk synth failed');

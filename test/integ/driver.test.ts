@@ -4,8 +4,6 @@
  * verifier's own module. What cannot run here is AWS itself (see README, "Test it in your account").
  */
 import { createServer } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -13,11 +11,11 @@ import { CreateQueueCommand, PurgeQueueCommand, SendMessageCommand, SQSClient } 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseFaceSignEvent } from '../../contract/event';
 import { verifyFaceSignSignature } from '../../contract/signature';
-import { bundleEntry } from '../../local/bundle';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
 import { listenOnLoopback, type LoopbackListener } from '../../local/services/ports';
 import { startSqsS3, type LocalSqsS3 } from '../../local/services/sqs-s3';
 import { invokeBundle } from '../support/bundles';
+import { DRIVER_BUNDLE_DIR } from './driver-bundle';
 import { DRIVER_ENV } from './driver/index';
 import { alarmNotified, deliverFirst, deliverRepeat, expectedKeys, inspect, published, runIds, type DriverClients, type DriverConfig } from './driver/drive';
 import { FIXTURE_BYTES, FIXTURE_CONTENT_TYPE, fixtureBody, fixtureSha256 } from './fixture';
@@ -286,8 +284,9 @@ describe('alarmNotified', () => {
 });
 
 describe('driver bundle', () => {
-  it("bundles offline with the handlers' esbuild settings and delivers from the bundle", async () => {
-    const outfile = await bundleEntry(path.join(__dirname, 'driver', 'index.ts'), path.join(mkdtempSync(path.join(tmpdir(), 'integ-driver-')), 'index.mjs'));
+  // The bundle the integ app deploys, built by the unit tests' global setup (test/global-setup.ts).
+  it('delivers from the bundle the integ app deploys', async () => {
+    const outfile = path.join(DRIVER_BUNDLE_DIR, 'index.mjs');
     const env: Record<string, string> = {
       [DRIVER_ENV.runId]: 'bundlerun',
       [DRIVER_ENV.webhookUrl]: config.webhookUrl,

@@ -10,16 +10,14 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ActualResult, EqualsAssertion, ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
-import * as path from 'node:path';
 import { FaceSignWebhooks } from '../../lib';
-import { LAMBDA_BUNDLING } from '../../lib/lambda-bundling';
+import { driverCode } from './driver-bundle';
 import { DRIVER_ENV } from './driver/index';
 import { runIds } from './driver/drive';
 import { FIXTURE_BYTES, FIXTURE_CONTENT_TYPE, fixtureSha256 } from './fixture';
@@ -104,15 +102,14 @@ export function buildIntegApp(app: App, options: IntegAppOptions): IntegApp {
   webhooks.monitoring.alarmTopic.addSubscription(new SqsSubscription(alarmQueue));
 
   const driverLogGroup = new logs.LogGroup(stack, 'DriverLogGroup', { retention: logs.RetentionDays.ONE_WEEK });
-  const driver = new NodejsFunction(stack, 'Driver', {
-    entry: path.join(__dirname, 'driver', 'index.ts'),
-    handler: 'handler',
+  const driver = new lambda.Function(stack, 'Driver', {
+    code: driverCode(),
+    handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: 512,
     timeout: Duration.minutes(2),
     logGroup: driverLogGroup,
-    bundling: LAMBDA_BUNDLING,
     description: 'facesign-webhooks integration test: signs and posts events, reads back what was stored and published',
     environment: {
       [DRIVER_ENV.runId]: runId,

@@ -23,6 +23,8 @@ describe('import boundaries', () => {
     ['contract/new.ts', '@aws-lambda-powertools/logger', 'the contract imports no package'],
     ['lib/new.ts', '../lambda/processor/media-archiver', 'the construct uses only the contract'],
     ['lib/new.ts', '@aws-lambda-powertools/logger', 'the construct ships without Powertools'],
+    ['lib/new.ts', 'esbuild', 'the construct never bundles'],
+    ['lib/new.ts', '../scripts/handler-bundles', 'the construct never imports build scripts'],
     ['local/new.ts', '../test/support/bundles', 'the local runtime never imports tests'],
     ['bench/new.ts', '../test/support/bundles', 'benchmarks never import tests'],
   ])('%s may not import %s', async (file, source, why) => {
@@ -35,7 +37,8 @@ describe('import boundaries', () => {
     ['lambda/processor/new.ts', '../../contract/event'],
     ['contract/event.ts', './metric-names'],
     ['contract/signature.ts', 'node:crypto'],
-    ['local/new.ts', '../lib/handler-bundle'],
+    ['local/new.ts', '../scripts/handler-bundles'],
+    ['bench/new.ts', '../scripts/handler-bundles'],
     ['test/lib/new.test.ts', '../../lambda/processor/media-archiver'],
   ])('%s may import %s', async (file, source) => {
     expect(await importErrors(file, source)).toEqual([]);

@@ -7,13 +7,13 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { FaceSignWebhooksStack } from '../../lib';
 import { freePort } from '../../local/services/ports';
 
-/** The two handler bundles exactly as `cdk synth` builds them for deployment. */
+/** The two handlers' code as `cdk synth` stages it for deployment: each one's asset folder in the cloud assembly. */
 export interface DeployedBundles {
   readonly verifier: string;
   readonly processor: string;
 }
 
-/** Synthesizes the app with real esbuild bundling into a temporary folder and returns each handler's index.mjs. */
+/** Synthesizes the app into a temporary folder and returns the asset folder each handler function deploys. */
 export function synthesizeBundles(): DeployedBundles {
   const outdir = mkdtempSync(path.join(tmpdir(), 'facesign-synth-'));
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
@@ -26,8 +26,8 @@ export function synthesizeBundles(): DeployedBundles {
     });
     const [fn] = Object.values(fns);
     const assetPath = fn?.Metadata?.['aws:asset:path'];
-    if (!assetPath) throw new Error(`no bundled asset found for ${service}`);
-    return path.join(assembly.directory, assetPath, 'index.mjs');
+    if (!assetPath) throw new Error(`no asset found for ${service}`);
+    return path.join(assembly.directory, assetPath);
   };
   return { verifier: find('facesign-verifier'), processor: find('facesign-processor') };
 }
