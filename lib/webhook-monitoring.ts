@@ -13,7 +13,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../contract/metric-names';
-import { WebhookMetrics, type WebhookMetricKey } from './webhook-metrics';
+import { WebhookMetrics, type WebhookMetricName } from './webhook-metrics';
 
 /** The line after which media is lost: FaceSign's signed media URLs expire 15 minutes after they are made. */
 export const MEDIA_URL_LIFETIME = Duration.minutes(15);
@@ -271,7 +271,7 @@ export class WebhookMonitoring extends Construct {
       expression: 'FILL(sent, 0) + FILL(failed, 0) + FILL(IF(change > 0, change, 0), 0)',
       usingMetrics: {
         sent: props.deadLetterQueue.metricNumberOfMessagesSent({ statistic: 'Sum', period: one }),
-        failed: this.metrics.metric('permanentFailures', { period: one }),
+        failed: this.metrics.metric(METRIC.permanentFailures, { period: one }),
         change: depthChange,
       },
       label: 'new dead-letter messages',
@@ -430,7 +430,7 @@ export class WebhookMonitoring extends Construct {
         'Api',
         'Throttled',
         'Critical',
-        this.metrics.metric('requestsThrottled'),
+        this.metrics.metric(METRIC.requestsThrottled),
         'API Gateway answered 429: FaceSign treats it as permanent and never retries, so those deliveries are lost unless FaceSign resends them. Find the source IPs in the access log (status 429); raise or remove the stage throttle, or ask AWS for a higher account limit. Then ask FaceSign to resend the affected events.',
       );
     }
@@ -439,7 +439,7 @@ export class WebhookMonitoring extends Construct {
       'Verifier',
       'SignatureFailures',
       'Warning',
-      this.metrics.metric('signatureFailures'),
+      this.metrics.metric(METRIC.signatureFailures),
       'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
       { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
@@ -448,7 +448,7 @@ export class WebhookMonitoring extends Construct {
       'Verifier',
       'RequestsRejected',
       'Critical',
-      this.metrics.metric('requestsRejected'),
+      this.metrics.metric(METRIC.requestsRejected),
       'The verifier refused an authentic delivery (400, 413, or 401 after its signature matched). FaceSign never retries a 4xx, so it is lost: the verifier log line "authentic delivery refused; FaceSign will not retry it" has statusCode, error and reason. Ask FaceSign to resend the event; raise maxBodyBytes for payload_too_large.',
     );
     this.alarm(
@@ -456,7 +456,7 @@ export class WebhookMonitoring extends Construct {
       'Processor',
       'EventsQuarantined',
       'Critical',
-      this.customAnyService('eventsQuarantined'),
+      this.customAnyService(METRIC.eventsQuarantined),
       'An authentic delivery had an envelope we do not recognise. It was answered 200 and archived as it came under quarantine/, but not published. If it carried a media URL, the file is next to it as .media; if the processor log says "the quarantined body\'s media could not be stored", ask FaceSign to resend. Then update the event schema or tell FaceSign.',
     );
     this.alarm(
@@ -464,7 +464,7 @@ export class WebhookMonitoring extends Construct {
       'Processor',
       'ConflictingDuplicates',
       'Critical',
-      this.customAnyService('conflictingDuplicates'),
+      this.customAnyService(METRIC.conflictingDuplicates),
       'A delivery reused a known event id with different content. Both versions are archived; compare them and decide which one your systems should act on.',
     );
     if (props.idempotencyTable) {
@@ -617,11 +617,13 @@ export class WebhookMonitoring extends Construct {
   }
 
   /** A custom count whichever function publishes it (both may, as the pipeline evolves). */
-  private customAnyService(key: WebhookMetricKey): cloudwatch.MathExpression {
-    const name = METRIC[key];
+  private customAnyService(name: WebhookMetricName): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
       expression: `FILL(verifier${name}, 0) + FILL(processor${name}, 0)`,
-      usingMetrics: { [`verifier${name}`]: this.metrics.metricOf(key, SERVICE.verifier), [`processor${name}`]: this.metrics.metricOf(key, SERVICE.processor) },
+      usingMetrics: {
+        [`verifier${name}`]: this.metrics.metricOf(name, SERVICE.verifier),
+        [`processor${name}`]: this.metrics.metricOf(name, SERVICE.processor),
+      },
       label: name,
       period: Duration.minutes(5),
     });
@@ -692,22 +694,22 @@ export class WebhookMonitoring extends Construct {
       ]),
     );
     dashboard.addWidgets(
-      this.graph('Throttled requests (429)', [this.metrics.metric('requestsThrottled').with({ label: '429 (throttled)' })], {
+      this.graph('Throttled requests (429)', [this.metrics.metric(METRIC.requestsThrottled).with({ label: '429 (throttled)' })], {
         leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }],
       }),
       this.graph(
         'Quarantined, conflicting and refused authentic deliveries',
         [
-          this.customAnyService('eventsQuarantined').with({ label: 'quarantined' }),
-          this.customAnyService('conflictingDuplicates').with({ label: 'conflicting duplicates' }),
-          this.metrics.metric('requestsRejected').with({ label: 'authentic refused (400/413/401)' }),
+          this.customAnyService(METRIC.eventsQuarantined).with({ label: 'quarantined' }),
+          this.customAnyService(METRIC.conflictingDuplicates).with({ label: 'conflicting duplicates' }),
+          this.metrics.metric(METRIC.requestsRejected).with({ label: 'authentic refused (400/413/401)' }),
         ],
         { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] },
       ),
-      this.graph('Signature timing', [this.metrics.metric('timestampHeaderMismatches').with({ label: 'timestamp header ≠ t' })], {
+      this.graph('Signature timing', [this.metrics.metric(METRIC.timestampHeaderMismatches).with({ label: 'timestamp header ≠ t' })], {
         right: [
-          this.metrics.metric('signatureAge', { statistic: 'p50' }).with({ label: 'signature age p50 (s)' }),
-          this.metrics.metric('signatureAge', { statistic: 'Maximum' }).with({ label: 'signature age max (s)' }),
+          this.metrics.metric(METRIC.signatureAge, { statistic: 'p50' }).with({ label: 'signature age p50 (s)' }),
+          this.metrics.metric(METRIC.signatureAge, { statistic: 'Maximum' }).with({ label: 'signature age max (s)' }),
         ],
         rightYAxis: { min: 0, label: 'seconds', showUnits: false },
       }),
@@ -760,7 +762,7 @@ export class WebhookMonitoring extends Construct {
     );
     dashboard.addWidgets(
       this.graph('Events processed by type', [this.byDimension(METRIC.eventsProcessed, SERVICE.processor, DIMENSION.eventType, '')]),
-      this.graph('Duplicates skipped', [this.metrics.metric('duplicatesSkipped').with({ label: 'duplicate deliveries' })]),
+      this.graph('Duplicates skipped', [this.metrics.metric(METRIC.duplicatesSkipped).with({ label: 'duplicate deliveries' })]),
       this.graph('Failures by reason', [
         this.byDimension(METRIC.permanentFailures, SERVICE.processor, DIMENSION.reason, 'permanent'),
         this.byDimension(METRIC.transientFailures, SERVICE.processor, DIMENSION.reason, 'transient'),
@@ -806,8 +808,8 @@ export class WebhookMonitoring extends Construct {
         ]
       : [];
     dashboard.addWidgets(
-      this.graph('Media stored', [this.metrics.metric('mediaBytesStored').with({ label: 'bytes stored' })], {
-        right: [this.metrics.metric('mediaDownloadTime', { statistic: 'p99' }).with({ label: 'download time p99 (ms)' })],
+      this.graph('Media stored', [this.metrics.metric(METRIC.mediaBytesStored).with({ label: 'bytes stored' })], {
+        right: [this.metrics.metric(METRIC.mediaDownloadTime, { statistic: 'p99' }).with({ label: 'download time p99 (ms)' })],
       }),
       ...dynamoWidgets,
       this.graph('Alarm notifications', [
