@@ -344,7 +344,7 @@ export class WebhookMonitoring extends Construct {
       'DurationNearTimeout',
       'Warning',
       props.verifier.metricDuration({ statistic: 'Maximum', period: five }),
-      `A verifier invocation took 80% of its ${verifierTimeout.toSeconds()} s timeout; at the timeout FaceSign gets a 5xx. Look at Secrets Manager and SQS latency in X-Ray.`,
+      `A verifier invocation took ${DURATION_ALARM_SHARE * 100}% of its ${verifierTimeout.toSeconds()} s timeout; at the timeout FaceSign gets a 5xx. Look at Secrets Manager and SQS latency in X-Ray.`,
       { threshold: durationAlarmThreshold(verifierTimeout), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
     this.alarm(
@@ -369,7 +369,7 @@ export class WebhookMonitoring extends Construct {
       'DurationNearTimeout',
       'Warning',
       props.processor.metricDuration({ statistic: 'Maximum', period: five }),
-      `A processor invocation took 80% of its ${processorTimeout.toSeconds()} s timeout. A timeout returns the whole batch to the queue and can cost media its URL. Look at media sizes and download times (dashboard), and at S3 and DynamoDB latency in X-Ray.`,
+      `A processor invocation took ${DURATION_ALARM_SHARE * 100}% of its ${processorTimeout.toSeconds()} s timeout. A timeout returns the whole batch to the queue and can cost media its URL. Look at media sizes and download times (dashboard), and at S3 and DynamoDB latency in X-Ray.`,
       { threshold: durationAlarmThreshold(processorTimeout), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
     if (props.processorMaxConcurrency !== undefined) {
