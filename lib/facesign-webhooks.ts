@@ -2,6 +2,7 @@ import { CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from 
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,11 +17,12 @@ import { Construct, type IConstruct } from 'constructs';
 import { DEFAULTS, ENV, isValidHostEntry, queueVisibilityTimeoutSeconds } from '../lambda/shared/config';
 import type { FaceSignEventType } from '../contract/event';
 import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
-import { DEFAULT_METRICS_NAMESPACE } from '../contract/metric-names';
+import { DEFAULT_METRICS_NAMESPACE, METRIC } from '../contract/metric-names';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../contract/bucket-layout';
 import { handlerCode, type HandlerName } from './handler-code';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring, type WebhookAlarmOptions } from './webhook-monitoring';
+import type { WebhookMetricName } from './webhook-metrics';
 
 export { WEBHOOK_PATH };
 
@@ -275,15 +277,18 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 /** Options of {@link FaceSignWebhooks.onEvent}. */
 export interface OnEventOptions {
   /**
+   * The FaceSign event types (`detail-type`s) the rule matches: one or more.
+   */
+  readonly eventTypes: ReadonlyArray<FaceSignEventType | string>;
+  /**
+   * Where the matched events go.
+   */
+  readonly target: events.IRuleTarget;
+  /**
    * Description of the rule.
    * @default - the event types
    */
   readonly description?: string;
-  /**
-   * Construct id of the rule (PascalCase); also names its dead-letter queue and alarm.
-   * @default - derived from the event types: `OnSessionStatus`, `OnSessionStatus2`, ...
-   */
-  readonly id?: string;
   /**
    * Where events go that EventBridge could not deliver to the target after its retries. Used only
    * when the target sets no dead-letter queue itself. A queue of this app gets the policy statement
@@ -788,27 +793,29 @@ export class FaceSignWebhooks extends Construct {
    * queue for what still fails, and a Critical alarm in {@link monitoring} fires on the first event
    * it could not deliver. Every event is also kept in {@link eventArchive}, for replay.
    *
-   * @example webhooks.onEvent('session.status', new targets.LambdaFunction(myFn));
-   * @example webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.SqsQueue(q));
+   * @param id construct id of the rule (PascalCase, unique in this construct); also names its
+   *   dead-letter queue (`<id>DeadLetterQueue`) and its alarms (`<prefix>-Consumer<id>-...`). Keep it
+   *   when you reorder calls: a changed id replaces the rule.
+   *
+   * @example webhooks.onEvent('OnSessionStatus', { eventTypes: ['session.status'], target: new targets.LambdaFunction(myFn) });
+   * @example webhooks.onEvent('Photos', { eventTypes: ['media.user_photo', 'media.document_photo'], target: new targets.SqsQueue(q) });
    */
-  public onEvent(
-    types: FaceSignEventType | string | ReadonlyArray<FaceSignEventType | string>,
-    target: events.IRuleTarget,
-    options: OnEventOptions = {},
-  ): events.Rule {
-    const list = typeof types === 'string' ? [types] : [...types];
-    if (list.length === 0 || list.some((t) => typeof t !== 'string' || t.trim() === '')) {
-      throw new Error(`onEvent needs one or more event types, got ${JSON.stringify(types)}`);
+  public onEvent(id: string, options: OnEventOptions): events.Rule {
+    if (typeof id !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(id)) {
+      throw new Error(`onEvent id must be PascalCase letters and digits, got ${JSON.stringify(id)}`);
     }
-    let id = options.id;
-    if (id !== undefined) {
-      if (!/^[A-Z][A-Za-z0-9]*$/.test(id)) throw new Error(`onEvent id must be PascalCase letters and digits, got "${id}"`);
-      if (this.node.tryFindChild(id)) throw new Error(`onEvent id "${id}" is already used in this construct`);
-    } else {
-      const base = `On${list.map((t) => t.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase()).replace(/^./, (c) => c.toUpperCase())).join('Or')}`;
-      id = base;
-      for (let n = 2; this.node.tryFindChild(id) || this.node.tryFindChild(`${id}DeadLetterQueue`); n++) id = `${base}${n}`;
+    if (this.node.tryFindChild(id) || this.node.tryFindChild(`${id}DeadLetterQueue`)) {
+      throw new Error(`onEvent id "${id}" is already used in this construct`);
     }
+    const types: unknown = options?.eventTypes;
+    if (!Array.isArray(types) || types.length === 0 || types.some((t) => typeof t !== 'string' || t.trim() === '')) {
+      throw new Error(`onEvent needs eventTypes, one or more event type names, got ${JSON.stringify(types)}`);
+    }
+    if (options.target === undefined || typeof options.target.bind !== 'function') {
+      throw new Error(`onEvent needs a target (an events.IRuleTarget), got ${String(options.target)}`);
+    }
+    const list = [...(types as string[])];
+    const target = options.target;
     const rule = new events.Rule(this, id, {
       eventBus: this.eventBus,
       description: options.description ?? `FaceSign ${list.join(', ')} events`,
@@ -865,6 +872,136 @@ export class FaceSignWebhooks extends Construct {
       },
     ]);
     return queue;
+  }
+
+  /**
+   * One of this deployment's custom metrics (namespace `metricsNamespace`, dimensions `service` and
+   * `deployment`), as the built-in alarms and dashboard read it. `props.dimensionsMap` adds
+   * dimensions, such as `EventType` or `Reason` for the metrics also published per type or reason.
+   * @param metricName the metric's CloudWatch name, e.g. `'EventsReceived'`
+   */
+  public metric(metricName: WebhookMetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metrics.metric(metricName, props);
+  }
+
+  /**
+   * Events the verifier accepted and queued (FaceSign got a 2xx). Add the `EventType` dimension for one type.
+   * @default - Sum over 5 minutes
+   */
+  public metricEventsReceived(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.eventsReceived, props);
+  }
+
+  /**
+   * Requests the verifier answered 401 (add the `Reason` dimension: `missing_signature`, `signature_mismatch`, ...).
+   * @default - Sum over 5 minutes
+   */
+  public metricSignatureFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.signatureFailures, props);
+  }
+
+  /**
+   * Authentic deliveries the verifier refused (400, 413, or 401 after the signature matched): FaceSign never retries them. Add `Reason` for one reason.
+   * @default - Sum over 5 minutes
+   */
+  public metricRequestsRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.requestsRejected, props);
+  }
+
+  /**
+   * Requests the verifier answered 503 (our own failure; FaceSign retries). Add `Reason` for one reason.
+   * @default - Sum over 5 minutes
+   */
+  public metricRequestsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.requestsFailed, props);
+  }
+
+  /**
+   * Age of each accepted signature, in seconds (negative when ahead of our clock).
+   * @default - Maximum over 5 minutes
+   */
+  public metricSignatureAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.signatureAge, props);
+  }
+
+  /**
+   * Accepted deliveries whose timestamps are not as documented (never refused). Add `Reason` for one reason.
+   * @default - Sum over 5 minutes
+   */
+  public metricTimestampHeaderMismatches(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.timestampHeaderMismatches, props);
+  }
+
+  /**
+   * Authentic events the envelope schema does not recognise, archived under `quarantine/`. Add `Reason` for one reason.
+   * @default - Sum over 5 minutes
+   */
+  public metricEventsQuarantined(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.eventsQuarantined, props);
+  }
+
+  /**
+   * Events the processor handled for the first time. Add the `EventType` dimension for one type.
+   * @default - Sum over 5 minutes
+   */
+  public metricEventsProcessed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.eventsProcessed, props);
+  }
+
+  /**
+   * Repeat deliveries the processor skipped by event id.
+   * @default - Sum over 5 minutes
+   */
+  public metricDuplicatesSkipped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.duplicatesSkipped, props);
+  }
+
+  /**
+   * Deliveries that reused a processed event id with different content (archived under `conflicts/`).
+   * @default - Sum over 5 minutes
+   */
+  public metricConflictingDuplicates(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.conflictingDuplicates, props);
+  }
+
+  /**
+   * Messages the processor sent to the dead-letter queue. Add `Reason` for one reason.
+   * @default - Sum over 5 minutes
+   */
+  public metricPermanentFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.permanentFailures, props);
+  }
+
+  /**
+   * Processor attempts that will be retried. Add `Reason` for one reason.
+   * @default - Sum over 5 minutes
+   */
+  public metricTransientFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.transientFailures, props);
+  }
+
+  /**
+   * Bytes of media stored in S3.
+   * @default - Sum over 5 minutes
+   */
+  public metricMediaBytesStored(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.mediaBytesStored, props);
+  }
+
+  /**
+   * Milliseconds from the first media request to the stored object.
+   * @default - p99 over 5 minutes
+   */
+  public metricMediaDownloadTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.mediaDownloadTime, props);
+  }
+
+  /**
+   * Requests API Gateway answered 429, counted from the access log (FaceSign never retries them). It has the `deployment` dimension only.
+   * @default - Sum over 5 minutes
+   */
+  public metricRequestsThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.requestsThrottled, props);
   }
 }
 

@@ -1,6 +1,7 @@
 export * from './facesign-webhooks';
 export * from './facesign-webhooks-stack';
 export * from './webhook-monitoring';
+export * from './webhook-metrics';
 export * from '../contract/webhook-path';
 export type {
   FaceSignEvent,

@@ -13,6 +13,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../contract/metric-names';
+import { WebhookMetrics, type WebhookMetricName } from './webhook-metrics';
 
 /** The line after which media is lost: FaceSign's signed media URLs expire 15 minutes after they are made. */
 export const MEDIA_URL_LIFETIME = Duration.minutes(15);
@@ -25,6 +26,18 @@ const IDEMPOTENCY_OPERATIONS = [dynamodb.Operation.GET_ITEM, dynamodb.Operation.
 
 /** SQS keeps messages 4 days unless told otherwise. */
 const SQS_DEFAULT_RETENTION = Duration.days(4);
+
+/** The defaults of {@link WebhookAlarmOptions}' thresholds, in one place. */
+const ALARM_DEFAULTS = {
+  queueAgeAlarmThreshold: Duration.minutes(5),
+  apiServerErrorRateThreshold: 5,
+  apiServerErrorMinimumCount: 5,
+  apiLatencyP99Threshold: Duration.seconds(1),
+  signatureFailureAlarmThreshold: 10,
+} as const;
+
+/** A function's duration alarm fires at this share of its timeout (the dashboard draws the same line). */
+const DURATION_ALARM_SHARE = 0.8;
 
 /** The alarm settings, shared by {@link FaceSignWebhooksProps} and {@link WebhookMonitoringProps}. */
 export interface WebhookAlarmOptions {
@@ -142,6 +155,8 @@ export class WebhookMonitoring extends Construct {
   private readonly prefix: string;
   private readonly namespace: string;
   private readonly deployment: string;
+  /** The custom metrics of this deployment, as the alarms and dashboard read them. */
+  public readonly metrics: WebhookMetrics;
   private consumerWidget?: cloudwatch.GraphWidget;
 
   constructor(scope: Construct, id: string, props: WebhookMonitoringProps) {
@@ -151,11 +166,12 @@ export class WebhookMonitoring extends Construct {
     claimAlarmNamePrefix(stack, this.prefix);
     this.namespace = props.metricsNamespace;
     this.deployment = props.metricsDeployment;
-    const queueAgeThreshold = props.queueAgeAlarmThreshold ?? Duration.minutes(5);
-    const serverErrorRate = props.apiServerErrorRateThreshold ?? 5;
-    const serverErrorMinimum = props.apiServerErrorMinimumCount ?? 5;
-    const latencyThreshold = props.apiLatencyP99Threshold ?? Duration.seconds(1);
-    const signatureThreshold = props.signatureFailureAlarmThreshold ?? 10;
+    this.metrics = new WebhookMetrics(this.namespace, this.deployment);
+    const queueAgeThreshold = props.queueAgeAlarmThreshold ?? ALARM_DEFAULTS.queueAgeAlarmThreshold;
+    const serverErrorRate = props.apiServerErrorRateThreshold ?? ALARM_DEFAULTS.apiServerErrorRateThreshold;
+    const serverErrorMinimum = props.apiServerErrorMinimumCount ?? ALARM_DEFAULTS.apiServerErrorMinimumCount;
+    const latencyThreshold = props.apiLatencyP99Threshold ?? ALARM_DEFAULTS.apiLatencyP99Threshold;
+    const signatureThreshold = props.signatureFailureAlarmThreshold ?? ALARM_DEFAULTS.signatureFailureAlarmThreshold;
     if (queueAgeThreshold.toSeconds() >= MEDIA_URL_LIFETIME.toSeconds()) {
       throw new Error(`queueAgeAlarmThreshold must be under 15 minutes, or media is lost before it fires; got ${queueAgeThreshold.toSeconds()} s`);
     }
@@ -255,7 +271,7 @@ export class WebhookMonitoring extends Construct {
       expression: 'FILL(sent, 0) + FILL(failed, 0) + FILL(IF(change > 0, change, 0), 0)',
       usingMetrics: {
         sent: props.deadLetterQueue.metricNumberOfMessagesSent({ statistic: 'Sum', period: one }),
-        failed: this.custom(METRIC.permanentFailures, SERVICE.processor, 'Sum', one),
+        failed: this.metrics.metric(METRIC.permanentFailures, { period: one }),
         change: depthChange,
       },
       label: 'new dead-letter messages',
@@ -328,8 +344,8 @@ export class WebhookMonitoring extends Construct {
       'DurationNearTimeout',
       'Warning',
       props.verifier.metricDuration({ statistic: 'Maximum', period: five }),
-      `A verifier invocation took 80% of its ${verifierTimeout.toSeconds()} s timeout; at the timeout FaceSign gets a 5xx. Look at Secrets Manager and SQS latency in X-Ray.`,
-      { threshold: Math.floor(verifierTimeout.toMilliseconds() * 0.8), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+      `A verifier invocation took ${DURATION_ALARM_SHARE * 100}% of its ${verifierTimeout.toSeconds()} s timeout; at the timeout FaceSign gets a 5xx. Look at Secrets Manager and SQS latency in X-Ray.`,
+      { threshold: durationAlarmThreshold(verifierTimeout), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
     this.alarm(
       'processorErrors',
@@ -353,8 +369,8 @@ export class WebhookMonitoring extends Construct {
       'DurationNearTimeout',
       'Warning',
       props.processor.metricDuration({ statistic: 'Maximum', period: five }),
-      `A processor invocation took 80% of its ${processorTimeout.toSeconds()} s timeout. A timeout returns the whole batch to the queue and can cost media its URL. Look at media sizes and download times (dashboard), and at S3 and DynamoDB latency in X-Ray.`,
-      { threshold: Math.floor(processorTimeout.toMilliseconds() * 0.8), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+      `A processor invocation took ${DURATION_ALARM_SHARE * 100}% of its ${processorTimeout.toSeconds()} s timeout. A timeout returns the whole batch to the queue and can cost media its URL. Look at media sizes and download times (dashboard), and at S3 and DynamoDB latency in X-Ray.`,
+      { threshold: durationAlarmThreshold(processorTimeout), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
     if (props.processorMaxConcurrency !== undefined) {
       this.alarm(
@@ -414,7 +430,7 @@ export class WebhookMonitoring extends Construct {
         'Api',
         'Throttled',
         'Critical',
-        this.throttled(),
+        this.metrics.metric(METRIC.requestsThrottled),
         'API Gateway answered 429: FaceSign treats it as permanent and never retries, so those deliveries are lost unless FaceSign resends them. Find the source IPs in the access log (status 429); raise or remove the stage throttle, or ask AWS for a higher account limit. Then ask FaceSign to resend the affected events.',
       );
     }
@@ -423,7 +439,7 @@ export class WebhookMonitoring extends Construct {
       'Verifier',
       'SignatureFailures',
       'Warning',
-      this.custom(METRIC.signatureFailures, SERVICE.verifier),
+      this.metrics.metric(METRIC.signatureFailures),
       'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
       { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
@@ -432,7 +448,7 @@ export class WebhookMonitoring extends Construct {
       'Verifier',
       'RequestsRejected',
       'Critical',
-      this.custom(METRIC.requestsRejected, SERVICE.verifier),
+      this.metrics.metric(METRIC.requestsRejected),
       'The verifier refused an authentic delivery (400, 413, or 401 after its signature matched). FaceSign never retries a 4xx, so it is lost: the verifier log line "authentic delivery refused; FaceSign will not retry it" has statusCode, error and reason. Ask FaceSign to resend the event; raise maxBodyBytes for payload_too_large.',
     );
     this.alarm(
@@ -503,30 +519,14 @@ export class WebhookMonitoring extends Construct {
   public monitorConsumer(name: string, rule: events.IRule, eventBus: events.IEventBus, deadLetterQueue?: sqs.IQueue): cloudwatch.Alarm {
     const key = `consumer${name}`;
     if (this.alarmRecord[key]) throw new Error(`a consumer named ${name} is already monitored`);
-    // Rules on a custom bus report with EventBusName and RuleName; on the default bus with RuleName
-    // alone (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html). Sum both.
-    // Ids unique per consumer, so several consumers' lines can share the dashboard widget.
-    const idOf = (kind: 'bus' | 'rule', n: number) => `${key}${kind === 'bus' ? 'Bus' : 'Rule'}${n}`;
     const ruleName = plainRuleName(rule);
-    const ruleMetric = (metricName: string, n: number) => ({
-      [idOf('bus', n)]: new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName,
-        dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: ruleName },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
-      [idOf('rule', n)]: new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName,
-        dimensionsMap: { RuleName: ruleName },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
-    });
     const failures = new cloudwatch.MathExpression({
-      expression: [1, 2, 3].map((n) => `FILL(${idOf('bus', n)}, 0) + FILL(${idOf('rule', n)}, 0)`).join(' + '),
-      usingMetrics: { ...ruleMetric('FailedInvocations', 1), ...ruleMetric('InvocationsSentToDlq', 2), ...ruleMetric('InvocationsFailedToBeSentToDlq', 3) },
+      expression: [1, 2, 3].map((n) => `FILL(${ruleMetricId(key, 'bus', n)}, 0) + FILL(${ruleMetricId(key, 'rule', n)}, 0)`).join(' + '),
+      usingMetrics: {
+        ...this.ruleMetrics(key, 'FailedInvocations', 1, eventBus, ruleName),
+        ...this.ruleMetrics(key, 'InvocationsSentToDlq', 2, eventBus, ruleName),
+        ...this.ruleMetrics(key, 'InvocationsFailedToBeSentToDlq', 3, eventBus, ruleName),
+      },
       label: `${name}: failed deliveries`,
       period: Duration.minutes(5),
     });
@@ -565,6 +565,30 @@ export class WebhookMonitoring extends Construct {
     return alarm;
   }
 
+  /**
+   * One AWS/Events metric of a rule, twice: rules on a custom bus report with EventBusName and
+   * RuleName, on the default bus with RuleName alone
+   * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html); the alarm sums both.
+   */
+  private ruleMetrics(key: string, metricName: string, n: number, eventBus: events.IEventBus, ruleName: string): Record<string, cloudwatch.Metric> {
+    return {
+      [ruleMetricId(key, 'bus', n)]: new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName,
+        dimensionsMap: { EventBusName: eventBus.eventBusName, RuleName: ruleName },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      [ruleMetricId(key, 'rule', n)]: new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName,
+        dimensionsMap: { RuleName: ruleName },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+    };
+  }
+
   /** An alarm that fires on any occurrence (at least 1 in one period) unless `overrides` say otherwise. */
   private alarm(
     key: string,
@@ -592,34 +616,15 @@ export class WebhookMonitoring extends Construct {
     return created;
   }
 
-  /** One custom metric of this deployment. */
-  private custom(name: string, service: string, statistic = 'Sum', period = Duration.minutes(5)): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: this.namespace,
-      metricName: name,
-      dimensionsMap: { service, [DEPLOYMENT_DIMENSION]: this.deployment },
-      statistic,
-      period,
-    });
-  }
-
   /** A custom count whichever function publishes it (both may, as the pipeline evolves). */
-  private customAnyService(name: string): cloudwatch.MathExpression {
+  private customAnyService(name: WebhookMetricName): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
       expression: `FILL(verifier${name}, 0) + FILL(processor${name}, 0)`,
-      usingMetrics: { [`verifier${name}`]: this.custom(name, SERVICE.verifier), [`processor${name}`]: this.custom(name, SERVICE.processor) },
+      usingMetrics: {
+        [`verifier${name}`]: this.metrics.metricOf(name, SERVICE.verifier),
+        [`processor${name}`]: this.metrics.metricOf(name, SERVICE.processor),
+      },
       label: name,
-      period: Duration.minutes(5),
-    });
-  }
-
-  /** Requests API Gateway answered 429, counted by the access-log metric filter. */
-  private throttled(): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: this.namespace,
-      metricName: METRIC.requestsThrottled,
-      dimensionsMap: { [DEPLOYMENT_DIMENSION]: this.deployment },
-      statistic: 'Sum',
       period: Duration.minutes(5),
     });
   }
@@ -659,31 +664,11 @@ export class WebhookMonitoring extends Construct {
   ): cloudwatch.Dashboard {
     const five = Duration.minutes(5);
     const one = Duration.minutes(1);
-    const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
-      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
-    // One widget per function: the verifier's milliseconds and the processor's minutes never share an axis.
-    const durationWidget = (title: string, fn: lambda.IFunction, timeout: Duration) =>
-      graph(
-        title,
-        [
-          fn.metricDuration({ statistic: 'p50', period: five, label: 'p50' }),
-          fn.metricDuration({ statistic: 'p99', period: five, label: 'p99' }),
-          fn.metricDuration({ statistic: 'Maximum', period: five, label: 'max' }),
-        ],
-        {
-          leftYAxis: { min: 0, label: 'ms', showUnits: false },
-          leftAnnotations: [
-            { value: timeout.toMilliseconds(), label: `timeout (${timeout.toSeconds()} s)`, color: '#d62728' },
-            { value: Math.floor(timeout.toMilliseconds() * 0.8), label: 'alarm (80%)', color: '#ff7f0e' },
-          ],
-        },
-      );
-
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     // The list is read when the dashboard is rendered, so consumer alarms added later appear too.
     dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarmList, width: 24, height: 4 }));
     dashboard.addWidgets(
-      graph(
+      this.graph(
         'Webhook requests: 2xx / 4xx / 5xx',
         [
           new cloudwatch.MathExpression({
@@ -697,41 +682,41 @@ export class WebhookMonitoring extends Construct {
         ],
         { stacked: true },
       ),
-      graph(
+      this.graph(
         'Webhook latency',
         [props.api.metricLatency({ statistic: 'p50', period: five, label: 'p50' }), props.api.metricLatency({ statistic: 'p99', period: five, label: 'p99' })],
         { leftYAxis: { label: 'ms', showUnits: false } },
       ),
-      graph('Refused and failed requests by reason', [
+      this.graph('Refused and failed requests by reason', [
         this.byDimension(METRIC.signatureFailures, SERVICE.verifier, DIMENSION.reason, '401'),
         this.byDimension(METRIC.requestsRejected, SERVICE.verifier, DIMENSION.reason, 'authentic refused'),
         this.byDimension(METRIC.requestsFailed, SERVICE.verifier, DIMENSION.reason, '503'),
       ]),
     );
     dashboard.addWidgets(
-      graph('Throttled requests (429)', [this.throttled().with({ label: '429 (throttled)' })], {
+      this.graph('Throttled requests (429)', [this.metrics.metric(METRIC.requestsThrottled).with({ label: '429 (throttled)' })], {
         leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }],
       }),
-      graph(
+      this.graph(
         'Quarantined, conflicting and refused authentic deliveries',
         [
           this.customAnyService(METRIC.eventsQuarantined).with({ label: 'quarantined' }),
           this.customAnyService(METRIC.conflictingDuplicates).with({ label: 'conflicting duplicates' }),
-          this.custom(METRIC.requestsRejected, SERVICE.verifier).with({ label: 'authentic refused (400/413/401)' }),
+          this.metrics.metric(METRIC.requestsRejected).with({ label: 'authentic refused (400/413/401)' }),
         ],
         { leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }] },
       ),
-      graph('Signature timing', [this.custom(METRIC.timestampHeaderMismatches, SERVICE.verifier).with({ label: 'timestamp header ≠ t' })], {
+      this.graph('Signature timing', [this.metrics.metric(METRIC.timestampHeaderMismatches).with({ label: 'timestamp header ≠ t' })], {
         right: [
-          this.custom(METRIC.signatureAge, SERVICE.verifier, 'p50').with({ label: 'signature age p50 (s)' }),
-          this.custom(METRIC.signatureAge, SERVICE.verifier, 'Maximum').with({ label: 'signature age max (s)' }),
+          this.metrics.metric(METRIC.signatureAge, { statistic: 'p50' }).with({ label: 'signature age p50 (s)' }),
+          this.metrics.metric(METRIC.signatureAge, { statistic: 'Maximum' }).with({ label: 'signature age max (s)' }),
         ],
         rightYAxis: { min: 0, label: 'seconds', showUnits: false },
       }),
     );
     dashboard.addWidgets(
-      graph('Events received by type', [this.byDimension(METRIC.eventsReceived, SERVICE.verifier, DIMENSION.eventType, '')]),
-      graph(
+      this.graph('Events received by type', [this.byDimension(METRIC.eventsReceived, SERVICE.verifier, DIMENSION.eventType, '')]),
+      this.graph(
         'Queue depth and oldest message age',
         [
           props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one, label: 'waiting' }),
@@ -746,7 +731,7 @@ export class WebhookMonitoring extends Construct {
           rightYAxis: { min: 0, label: 'seconds', showUnits: false },
         },
       ),
-      graph(
+      this.graph(
         'Dead-letter queue: depth and new arrivals',
         [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: one, label: 'messages' }), m.newDeadLetters],
         {
@@ -760,9 +745,9 @@ export class WebhookMonitoring extends Construct {
         ? []
         : [{ value: props.processorMaxConcurrency, label: `maxConcurrency (${props.processorMaxConcurrency})`, color: '#d62728' }];
     dashboard.addWidgets(
-      durationWidget('Verifier duration', props.verifier, m.verifierTimeout),
-      durationWidget('Processor duration', props.processor, m.processorTimeout),
-      graph(
+      this.durationWidget('Verifier duration', props.verifier, m.verifierTimeout),
+      this.durationWidget('Processor duration', props.processor, m.processorTimeout),
+      this.graph(
         'Processor errors, throttles and concurrency',
         [
           props.processor.metricErrors({ period: five, statistic: 'Sum', label: 'errors' }),
@@ -776,9 +761,9 @@ export class WebhookMonitoring extends Construct {
       ),
     );
     dashboard.addWidgets(
-      graph('Events processed by type', [this.byDimension(METRIC.eventsProcessed, SERVICE.processor, DIMENSION.eventType, '')]),
-      graph('Duplicates skipped', [this.custom(METRIC.duplicatesSkipped, SERVICE.processor).with({ label: 'duplicate deliveries' })]),
-      graph('Failures by reason', [
+      this.graph('Events processed by type', [this.byDimension(METRIC.eventsProcessed, SERVICE.processor, DIMENSION.eventType, '')]),
+      this.graph('Duplicates skipped', [this.metrics.metric(METRIC.duplicatesSkipped).with({ label: 'duplicate deliveries' })]),
+      this.graph('Failures by reason', [
         this.byDimension(METRIC.permanentFailures, SERVICE.processor, DIMENSION.reason, 'permanent'),
         this.byDimension(METRIC.transientFailures, SERVICE.processor, DIMENSION.reason, 'transient'),
       ]),
@@ -786,7 +771,7 @@ export class WebhookMonitoring extends Construct {
     // Two widgets: CDK names both per-operation sums' metrics after the operations, so they cannot share a graph.
     const dynamoWidgets = props.idempotencyTable
       ? [
-          graph(
+          this.graph(
             'Idempotency table: throttled requests',
             [
               props.idempotencyTable.metricThrottledRequestsForOperations({
@@ -798,7 +783,7 @@ export class WebhookMonitoring extends Construct {
             ],
             { width: 4 },
           ),
-          graph(
+          this.graph(
             'Idempotency table: system errors and latency',
             [
               props.idempotencyTable.metricSystemErrorsForOperations({
@@ -823,17 +808,54 @@ export class WebhookMonitoring extends Construct {
         ]
       : [];
     dashboard.addWidgets(
-      graph('Media stored', [this.custom(METRIC.mediaBytesStored, SERVICE.processor).with({ label: 'bytes stored' })], {
-        right: [this.custom(METRIC.mediaDownloadTime, SERVICE.processor, 'p99').with({ label: 'download time p99 (ms)' })],
+      this.graph('Media stored', [this.metrics.metric(METRIC.mediaBytesStored).with({ label: 'bytes stored' })], {
+        right: [this.metrics.metric(METRIC.mediaDownloadTime, { statistic: 'p99' }).with({ label: 'download time p99 (ms)' })],
       }),
       ...dynamoWidgets,
-      graph('Alarm notifications', [
+      this.graph('Alarm notifications', [
         this.alarmTopic.metricNumberOfMessagesPublished({ period: five, statistic: 'Sum', label: 'published' }),
         this.alarmTopic.metricNumberOfNotificationsFailed({ period: five, statistic: 'Sum', label: 'failed' }),
       ]),
     );
     return dashboard;
   }
+  /** A dashboard graph: a third of the width unless `extra` says otherwise. */
+  private graph(title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}): cloudwatch.GraphWidget {
+    return new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
+  }
+
+  /** One widget per function: the verifier's milliseconds and the processor's minutes never share an axis. */
+  private durationWidget(title: string, fn: lambda.IFunction, timeout: Duration): cloudwatch.GraphWidget {
+    const five = Duration.minutes(5);
+    return this.graph(
+      title,
+      [
+        fn.metricDuration({ statistic: 'p50', period: five, label: 'p50' }),
+        fn.metricDuration({ statistic: 'p99', period: five, label: 'p99' }),
+        fn.metricDuration({ statistic: 'Maximum', period: five, label: 'max' }),
+      ],
+      {
+        leftYAxis: { min: 0, label: 'ms', showUnits: false },
+        leftAnnotations: [
+          { value: timeout.toMilliseconds(), label: `timeout (${timeout.toSeconds()} s)`, color: '#d62728' },
+          { value: durationAlarmThreshold(timeout), label: `alarm (${DURATION_ALARM_SHARE * 100}%)`, color: '#ff7f0e' },
+        ],
+      },
+    );
+  }
+}
+
+/**
+ * Id of one rule metric in the consumer's math expression: unique per consumer (`key`), so several
+ * consumers' lines can share the dashboard widget.
+ */
+function ruleMetricId(key: string, kind: 'bus' | 'rule', n: number): string {
+  return `${key}${kind === 'bus' ? 'Bus' : 'Rule'}${n}`;
+}
+
+/** The duration alarm's line for a function with this timeout, in milliseconds. */
+function durationAlarmThreshold(timeout: Duration): number {
+  return Math.floor(timeout.toMilliseconds() * DURATION_ALARM_SHARE);
 }
 
 /** The function's configured timeout; Lambda's own default (3 s) when none was set. */

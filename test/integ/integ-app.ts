@@ -93,7 +93,9 @@ export function buildIntegApp(app: App, options: IntegAppOptions): IntegApp {
   // SSE-SQS: EventBridge and SNS need key policy changes only for customer-managed keys
   // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-custom-bus-target-sqs.html).
   const consumerQueue = new sqs.Queue(stack, 'ConsumerQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true });
-  webhooks.onEvent(['session.status', 'media.user_photo'], new targets.SqsQueue(consumerQueue), {
+  webhooks.onEvent('OnSessionStatusOrMediaUserPhoto', {
+    eventTypes: ['session.status', 'media.user_photo'],
+    target: new targets.SqsQueue(consumerQueue),
     description: 'integration test: what a user rule receives',
   });
 

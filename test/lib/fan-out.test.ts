@@ -37,7 +37,7 @@ describe('EventBridge fan-out', () => {
   it('onEvent routes one type to a target with a rule on the bus', () => {
     const { stack, webhooks, template } = setup();
     const queue = new sqs.Queue(stack, 'Mine');
-    const rule = webhooks.onEvent('session.status', new targets.SqsQueue(queue));
+    const rule = webhooks.onEvent('SessionStatus', { eventTypes: ['session.status'], target: new targets.SqsQueue(queue) });
     expect(rule).toBeInstanceOf(events.Rule);
     const t = template();
     const [busId] = Object.keys(t.findResources('AWS::Events::EventBus'));
@@ -48,25 +48,48 @@ describe('EventBridge fan-out', () => {
     });
   });
 
-  it('onEvent takes several types, and gives each call its own rule', () => {
+  it('onEvent takes several types, and gives each call its own rule under the id it was given', () => {
     const { stack, webhooks, template } = setup();
     const fn = new lambda.Function(stack, 'Handler', {
       runtime: lambda.Runtime.NODEJS_24_X,
       handler: 'index.handler',
       code: lambda.Code.fromInline('export const handler = async () => {}'),
     });
-    const a = webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.LambdaFunction(fn));
-    const b = webhooks.onEvent(['media.user_photo', 'media.document_photo'], new targets.LambdaFunction(fn));
-    expect(a.node.id).toBe('OnMediaUserPhotoOrMediaDocumentPhoto');
-    expect(b.node.id).toBe('OnMediaUserPhotoOrMediaDocumentPhoto2');
+    const eventTypes = ['media.user_photo', 'media.document_photo'];
+    const a = webhooks.onEvent('Photos', { eventTypes, target: new targets.LambdaFunction(fn) });
+    const b = webhooks.onEvent('PhotosAudit', { eventTypes, target: new targets.LambdaFunction(fn) });
+    expect(a.node.id).toBe('Photos');
+    expect(b.node.id).toBe('PhotosAudit');
+    expect(webhooks.node.tryFindChild('PhotosAuditDeadLetterQueue')).toBeInstanceOf(sqs.Queue);
     const rules = Object.values(template().findResources('AWS::Events::Rule'));
     expect(rules).toHaveLength(2);
     for (const r of rules) expect(r.Properties.EventPattern['detail-type']).toEqual(['media.user_photo', 'media.document_photo']);
   });
 
-  it('onEvent refuses an empty type list', () => {
+  it('onEvent refuses an empty or malformed type list, showing it', () => {
     const { webhooks, stack } = setup();
-    expect(() => webhooks.onEvent([], new targets.SqsQueue(new sqs.Queue(stack, 'Q')))).toThrow('onEvent needs one or more event types, got []');
+    const target = new targets.SqsQueue(new sqs.Queue(stack, 'Q'));
+    expect(() => webhooks.onEvent('None', { eventTypes: [], target })).toThrow('onEvent needs eventTypes, one or more event type names, got []');
+    expect(() => webhooks.onEvent('Blank', { eventTypes: ['session.status', ' '], target })).toThrow('got ["session.status"," "]');
+    // A caller of the 0.x signature, from JavaScript or through a cast: named, not a TypeError deep inside.
+    expect(() => webhooks.onEvent('Old', { eventTypes: 'session.status', target } as never)).toThrow('got "session.status"');
+    expect(() => webhooks.onEvent('NoTarget', { eventTypes: ['session.status'] } as never)).toThrow(
+      'onEvent needs a target (an events.IRuleTarget), got undefined',
+    );
+    expect(webhooks.node.tryFindChild('None') ?? webhooks.node.tryFindChild('NoTarget')).toBeUndefined();
+  });
+
+  it('onEvent refuses an id that is not PascalCase or is already taken, showing it', () => {
+    const { webhooks, stack } = setup();
+    const options = { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Q')) };
+    expect(() => webhooks.onEvent('session.status', options)).toThrow('onEvent id must be PascalCase letters and digits, got "session.status"');
+    expect(() => webhooks.onEvent('', options)).toThrow('got ""');
+    webhooks.onEvent('Sessions', options);
+    expect(() => webhooks.onEvent('Sessions', options)).toThrow('onEvent id "Sessions" is already used in this construct');
+    // The id names the dead-letter queue too, so that name is taken as well.
+    expect(() => webhooks.onEvent('SessionsDeadLetterQueue', options)).toThrow('onEvent id "SessionsDeadLetterQueue" is already used');
+    // Construct children of FaceSignWebhooks itself.
+    expect(() => webhooks.onEvent('Monitoring', options)).toThrow('onEvent id "Monitoring" is already used');
   });
 
   it('publishes to an existing bus when given one, creating none', () => {

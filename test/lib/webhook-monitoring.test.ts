@@ -332,7 +332,7 @@ describe('alarm topic: CloudWatch can deliver every alarm', () => {
     const stack = new FaceSignWebhooksStack(app, 'Keyed', {
       webhooks: { alarmTopicProps: { topicName: 'pager', masterKey: new kms.Key(new Stack(app, 'Keys'), 'Mine') } },
     });
-    stack.webhooks.onEvent('session.status', new targets.SqsQueue(new sqs.Queue(stack, 'Consumer')));
+    stack.webhooks.onEvent('OnSessionStatus', { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Consumer')) });
     // The key lives in another stack of the app: its policy gets the statement, the walk reads it there.
     const keys = Template.fromStack(app.node.findChild('Keys') as Stack).toJSON();
     const t = Template.fromStack(stack).toJSON();
@@ -519,7 +519,7 @@ describe('onEvent consumers', () => {
     const app = new App({ context });
     const stack = new FaceSignWebhooksStack(app, 'Ops');
     const queue = new sqs.Queue(stack, 'Consumer', { enforceSSL: true, encryption: sqs.QueueEncryption.SQS_MANAGED });
-    const rule = stack.webhooks.onEvent('session.status', new targets.SqsQueue(queue));
+    const rule = stack.webhooks.onEvent('OnSessionStatus', { eventTypes: ['session.status'], target: new targets.SqsQueue(queue) });
     return { app, stack, rule };
   }
 
@@ -558,8 +558,9 @@ describe('onEvent consumers', () => {
     const app = new App({ context });
     const stack = new FaceSignWebhooksStack(app, 'Ops');
     const own = new sqs.Queue(stack, 'OwnDlq');
-    stack.webhooks.onEvent(['media.user_photo'], new targets.SqsQueue(new sqs.Queue(stack, 'Consumer'), { deadLetterQueue: own, retryAttempts: 3 }), {
-      id: 'Photos',
+    stack.webhooks.onEvent('Photos', {
+      eventTypes: ['media.user_photo'],
+      target: new targets.SqsQueue(new sqs.Queue(stack, 'Consumer'), { deadLetterQueue: own, retryAttempts: 3 }),
     });
     const t = Template.fromStack(stack);
     expect(Object.keys(t.findResources('AWS::SQS::Queue')).some((id) => id.includes('DeadLetterQueue') && id.includes('Photos'))).toBe(false);
@@ -569,10 +570,12 @@ describe('onEvent consumers', () => {
       ],
     });
     alarmIn(t, 'Ops-ConsumerPhotos-FailedDeliveries-Critical');
-    expect(() => stack.webhooks.onEvent('session.status', new targets.SqsQueue(new sqs.Queue(stack, 'Q2')), { id: 'Photos' })).toThrow(
+    expect(() => stack.webhooks.onEvent('Photos', { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Q2')) })).toThrow(
       'onEvent id "Photos" is already used',
     );
-    expect(() => stack.webhooks.onEvent('session.status', new targets.SqsQueue(new sqs.Queue(stack, 'Q3')), { id: 'bad id' })).toThrow('got "bad id"');
+    expect(() => stack.webhooks.onEvent('bad id', { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Q3')) })).toThrow(
+      'got "bad id"',
+    );
   });
 
   it('pages on the first event a consumer could not take, on both metric forms EventBridge uses', () => {
@@ -623,15 +626,15 @@ describe('onEvent consumers', () => {
     const outdir = mkdtempSync(path.join(tmpdir(), 'facesign-nag-consumer-'));
     const app = new App({ outdir, context });
     const stack = new FaceSignWebhooksStack(app, 'Nag');
-    stack.webhooks.onEvent(
-      'session.status',
-      new targets.SqsQueue(
+    stack.webhooks.onEvent('OnSessionStatus', {
+      eventTypes: ['session.status'],
+      target: new targets.SqsQueue(
         new sqs.Queue(stack, 'Consumer', {
           enforceSSL: true,
           deadLetterQueue: { queue: new sqs.Queue(stack, 'ConsumerDlq', { enforceSSL: true }), maxReceiveCount: 5 },
         }),
       ),
-    );
+    });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     app.synth();
     const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
@@ -770,8 +773,8 @@ describe('dashboard', () => {
   it('adds a consumer widget and the consumer alarm when onEvent is called', () => {
     const app = new App({ context });
     const stack = new FaceSignWebhooksStack(app, 'Ops');
-    stack.webhooks.onEvent('session.status', new targets.SqsQueue(new sqs.Queue(stack, 'Consumer')));
-    stack.webhooks.onEvent('session.status', new targets.SqsQueue(new sqs.Queue(stack, 'Second')));
+    stack.webhooks.onEvent('OnSessionStatus', { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Consumer')) });
+    stack.webhooks.onEvent('OnSessionStatus2', { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Second')) });
     const t = Template.fromStack(stack);
     const w = widget('EventBridge consumers: failed deliveries and dead letters', t);
     expect(JSON.stringify(w.properties.metrics)).toContain('InvocationsSentToDlq');

@@ -19,8 +19,9 @@ const onSessionStatus = new lambda.Function(stack, 'OnSessionStatus', {
   handler: 'index.handler',
   code: lambda.Code.fromAsset(path.join(__dirname, '..', 'handlers', 'session-status')),
 });
-const types: FaceSignEventType[] = ['session.status'];
-webhooks.onEvent(types, new targets.LambdaFunction(onSessionStatus));
+// The id names the rule (and its dead-letter queue and alarm): keep it, and the rule is kept.
+const eventTypes: FaceSignEventType[] = ['session.status'];
+webhooks.onEvent('OnSessionStatus', { eventTypes, target: new targets.LambdaFunction(onSessionStatus) });
 
 new CfnOutput(stack, 'WebhookUrl', { value: webhooks.webhookUrl });
 new CfnOutput(stack, 'SigningSecretArn', { value: webhooks.signingSecret.secretArn });
