@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/shared/config';
+import { ENV } from '../../contract/settings';
 import { signFaceSignPayload } from '../../contract/signature';
 import { buildHandlerBundles } from '../../local/bundle';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
