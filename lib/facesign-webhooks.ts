@@ -26,9 +26,10 @@ import {
   resolveSettings,
   type FaceSignWebhooksProps,
   type OnEventOptions,
+  type ResolvedSettings,
   type Retention,
 } from './facesign-webhooks-props';
-import { functionRole, grantSendEncrypted, handlerEnvironment, handlerFunction } from './handler-function';
+import { functionRole, grantSendEncrypted, handlerEnvironment, handlerFunction, type HandlerRuntimeOptions } from './handler-function';
 import { suppressJustifiedNagFindings, suppressNag } from './nag-suppressions';
 import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring } from './webhook-monitoring';
 
@@ -92,38 +93,21 @@ export class FaceSignWebhooks extends Construct {
 
   constructor(scope: Construct, id: string, props: FaceSignWebhooksProps = {}) {
     super(scope, id);
-    // Props → settings (defaults and bounds from contract/settings.ts), then the architecture in
-    // order: secret → key → bucket → bus and archive → queues → table → verifier → processor → API
-    // → monitoring → cdk-nag acknowledgements.
+    // Defaults and bounds of every setting come from the table in contract/settings.ts.
     const settings = resolveSettings(props);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     refuseExistingWithNew(props);
     const retention = resolveRetention(props);
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    // Unique per deployment in an account and region: a stack name is, and so is a path inside it.
+    const metricsDeployment = `${Stack.of(this).stackName}/${this.node.path.slice(Stack.of(this).node.path.length + 1)}`;
+    const runtime: HandlerRuntimeOptions = { metricsNamespace, sourceMapStackTraces: props.sourceMapStackTraces ?? false };
 
-    this.createdSigningSecret = props.existingSigningSecretObj
-      ? undefined
-      : new secretsmanager.Secret(this, 'SigningSecret', {
-          description: 'FaceSign webhook signing secret: the value from the FaceSign dashboard, or {"secrets":["new","old"]}',
-          ...props.signingSecretProps,
-          // An empty list, so the verifier knows the secret is not set yet and answers 503 (FaceSign retries).
-          generateSecretString: {
-            secretStringTemplate: JSON.stringify({ secrets: [] }),
-            generateStringKey: 'placeholder',
-            excludePunctuation: true,
-          },
-        });
+    // The architecture, in order: signing secret → key → bucket → bus and archive → queues →
+    // idempotency table → verifier → processor → API → monitoring → cdk-nag acknowledgements.
+    this.createdSigningSecret = props.existingSigningSecretObj ? undefined : this.createSigningSecret(props.signingSecretProps);
     this.signingSecret = props.existingSigningSecretObj ?? this.createdSigningSecret!;
-
-    this.encryptionKey =
-      props.existingEncryptionKeyObj ??
-      new kms.Key(this, 'EncryptionKey', {
-        description: 'FaceSign webhooks: archived events, stored identity media, and the event queues',
-        removalPolicy: RemovalPolicy.RETAIN,
-        ...props.encryptionKeyProps,
-        // Not negotiable: this key protects identity data.
-        enableKeyRotation: true,
-      });
-
+    this.encryptionKey = props.existingEncryptionKeyObj ?? this.createEncryptionKey(props.encryptionKeyProps);
     if (props.existingBucketObj) {
       this.bucket = props.existingBucketObj;
     } else {
@@ -131,137 +115,22 @@ export class FaceSignWebhooks extends Construct {
       this.bucket = this.createBucket(retention, this.accessLogsBucket, props.bucketProps);
     }
     this.eventBus = props.existingEventBusObj ?? new events.EventBus(this, 'EventBus', props.eventBusProps);
-    // Every published event is kept, so a consumer's outage can be replayed.
-    this.eventArchive = new events.Archive(this, 'EventArchive', {
-      sourceEventBus: this.eventBus,
-      eventPattern: { source: [EVENT_BRIDGE_SOURCE] },
-      retention: resolveEventArchiveRetention(props),
-      description: 'Every FaceSign event published by the processor, for replay after a consumer outage',
-    });
-
-    // The queues hold whole event payloads, signed media URLs included, for up to 14 days: the
-    // same key as the bucket, so one key policy says who can read identity data (README, "Data protection").
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.encryptionKey,
-      enforceSSL: true,
-      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
-      // Twice the function timeout, not AWS's suggested six: a crashed, timed-out or out-of-memory
-      // invocation's records must come back while their media URLs live (README "Timeout budget").
-      visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(settings.processorTimeout)),
-      // Shorter than the dead-letter queue's, which counts from the original enqueue time.
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-    });
-
-    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      timeToLiveAttribute: 'expiration',
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      // Event ids, session ids and S3 locations, gone after the TTL: no identity data, so the
-      // AWS-managed key (README, "Data protection").
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Only dedup state with a TTL: nothing to keep when the stack goes.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.eventArchive = this.createEventArchive(resolveEventArchiveRetention(props));
+    this.deadLetterQueue = this.createDeadLetterQueue();
+    this.queue = this.createQueue(settings);
+    this.idempotencyTable = this.createIdempotencyTable();
 
     this.verifierLogGroup = new logs.LogGroup(this, 'VerifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-    // Unique per deployment in an account and region: a stack name is, and so is a path inside it.
-    const metricsDeployment = `${Stack.of(this).stackName}/${this.node.path.slice(Stack.of(this).node.path.length + 1)}`;
-    const runtime = { metricsNamespace, sourceMapStackTraces: props.sourceMapStackTraces ?? false };
-    this.verifier = handlerFunction(this, 'Verifier', 'verifier', {
-      role: functionRole(this, 'VerifierRole', this.verifierLogGroup),
-      description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
-      memorySize: settings.verifierMemorySize,
-      timeout: Duration.seconds(SETTINGS.verifierTimeout.default),
-      // Throttled invocations become API Gateway 500s (retried by FaceSign), never 429s:
-      // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
-      reservedConcurrentExecutions: settings.verifierReservedConcurrency,
-      logGroup: this.verifierLogGroup,
-      environment: handlerEnvironment(
-        'verifier',
-        runtime,
-        { metricsDeployment, signingSecretArn: this.signingSecret.secretArn, queueUrl: this.queue.queueUrl },
-        settings,
-      ),
-    });
-    this.signingSecret.grantRead(this.verifier);
-    this.restrictSecretValueToVerifier();
-    grantSendEncrypted(this.queue, this.encryptionKey, this.verifier);
-
+    this.verifier = this.createVerifier(settings, runtime, metricsDeployment);
     this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.processor = handlerFunction(this, 'Processor', 'processor', {
-      role: functionRole(this, 'ProcessorRole', this.processorLogGroup),
-      description: 'FaceSign webhooks: archives events, stores media, skips repeat deliveries',
-      memorySize: settings.processorMemorySize,
-      timeout: Duration.seconds(settings.processorTimeout),
-      logGroup: this.processorLogGroup,
-      environment: handlerEnvironment(
-        'processor',
-        runtime,
-        {
-          metricsDeployment,
-          bucketName: this.bucket.bucketName,
-          encryptionKeyArn: this.encryptionKey.keyArn,
-          idempotencyTableName: this.idempotencyTable.tableName,
-          queueUrl: this.queue.queueUrl,
-          deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
-          eventBusName: this.eventBus.eventBusName,
-        },
-        settings,
-      ),
-    });
-    this.processor.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: settings.processorBatchSize,
-        maxConcurrency: settings.processorMaxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-    this.grantProcessor();
+    this.processor = this.createProcessor(settings, runtime, metricsDeployment);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.api = new HttpApi(this, 'Api', {
       description: 'FaceSign webhooks',
       createDefaultStage: false,
     });
-    this.stage = new HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      // No throttle unless asked for: a throttled request gets 429, which FaceSign never retries.
-      ...(settings.throttlingRateLimit !== undefined || settings.throttlingBurstLimit !== undefined
-        ? { throttle: { rateLimit: settings.throttlingRateLimit, burstLimit: settings.throttlingBurstLimit } }
-        : {}),
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(this.accessLogGroup),
-        // No headers: the signature header must never reach a log.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            sourceIp: '$context.identity.sourceIp',
-            requestTime: '$context.requestTime',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            // A constant, so the 429 metric filter can give its metric this deployment's dimension.
-            [ACCESS_LOG_DEPLOYMENT_FIELD]: metricsDeployment,
-          }),
-        ),
-      },
-    });
+    this.stage = this.createStage(settings, metricsDeployment);
     this.api.addRoutes({
       path: WEBHOOK_PATH,
       methods: [HttpMethod.POST],
@@ -300,6 +169,170 @@ export class FaceSignWebhooks extends Construct {
       processorLogGroup: this.processorLogGroup,
       bucket: this.bucket,
       accessLogsBucket: this.accessLogsBucket,
+    });
+  }
+
+  private createSigningSecret(overrides: FaceSignWebhooksProps['signingSecretProps']): secretsmanager.Secret {
+    return new secretsmanager.Secret(this, 'SigningSecret', {
+      description: 'FaceSign webhook signing secret: the value from the FaceSign dashboard, or {"secrets":["new","old"]}',
+      ...overrides,
+      // An empty list, so the verifier knows the secret is not set yet and answers 503 (FaceSign retries).
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ secrets: [] }),
+        generateStringKey: 'placeholder',
+        excludePunctuation: true,
+      },
+    });
+  }
+
+  private createEncryptionKey(overrides: FaceSignWebhooksProps['encryptionKeyProps']): kms.Key {
+    return new kms.Key(this, 'EncryptionKey', {
+      description: 'FaceSign webhooks: archived events, stored identity media, and the event queues',
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...overrides,
+      // Not negotiable: this key protects identity data.
+      enableKeyRotation: true,
+    });
+  }
+
+  /** Every published event is kept, so a consumer's outage can be replayed. */
+  private createEventArchive(retention: Duration): events.Archive {
+    return new events.Archive(this, 'EventArchive', {
+      sourceEventBus: this.eventBus,
+      eventPattern: { source: [EVENT_BRIDGE_SOURCE] },
+      retention,
+      description: 'Every FaceSign event published by the processor, for replay after a consumer outage',
+    });
+  }
+
+  // The queues hold whole event payloads, signed media URLs included, for up to 14 days: the
+  // same key as the bucket, so one key policy says who can read identity data (README, "Data protection").
+  private createDeadLetterQueue(): sqs.Queue {
+    return new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+    });
+  }
+
+  private createQueue(settings: ResolvedSettings): sqs.Queue {
+    return new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+      // Twice the function timeout, not AWS's suggested six: a crashed, timed-out or out-of-memory
+      // invocation's records must come back while their media URLs live (README "Timeout budget").
+      visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(settings.processorTimeout)),
+      // Shorter than the dead-letter queue's, which counts from the original enqueue time.
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+    });
+  }
+
+  private createIdempotencyTable(): dynamodb.Table {
+    return new dynamodb.Table(this, 'IdempotencyTable', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiration',
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      // Event ids, session ids and S3 locations, gone after the TTL: no identity data, so the
+      // AWS-managed key (README, "Data protection").
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Only dedup state with a TTL: nothing to keep when the stack goes.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /** The verifier, with read on the signing secret (only it) and send on the queue. */
+  private createVerifier(settings: ResolvedSettings, runtime: HandlerRuntimeOptions, metricsDeployment: string): lambda.Function {
+    const verifier = handlerFunction(this, 'Verifier', 'verifier', {
+      role: functionRole(this, 'VerifierRole', this.verifierLogGroup),
+      description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
+      memorySize: settings.verifierMemorySize,
+      timeout: Duration.seconds(SETTINGS.verifierTimeout.default),
+      // Throttled invocations become API Gateway 500s (retried by FaceSign), never 429s:
+      // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+      reservedConcurrentExecutions: settings.verifierReservedConcurrency,
+      logGroup: this.verifierLogGroup,
+      environment: handlerEnvironment(
+        'verifier',
+        runtime,
+        { metricsDeployment, signingSecretArn: this.signingSecret.secretArn, queueUrl: this.queue.queueUrl },
+        settings,
+      ),
+    });
+    this.signingSecret.grantRead(verifier);
+    this.restrictSecretValueToVerifier(verifier);
+    grantSendEncrypted(this.queue, this.encryptionKey, verifier);
+    return verifier;
+  }
+
+  /** The processor, fed by the queue, with exactly the grants of {@link grantProcessor}. */
+  private createProcessor(settings: ResolvedSettings, runtime: HandlerRuntimeOptions, metricsDeployment: string): lambda.Function {
+    const processor = handlerFunction(this, 'Processor', 'processor', {
+      role: functionRole(this, 'ProcessorRole', this.processorLogGroup),
+      description: 'FaceSign webhooks: archives events, stores media, skips repeat deliveries',
+      memorySize: settings.processorMemorySize,
+      timeout: Duration.seconds(settings.processorTimeout),
+      logGroup: this.processorLogGroup,
+      environment: handlerEnvironment(
+        'processor',
+        runtime,
+        {
+          metricsDeployment,
+          bucketName: this.bucket.bucketName,
+          encryptionKeyArn: this.encryptionKey.keyArn,
+          idempotencyTableName: this.idempotencyTable.tableName,
+          queueUrl: this.queue.queueUrl,
+          deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+          eventBusName: this.eventBus.eventBusName,
+        },
+        settings,
+      ),
+    });
+    processor.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: settings.processorBatchSize,
+        maxConcurrency: settings.processorMaxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.grantProcessor(processor);
+    return processor;
+  }
+
+  /** The `$default` stage: access logs without headers, and a throttle only if asked for. */
+  private createStage(settings: ResolvedSettings, metricsDeployment: string): HttpStage {
+    return new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      // No throttle unless asked for: a throttled request gets 429, which FaceSign never retries.
+      ...(settings.throttlingRateLimit !== undefined || settings.throttlingBurstLimit !== undefined
+        ? { throttle: { rateLimit: settings.throttlingRateLimit, burstLimit: settings.throttlingBurstLimit } }
+        : {}),
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup),
+        // No headers: the signature header must never reach a log.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            sourceIp: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            responseLatency: '$context.responseLatency',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            // A constant, so the 429 metric filter can give its metric this deployment's dimension.
+            [ACCESS_LOG_DEPLOYMENT_FIELD]: metricsDeployment,
+          }),
+        ),
+      },
     });
   }
 
@@ -375,16 +408,16 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /** Exactly what the processor calls, on exactly what it touches. */
-  private grantProcessor(): void {
+  private grantProcessor(processor: lambda.Function): void {
     // Consuming (receive, delete, change visibility, and kms:Decrypt on the queue's key) is granted by the event source.
-    grantSendEncrypted(this.deadLetterQueue, this.encryptionKey, this.processor);
-    this.processor.addToRolePolicy(
+    grantSendEncrypted(this.deadLetterQueue, this.encryptionKey, processor);
+    processor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [this.idempotencyTable.tableArn],
       }),
     );
-    this.processor.addToRolePolicy(
+    processor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
         resources: Object.values(BUCKET_PREFIX).map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
@@ -392,26 +425,26 @@ export class FaceSignWebhooks extends Construct {
     );
     // A retried or redriven media event whose file is already stored counts as done: the
     // processor lists its own media key and reads that file back for its SHA-256.
-    this.processor.addToRolePolicy(
+    processor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${BUCKET_PREFIX.media}*`] } },
       }),
     );
-    this.processor.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${BUCKET_PREFIX.media}*`)] }));
+    processor.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${BUCKET_PREFIX.media}*`)] }));
     // An SSE-KMS upload needs kms:GenerateDataKey, and a multipart one kms:Decrypt as well (S3
     // decrypts the parts' data keys to complete it), only through S3; reading a stored file back
     // needs kms:Decrypt too:
     // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
-    this.processor.addToRolePolicy(
+    processor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: [this.encryptionKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
       }),
     );
-    this.eventBus.grantPutEventsTo(this.processor);
+    this.eventBus.grantPutEventsTo(processor);
   }
 
   /**
@@ -453,7 +486,7 @@ export class FaceSignWebhooks extends Construct {
    * included, may still describe it, put a new value, and change or delete the policy. An
    * existing secret passed in is left alone (the README says what to add to it).
    */
-  private restrictSecretValueToVerifier(): void {
+  private restrictSecretValueToVerifier(verifier: lambda.Function): void {
     // Not `instanceof Secret`: a secret passed in may be a Secret of the same app, and it is the user's.
     if (!this.createdSigningSecret) return;
     this.createdSigningSecret.addToResourcePolicy(
@@ -465,7 +498,7 @@ export class FaceSignWebhooks extends Construct {
         resources: ['*'],
         // For a Lambda's assumed-role session, aws:PrincipalArn is the role's ARN:
         // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
-        conditions: { StringNotEquals: { 'aws:PrincipalArn': this.verifier.role!.roleArn } },
+        conditions: { StringNotEquals: { 'aws:PrincipalArn': verifier.role!.roleArn } },
       }),
     );
   }
