@@ -1,6 +1,7 @@
 /**
- * The one configuration loader for both functions. The construct sets these variables; the local
- * runtime sets the same ones. A bad value fails the cold start with a message naming the variable,
+ * The one configuration loader for both functions. Variable names, defaults and bounds are the rows
+ * of contract/settings.ts, whose functionEnvironment the construct and the local runtime both use
+ * to set them. A bad value fails the cold start with a message naming the variable and the value,
  * so a misconfiguration shows as a 5xx (and FaceSign retries) rather than as lost events.
  */
 
