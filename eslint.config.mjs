@@ -64,9 +64,7 @@ export default tseslint.config(
   {
     files: ['lib/**/*.ts', 'bin/**/*.ts'],
     rules: forbid(
-      ['**/lambda/processor/**', 'the construct uses only the contract (contract/), never the handlers'],
-      ['**/lambda/verifier/**', 'the construct uses only the contract (contract/), never the handlers'],
-      ['**/lambda/shared/observability', 'the construct must not load Powertools'],
+      ['**/lambda/**', 'the construct uses only the contract (contract/), never the handlers or their shared code'],
       ['**/local/**', 'the construct never imports the local runtime'],
       ['**/bench/**', 'the construct never imports benchmarks'],
       ['**/test/**', 'the construct never imports tests'],

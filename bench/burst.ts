@@ -23,8 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CONSTRUCT_DEFAULTS } from '../lib/facesign-webhooks';
-import { DEFAULTS, queueVisibilityTimeoutSeconds } from '../lambda/shared/config';
+import { queueVisibilityTimeoutSeconds, SETTINGS } from '../contract/settings';
 import { FAILURE_RESERVE_MS } from '../lambda/processor/deadline';
 import { MAX_RETRY_DELAY_SECONDS } from '../lambda/processor/process-record';
 import type { BenchRow } from './stats';
@@ -64,8 +63,8 @@ export interface BurstSettings {
 }
 
 export const DEFAULT_SETTINGS: BurstSettings = {
-  batchSize: CONSTRUCT_DEFAULTS.processorBatchSize,
-  maxConcurrency: CONSTRUCT_DEFAULTS.processorMaxConcurrency,
+  batchSize: SETTINGS.processorBatchSize.default,
+  maxConcurrency: SETTINGS.processorMaxConcurrency.default,
 };
 
 export interface BurstResult {
@@ -215,18 +214,18 @@ export function safeBurst(mediaShare: number, costs: MeasuredCosts, settings: Bu
 
 /** The timeout budget at the default settings, in seconds (also written in docs/operations.md). */
 export function timeoutBudget() {
-  const processorTimeout = CONSTRUCT_DEFAULTS.processorTimeoutSeconds;
+  const processorTimeout = SETTINGS.processorTimeout.default;
   const visibility = queueVisibilityTimeoutSeconds(processorTimeout);
-  const attemptCap = Math.min(DEFAULTS.mediaDownloadTimeoutSeconds, processorTimeout - FAILURE_RESERVE_MS / 1000);
+  const attemptCap = Math.min(SETTINGS.mediaDownloadTimeout.default, processorTimeout - FAILURE_RESERVE_MS / 1000);
   let backoff = 0;
-  for (let attempt = 1; attempt < DEFAULTS.maxReceiveCount; attempt++) {
-    backoff += Math.min(MAX_RETRY_DELAY_SECONDS, DEFAULTS.retryBaseDelaySeconds * 2 ** (attempt - 1) * 1.2);
+  for (let attempt = 1; attempt < SETTINGS.maxReceiveCount.default; attempt++) {
+    backoff += Math.min(MAX_RETRY_DELAY_SECONDS, SETTINGS.retryBaseDelaySeconds.default * 2 ** (attempt - 1) * 1.2);
   }
   return {
     processorTimeout,
     visibility,
     attemptCap,
-    transientWorstCase: DEFAULTS.maxReceiveCount * attemptCap + backoff,
+    transientWorstCase: SETTINGS.maxReceiveCount.default * attemptCap + backoff,
     crashThenSuccess: visibility + attemptCap,
   };
 }
@@ -282,18 +281,18 @@ export async function runBurstBench(): Promise<BenchRow[]> {
   );
   row(
     'timeout budget',
-    `${DEFAULTS.maxReceiveCount} attempts each cut at ${b.attemptCap} s, with +20% backoff, s`,
+    `${SETTINGS.maxReceiveCount.default} attempts each cut at ${b.attemptCap} s, with +20% backoff, s`,
     `${b.transientWorstCase.toFixed(0)}`,
     `≤ ${URL_LIFE_S - DELIVERY_DELAY_S}`,
     b.transientWorstCase <= URL_LIFE_S - DELIVERY_DELAY_S,
   );
   for (const slowdown of [1, 4, 10]) {
     const costs = slower(measured, slowdown);
-    const fits = (DEFAULTS.mediaDownloadTimeoutSeconds - costs.transferFixedS) * costs.streamMiBps;
+    const fits = (SETTINGS.mediaDownloadTimeout.default - costs.transferFixedS) * costs.streamMiBps;
     row(
       'timeout budget',
-      `largest file within the ${DEFAULTS.mediaDownloadTimeoutSeconds} s download cap, ${slowdown === 1 ? 'measured' : `÷ ${slowdown}`} (${costs.streamMiBps.toFixed(0)} MiB/s)`,
-      `${fits >= 1024 ? `${(fits / 1024).toFixed(1)} GiB` : `${fits.toFixed(0)} MiB`} (cap ${DEFAULTS.mediaMaxBytes / 1024 ** 3} GiB)`,
+      `largest file within the ${SETTINGS.mediaDownloadTimeout.default} s download cap, ${slowdown === 1 ? 'measured' : `÷ ${slowdown}`} (${costs.streamMiBps.toFixed(0)} MiB/s)`,
+      `${fits >= 1024 ? `${(fits / 1024).toFixed(1)} GiB` : `${fits.toFixed(0)} MiB`} (cap ${SETTINGS.maxMediaBytes.default / 1024 ** 3} GiB)`,
     );
   }
   return rows;

@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import type { HandlerName } from '../lib/handler-code';
 import { BUNDLE_SETTINGS, buildHandlerBundles, bundleEntry, handlerEntry } from '../scripts/handler-bundles';
+import { functionEnvironment } from '../contract/settings';
 import { median, spread, type BenchRow } from './stats';
 
 const ROUNDS = 12;
@@ -74,11 +75,21 @@ export async function runColdStartBench(): Promise<BenchRow[]> {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'x',
     AWS_SECRET_ACCESS_KEY: 'x',
-    FACESIGN_SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:0:secret:x',
-    FACESIGN_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/0/q',
-    FACESIGN_BUCKET_NAME: 'b',
-    FACESIGN_IDEMPOTENCY_TABLE_NAME: 't',
-    FACESIGN_DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/0/dlq',
+    ...functionEnvironment(
+      'verifier',
+      { signingSecretArn: 'arn:aws:secretsmanager:us-east-1:0:secret:x', queueUrl: 'https://sqs.us-east-1.amazonaws.com/0/q' },
+      {},
+    ),
+    ...functionEnvironment(
+      'processor',
+      {
+        bucketName: 'b',
+        idempotencyTableName: 't',
+        queueUrl: 'https://sqs.us-east-1.amazonaws.com/0/q',
+        deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/0/dlq',
+      },
+      {},
+    ),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'INFO',
     // As deployed (FaceSignWebhooks sets the same).

@@ -9,7 +9,7 @@
  * are the 2025 list prices as we know them and were not re-checked here. Free tiers are ignored.
  * Re-check before quoting; they change.
  */
-import { CONSTRUCT_DEFAULTS } from '../lib/facesign-webhooks';
+import { SETTINGS } from '../contract/settings';
 import { measuredLoad } from './load';
 import type { BenchRow } from './stats';
 
@@ -25,9 +25,9 @@ export const PRICES = {
   xrayPerMillionTracesRecorded: 5.0,
 } as const;
 
-const VERIFIER_GB = CONSTRUCT_DEFAULTS.verifierMemorySize / 1024;
-const PROCESSOR_GB = CONSTRUCT_DEFAULTS.processorMemorySize / 1024;
-const BATCH_SIZE = CONSTRUCT_DEFAULTS.processorBatchSize;
+const VERIFIER_GB = SETTINGS.verifierMemorySize.default / 1024;
+const PROCESSOR_GB = SETTINGS.processorMemorySize.default / 1024;
+const BATCH_SIZE = SETTINGS.processorBatchSize.default;
 
 /** A hosted webhook gateway's published price, for scale (from its plans page in our reference copy). */
 const HOSTED_GATEWAY = {

@@ -3,6 +3,8 @@ export * from './facesign-webhooks-stack';
 export * from './webhook-monitoring';
 export * from './webhook-metrics';
 export * from '../contract/webhook-path';
+// The settings table: every setting's default, bounds and unit, for users who want the defaults.
+export { SETTINGS, type SettingName, type SettingRow, type SettingUnit } from '../contract/settings';
 export type {
   FaceSignEvent,
   FaceSignEventType,

@@ -11,7 +11,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { ENV } from '../lambda/shared/config';
+import { functionEnvironment } from '../contract/settings';
 import { ArchiveMirror } from './archive-mirror';
 import { startEventBridge, type PublishedEvent } from './eventbridge-server';
 import { startFaultProxy } from './fault-proxy';
@@ -246,8 +246,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
       ...settings.verifier.environment,
       ...common,
       AWS_ENDPOINT_URL_SQS: verifierSqs.endpoint,
-      [ENV.signingSecretArn]: SECRET_ID,
-      [ENV.queueUrl]: queueUrl,
+      ...functionEnvironment('verifier', { signingSecretArn: SECRET_ID, queueUrl }, {}),
     },
   });
   const processorFn = new LocalLambda({
@@ -262,16 +261,24 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
       ...common,
       AWS_ENDPOINT_URL_S3: processorS3.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: processorDynamoDB.endpoint,
-      [ENV.bucketName]: bucket,
-      [ENV.idempotencyTableName]: tableName,
-      [ENV.queueUrl]: queueUrl,
-      [ENV.deadLetterQueueUrl]: deadLetterQueueUrl,
-      [ENV.mediaAllowHttpLoopback]: 'true',
-      [ENV.eventBusName]: 'facesign-local-bus',
-      // Every object is written SSE-KMS, as in AWS (the local S3 accepts and ignores the key).
-      [ENV.encryptionKeyArn]: LOCAL_KEY_ARN,
-      ...(options.retryBaseDelaySeconds ? { [ENV.retryBaseDelaySeconds]: String(options.retryBaseDelaySeconds) } : {}),
-      ...(options.mediaHosts?.length ? { [ENV.mediaAllowedHosts]: options.mediaHosts.join(',') } : {}),
+      ...functionEnvironment(
+        'processor',
+        {
+          bucketName: bucket,
+          idempotencyTableName: tableName,
+          queueUrl,
+          deadLetterQueueUrl,
+          eventBusName: 'facesign-local-bus',
+          // Every object is written SSE-KMS, as in AWS (the local S3 accepts and ignores the key).
+          encryptionKeyArn: LOCAL_KEY_ARN,
+        },
+        // What only the local runtime sets: plain http to the local media server, a shorter backoff in tests.
+        {
+          mediaAllowHttpLoopback: true,
+          ...(options.retryBaseDelaySeconds ? { retryBaseDelaySeconds: options.retryBaseDelaySeconds } : {}),
+          ...(options.mediaHosts?.length ? { allowedMediaHosts: options.mediaHosts } : {}),
+        },
+      ),
     },
   });
   stack.push(

@@ -1,63 +1,14 @@
 /**
- * The one configuration loader for both functions. The construct sets these variables; the local
- * runtime sets the same ones. A bad value fails the cold start with a message naming the variable,
+ * The one configuration loader for both functions. Variable names, defaults and bounds are the rows
+ * of contract/settings.ts, whose functionEnvironment the construct and the local runtime both use
+ * to set them. A bad value fails the cold start with a message naming the variable and the value,
  * so a misconfiguration shows as a 5xx (and FaceSign retries) rather than as lost events.
  */
 
-/** Environment variable names, shared with the construct that sets them. */
-export const ENV = {
-  signingSecretArn: 'FACESIGN_SIGNING_SECRET_ARN',
-  queueUrl: 'FACESIGN_QUEUE_URL',
-  deadLetterQueueUrl: 'FACESIGN_DEAD_LETTER_QUEUE_URL',
-  toleranceSeconds: 'FACESIGN_SIGNATURE_TOLERANCE_SECONDS',
-  maxBodyBytes: 'FACESIGN_MAX_BODY_BYTES',
-  secretCacheSeconds: 'FACESIGN_SECRET_CACHE_SECONDS',
-  bucketName: 'FACESIGN_BUCKET_NAME',
-  idempotencyTableName: 'FACESIGN_IDEMPOTENCY_TABLE_NAME',
-  idempotencyWindowSeconds: 'FACESIGN_IDEMPOTENCY_WINDOW_SECONDS',
-  maxReceiveCount: 'FACESIGN_MAX_RECEIVE_COUNT',
-  mediaAllowedHosts: 'FACESIGN_MEDIA_HOSTS',
-  mediaAllowHttpLoopback: 'FACESIGN_MEDIA_ALLOW_HTTP_LOOPBACK',
-  mediaDownloadTimeoutSeconds: 'FACESIGN_MEDIA_DOWNLOAD_TIMEOUT_SECONDS',
-  mediaMaxBytes: 'FACESIGN_MEDIA_MAX_BYTES',
-  retryBaseDelaySeconds: 'FACESIGN_RETRY_BASE_DELAY_SECONDS',
-  eventBusName: 'FACESIGN_EVENT_BUS_NAME',
-  encryptionKeyArn: 'FACESIGN_ENCRYPTION_KEY_ARN',
-  metricsDeployment: 'FACESIGN_METRICS_DEPLOYMENT',
-} as const;
+import { describeBounds, ENV, isValidHostEntry, SETTINGS, withinBounds, type SettingName } from '../../contract/settings';
 
-/** Defaults shared by the construct and the handlers. */
-export const DEFAULTS = {
-  /** Oldest accepted signature: the idempotency window, so that every replay it lets in is a duplicate. */
-  toleranceSeconds: 7 * 24 * 3600,
-  maxBodyBytes: 256 * 1024,
-  secretCacheSeconds: 300,
-  idempotencyWindowSeconds: 7 * 24 * 3600,
-  maxReceiveCount: 5,
-  mediaAllowedHosts: ['media.facesign.ai'],
-  mediaDownloadTimeoutSeconds: 90,
-  mediaMaxBytes: 1024 * 1024 * 1024,
-  retryBaseDelaySeconds: 10,
-  /** Not a handler setting: the verifier's reserved concurrency, read by the construct and the local API stand-in. */
-  verifierReservedConcurrency: 50,
-} as const;
-
-/**
- * The queue's visibility timeout is this many times the processor timeout. AWS suggests six
- * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: room for Lambda to
- * retry a throttled invocation); we use two, so that a crashed, timed-out or out-of-memory
- * invocation's records come back within 4 minutes with the default 2-minute timeout, while the
- * 15-minute media URLs still live. README "Timeout budget" has the reasoning.
- */
-export const VISIBILITY_TIMEOUT_FACTOR = 2;
-
-/** The queue visibility timeout for a processor timeout: the one rule the construct and the local runtime share. */
-export function queueVisibilityTimeoutSeconds(processorTimeoutSeconds: number): number {
-  return processorTimeoutSeconds * VISIBILITY_TIMEOUT_FACTOR;
-}
-
-/** The idempotency key prefix. Stable on purpose: renaming the function must not forget processed events. */
-export const IDEMPOTENCY_KEY_PREFIX = 'facesign-webhooks';
+// The handlers' names for what the contract defines: one definition each, in contract/settings.ts.
+export { ENV, IDEMPOTENCY_KEY_PREFIX, isValidHostEntry } from '../../contract/settings';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -101,9 +52,9 @@ export function loadVerifierConfig(env: Env = process.env): VerifierConfig {
   return {
     signingSecretArn: required(env, ENV.signingSecretArn),
     queueUrl: required(env, ENV.queueUrl),
-    toleranceSeconds: positiveInt(env, ENV.toleranceSeconds, DEFAULTS.toleranceSeconds),
-    maxBodyBytes: positiveInt(env, ENV.maxBodyBytes, DEFAULTS.maxBodyBytes),
-    secretCacheSeconds: positiveInt(env, ENV.secretCacheSeconds, DEFAULTS.secretCacheSeconds),
+    toleranceSeconds: integer(env, 'signatureTolerance'),
+    maxBodyBytes: integer(env, 'maxBodyBytes'),
+    secretCacheSeconds: integer(env, 'signingSecretCacheTtl'),
   };
 }
 
@@ -114,16 +65,16 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     idempotencyTableName: required(env, ENV.idempotencyTableName),
     queueUrl: required(env, ENV.queueUrl),
     deadLetterQueueUrl: required(env, ENV.deadLetterQueueUrl),
-    idempotencyWindowSeconds: positiveInt(env, ENV.idempotencyWindowSeconds, DEFAULTS.idempotencyWindowSeconds),
-    maxReceiveCount: positiveInt(env, ENV.maxReceiveCount, DEFAULTS.maxReceiveCount),
-    retryBaseDelaySeconds: positiveInt(env, ENV.retryBaseDelaySeconds, DEFAULTS.retryBaseDelaySeconds),
+    idempotencyWindowSeconds: integer(env, 'idempotencyWindow'),
+    maxReceiveCount: integer(env, 'maxReceiveCount'),
+    retryBaseDelaySeconds: integer(env, 'retryBaseDelaySeconds'),
     eventBusName: env[ENV.eventBusName]?.trim() || undefined,
     encryptionKeyArn: env[ENV.encryptionKeyArn]?.trim() || undefined,
     media: {
-      allowedHosts: hostList(env, ENV.mediaAllowedHosts, DEFAULTS.mediaAllowedHosts),
+      allowedHosts: hostList(env),
       allowHttpLoopback: env[ENV.mediaAllowHttpLoopback] === 'true',
-      downloadTimeoutMs: positiveInt(env, ENV.mediaDownloadTimeoutSeconds, DEFAULTS.mediaDownloadTimeoutSeconds) * 1000,
-      maxBytes: positiveInt(env, ENV.mediaMaxBytes, DEFAULTS.mediaMaxBytes),
+      downloadTimeoutMs: integer(env, 'mediaDownloadTimeout') * 1000,
+      maxBytes: integer(env, 'maxMediaBytes'),
     },
   };
 }
@@ -134,33 +85,33 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-function positiveInt(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
+type NumericSetting = {
+  [N in SettingName]: (typeof SETTINGS)[N] extends { env: string; default: number } ? N : never;
+}[SettingName];
+
+/** A numeric setting: the table's default when unset, else an integer within the table's bounds. */
+function integer(env: Env, name: NumericSetting): number {
+  const row = SETTINGS[name];
+  const raw = env[row.env]?.trim();
+  if (raw === undefined || raw === '') return row.default;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`environment variable ${name} must be a positive integer, got "${raw}"`);
+  if (!withinBounds(name, value)) {
+    throw new Error(`environment variable ${row.env} must be ${describeBounds(name)}, got "${raw}"`);
   }
   return value;
 }
 
-const HOST_ENTRY = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/;
-
-/** True for `host`, `host:port` or `*.domain` in lower case: the forms an allowed media host may take. */
-export function isValidHostEntry(entry: string): boolean {
-  return HOST_ENTRY.test(entry);
-}
-
-function hostList(env: Env, name: string, fallback: readonly string[]): readonly string[] {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
+function hostList(env: Env): readonly string[] {
+  const row = SETTINGS.allowedMediaHosts;
+  const raw = env[row.env]?.trim();
+  if (raw === undefined || raw === '') return row.default;
   const hosts = raw
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== '');
   const bad = hosts.find((h) => !isValidHostEntry(h));
   if (hosts.length === 0 || bad !== undefined) {
-    throw new Error(`environment variable ${name} must be a comma-separated list of host or host:port, got "${raw}"`);
+    throw new Error(`environment variable ${row.env} must be a comma-separated list of host or host:port, got "${raw}"`);
   }
   return hosts;
 }

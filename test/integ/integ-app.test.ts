@@ -69,7 +69,7 @@ describe('integration test app', () => {
 
   it('lets the processor download the fixture over its presigned URL, and still FaceSign', () => {
     stack.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: { [ENV.mediaAllowedHosts]: `media.facesign.ai,${FIXTURE_HOST}` } },
+      Environment: { Variables: { [ENV.allowedMediaHosts]: `media.facesign.ai,${FIXTURE_HOST}` } },
     });
     stack.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'facesign-integ-snapshot-123456789012-eu-west-1' });
   });

@@ -38,7 +38,7 @@ beforeAll(async () => {
     [ENV.queueUrl]: 'https://sqs/q',
     [ENV.deadLetterQueueUrl]: 'https://sqs/dlq',
     [ENV.signingSecretArn]: 'arn:secret',
-    [ENV.mediaAllowedHosts]: media.host,
+    [ENV.allowedMediaHosts]: media.host,
     [ENV.mediaAllowHttpLoopback]: 'true',
     AWS_REGION: 'eu-west-1',
     POWERTOOLS_LOG_LEVEL: 'INFO',

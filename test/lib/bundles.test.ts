@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/shared/config';
+import { ENV } from '../../contract/settings';
 import { signFaceSignPayload } from '../../contract/signature';
 import { HANDLER_NAMES, handlerAssetDir, handlerCode, packageRoot } from '../../lib/handler-code';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';

@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { FaceSignWebhooks, FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
-import { ENV } from '../../lambda/shared/config';
+import { ENV } from '../../contract/settings';
 
 /** Synthesises without bundling: these tests are about the template, not the bundles. */
 function synth(props?: FaceSignWebhooksProps): Template {
@@ -193,9 +193,9 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(vars).toMatchObject({
       [ENV.signingSecretArn]: { Ref: expect.any(String) },
       [ENV.queueUrl]: { Ref: expect.any(String) },
-      [ENV.toleranceSeconds]: String(7 * 24 * 3600),
+      [ENV.signatureTolerance]: String(7 * 24 * 3600),
       [ENV.maxBodyBytes]: '262144',
-      [ENV.secretCacheSeconds]: '300',
+      [ENV.signingSecretCacheTtl]: '300',
     });
   });
 
@@ -206,11 +206,11 @@ describe('FaceSignWebhooks: the synthesized template', () => {
       [ENV.idempotencyTableName]: { Ref: expect.any(String) },
       [ENV.queueUrl]: { Ref: expect.any(String) },
       [ENV.deadLetterQueueUrl]: { Ref: expect.any(String) },
-      [ENV.idempotencyWindowSeconds]: '604800',
+      [ENV.idempotencyWindow]: '604800',
       [ENV.maxReceiveCount]: '5',
-      [ENV.mediaAllowedHosts]: 'media.facesign.ai',
-      [ENV.mediaDownloadTimeoutSeconds]: '90',
-      [ENV.mediaMaxBytes]: String(1024 ** 3),
+      [ENV.allowedMediaHosts]: 'media.facesign.ai',
+      [ENV.mediaDownloadTimeout]: '90',
+      [ENV.maxMediaBytes]: String(1024 ** 3),
     });
     expect(vars[ENV.mediaAllowHttpLoopback]).toBeUndefined();
   });
@@ -319,16 +319,16 @@ describe('FaceSignWebhooks: props', () => {
     const processor = functionNamed(template, 'facesign-processor').properties;
     expect(verifier.MemorySize).toBe(256);
     expect(verifier.ReservedConcurrentExecutions).toBe(12);
-    expect(verifier.Environment.Variables).toMatchObject({ [ENV.toleranceSeconds]: '120', [ENV.maxBodyBytes]: '65536', [ENV.secretCacheSeconds]: '60' });
+    expect(verifier.Environment.Variables).toMatchObject({ [ENV.signatureTolerance]: '120', [ENV.maxBodyBytes]: '65536', [ENV.signingSecretCacheTtl]: '60' });
     expect(processor).toMatchObject({ MemorySize: 2048, Timeout: 180 });
     expect(processor.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     expect(verifier.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     expect(processor.Environment.Variables).toMatchObject({
       [ENV.maxReceiveCount]: '3',
-      [ENV.idempotencyWindowSeconds]: String(2 * 86400),
-      [ENV.mediaAllowedHosts]: 'media.facesign.ai,*.cdn.facesign.ai',
-      [ENV.mediaDownloadTimeoutSeconds]: '60',
-      [ENV.mediaMaxBytes]: '1000',
+      [ENV.idempotencyWindow]: String(2 * 86400),
+      [ENV.allowedMediaHosts]: 'media.facesign.ai,*.cdn.facesign.ai',
+      [ENV.mediaDownloadTimeout]: '60',
+      [ENV.maxMediaBytes]: '1000',
     });
     template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 360, RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: Match.anyValue() } });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 2, ScalingConfig: { MaximumConcurrency: 4 } });
@@ -341,7 +341,7 @@ describe('FaceSignWebhooks: props', () => {
 
   it('follows the idempotency window with the signature tolerance unless a stricter one is given', () => {
     const verifierTolerance = (props: FaceSignWebhooksProps) =>
-      functionNamed(construct(props).template, 'facesign-verifier').properties.Environment.Variables[ENV.toleranceSeconds];
+      functionNamed(construct(props).template, 'facesign-verifier').properties.Environment.Variables[ENV.signatureTolerance];
     expect(verifierTolerance({ idempotencyWindow: Duration.days(2) })).toBe(String(2 * 86400));
     expect(verifierTolerance({ idempotencyWindow: Duration.days(2), signatureTolerance: Duration.hours(1) })).toBe('3600');
   });

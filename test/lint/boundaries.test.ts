@@ -22,6 +22,7 @@ describe('import boundaries', () => {
     ['contract/new.ts', 'aws-cdk-lib', 'the contract imports no package'],
     ['contract/new.ts', '@aws-lambda-powertools/logger', 'the contract imports no package'],
     ['lib/new.ts', '../lambda/processor/media-archiver', 'the construct uses only the contract'],
+    ['lib/new.ts', '../lambda/shared/config', 'the construct uses only the contract'],
     ['lib/new.ts', '@aws-lambda-powertools/logger', 'the construct ships without Powertools'],
     ['lib/new.ts', 'esbuild', 'the construct never bundles'],
     ['lib/new.ts', '../scripts/handler-bundles', 'the construct never imports build scripts'],
@@ -33,6 +34,7 @@ describe('import boundaries', () => {
 
   it.each([
     ['lib/new.ts', '../contract/event'],
+    ['lib/new.ts', '../contract/settings'],
     ['lambda/processor/new.ts', '../shared/observability'],
     ['lambda/processor/new.ts', '../../contract/event'],
     ['contract/event.ts', './metric-names'],

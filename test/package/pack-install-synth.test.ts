@@ -72,6 +72,8 @@ describe('the installed package', () => {
       'dist/lib/index.d.ts',
       'dist/contract/signature.js',
       'dist/contract/signature.d.ts',
+      'dist/contract/settings.js',
+      'dist/contract/settings.d.ts',
       'dist/assets/verifier/index.mjs',
       'dist/assets/processor/index.mjs',
       'CHANGELOG.md',
@@ -81,6 +83,8 @@ describe('the installed package', () => {
     }
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(packedFiles.filter((f) => /^(test|local|lambda\/|lib\/|examples)/.test(f))).toEqual([]);
+    // The construct needs the contract only: the handlers' own code ships inside the bundles.
+    expect(packedFiles.filter((f) => f.startsWith('dist/lambda/'))).toEqual([]);
     const manifest = JSON.parse(readFileSync(path.join(app, 'node_modules', 'facesign-webhooks', 'package.json'), 'utf8'));
     expect(manifest.dependencies ?? {}).toEqual({});
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);

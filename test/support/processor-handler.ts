@@ -22,7 +22,7 @@ export async function loadProcessorHandler(mediaHost: string, extra: Record<stri
     [ENV.idempotencyTableName]: 'idempotency',
     [ENV.queueUrl]: 'https://sqs/q',
     [ENV.deadLetterQueueUrl]: 'https://sqs/dlq',
-    [ENV.mediaAllowedHosts]: mediaHost,
+    [ENV.allowedMediaHosts]: mediaHost,
     [ENV.mediaAllowHttpLoopback]: 'true',
     [ENV.eventBusName]: 'facesign-bus',
     AWS_REGION: 'eu-west-1',

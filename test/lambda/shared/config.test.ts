@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, ENV, loadProcessorConfig, loadVerifierConfig } from '../../../lambda/shared/config';
+import { SETTINGS } from '../../../contract/settings';
+import { ENV, loadProcessorConfig, loadVerifierConfig } from '../../../lambda/shared/config';
 
 const verifierEnv = { [ENV.signingSecretArn]: 'arn:secret', [ENV.queueUrl]: 'https://sqs/q' };
 const processorEnv = {
@@ -24,8 +25,15 @@ describe('loadVerifierConfig', () => {
     expect(() => loadVerifierConfig({ [ENV.queueUrl]: 'q' })).toThrow(`environment variable ${ENV.signingSecretArn} is required`);
   });
 
-  it.each(['0', '-1', '1.5', 'ten'])('refuses %j as a tolerance, showing the value', (value) => {
-    expect(() => loadVerifierConfig({ ...verifierEnv, [ENV.toleranceSeconds]: value })).toThrow(`got "${value}"`);
+  it.each(['0', '-1', '1.5', 'ten', '59', String(366 * 24 * 3600 + 1)])('refuses %j as a tolerance, showing the value', (value) => {
+    expect(() => loadVerifierConfig({ ...verifierEnv, [ENV.signatureTolerance]: value })).toThrow(
+      `environment variable ${ENV.signatureTolerance} must be an integer from 60 to ${366 * 24 * 3600}, got "${value}"`,
+    );
+  });
+
+  it('accepts the bounds themselves', () => {
+    expect(loadVerifierConfig({ ...verifierEnv, [ENV.maxBodyBytes]: '1024' }).maxBodyBytes).toBe(1024);
+    expect(loadVerifierConfig({ ...verifierEnv, [ENV.maxBodyBytes]: '760000' }).maxBodyBytes).toBe(760_000);
   });
 });
 
@@ -35,7 +43,7 @@ describe('loadProcessorConfig', () => {
     expect(config.media).toEqual({
       allowedHosts: ['media.facesign.ai'],
       allowHttpLoopback: false,
-      downloadTimeoutMs: DEFAULTS.mediaDownloadTimeoutSeconds * 1000,
+      downloadTimeoutMs: SETTINGS.mediaDownloadTimeout.default * 1000,
       maxBytes: 1024 ** 3,
     });
     expect(config.maxReceiveCount).toBe(5);
@@ -43,12 +51,12 @@ describe('loadProcessorConfig', () => {
   });
 
   it('reads the allowed hosts as a comma-separated, lower-cased list', () => {
-    const config = loadProcessorConfig({ ...processorEnv, [ENV.mediaAllowedHosts]: ' Media.FaceSign.ai, 127.0.0.1:9000,*.cdn.example ' });
+    const config = loadProcessorConfig({ ...processorEnv, [ENV.allowedMediaHosts]: ' Media.FaceSign.ai, 127.0.0.1:9000,*.cdn.example ' });
     expect(config.media.allowedHosts).toEqual(['media.facesign.ai', '127.0.0.1:9000', '*.cdn.example']);
   });
 
   it.each(['https://media.facesign.ai', 'a b', 'host:port', ','])('refuses %j as a host list', (value) => {
-    expect(() => loadProcessorConfig({ ...processorEnv, [ENV.mediaAllowedHosts]: value })).toThrow(ENV.mediaAllowedHosts);
+    expect(() => loadProcessorConfig({ ...processorEnv, [ENV.allowedMediaHosts]: value })).toThrow(ENV.allowedMediaHosts);
   });
 
   it('allows plain http to loopback only when the variable is exactly "true"', () => {

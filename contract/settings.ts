@@ -1,0 +1,403 @@
+/**
+ * The one table of settings. For each: the construct prop that sets it (if any), the environment
+ * variable a handler reads it from (if any), which function gets it, its default, bounds and unit.
+ * The construct's prop validation (lib/facesign-webhooks-props.ts), the handlers' config loader
+ * (lambda/shared/config.ts) and the local runtime's environment (local/runtime.ts) are all derived
+ * from it, so a setting is defined here and nowhere else. Adding one is a row here and its prop
+ * (with JSDoc) in FaceSignWebhooksProps; test/contract/settings.test.ts checks the two agree.
+ */
+
+/** The two handler functions. */
+export type HandlerFunction = 'verifier' | 'processor';
+
+/** What a setting's number counts; Duration props are converted to this unit. */
+export type SettingUnit = 'seconds' | 'days' | 'bytes' | 'MiB' | 'count' | 'requests per second' | 'requests' | 'host list' | 'boolean';
+
+/** One row of {@link SETTINGS}. */
+export interface SettingRow {
+  /** True when FaceSignWebhooksProps has a prop of the row's name; false for a handler-only or fixed setting. */
+  readonly prop: boolean;
+  /** The environment variable a handler reads it from; absent when only the construct uses it. */
+  readonly env?: string;
+  /** The functions whose environment carries it (empty when no handler reads it). */
+  readonly functions: readonly HandlerFunction[];
+  readonly unit: SettingUnit;
+  /** Absent when the setting is off unless given (the stage throttle). */
+  readonly default?: number | boolean | readonly string[];
+  /** Smallest accepted value, in `unit`. */
+  readonly min?: number;
+  /** Largest accepted value, in `unit`. */
+  readonly max?: number;
+  /** One line: what it is, and why its bounds are what they are. */
+  readonly doc: string;
+}
+
+const DAY = 24 * 3600;
+
+/** Every setting, keyed by its construct prop name (or, without a prop, the name the handlers use). */
+export const SETTINGS = {
+  signatureTolerance: {
+    prop: true,
+    env: 'FACESIGN_SIGNATURE_TOLERANCE_SECONDS',
+    functions: ['verifier'],
+    unit: 'seconds',
+    // The idempotency window's default: see resolveCrossSettings, which makes it follow a given window.
+    default: 7 * DAY,
+    min: 60,
+    max: 366 * DAY,
+    doc: 'Oldest accepted signature; at most idempotencyWindow, so every replay it admits is a duplicate.',
+  },
+  maxBodyBytes: {
+    prop: true,
+    env: 'FACESIGN_MAX_BODY_BYTES',
+    functions: ['verifier'],
+    unit: 'bytes',
+    default: 256 * 1024,
+    min: 1024,
+    // 760,000 bytes base64-encoded (a body with characters SQS refuses travels so) is 1,013,336,
+    // which with its attributes still fits in one 1 MiB SQS message.
+    max: 760_000,
+    doc: 'Largest accepted request body; larger authentic bodies get 413.',
+  },
+  signingSecretCacheTtl: {
+    prop: true,
+    env: 'FACESIGN_SECRET_CACHE_SECONDS',
+    functions: ['verifier'],
+    unit: 'seconds',
+    default: 300,
+    min: 1,
+    max: 3600,
+    doc: 'How long the verifier uses a signing secret it has read before reading it again.',
+  },
+  throttlingRateLimit: {
+    prop: true,
+    functions: [],
+    unit: 'requests per second',
+    min: 1,
+    max: 100_000,
+    doc: 'Steady-state rate limit of the API stage; opt-in (a throttled request gets 429, which FaceSign never retries).',
+  },
+  throttlingBurstLimit: {
+    prop: true,
+    functions: [],
+    unit: 'requests',
+    min: 1,
+    max: 100_000,
+    doc: 'Burst limit of the API stage; opt-in, like throttlingRateLimit.',
+  },
+  verifierReservedConcurrency: {
+    prop: true,
+    functions: [],
+    unit: 'count',
+    default: 50,
+    min: 1,
+    max: 10_000,
+    doc: "Reserved concurrency of the verifier: caps the public endpoint's share of the account's Lambda concurrency.",
+  },
+  verifierTimeout: {
+    prop: false,
+    functions: [],
+    unit: 'seconds',
+    default: 10,
+    min: 10,
+    max: 10,
+    doc: 'Fixed verifier timeout; the verifier assumes it when the context does not tell its remaining time.',
+  },
+  processorBatchSize: {
+    prop: true,
+    functions: [],
+    unit: 'count',
+    default: 5,
+    min: 1,
+    max: 10,
+    doc: 'Records per processor invocation, processed in parallel.',
+  },
+  processorMaxConcurrency: {
+    prop: true,
+    functions: [],
+    unit: 'count',
+    default: 20,
+    // Lambda's SQS event source scaling limits.
+    min: 2,
+    max: 1000,
+    doc: 'Most concurrent processor invocations the queue starts.',
+  },
+  processorTimeout: {
+    prop: true,
+    functions: [],
+    unit: 'seconds',
+    default: 120,
+    min: 30,
+    // Its visibility timeout (twice this: at most 14 minutes) must stay under the media URLs' 15.
+    max: 420,
+    doc: 'Processor timeout; the queue visibility timeout is twice this.',
+  },
+  processorMemorySize: {
+    prop: true,
+    functions: [],
+    unit: 'MiB',
+    default: 1024,
+    min: 128,
+    max: 10_240,
+    doc: 'Processor memory.',
+  },
+  verifierMemorySize: {
+    prop: true,
+    functions: [],
+    unit: 'MiB',
+    default: 512,
+    min: 128,
+    max: 10_240,
+    doc: 'Verifier memory; more memory is more CPU, so a faster answer.',
+  },
+  idempotencyWindow: {
+    prop: true,
+    env: 'FACESIGN_IDEMPOTENCY_WINDOW_SECONDS',
+    functions: ['processor'],
+    unit: 'seconds',
+    default: 7 * DAY,
+    min: 60,
+    max: 366 * DAY,
+    doc: 'How long an event id is remembered, so that a repeat delivery is skipped.',
+  },
+  maxReceiveCount: {
+    prop: true,
+    env: 'FACESIGN_MAX_RECEIVE_COUNT',
+    functions: ['processor'],
+    unit: 'count',
+    default: 5,
+    min: 1,
+    max: 1000,
+    doc: 'Receives of a message before SQS dead-letters it; the processor dead-letters it itself on the last one.',
+  },
+  allowedMediaHosts: {
+    prop: true,
+    env: 'FACESIGN_MEDIA_HOSTS',
+    functions: ['processor'],
+    unit: 'host list',
+    default: ['media.facesign.ai'],
+    doc: 'Hosts media may be downloaded from over https: host, host:port or *.domain, comma-separated in the environment.',
+  },
+  mediaDownloadTimeout: {
+    prop: true,
+    env: 'FACESIGN_MEDIA_DOWNLOAD_TIMEOUT_SECONDS',
+    functions: ['processor'],
+    unit: 'seconds',
+    default: 90,
+    min: 1,
+    // The longest processorTimeout (420 s) less the 20 s it must leave.
+    max: 400,
+    doc: 'Time cap for one media download, from request to the last byte stored.',
+  },
+  maxMediaBytes: {
+    prop: true,
+    env: 'FACESIGN_MEDIA_MAX_BYTES',
+    functions: ['processor'],
+    unit: 'bytes',
+    default: 1024 ** 3,
+    min: 1,
+    // S3's largest object.
+    max: 5 * 1024 ** 4,
+    doc: 'Size cap for one media file; a larger file is refused and dead-lettered.',
+  },
+  mediaRetention: {
+    prop: true,
+    functions: [],
+    unit: 'days',
+    // Selfies, document photos, videos: long enough to review and dispute a verification, short of any biometric-law outer limit.
+    default: 30,
+    min: 1,
+    doc: 'How long stored media is kept (created bucket only); S3 lifecycle counts whole days.',
+  },
+  archiveRetention: {
+    prop: true,
+    functions: [],
+    unit: 'days',
+    // Event payloads (no biometrics): outlive the media they describe and the 14-day dead-letter queue, for audit and redrive.
+    default: 90,
+    min: 1,
+    doc: 'How long archived event payloads are kept (created bucket only); S3 lifecycle counts whole days.',
+  },
+  eventArchiveRetention: {
+    prop: true,
+    functions: [],
+    unit: 'days',
+    // As long as an onEvent target's dead-letter queue keeps its messages. No bounds: EventBridge's own apply (0 is forever).
+    default: 14,
+    doc: 'How long the event archive keeps every published event, for replay.',
+  },
+  retryBaseDelaySeconds: {
+    prop: false,
+    env: 'FACESIGN_RETRY_BASE_DELAY_SECONDS',
+    functions: ['processor'],
+    unit: 'seconds',
+    default: 10,
+    min: 1,
+    // The processor caps any one retry delay at 300 s (MAX_RETRY_DELAY_SECONDS).
+    max: 300,
+    doc: 'Base of the processor retry backoff; only the local runtime and tests set it (shorter), the construct never does.',
+  },
+  mediaAllowHttpLoopback: {
+    prop: false,
+    env: 'FACESIGN_MEDIA_ALLOW_HTTP_LOOPBACK',
+    functions: ['processor'],
+    unit: 'boolean',
+    default: false,
+    doc: 'Plain http to loopback media hosts; only the local runtime sets it, the construct never does.',
+  },
+} as const satisfies Record<string, SettingRow>;
+
+/** A setting's name. */
+export type SettingName = keyof typeof SETTINGS;
+
+/** The value type of a setting: a number in its unit, a host list, or a flag. */
+export type SettingValue<N extends SettingName> = (typeof SETTINGS)[N]['unit'] extends 'host list'
+  ? readonly string[]
+  : (typeof SETTINGS)[N]['unit'] extends 'boolean'
+    ? boolean
+    : number;
+
+/** Settings in their units, as the construct resolves them or the local runtime overrides them. */
+export type SettingValues = { readonly [N in SettingName]?: SettingValue<N> };
+
+/** One resource a function is pointed at through its environment. */
+export interface ResourceRow {
+  readonly env: string;
+  readonly functions: readonly HandlerFunction[];
+  /** The handler refuses to start without it; an optional one switches a feature off when unset. */
+  readonly required: boolean;
+  readonly doc: string;
+}
+
+/** The resources the functions are pointed at, in the order their variables are written. */
+export const RESOURCES = {
+  metricsDeployment: {
+    env: 'FACESIGN_METRICS_DEPLOYMENT',
+    functions: ['verifier', 'processor'],
+    required: false,
+    doc: 'The `deployment` dimension of every custom metric (stack name and construct path).',
+  },
+  signingSecretArn: { env: 'FACESIGN_SIGNING_SECRET_ARN', functions: ['verifier'], required: true, doc: 'The secret holding the FaceSign signing secret.' },
+  bucketName: { env: 'FACESIGN_BUCKET_NAME', functions: ['processor'], required: true, doc: 'The archive and media bucket.' },
+  encryptionKeyArn: {
+    env: 'FACESIGN_ENCRYPTION_KEY_ARN',
+    functions: ['processor'],
+    required: false,
+    doc: "The KMS key every object is written under; unset means the bucket's default encryption.",
+  },
+  idempotencyTableName: { env: 'FACESIGN_IDEMPOTENCY_TABLE_NAME', functions: ['processor'], required: true, doc: 'The idempotency table.' },
+  queueUrl: { env: 'FACESIGN_QUEUE_URL', functions: ['verifier', 'processor'], required: true, doc: 'The event queue.' },
+  deadLetterQueueUrl: { env: 'FACESIGN_DEAD_LETTER_QUEUE_URL', functions: ['processor'], required: true, doc: 'The dead-letter queue.' },
+  eventBusName: {
+    env: 'FACESIGN_EVENT_BUS_NAME',
+    functions: ['processor'],
+    required: false,
+    doc: 'Where processed events are published; unset means not published.',
+  },
+} as const satisfies Record<string, ResourceRow>;
+
+/** A resource's name. */
+export type ResourceName = keyof typeof RESOURCES;
+
+type FunctionResources<F extends HandlerFunction> = {
+  [R in ResourceName as F extends (typeof RESOURCES)[R]['functions'][number] ? R : never]: string;
+};
+type RequiredKeys<F extends HandlerFunction> = {
+  [R in keyof FunctionResources<F>]: R extends ResourceName ? ((typeof RESOURCES)[R]['required'] extends true ? R : never) : never;
+}[keyof FunctionResources<F>];
+
+/** The resource values one function's environment names: the required ones must be given. */
+export type ResourceValues<F extends HandlerFunction> = Pick<FunctionResources<F>, RequiredKeys<F>> & Partial<FunctionResources<F>>;
+
+type EnvNames = { readonly [N in SettingName as (typeof SETTINGS)[N] extends { env: string } ? N : never]: string } & {
+  readonly [R in ResourceName]: string;
+};
+
+/** Every environment variable name, by setting or resource name: a view of the two tables, not a copy. */
+export const ENV = Object.fromEntries(
+  [...Object.entries(SETTINGS), ...Object.entries(RESOURCES)].flatMap(([name, row]) => ('env' in row && row.env ? [[name, row.env]] : [])),
+) as EnvNames;
+
+/**
+ * A function's environment: its resources, then every setting it reads that has a value. The one
+ * place variables are named: the construct calls it with tokens, the local runtime with local names.
+ */
+export function functionEnvironment<F extends HandlerFunction>(fn: F, resources: ResourceValues<F>, settings: SettingValues): Record<string, string> {
+  const environment: Record<string, string> = {};
+  const given = resources as Readonly<Record<string, string | undefined>>;
+  for (const [name, row] of Object.entries(RESOURCES) as [ResourceName, ResourceRow][]) {
+    const value = given[name];
+    if (row.functions.includes(fn) && value !== undefined) environment[row.env] = value;
+  }
+  for (const [name, row] of Object.entries(SETTINGS) as [SettingName, SettingRow][]) {
+    const value = settings[name];
+    if (row.env === undefined || !row.functions.includes(fn) || value === undefined) continue;
+    environment[row.env] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return environment;
+}
+
+/** True when `value` is an integer within the row's bounds. */
+export function withinBounds(name: SettingName, value: number): boolean {
+  const row: SettingRow = SETTINGS[name];
+  return Number.isInteger(value) && value >= (row.min ?? -Infinity) && value <= (row.max ?? Infinity);
+}
+
+/** The row's bounds in words, for the construct's and the handlers' errors alike: `an integer from 1 to 10`. */
+export function describeBounds(name: SettingName): string {
+  const row: SettingRow = SETTINGS[name];
+  if (row.min !== undefined && row.max !== undefined) return `an integer from ${row.min} to ${row.max}`;
+  if (row.min !== undefined) return `an integer of at least ${row.min}`;
+  if (row.max !== undefined) return `an integer of at most ${row.max}`;
+  return 'an integer';
+}
+
+/**
+ * Rules between settings, checked by the construct (the handlers each see only their own). Each
+ * returns the error message, or undefined when the values agree.
+ */
+export const CROSS_SETTING_RULES = {
+  /** The processor must outlive its longest download by enough to record the failure. */
+  processorTimeoutCoversDownload(processorTimeoutSeconds: number, mediaDownloadTimeoutSeconds: number): string | undefined {
+    if (processorTimeoutSeconds >= mediaDownloadTimeoutSeconds + PROCESSOR_TIMEOUT_RESERVE_SECONDS) return undefined;
+    return `processorTimeout must exceed mediaDownloadTimeout by at least ${PROCESSOR_TIMEOUT_RESERVE_SECONDS} seconds, got ${processorTimeoutSeconds} s and ${mediaDownloadTimeoutSeconds} s`;
+  },
+  /** A replay older than the window would be processed again. */
+  toleranceWithinIdempotencyWindow(toleranceSeconds: number, idempotencyWindowSeconds: number): string | undefined {
+    if (toleranceSeconds <= idempotencyWindowSeconds) return undefined;
+    return `signatureTolerance must not exceed idempotencyWindow (a replay older than the window would be processed again), got ${toleranceSeconds} s and ${idempotencyWindowSeconds} s`;
+  },
+} as const;
+
+/** Settings whose default, when not given, is another setting's resolved value. */
+export const DEFAULTS_FROM: { readonly [N in SettingName]?: SettingName } = {
+  // Every replay the tolerance admits is then a duplicate the idempotency window still remembers.
+  signatureTolerance: 'idempotencyWindow',
+};
+
+/** What processorTimeout must leave beyond mediaDownloadTimeout. */
+export const PROCESSOR_TIMEOUT_RESERVE_SECONDS = 20;
+
+/**
+ * The queue's visibility timeout is this many times the processor timeout. AWS suggests six
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: room for Lambda to
+ * retry a throttled invocation); we use two, so that a crashed, timed-out or out-of-memory
+ * invocation's records come back within 4 minutes with the default 2-minute timeout, while the
+ * 15-minute media URLs still live. README "Timeout budget" has the reasoning.
+ */
+export const VISIBILITY_TIMEOUT_FACTOR = 2;
+
+/** The queue visibility timeout for a processor timeout: the one rule the construct and the local runtime share. */
+export function queueVisibilityTimeoutSeconds(processorTimeoutSeconds: number): number {
+  return processorTimeoutSeconds * VISIBILITY_TIMEOUT_FACTOR;
+}
+
+/** The idempotency key prefix. Stable on purpose: renaming the function must not forget processed events. */
+export const IDEMPOTENCY_KEY_PREFIX = 'facesign-webhooks';
+
+const HOST_ENTRY = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/;
+
+/** True for `host`, `host:port` or `*.domain` in lower case: the forms an allowed media host may take. */
+export function isValidHostEntry(entry: string): boolean {
+  return HOST_ENTRY.test(entry);
+}

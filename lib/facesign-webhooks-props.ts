@@ -1,0 +1,398 @@
+/**
+ * What a user of {@link FaceSignWebhooks} passes, and how it becomes settings: defaults and bounds
+ * come from the settings table (contract/settings.ts), so the construct, the handlers and the local
+ * runtime agree on them.
+ */
+import { Duration, Token } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type { FaceSignEventType } from '../contract/event';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import {
+  CROSS_SETTING_RULES,
+  DEFAULTS_FROM,
+  describeBounds,
+  isValidHostEntry,
+  SETTINGS,
+  withinBounds,
+  type SettingName,
+  type SettingRow,
+  type SettingValue,
+} from '../contract/settings';
+import type { WebhookAlarmOptions } from './webhook-monitoring';
+
+/** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
+export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
+  /**
+   * An existing Secrets Manager secret holding the FaceSign signing secret: either the secret
+   * string itself, or JSON `{"secrets": ["<new>", "<old>"]}` to accept several during a rotation.
+   * @default - a secret is created; set its value after deploying (see the README)
+   */
+  readonly existingSigningSecretObj?: secretsmanager.ISecret;
+
+  /**
+   * Settings for the created signing secret (name, description, KMS key, removal policy).
+   * Not allowed with `existingSigningSecretObj`.
+   * @default - a generated name, the AWS-managed key
+   */
+  readonly signingSecretProps?: Pick<secretsmanager.SecretProps, 'secretName' | 'description' | 'encryptionKey' | 'removalPolicy'>;
+
+  /**
+   * An existing customer-managed KMS key for the archive, the stored media and both queues.
+   * Give the processor and the verifier no more on it than the construct grants (see the README).
+   * @default - a key is created, with yearly rotation on
+   */
+  readonly existingEncryptionKeyObj?: kms.IKey;
+
+  /**
+   * Settings for the created key (alias, description, admins, policy, removal policy). Rotation
+   * stays on whatever is given. Not allowed with `existingEncryptionKeyObj`.
+   * @default - no alias, rotation on, retained on stack deletion
+   */
+  readonly encryptionKeyProps?: Pick<kms.KeyProps, 'alias' | 'description' | 'admins' | 'policy' | 'pendingWindow' | 'rotationPeriod' | 'removalPolicy'>;
+
+  /**
+   * An existing bucket for archived events and media. The processor gets `s3:PutObject` on the
+   * `events/*`, `media/*`, `quarantine/*` and `conflicts/*` prefixes only, lists and reads `media/*`
+   * only, and writes every object SSE-KMS under {@link FaceSignWebhooks.encryptionKey}. Its
+   * lifecycle (retention) is yours to set.
+   * @default - a bucket is created: public access blocked, SSE-KMS with the construct's key and S3 Bucket Keys, SSL and TLS 1.2 enforced, retained on stack deletion
+   */
+  readonly existingBucketObj?: s3.IBucket;
+
+  /**
+   * Settings for the created bucket, merged over the defaults. Public access stays blocked and
+   * SSL and TLS 1.2 stay enforced whatever is given. Not allowed with `existingBucketObj`.
+   * @default - the defaults described on `existingBucketObj`
+   */
+  readonly bucketProps?: s3.BucketProps;
+
+  /**
+   * An existing EventBridge bus to publish processed events to.
+   * @default - a bus is created
+   */
+  readonly existingEventBusObj?: events.IEventBus;
+
+  /**
+   * Settings for the created event bus (for example its name). Not allowed with `existingEventBusObj`.
+   * @default - a generated name
+   */
+  readonly eventBusProps?: events.EventBusProps;
+
+  /**
+   * How long stored media (`media/`: selfies, document photos, videos) is kept, in whole days
+   * (created bucket only). Older objects, their noncurrent versions one day after they become
+   * noncurrent, and incomplete uploads after one day are deleted by S3 lifecycle rules.
+   * @default Duration.days(30)
+   */
+  readonly mediaRetention?: Duration;
+
+  /**
+   * How long archived event payloads (`events/`) are kept, in whole days (created bucket only).
+   * Expired like `mediaRetention`.
+   * @default Duration.days(90)
+   */
+  readonly archiveRetention?: Duration;
+
+  /**
+   * @deprecated Use `mediaRetention` and `archiveRetention`. When given (and neither of those
+   * is), it sets both.
+   * @default - see `mediaRetention` and `archiveRetention`
+   */
+  readonly archiveExpiration?: Duration;
+
+  /**
+   * Oldest accepted signature: how far the signed timestamp `t` may lie in the past. A signature
+   * up to 5 minutes in the future is accepted whatever this is (less if this is shorter). FaceSign
+   * does not say whether it re-signs its retries, so a shorter limit can refuse a retry for good;
+   * set it only to be stricter. At most `idempotencyWindow`, so every replay it admits is a duplicate.
+   * @default - the `idempotencyWindow` (7 days)
+   */
+  readonly signatureTolerance?: Duration;
+
+  /**
+   * How long the verifier uses a signing secret it has read before reading it again. After a
+   * signature mismatch it rereads at most every 30 seconds, so a rotation takes effect quickly.
+   * @default Duration.minutes(5)
+   */
+  readonly signingSecretCacheTtl?: Duration;
+
+  /**
+   * Largest accepted request body, in bytes; larger authentic bodies get 413 (counted as
+   * `RequestsRejected` `payload_too_large`: FaceSign does not retry it). At most 760,000 (SQS's
+   * 1 MiB message limit, less room for attributes).
+   * @default 262144 (256 KiB)
+   */
+  readonly maxBodyBytes?: number;
+
+  /**
+   * Steady-state request rate limit of the API stage, in requests per second. Opt-in, and
+   * dangerous: API Gateway answers a throttled request with 429, which FaceSign treats as
+   * permanent, and the limit is shared by everyone on the internet, so junk traffic can make real
+   * deliveries be dropped. Prefer `verifierReservedConcurrency` (answers 500, which FaceSign retries).
+   * @default - no stage throttle (the account-level API Gateway quota still applies)
+   */
+  readonly throttlingRateLimit?: number;
+
+  /**
+   * Burst limit of the API stage, in requests. Opt-in, with the warning of `throttlingRateLimit`.
+   * @default - no stage throttle
+   */
+  readonly throttlingBurstLimit?: number;
+
+  /**
+   * Reserved concurrency of the verifier: caps how much of the account's Lambda concurrency the
+   * public endpoint can take (so a flood cannot starve the processor) and guarantees it that much.
+   * Beyond it Lambda throttles, and API Gateway answers 500, which FaceSign retries. The account
+   * must keep 100 unreserved executions besides this.
+   * @default 50
+   */
+  readonly verifierReservedConcurrency?: number;
+
+  /**
+   * Receives of a message before SQS moves it to the dead-letter queue. The processor itself
+   * sends a message to the dead-letter queue, with the reason, on its last attempt.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * Records per processor invocation. They are processed in parallel.
+   * @default 5
+   */
+  readonly processorBatchSize?: number;
+
+  /**
+   * Most concurrent processor invocations the queue starts (2 to 1000). The default drains a
+   * burst of 10,000 events, half of them media, before any media URL dies even at a tenth of the
+   * media throughput measured in bench/RESULTS.md (`npm run bench -- burst`; README "Burst capacity").
+   * @default 20
+   */
+  readonly processorMaxConcurrency?: number;
+
+  /**
+   * Processor timeout (30 s to 7 minutes). The queue's visibility timeout is twice this, so a
+   * crashed or timed-out invocation's records are received again after 4 minutes by default,
+   * while the 15-minute media URLs still live (README "Timeout budget"). Must exceed
+   * `mediaDownloadTimeout` by at least 20 seconds.
+   * @default Duration.minutes(2)
+   */
+  readonly processorTimeout?: Duration;
+
+  /**
+   * Processor memory, in MiB.
+   * @default 1024
+   */
+  readonly processorMemorySize?: number;
+
+  /**
+   * Verifier memory, in MiB. More memory is more CPU, so a faster answer.
+   * @default 512
+   */
+  readonly verifierMemorySize?: number;
+
+  /**
+   * How long an event id is remembered, so that a repeat delivery is skipped.
+   * @default Duration.days(7)
+   */
+  readonly idempotencyWindow?: Duration;
+
+  /**
+   * Hosts media may be downloaded from, over https: `host`, `host:port` or `*.domain`.
+   * @default ['media.facesign.ai']
+   */
+  readonly allowedMediaHosts?: string[];
+
+  /**
+   * Time cap for one media download, from request to the last byte stored.
+   * @default Duration.seconds(90)
+   */
+  readonly mediaDownloadTimeout?: Duration;
+
+  /**
+   * Size cap for one media file, in bytes. A larger file is refused and dead-lettered.
+   * @default 1073741824 (1 GiB)
+   */
+  readonly maxMediaBytes?: number;
+
+  /**
+   * Retention of the functions' logs and the API access logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Start Node.js with `--enable-source-maps`, so stack traces in the logs point at the TypeScript
+   * sources. Off by default: loading the source maps adds about 40 ms to every cold start (measured
+   * in bench/RESULTS.md); the maps ship with the bundles either way.
+   * @default false
+   */
+  readonly sourceMapStackTraces?: boolean;
+
+  /**
+   * CloudWatch namespace of the handlers' custom metrics (EMF). Every metric also carries a
+   * `deployment` dimension (stack name and construct path), so deployments sharing a namespace in
+   * one account and region never mix.
+   * @default 'FaceSignWebhooks'
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * How long the event archive keeps every event published to the bus, so a consumer's outage can
+   * be replayed (`aws events start-replay`).
+   * @default Duration.days(14) - as long as an onEvent target's dead-letter queue keeps its messages
+   */
+  readonly eventArchiveRetention?: Duration;
+}
+
+/** Options of {@link FaceSignWebhooks.onEvent}. */
+export interface OnEventOptions {
+  /**
+   * The FaceSign event types (`detail-type`s) the rule matches: one or more.
+   */
+  readonly eventTypes: ReadonlyArray<FaceSignEventType | string>;
+  /**
+   * Where the matched events go.
+   */
+  readonly target: events.IRuleTarget;
+  /**
+   * Description of the rule.
+   * @default - the event types
+   */
+  readonly description?: string;
+  /**
+   * Where events go that EventBridge could not deliver to the target after its retries. Used only
+   * when the target sets no dead-letter queue itself. A queue of this app gets the policy statement
+   * that lets this rule send to it; an imported queue must already allow `events.amazonaws.com`
+   * `sqs:SendMessage` for the rule's ARN.
+   * @default - a queue is created: SQS-managed encryption, SSL only, 14 days retention
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Retries of a failed delivery, when the target sets no retry policy itself.
+   * @default 185 (EventBridge's own maximum)
+   */
+  readonly retryAttempts?: number;
+  /**
+   * How long EventBridge keeps retrying, when the target sets no retry policy itself.
+   * @default Duration.hours(24) (EventBridge's own maximum)
+   */
+  readonly maxEventAge?: Duration;
+}
+
+/** The settings the construct resolves from its props: every table row with a prop, except the retentions (see {@link resolveRetention}). */
+type ResolvedName = {
+  [N in SettingName]: (typeof SETTINGS)[N]['prop'] extends true ? ((typeof SETTINGS)[N]['unit'] extends 'days' ? never : N) : never;
+}[SettingName];
+type WithDefault = { [N in ResolvedName]: (typeof SETTINGS)[N] extends { default: unknown } ? N : never }[ResolvedName];
+
+/** Settings in the table's units (Durations in seconds), defaults applied and bounds checked. */
+export type ResolvedSettings = { readonly [N in WithDefault]: SettingValue<N> } & { readonly [N in Exclude<ResolvedName, WithDefault>]?: SettingValue<N> };
+
+/**
+ * Applies the table's defaults and refuses values outside its bounds or its cross-setting rules,
+ * naming the value received. Token values are passed on unchecked.
+ */
+export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings {
+  const given = props as Readonly<Record<string, unknown>>;
+  const values: Record<string, unknown> = {};
+  const rows = (Object.entries(SETTINGS) as [SettingName, SettingRow][]).filter(([, row]) => row.prop && row.unit !== 'days');
+  for (const [name, row] of rows) {
+    const value = given[name];
+    values[name] = value === undefined ? row.default : row.unit === 'seconds' ? (value as Duration).toSeconds() : value;
+  }
+  for (const [name, from] of Object.entries(DEFAULTS_FROM)) if (given[name] === undefined) values[name] = values[from];
+  for (const [name, row] of rows) {
+    const value = values[name];
+    if (value === undefined) continue;
+    if (row.unit === 'host list') {
+      values[name] = checkHostList(name, value as readonly string[]);
+    } else if (typeof value === 'number' && !Token.isUnresolved(value) && !withinBounds(name, value)) {
+      throw new Error(`${row.unit === 'seconds' ? `${name} (seconds)` : name} must be ${describeBounds(name)}, got ${value}`);
+    }
+  }
+  const settings = values as ResolvedSettings;
+  const known = (...numbers: number[]) => numbers.every((n) => !Token.isUnresolved(n));
+  if (known(settings.processorTimeout, settings.mediaDownloadTimeout)) {
+    failIf(CROSS_SETTING_RULES.processorTimeoutCoversDownload(settings.processorTimeout, settings.mediaDownloadTimeout));
+  }
+  if (known(settings.signatureTolerance, settings.idempotencyWindow)) {
+    failIf(CROSS_SETTING_RULES.toleranceWithinIdempotencyWindow(settings.signatureTolerance, settings.idempotencyWindow));
+  }
+  return settings;
+}
+
+function failIf(message: string | undefined): void {
+  if (message !== undefined) throw new Error(message);
+}
+
+function checkHostList(name: string, hosts: readonly string[]): readonly string[] {
+  const normalized = hosts.map((h) => h.trim().toLowerCase());
+  if (normalized.length === 0) throw new Error(`${name} must name at least one host, got []`);
+  for (const host of normalized) {
+    if (!isValidHostEntry(host)) throw new Error(`${name} entries must be host, host:port or *.domain, got "${host}"`);
+  }
+  return normalized;
+}
+
+/** How long the created bucket keeps media and archived payloads. */
+export interface Retention {
+  readonly media: Duration;
+  readonly archive: Duration;
+}
+
+/** The retention of media and archive, from the props and the deprecated `archiveExpiration`. */
+export function resolveRetention(props: FaceSignWebhooksProps): Retention {
+  const given = { mediaRetention: props.mediaRetention, archiveRetention: props.archiveRetention, archiveExpiration: props.archiveExpiration };
+  if (props.archiveExpiration && (props.mediaRetention || props.archiveRetention)) {
+    throw new Error('archiveExpiration is deprecated and replaced by mediaRetention and archiveRetention; pass those only, got archiveExpiration with them');
+  }
+  if (props.existingBucketObj) {
+    const set = Object.entries(given)
+      .filter(([, v]) => v !== undefined)
+      .map(([k]) => k);
+    if (set.length > 0)
+      throw new Error(
+        `${set.join(', ')} apply to a created bucket only; set the lifecycle of existingBucketObj yourself, got ${set.join(', ')} with existingBucketObj`,
+      );
+  }
+  const retention = {
+    media: props.mediaRetention ?? props.archiveExpiration ?? Duration.days(SETTINGS.mediaRetention.default),
+    archive: props.archiveRetention ?? props.archiveExpiration ?? Duration.days(SETTINGS.archiveRetention.default),
+  };
+  for (const [name, value] of [
+    ['mediaRetention', retention.media],
+    ['archiveRetention', retention.archive],
+  ] as const) {
+    if (value.isUnresolved()) continue;
+    // S3 lifecycle counts whole days.
+    const days = value.toHours() / 24;
+    const min = SETTINGS[name].min;
+    if (!Number.isInteger(days) || days < min) throw new Error(`${name} must be a whole number of days, at least ${min}, got ${value.toHumanString()}`);
+  }
+  return retention;
+}
+
+/** The event archive's retention. */
+export function resolveEventArchiveRetention(props: FaceSignWebhooksProps): Duration {
+  return props.eventArchiveRetention ?? Duration.days(SETTINGS.eventArchiveRetention.default);
+}
+
+/** Refuses an existing resource together with settings for a new one. */
+export function exclusive(existingName: string, existing: unknown, propsName: string, newProps: unknown): void {
+  if (existing !== undefined && newProps !== undefined) {
+    throw new Error(`${existingName} and ${propsName} are mutually exclusive: pass an existing resource or settings for a new one, got both`);
+  }
+}
+
+/** Refuses every pair of an existing resource and settings for a new one. */
+export function refuseExistingWithNew(props: FaceSignWebhooksProps): void {
+  exclusive('existingSigningSecretObj', props.existingSigningSecretObj, 'signingSecretProps', props.signingSecretProps);
+  exclusive('existingBucketObj', props.existingBucketObj, 'bucketProps', props.bucketProps);
+  exclusive('existingEventBusObj', props.existingEventBusObj, 'eventBusProps', props.eventBusProps);
+  exclusive('existingAlarmTopicObj', props.existingAlarmTopicObj, 'alarmTopicProps', props.alarmTopicProps);
+  exclusive('existingEncryptionKeyObj', props.existingEncryptionKeyObj, 'encryptionKeyProps', props.encryptionKeyProps);
+}
