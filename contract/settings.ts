@@ -383,7 +383,7 @@ export const PROCESSOR_TIMEOUT_RESERVE_SECONDS = 20;
  * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: room for Lambda to
  * retry a throttled invocation); we use two, so that a crashed, timed-out or out-of-memory
  * invocation's records come back within 4 minutes with the default 2-minute timeout, while the
- * 15-minute media URLs still live. README "Timeout budget" has the reasoning.
+ * 15-minute media URLs still live. docs/operations.md "Timeout budget" has the reasoning.
  */
 export const VISIBILITY_TIMEOUT_FACTOR = 2;
 

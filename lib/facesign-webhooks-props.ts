@@ -42,7 +42,7 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * An existing customer-managed KMS key for the archive, the stored media and both queues.
-   * Give the processor and the verifier no more on it than the construct grants (see the README).
+   * Give the processor and the verifier no more on it than the construct grants (docs/data-protection.md).
    * @default - a key is created, with yearly rotation on
    */
   readonly existingEncryptionKeyObj?: kms.IKey;
@@ -168,7 +168,7 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   /**
    * Most concurrent processor invocations the queue starts (2 to 1000). The default drains a
    * burst of 10,000 events, half of them media, before any media URL dies even at a tenth of the
-   * media throughput measured in bench/RESULTS.md (`npm run bench -- burst`; README "Burst capacity").
+   * media throughput measured in bench/RESULTS.md (`npm run bench -- burst`; docs/operations.md "Burst capacity").
    * @default 20
    */
   readonly processorMaxConcurrency?: number;
@@ -176,7 +176,7 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   /**
    * Processor timeout (30 s to 7 minutes). The queue's visibility timeout is twice this, so a
    * crashed or timed-out invocation's records are received again after 4 minutes by default,
-   * while the 15-minute media URLs still live (README "Timeout budget"). Must exceed
+   * while the 15-minute media URLs still live (docs/operations.md "Timeout budget"). Must exceed
    * `mediaDownloadTimeout` by at least 20 seconds.
    * @default Duration.minutes(2)
    */

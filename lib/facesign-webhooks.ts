@@ -206,7 +206,7 @@ export class FaceSignWebhooks extends Construct {
   }
 
   // The queues hold whole event payloads, signed media URLs included, for up to 14 days: the
-  // same key as the bucket, so one key policy says who can read identity data (README, "Data protection").
+  // same key as the bucket, so one key policy says who can read identity data (docs/data-protection.md).
   private createDeadLetterQueue(): sqs.Queue {
     return new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
@@ -224,7 +224,7 @@ export class FaceSignWebhooks extends Construct {
       enforceSSL: true,
       maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
       // Twice the function timeout, not AWS's suggested six: a crashed, timed-out or out-of-memory
-      // invocation's records must come back while their media URLs live (README "Timeout budget").
+      // invocation's records must come back while their media URLs live (docs/operations.md "Timeout budget").
       visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(settings.processorTimeout)),
       // Shorter than the dead-letter queue's, which counts from the original enqueue time.
       retentionPeriod: Duration.days(4),
@@ -238,7 +238,7 @@ export class FaceSignWebhooks extends Construct {
       timeToLiveAttribute: 'expiration',
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       // Event ids, session ids and S3 locations, gone after the TTL: no identity data, so the
-      // AWS-managed key (README, "Data protection").
+      // AWS-managed key (docs/data-protection.md).
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Only dedup state with a TTL: nothing to keep when the stack goes.
@@ -484,7 +484,7 @@ export class FaceSignWebhooks extends Construct {
   /**
    * Only the verifier's role may read the signing secret's value; everyone else, administrators
    * included, may still describe it, put a new value, and change or delete the policy. An
-   * existing secret passed in is left alone (the README says what to add to it).
+   * existing secret passed in is left alone (docs/data-protection.md says what to add to it).
    */
   private restrictSecretValueToVerifier(verifier: lambda.Function): void {
     // Not `instanceof Secret`: a secret passed in may be a Secret of the same app, and it is the user's.

@@ -46,7 +46,7 @@ export interface WebhookAlarmOptions {
    * `cloudwatch.amazonaws.com` call `sns:Publish` (a topic with no policy of its own has the default
    * policy, which does), and if it is encrypted, its KMS key policy must let
    * `cloudwatch.amazonaws.com` use `kms:Decrypt` and `kms:GenerateDataKey*`; the construct changes
-   * neither (README, "Bring your own alarm topic").
+   * neither (docs/operations.md, "Bring your own alarm topic").
    * @default - a topic encrypted with a new customer-managed KMS key, with a policy that lets this stack's alarms publish
    */
   readonly existingAlarmTopicObj?: sns.ITopic;
@@ -225,7 +225,7 @@ export class WebhookMonitoring extends Construct {
       if (!added.statementAdded) {
         Annotations.of(this).addWarningV2(
           'facesign-webhooks:alarmTopicKeyPolicy',
-          'alarmTopicProps.masterKey is not a key of this app, so its policy cannot be changed here: it must allow cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*, or no alarm can notify (README, "Bring your own alarm topic").',
+          'alarmTopicProps.masterKey is not a key of this app, so its policy cannot be changed here: it must allow cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*, or no alarm can notify (docs/operations.md, "Bring your own alarm topic").',
         );
       }
       const topic = new sns.Topic(this, 'AlarmTopic', { ...props.alarmTopicProps, masterKey: key, enforceSSL: true });
@@ -292,7 +292,7 @@ export class WebhookMonitoring extends Construct {
       'NewMessages',
       'Critical',
       newDeadLetters,
-      'A new event reached the dead-letter queue. Read its failureReason attribute (no failureReason and a DeadLetterQueueSourceArn attribute: SQS moved it after a crash or timeout; read the processor log for that time). Fix the cause, then redrive (README, Runbook). Media whose URL expired needs FaceSign to resend.',
+      'A new event reached the dead-letter queue. Read its failureReason attribute (no failureReason and a DeadLetterQueueSourceArn attribute: SQS moved it after a crash or timeout; read the processor log for that time). Fix the cause, then redrive (docs/operations.md, Runbook). Media whose URL expired needs FaceSign to resend.',
       { evaluationPeriods: 3, datapointsToAlarm: 1 },
     );
     this.alarm(
@@ -301,7 +301,7 @@ export class WebhookMonitoring extends Construct {
       'VisibleMessages',
       'Warning',
       dlqVisible,
-      'Events are waiting in the dead-letter queue for triage. Each arrival also paged through DeadLetterQueue-NewMessages; redrive or delete them once handled (README, Runbook).',
+      'Events are waiting in the dead-letter queue for triage. Each arrival also paged through DeadLetterQueue-NewMessages; redrive or delete them once handled (docs/operations.md, Runbook).',
     );
     this.alarm(
       'deadLetterQueueAge',
@@ -309,7 +309,7 @@ export class WebhookMonitoring extends Construct {
       'OldestMessageAge',
       'Critical',
       props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: five }),
-      `A dead-letter message is ${dlqAgeThreshold.toDays({ integral: false }).toFixed(1)} days old; SQS deletes it ${dlqRetention.toDays()} days after it was first queued, and then this alarm goes OK while the event is gone. Redrive it, or copy it out, now (README, Runbook).`,
+      `A dead-letter message is ${dlqAgeThreshold.toDays({ integral: false }).toFixed(1)} days old; SQS deletes it ${dlqRetention.toDays()} days after it was first queued, and then this alarm goes OK while the event is gone. Redrive it, or copy it out, now (docs/operations.md, Runbook).`,
       { threshold: dlqAgeThreshold.toSeconds() },
     );
     this.alarm(
@@ -536,7 +536,7 @@ export class WebhookMonitoring extends Construct {
       'FailedDeliveries',
       'Critical',
       failures,
-      `EventBridge could not deliver events to the ${name} target after its retries. They are in the target's dead-letter queue (attributes ERROR_CODE and ERROR_MESSAGE say why) and in the event archive; fix the target, then redrive the queue or replay the archive (README, Runbook).`,
+      `EventBridge could not deliver events to the ${name} target after its retries. They are in the target's dead-letter queue (attributes ERROR_CODE and ERROR_MESSAGE say why) and in the event archive; fix the target, then redrive the queue or replay the archive (docs/operations.md, Runbook).`,
     );
     if (deadLetterQueue) {
       // EventBridge sends with SendMessage, so the age counts from the failure and matches the retention.
@@ -548,7 +548,7 @@ export class WebhookMonitoring extends Construct {
         'DeadLetterAge',
         'Critical',
         deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
-        `An event ${name} could not take has waited ${threshold.toDays({ integral: false }).toFixed(1)} days in its dead-letter queue; SQS deletes it after ${retention.toDays({ integral: false }).toFixed(0)}. Redrive it to the target or copy it out now (README, Runbook).`,
+        `An event ${name} could not take has waited ${threshold.toDays({ integral: false }).toFixed(1)} days in its dead-letter queue; SQS deletes it after ${retention.toDays({ integral: false }).toFixed(0)}. Redrive it to the target or copy it out now (docs/operations.md, Runbook).`,
         { threshold: threshold.toSeconds() },
       );
     }

@@ -129,7 +129,7 @@ export function runIds(runId: string) {
   };
 }
 
-/** The S3 keys the README documents: `events/<sessionId>/<createdAt>-<eventId>.json`, `media/<sessionId>/<type>/<mediaId>.<ext>`. */
+/** The S3 keys docs/reference.md documents: `events/<sessionId>/<createdAt>-<eventId>.json`, `media/<sessionId>/<type>/<mediaId>.<ext>`. */
 export function expectedKeys(bodies: Readonly<Record<EventName, string>>): { archive: Record<EventName, string>; media: string } {
   const status = JSON.parse(bodies.sessionStatus) as { id: string; sessionId: string; createdAt: number };
   const photo = JSON.parse(bodies.userPhoto) as { id: string; sessionId: string; createdAt: number; type: string; media: { id: string } };
