@@ -23,16 +23,21 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { queueVisibilityTimeoutSeconds, SETTINGS } from '../contract/settings';
-import { FAILURE_RESERVE_MS } from '../lambda/processor/deadline';
-import { MAX_RETRY_DELAY_SECONDS } from '../lambda/processor/process-record';
+import {
+  ASSUMED_DELIVERY_DELAY_SECONDS,
+  FAILURE_RESERVE_SECONDS,
+  MAX_RETRY_DELAY_SECONDS,
+  MEDIA_URL_LIFETIME_SECONDS,
+  queueVisibilityTimeoutSeconds,
+  SETTINGS,
+} from '../contract/settings';
 import type { BenchRow } from './stats';
 
 const MIB = 1024 ** 2;
 /** Media URL life, from FaceSign's document. */
-export const URL_LIFE_S = 15 * 60;
+export const URL_LIFE_S = MEDIA_URL_LIFETIME_SECONDS;
 /** Assumed time between FaceSign making a media URL and our queue having the event. */
-export const DELIVERY_DELAY_S = 60;
+export const DELIVERY_DELAY_S = ASSUMED_DELIVERY_DELAY_SECONDS;
 
 /** The media mix of the burst: equal thirds of a selfie, a document photo and a session video. */
 export const MEDIA_MIX: ReadonlyArray<{ type: string; bytes: number }> = [
@@ -216,7 +221,7 @@ export function safeBurst(mediaShare: number, costs: MeasuredCosts, settings: Bu
 export function timeoutBudget() {
   const processorTimeout = SETTINGS.processorTimeout.default;
   const visibility = queueVisibilityTimeoutSeconds(processorTimeout);
-  const attemptCap = Math.min(SETTINGS.mediaDownloadTimeout.default, processorTimeout - FAILURE_RESERVE_MS / 1000);
+  const attemptCap = Math.min(SETTINGS.mediaDownloadTimeout.default, processorTimeout - FAILURE_RESERVE_SECONDS);
   let backoff = 0;
   for (let attempt = 1; attempt < SETTINGS.maxReceiveCount.default; attempt++) {
     backoff += Math.min(MAX_RETRY_DELAY_SECONDS, SETTINGS.retryBaseDelaySeconds.default * 2 ** (attempt - 1) * 1.2);

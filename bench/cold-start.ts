@@ -9,15 +9,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import type { HandlerName } from '../lib/handler-code';
 import { BUNDLE_SETTINGS, buildHandlerBundles, bundleEntry, handlerEntry } from '../scripts/handler-bundles';
-import { functionEnvironment } from '../contract/settings';
+import { functionEnvironment, type HandlerFunction } from '../contract/settings';
+import { readStackSettings } from '../local/stack-settings';
 import { median, spread, type BenchRow } from './stats';
 
 const ROUNDS = 12;
-
-/** The runtime flags the construct deploys with (none: see `sourceMapStackTraces`). */
-const DEPLOYED_NODE_OPTIONS: Record<string, string> = {};
 
 function coldStart(bundle: string, kind: string, env: Record<string, string>): Promise<{ importMs: number; invokeMs: number; wallMs: number }> {
   return new Promise((resolve, reject) => {
@@ -37,7 +34,7 @@ function coldStart(bundle: string, kind: string, env: Record<string, string>): P
   });
 }
 
-async function composition(name: HandlerName): Promise<string> {
+async function composition(name: HandlerFunction): Promise<string> {
   // The deployed settings, plus the metafile that says which input filled how much of the output.
   const result = await build({
     ...BUNDLE_SETTINGS,
@@ -71,29 +68,39 @@ export async function runColdStartBench(): Promise<BenchRow[]> {
   };
   const empty = path.join(dir, 'empty.mjs');
   writeFileSync(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
-  const env = {
+  const base = {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'x',
     AWS_SECRET_ACCESS_KEY: 'x',
-    ...functionEnvironment(
-      'verifier',
-      { signingSecretArn: 'arn:aws:secretsmanager:us-east-1:0:secret:x', queueUrl: 'https://sqs.us-east-1.amazonaws.com/0/q' },
-      {},
-    ),
-    ...functionEnvironment(
-      'processor',
-      {
-        bucketName: 'b',
-        idempotencyTableName: 't',
-        queueUrl: 'https://sqs.us-east-1.amazonaws.com/0/q',
-        deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/0/dlq',
-      },
-      {},
-    ),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    // As deployed (FaceSignWebhooks sets the same).
-    ...DEPLOYED_NODE_OPTIONS,
+  };
+  // Each function's environment as the construct deploys it (Node.js flags and Powertools' variables
+  // included), read from the construct like the local runtime does, then stand-ins for its resources.
+  const stack = readStackSettings();
+  const env: Record<HandlerFunction, Record<string, string>> = {
+    verifier: {
+      ...base,
+      ...stack.verifier.environment,
+      ...functionEnvironment(
+        'verifier',
+        { signingSecretArn: 'arn:aws:secretsmanager:us-east-1:0:secret:x', queueUrl: 'https://sqs.us-east-1.amazonaws.com/0/q' },
+        {},
+      ),
+    },
+    processor: {
+      ...base,
+      ...stack.processor.environment,
+      ...functionEnvironment(
+        'processor',
+        {
+          bucketName: 'b',
+          idempotencyTableName: 't',
+          queueUrl: 'https://sqs.us-east-1.amazonaws.com/0/q',
+          deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/0/dlq',
+        },
+        {},
+      ),
+    },
   };
   const samples: Record<string, Array<{ importMs: number; invokeMs: number; wallMs: number }>> = {
     empty: [],
@@ -103,11 +110,11 @@ export async function runColdStartBench(): Promise<BenchRow[]> {
     'floor-processor': [],
   };
   for (let i = 0; i < ROUNDS; i++) {
-    samples.empty.push(await coldStart(empty, 'empty', env));
-    samples.verifier.push(await coldStart(bundles.verifier, 'verifier', env));
-    samples['floor-verifier'].push(await coldStart(floors.verifier, 'floor', env));
-    samples.processor.push(await coldStart(bundles.processor, 'processor', env));
-    samples['floor-processor'].push(await coldStart(floors.processor, 'floor', env));
+    samples.empty.push(await coldStart(empty, 'empty', base));
+    samples.verifier.push(await coldStart(bundles.verifier, 'verifier', env.verifier));
+    samples['floor-verifier'].push(await coldStart(floors.verifier, 'floor', env.verifier));
+    samples.processor.push(await coldStart(bundles.processor, 'processor', env.processor));
+    samples['floor-processor'].push(await coldStart(floors.processor, 'floor', env.processor));
   }
   const rows: BenchRow[] = [];
   const emptyWall = samples.empty.map((s) => s.wallMs);

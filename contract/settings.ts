@@ -3,27 +3,37 @@
  * variable a handler reads it from (if any), which function gets it, its default, bounds and unit.
  * The construct's prop validation (lib/facesign-webhooks-props.ts), the handlers' config loader
  * (lambda/shared/config.ts) and the local runtime's environment (local/runtime.ts) are all derived
- * from it, so a setting is defined here and nowhere else. Adding one is a row here and its prop
- * (with JSDoc) in FaceSignWebhooksProps; test/contract/settings.test.ts checks the two agree.
+ * from it, so a setting is defined here and nowhere else. The facts its bounds follow from (the
+ * media URLs' life, the retry cap, the failure reserve) are defined here too, and the handlers
+ * import them. Adding a setting (CONTRIBUTING.md "Adding a setting"): a row here; its prop with
+ * JSDoc in FaceSignWebhooksProps, if it has one; for a handler setting, its field and loader in
+ * lambda/shared/config.ts; its line in docs/reference.md; CHANGELOG.md.
+ * test/contract/settings.test.ts checks the row, the prop's `@default` and the docs agree.
  */
+import { DEFAULT_METRICS_NAMESPACE, SERVICE } from './metric-names';
 
 /** The two handler functions. */
 export type HandlerFunction = 'verifier' | 'processor';
 
+/** Every handler function, in the order they are built and listed. */
+export const HANDLER_FUNCTIONS: readonly HandlerFunction[] = ['verifier', 'processor'];
+
 /** What a setting's number counts; Duration props are converted to this unit. */
-export type SettingUnit = 'seconds' | 'days' | 'bytes' | 'MiB' | 'count' | 'requests per second' | 'requests' | 'host list' | 'boolean';
+export type SettingUnit = 'seconds' | 'days' | 'bytes' | 'MiB' | 'count' | 'requests per second' | 'requests' | 'host list' | 'boolean' | 'name';
 
 /** One row of {@link SETTINGS}. */
 export interface SettingRow {
   /** True when FaceSignWebhooksProps has a prop of the row's name; false for a handler-only or fixed setting. */
   readonly prop: boolean;
-  /** The environment variable a handler reads it from; absent when only the construct uses it. */
+  /** The environment variable a handler (or Node.js, or Powertools) reads it from; absent when only the construct uses it. */
   readonly env?: string;
+  /** For a boolean: the variable holds this flag when true and is left out when false (a `NODE_OPTIONS` flag). */
+  readonly flag?: string;
   /** The functions whose environment carries it (empty when no handler reads it). */
   readonly functions: readonly HandlerFunction[];
   readonly unit: SettingUnit;
   /** Absent when the setting is off unless given (the stage throttle). */
-  readonly default?: number | boolean | readonly string[];
+  readonly default?: number | boolean | string | readonly string[];
   /** Smallest accepted value, in `unit`. */
   readonly min?: number;
   /** Largest accepted value, in `unit`. */
@@ -32,7 +42,60 @@ export interface SettingRow {
   readonly doc: string;
 }
 
-const DAY = 24 * 3600;
+/** Seconds in a day. */
+export const SECONDS_PER_DAY = 24 * 3600;
+const DAY = SECONDS_PER_DAY;
+
+/**
+ * The idempotency window's default, and so the signature tolerance's (contract/signature.ts
+ * accepts this much when not told otherwise): FaceSign does not say whether it re-signs its
+ * retries, so a retry signed at the first attempt must still be accepted, and a replay inside the
+ * window is absorbed by idempotency on the event id.
+ */
+export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 7 * DAY;
+
+/**
+ * How long both dead-letter queues (the processor's and an onEvent target's) keep a message: SQS's
+ * longest. The event archive keeps events as long by default, so anything a consumer's dead-letter
+ * queue still holds can also be replayed.
+ */
+export const DEAD_LETTER_RETENTION_DAYS = 14;
+
+/** FaceSign's signed media URLs expire this long after they are made (FaceSign's webhook document). */
+export const MEDIA_URL_LIFETIME_SECONDS = 15 * 60;
+
+/**
+ * Assumed time between FaceSign making a media URL and our queue having the event: the part of
+ * the URL's life we never see (docs/operations.md "Timeout budget").
+ */
+export const ASSUMED_DELIVERY_DELAY_SECONDS = 60;
+
+/** Longest backoff the processor waits between two attempts of a record. */
+export const MAX_RETRY_DELAY_SECONDS = 300;
+
+/**
+ * What the processor keeps back from its remaining time for the failure path: per failed record
+ * one ChangeMessageVisibility or SendMessage (SQS client: 2 s connect + 4 s request per attempt).
+ */
+export const FAILURE_RESERVE_SECONDS = 15;
+
+/**
+ * What processorTimeout must leave beyond mediaDownloadTimeout: the failure reserve, and 5 s more
+ * so that a download running its full time still ends before the invocation's deadline.
+ */
+export const PROCESSOR_TIMEOUT_RESERVE_SECONDS = FAILURE_RESERVE_SECONDS + 5;
+
+/**
+ * The queue's visibility timeout is this many times the processor timeout. AWS suggests six
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: room for Lambda to
+ * retry a throttled invocation); we use two, so that a crashed, timed-out or out-of-memory
+ * invocation's records come back within 4 minutes with the default 2-minute timeout, while the
+ * 15-minute media URLs still live. docs/operations.md "Timeout budget" has the reasoning.
+ */
+export const VISIBILITY_TIMEOUT_FACTOR = 2;
+
+/** Longest processorTimeout: its visibility timeout must end before a URL delivered after the assumed delay dies (420 s). */
+const MAX_PROCESSOR_TIMEOUT_SECONDS = Math.floor((MEDIA_URL_LIFETIME_SECONDS - ASSUMED_DELIVERY_DELAY_SECONDS) / VISIBILITY_TIMEOUT_FACTOR);
 
 /** Every setting, keyed by its construct prop name (or, without a prop, the name the handlers use). */
 export const SETTINGS = {
@@ -41,8 +104,8 @@ export const SETTINGS = {
     env: 'FACESIGN_SIGNATURE_TOLERANCE_SECONDS',
     functions: ['verifier'],
     unit: 'seconds',
-    // The idempotency window's default: see resolveCrossSettings, which makes it follow a given window.
-    default: 7 * DAY,
+    // The idempotency window's default; a given window is followed too (DEFAULTS_FROM).
+    default: DEFAULT_IDEMPOTENCY_WINDOW_SECONDS,
     min: 60,
     max: 366 * DAY,
     doc: 'Oldest accepted signature; at most idempotencyWindow, so every replay it admits is a duplicate.',
@@ -128,8 +191,8 @@ export const SETTINGS = {
     unit: 'seconds',
     default: 120,
     min: 30,
-    // Its visibility timeout (twice this: at most 14 minutes) must stay under the media URLs' 15.
-    max: 420,
+    // Its visibility timeout must end before the media URLs die.
+    max: MAX_PROCESSOR_TIMEOUT_SECONDS,
     doc: 'Processor timeout; the queue visibility timeout is twice this.',
   },
   processorMemorySize: {
@@ -155,7 +218,7 @@ export const SETTINGS = {
     env: 'FACESIGN_IDEMPOTENCY_WINDOW_SECONDS',
     functions: ['processor'],
     unit: 'seconds',
-    default: 7 * DAY,
+    default: DEFAULT_IDEMPOTENCY_WINDOW_SECONDS,
     min: 60,
     max: 366 * DAY,
     doc: 'How long an event id is remembered, so that a repeat delivery is skipped.',
@@ -185,8 +248,8 @@ export const SETTINGS = {
     unit: 'seconds',
     default: 90,
     min: 1,
-    // The longest processorTimeout (420 s) less the 20 s it must leave.
-    max: 400,
+    // The longest processorTimeout less what it must leave beyond a download.
+    max: MAX_PROCESSOR_TIMEOUT_SECONDS - PROCESSOR_TIMEOUT_RESERVE_SECONDS,
     doc: 'Time cap for one media download, from request to the last byte stored.',
   },
   maxMediaBytes: {
@@ -223,8 +286,34 @@ export const SETTINGS = {
     functions: [],
     unit: 'days',
     // As long as an onEvent target's dead-letter queue keeps its messages. No bounds: EventBridge's own apply (0 is forever).
-    default: 14,
+    default: DEAD_LETTER_RETENTION_DAYS,
     doc: 'How long the event archive keeps every published event, for replay.',
+  },
+  logRetention: {
+    prop: true,
+    functions: [],
+    // A logs.RetentionDays value: CloudWatch Logs accepts only the enum's days, so the type bounds it.
+    unit: 'days',
+    default: 30,
+    doc: "Retention of the functions' logs and the API access logs (logs.RetentionDays.ONE_MONTH by default).",
+  },
+  sourceMapStackTraces: {
+    prop: true,
+    env: 'NODE_OPTIONS',
+    flag: '--enable-source-maps',
+    functions: ['verifier', 'processor'],
+    unit: 'boolean',
+    // Loading the source maps adds about 40 ms to every cold start (bench/RESULTS.md).
+    default: false,
+    doc: 'Start Node.js with --enable-source-maps, so stack traces point at the TypeScript sources.',
+  },
+  metricsNamespace: {
+    prop: true,
+    env: 'POWERTOOLS_METRICS_NAMESPACE',
+    functions: ['verifier', 'processor'],
+    unit: 'name',
+    default: DEFAULT_METRICS_NAMESPACE,
+    doc: "CloudWatch namespace of the handlers' custom metrics; Powertools Metrics reads it.",
   },
   retryBaseDelaySeconds: {
     prop: false,
@@ -233,8 +322,8 @@ export const SETTINGS = {
     unit: 'seconds',
     default: 10,
     min: 1,
-    // The processor caps any one retry delay at 300 s (MAX_RETRY_DELAY_SECONDS).
-    max: 300,
+    // A base above the cap would make every delay the cap.
+    max: MAX_RETRY_DELAY_SECONDS,
     doc: 'Base of the processor retry backoff; only the local runtime and tests set it (shorter), the construct never does.',
   },
   mediaAllowHttpLoopback: {
@@ -250,12 +339,14 @@ export const SETTINGS = {
 /** A setting's name. */
 export type SettingName = keyof typeof SETTINGS;
 
-/** The value type of a setting: a number in its unit, a host list, or a flag. */
+/** The value type of a setting: a number in its unit, a host list, a flag, or a name. */
 export type SettingValue<N extends SettingName> = (typeof SETTINGS)[N]['unit'] extends 'host list'
   ? readonly string[]
   : (typeof SETTINGS)[N]['unit'] extends 'boolean'
     ? boolean
-    : number;
+    : (typeof SETTINGS)[N]['unit'] extends 'name'
+      ? string
+      : number;
 
 /** Settings in their units, as the construct resolves them or the local runtime overrides them. */
 export type SettingValues = { readonly [N in SettingName]?: SettingValue<N> };
@@ -319,11 +410,33 @@ export const ENV = Object.fromEntries(
 ) as EnvNames;
 
 /**
- * A function's environment: its resources, then every setting it reads that has a value. The one
- * place variables are named: the construct calls it with tokens, the local runtime with local names.
+ * Powertools' own variables besides metricsNamespace's row: functionEnvironment writes the service
+ * name and the log level, the handlers read them by these names; only the local runtime turns
+ * tracing off (no X-Ray daemon there).
+ */
+export const POWERTOOLS_ENV = {
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  traceEnabled: 'POWERTOOLS_TRACE_ENABLED',
+} as const;
+
+/** The log level the functions run at. */
+export const LOG_LEVEL = 'INFO';
+
+/**
+ * A function's environment: Node.js's and Powertools' variables (its service name, the log level,
+ * and the sourceMapStackTraces and metricsNamespace settings when given), its resources, then every
+ * other setting it reads that has a value. The one place variables are named and written: the
+ * construct calls it with tokens, the local runtime and the benchmarks with local names.
  */
 export function functionEnvironment<F extends HandlerFunction>(fn: F, resources: ResourceValues<F>, settings: SettingValues): Record<string, string> {
   const environment: Record<string, string> = {};
+  // Node.js and Powertools read these before any handler code runs; written first, in this order.
+  const sourceMaps = SETTINGS.sourceMapStackTraces;
+  if (settings.sourceMapStackTraces) environment[sourceMaps.env] = sourceMaps.flag;
+  environment[POWERTOOLS_ENV.serviceName] = SERVICE[fn];
+  environment[POWERTOOLS_ENV.logLevel] = LOG_LEVEL;
+  if (settings.metricsNamespace !== undefined) environment[SETTINGS.metricsNamespace.env] = settings.metricsNamespace;
   const given = resources as Readonly<Record<string, string | undefined>>;
   for (const [name, row] of Object.entries(RESOURCES) as [ResourceName, ResourceRow][]) {
     const value = given[name];
@@ -331,7 +444,7 @@ export function functionEnvironment<F extends HandlerFunction>(fn: F, resources:
   }
   for (const [name, row] of Object.entries(SETTINGS) as [SettingName, SettingRow][]) {
     const value = settings[name];
-    if (row.env === undefined || !row.functions.includes(fn) || value === undefined) continue;
+    if (row.env === undefined || row.flag !== undefined || !row.functions.includes(fn) || value === undefined || row.env in environment) continue;
     environment[row.env] = Array.isArray(value) ? value.join(',') : String(value);
   }
   return environment;
@@ -374,18 +487,6 @@ export const DEFAULTS_FROM: { readonly [N in SettingName]?: SettingName } = {
   // Every replay the tolerance admits is then a duplicate the idempotency window still remembers.
   signatureTolerance: 'idempotencyWindow',
 };
-
-/** What processorTimeout must leave beyond mediaDownloadTimeout. */
-export const PROCESSOR_TIMEOUT_RESERVE_SECONDS = 20;
-
-/**
- * The queue's visibility timeout is this many times the processor timeout. AWS suggests six
- * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: room for Lambda to
- * retry a throttled invocation); we use two, so that a crashed, timed-out or out-of-memory
- * invocation's records come back within 4 minutes with the default 2-minute timeout, while the
- * 15-minute media URLs still live. docs/operations.md "Timeout budget" has the reasoning.
- */
-export const VISIBILITY_TIMEOUT_FACTOR = 2;
 
 /** The queue visibility timeout for a processor timeout: the one rule the construct and the local runtime share. */
 export function queueVisibilityTimeoutSeconds(processorTimeoutSeconds: number): number {

@@ -6,6 +6,7 @@
  * wants to check a FaceSign delivery itself. It does no I/O and never logs.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './settings';
 
 /** Header carrying `t=<timestamp>,v1=<hex>[,v1=<hex>...]`. */
 export const SIGNATURE_HEADER = 'x-facesign-signature';
@@ -15,11 +16,10 @@ export const SIGNATURE_HEADER = 'x-facesign-signature';
  */
 export const TIMESTAMP_HEADER = 'x-facesign-timestamp';
 /**
- * Default oldest accepted signature, in seconds: 7 days, the default idempotency window. FaceSign
- * does not say whether it re-signs its retries; a retry signed at the first attempt must still be
- * accepted, and a replay inside the window is absorbed by idempotency on the event id.
+ * Default oldest accepted signature, in seconds: 7 days, the default idempotency window (defined
+ * once, in the settings table: see DEFAULT_IDEMPOTENCY_WINDOW_SECONDS for why).
  */
-export const DEFAULT_TOLERANCE_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_TOLERANCE_SECONDS = DEFAULT_IDEMPOTENCY_WINDOW_SECONDS;
 /**
  * Furthest in the future a signature may be, in seconds: 1 hour. This limit guards nothing
  * against replay (a replay is old, and only the holder of the secret can sign a future `t`); it

@@ -106,9 +106,9 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * Oldest accepted signature: how far the signed timestamp `t` may lie in the past. A signature
-   * up to 5 minutes in the future is accepted whatever this is (less if this is shorter). FaceSign
-   * does not say whether it re-signs its retries, so a shorter limit can refuse a retry for good;
-   * set it only to be stricter. At most `idempotencyWindow`, so every replay it admits is a duplicate.
+   * up to 1 hour in the future (`MAX_FUTURE_SECONDS`) is accepted whatever this is (less if this is
+   * shorter). FaceSign does not say whether it re-signs its retries, so a shorter limit can refuse
+   * a retry for good; set it only to be stricter. At most `idempotencyWindow`, so every replay it admits is a duplicate.
    * @default - the `idempotencyWindow` (7 days)
    */
   readonly signatureTolerance?: Duration;
@@ -283,26 +283,33 @@ export interface OnEventOptions {
   readonly maxEventAge?: Duration;
 }
 
-/** The settings the construct resolves from its props: every table row with a prop, except the retentions (see {@link resolveRetention}). */
-type ResolvedName = {
-  [N in SettingName]: (typeof SETTINGS)[N]['prop'] extends true ? ((typeof SETTINGS)[N]['unit'] extends 'days' ? never : N) : never;
-}[SettingName];
+/** The settings the construct resolves from its props: every table row with a prop. */
+type ResolvedName = { [N in SettingName]: (typeof SETTINGS)[N]['prop'] extends true ? N : never }[SettingName];
 type WithDefault = { [N in ResolvedName]: (typeof SETTINGS)[N] extends { default: unknown } ? N : never }[ResolvedName];
 
-/** Settings in the table's units (Durations in seconds), defaults applied and bounds checked. */
+/** Settings in the table's units (Durations in seconds or whole days), defaults applied and bounds checked. */
 export type ResolvedSettings = { readonly [N in WithDefault]: SettingValue<N> } & { readonly [N in Exclude<ResolvedName, WithDefault>]?: SettingValue<N> };
 
 /**
  * Applies the table's defaults and refuses values outside its bounds or its cross-setting rules,
- * naming the value received. Token values are passed on unchecked.
+ * naming the value received. Token values are passed on unchecked. The one special case is the
+ * deprecated `archiveExpiration`, which stands for both retentions when neither is given.
  */
 export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings {
-  const given = props as Readonly<Record<string, unknown>>;
+  const given: Record<string, unknown> = { ...props };
+  // Where a value came from, for the error: the deprecated prop when it stood in for a retention.
+  const source: Record<string, string> = {};
+  if (props.archiveExpiration !== undefined && props.mediaRetention === undefined && props.archiveRetention === undefined) {
+    for (const name of ['mediaRetention', 'archiveRetention']) {
+      given[name] = props.archiveExpiration;
+      source[name] = 'archiveExpiration';
+    }
+  }
   const values: Record<string, unknown> = {};
-  const rows = (Object.entries(SETTINGS) as [SettingName, SettingRow][]).filter(([, row]) => row.prop && row.unit !== 'days');
+  const rows = (Object.entries(SETTINGS) as [SettingName, SettingRow][]).filter(([, row]) => row.prop);
   for (const [name, row] of rows) {
     const value = given[name];
-    values[name] = value === undefined ? row.default : row.unit === 'seconds' ? (value as Duration).toSeconds() : value;
+    values[name] = value === undefined ? row.default : value instanceof Duration ? inUnit(source[name] ?? name, row, value) : value;
   }
   for (const [name, from] of Object.entries(DEFAULTS_FROM)) if (given[name] === undefined) values[name] = values[from];
   for (const [name, row] of rows) {
@@ -311,7 +318,8 @@ export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings 
     if (row.unit === 'host list') {
       values[name] = checkHostList(name, value as readonly string[]);
     } else if (typeof value === 'number' && !Token.isUnresolved(value) && !withinBounds(name, value)) {
-      throw new Error(`${row.unit === 'seconds' ? `${name} (seconds)` : name} must be ${describeBounds(name)}, got ${value}`);
+      const prop = source[name] ?? name;
+      throw new Error(`${row.unit === 'seconds' || row.unit === 'days' ? `${prop} (${row.unit})` : prop} must be ${describeBounds(name)}, got ${value}`);
     }
   }
   const settings = values as ResolvedSettings;
@@ -323,6 +331,19 @@ export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings 
     failIf(CROSS_SETTING_RULES.toleranceWithinIdempotencyWindow(settings.signatureTolerance, settings.idempotencyWindow));
   }
   return settings;
+}
+
+/**
+ * A Duration prop in its row's unit. A value that is not a whole number of that unit is refused
+ * here, naming the prop (CDK's own conversion error names neither the prop nor the unit wanted).
+ */
+function inUnit(prop: string, row: SettingRow, value: Duration): number {
+  const days = row.unit === 'days';
+  // A token converts only from its own unit; CDK's error says so.
+  if (value.isUnresolved()) return days ? value.toDays() : value.toSeconds();
+  const amount = days ? value.toDays({ integral: false }) : value.toSeconds({ integral: false });
+  if (!Number.isInteger(amount)) throw new Error(`${prop} must be a whole number of ${row.unit}, got ${value.toHumanString()}`);
+  return amount;
 }
 
 function failIf(message: string | undefined): void {
@@ -344,8 +365,12 @@ export interface Retention {
   readonly archive: Duration;
 }
 
-/** The retention of media and archive, from the props and the deprecated `archiveExpiration`. */
-export function resolveRetention(props: FaceSignWebhooksProps): Retention {
+/**
+ * The retention of media and archive (resolved, like every setting, by {@link resolveSettings}),
+ * after refusing the deprecated `archiveExpiration` beside its replacements, and any of the three
+ * beside an existing bucket, whose lifecycle is the user's.
+ */
+export function resolveRetention(props: FaceSignWebhooksProps, settings: ResolvedSettings): Retention {
   const given = { mediaRetention: props.mediaRetention, archiveRetention: props.archiveRetention, archiveExpiration: props.archiveExpiration };
   if (props.archiveExpiration && (props.mediaRetention || props.archiveRetention)) {
     throw new Error('archiveExpiration is deprecated and replaced by mediaRetention and archiveRetention; pass those only, got archiveExpiration with them');
@@ -354,31 +379,13 @@ export function resolveRetention(props: FaceSignWebhooksProps): Retention {
     const set = Object.entries(given)
       .filter(([, v]) => v !== undefined)
       .map(([k]) => k);
-    if (set.length > 0)
+    if (set.length > 0) {
       throw new Error(
-        `${set.join(', ')} apply to a created bucket only; set the lifecycle of existingBucketObj yourself, got ${set.join(', ')} with existingBucketObj`,
+        `${set.join(', ')} ${set.length === 1 ? 'applies' : 'apply'} to a created bucket only; set the lifecycle of existingBucketObj yourself, got ${set.join(', ')} with existingBucketObj`,
       );
+    }
   }
-  const retention = {
-    media: props.mediaRetention ?? props.archiveExpiration ?? Duration.days(SETTINGS.mediaRetention.default),
-    archive: props.archiveRetention ?? props.archiveExpiration ?? Duration.days(SETTINGS.archiveRetention.default),
-  };
-  for (const [name, value] of [
-    ['mediaRetention', retention.media],
-    ['archiveRetention', retention.archive],
-  ] as const) {
-    if (value.isUnresolved()) continue;
-    // S3 lifecycle counts whole days.
-    const days = value.toHours() / 24;
-    const min = SETTINGS[name].min;
-    if (!Number.isInteger(days) || days < min) throw new Error(`${name} must be a whole number of days, at least ${min}, got ${value.toHumanString()}`);
-  }
-  return retention;
-}
-
-/** The event archive's retention. */
-export function resolveEventArchiveRetention(props: FaceSignWebhooksProps): Duration {
-  return props.eventArchiveRetention ?? Duration.days(SETTINGS.eventArchiveRetention.default);
+  return { media: Duration.days(settings.mediaRetention), archive: Duration.days(settings.archiveRetention) };
 }
 
 /** Refuses an existing resource together with settings for a new one. */

@@ -15,13 +15,12 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
-import { DEFAULT_METRICS_NAMESPACE, METRIC } from '../contract/metric-names';
+import { METRIC } from '../contract/metric-names';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../contract/bucket-layout';
-import { queueVisibilityTimeoutSeconds, SETTINGS } from '../contract/settings';
+import { DEAD_LETTER_RETENTION_DAYS, functionEnvironment, queueVisibilityTimeoutSeconds, SETTINGS } from '../contract/settings';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 import {
   refuseExistingWithNew,
-  resolveEventArchiveRetention,
   resolveRetention,
   resolveSettings,
   type FaceSignWebhooksProps,
@@ -29,7 +28,7 @@ import {
   type ResolvedSettings,
   type Retention,
 } from './facesign-webhooks-props';
-import { functionRole, grantSendEncrypted, handlerEnvironment, handlerFunction, type HandlerRuntimeOptions } from './handler-function';
+import { functionRole, grantSendEncrypted, handlerFunction } from './handler-function';
 import { suppressJustifiedNagFindings, suppressNag } from './nag-suppressions';
 import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring } from './webhook-monitoring';
 import type { WebhookMetricName } from './webhook-metrics';
@@ -95,13 +94,12 @@ export class FaceSignWebhooks extends Construct {
     super(scope, id);
     // Defaults and bounds of every setting come from the table in contract/settings.ts.
     const settings = resolveSettings(props);
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    // The table holds it in days; the prop's type admits only the days CloudWatch Logs accepts.
+    const logRetention: logs.RetentionDays = settings.logRetention;
     refuseExistingWithNew(props);
-    const retention = resolveRetention(props);
-    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    const retention = resolveRetention(props, settings);
     // Unique per deployment in an account and region: a stack name is, and so is a path inside it.
     const metricsDeployment = `${Stack.of(this).stackName}/${this.node.path.slice(Stack.of(this).node.path.length + 1)}`;
-    const runtime: HandlerRuntimeOptions = { metricsNamespace, sourceMapStackTraces: props.sourceMapStackTraces ?? false };
 
     // The architecture, in order: signing secret → key → bucket → bus and archive → queues →
     // idempotency table → verifier → processor → API → monitoring → cdk-nag acknowledgements.
@@ -115,15 +113,15 @@ export class FaceSignWebhooks extends Construct {
       this.bucket = this.createBucket(retention, this.accessLogsBucket, props.bucketProps);
     }
     this.eventBus = props.existingEventBusObj ?? new events.EventBus(this, 'EventBus', props.eventBusProps);
-    this.eventArchive = this.createEventArchive(resolveEventArchiveRetention(props));
+    this.eventArchive = this.createEventArchive(Duration.days(settings.eventArchiveRetention));
     this.deadLetterQueue = this.createDeadLetterQueue();
     this.queue = this.createQueue(settings);
     this.idempotencyTable = this.createIdempotencyTable();
 
     this.verifierLogGroup = new logs.LogGroup(this, 'VerifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.verifier = this.createVerifier(settings, runtime, metricsDeployment);
+    this.verifier = this.createVerifier(settings, metricsDeployment);
     this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.processor = this.createProcessor(settings, runtime, metricsDeployment);
+    this.processor = this.createProcessor(settings, metricsDeployment);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.api = new HttpApi(this, 'Api', {
@@ -147,7 +145,7 @@ export class FaceSignWebhooks extends Construct {
       idempotencyTable: this.idempotencyTable,
       accessLogGroup: this.accessLogGroup,
       processorMaxConcurrency: settings.processorMaxConcurrency,
-      metricsNamespace,
+      metricsNamespace: settings.metricsNamespace,
       metricsDeployment,
       existingAlarmTopicObj: props.existingAlarmTopicObj,
       alarmTopicProps: props.alarmTopicProps,
@@ -212,7 +210,7 @@ export class FaceSignWebhooks extends Construct {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(DEAD_LETTER_RETENTION_DAYS),
       maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
     });
   }
@@ -247,7 +245,7 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /** The verifier, with read on the signing secret (only it) and send on the queue. */
-  private createVerifier(settings: ResolvedSettings, runtime: HandlerRuntimeOptions, metricsDeployment: string): lambda.Function {
+  private createVerifier(settings: ResolvedSettings, metricsDeployment: string): lambda.Function {
     const verifier = handlerFunction(this, 'Verifier', 'verifier', {
       role: functionRole(this, 'VerifierRole', this.verifierLogGroup),
       description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
@@ -257,9 +255,8 @@ export class FaceSignWebhooks extends Construct {
       // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
       reservedConcurrentExecutions: settings.verifierReservedConcurrency,
       logGroup: this.verifierLogGroup,
-      environment: handlerEnvironment(
+      environment: functionEnvironment(
         'verifier',
-        runtime,
         { metricsDeployment, signingSecretArn: this.signingSecret.secretArn, queueUrl: this.queue.queueUrl },
         settings,
       ),
@@ -271,16 +268,15 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /** The processor, fed by the queue, with exactly the grants of {@link grantProcessor}. */
-  private createProcessor(settings: ResolvedSettings, runtime: HandlerRuntimeOptions, metricsDeployment: string): lambda.Function {
+  private createProcessor(settings: ResolvedSettings, metricsDeployment: string): lambda.Function {
     const processor = handlerFunction(this, 'Processor', 'processor', {
       role: functionRole(this, 'ProcessorRole', this.processorLogGroup),
       description: 'FaceSign webhooks: archives events, stores media, skips repeat deliveries',
       memorySize: settings.processorMemorySize,
       timeout: Duration.seconds(settings.processorTimeout),
       logGroup: this.processorLogGroup,
-      environment: handlerEnvironment(
+      environment: functionEnvironment(
         'processor',
-        runtime,
         {
           metricsDeployment,
           bucketName: this.bucket.bucketName,
@@ -583,7 +579,7 @@ export class FaceSignWebhooks extends Construct {
     const queue = new sqs.Queue(this, id, {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(DEAD_LETTER_RETENTION_DAYS),
     });
     suppressNag(queue, [
       {

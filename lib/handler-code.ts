@@ -1,12 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-
-/** The two handlers. */
-export type HandlerName = 'verifier' | 'processor';
-
-/** Every handler, in the order they are built and listed. */
-export const HANDLER_NAMES: readonly HandlerName[] = ['verifier', 'processor'];
+import type { HandlerFunction } from '../contract/settings';
 
 /** The `name` in our package.json: how the package root is recognised from wherever lib/ was loaded. */
 const PACKAGE_NAME = 'facesign-webhooks';
@@ -25,7 +20,7 @@ export function packageRoot(from: string = __dirname): string {
 }
 
 /** Where a handler's pre-built bundle lives: `<package root>/dist/assets/<name>` (index.mjs and its source map). */
-export function handlerAssetDir(name: HandlerName, root: string = packageRoot()): string {
+export function handlerAssetDir(name: HandlerFunction, root: string = packageRoot()): string {
   return path.join(root, 'dist', 'assets', name);
 }
 
@@ -34,7 +29,7 @@ export function handlerAssetDir(name: HandlerName, root: string = packageRoot())
  * runtime runs and the benchmarks measure. The construct never bundles (no esbuild, no Docker in a
  * user's app); in this repository `cdk synth` builds the bundles first (cdk.json `build`).
  */
-export function handlerCode(name: HandlerName, root: string = packageRoot()): lambda.Code {
+export function handlerCode(name: HandlerFunction, root: string = packageRoot()): lambda.Code {
   const dir = handlerAssetDir(name, root);
   if (!existsSync(path.join(dir, 'index.mjs'))) {
     throw new Error(

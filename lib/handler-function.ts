@@ -1,6 +1,6 @@
 /**
- * The two handler functions as the construct deploys them: the function itself, its role, its
- * environment, and the queue grant both need.
+ * The two handler functions as the construct deploys them: the function itself, its role, and the
+ * queue grant both need. Their environment is the contract's functionEnvironment.
  */
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,9 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { SERVICE } from '../contract/metric-names';
-import { functionEnvironment, type HandlerFunction, type ResourceValues, type SettingValues } from '../contract/settings';
-import { handlerCode, type HandlerName } from './handler-code';
+import type { HandlerFunction } from '../contract/settings';
+import { handlerCode } from './handler-code';
 
 /**
  * One handler function, its code the pre-built bundle in `dist/assets/<name>` (lib/handler-code.ts):
@@ -20,7 +19,7 @@ import { handlerCode, type HandlerName } from './handler-code';
 export function handlerFunction(
   scope: Construct,
   id: string,
-  name: HandlerName,
+  name: HandlerFunction,
   props: Omit<lambda.FunctionProps, 'code' | 'handler' | 'runtime'>,
 ): lambda.Function {
   return new lambda.Function(scope, id, {
@@ -47,33 +46,6 @@ export function functionRole(scope: Construct, id: string, logGroup: logs.ILogGr
     }),
   );
   return role;
-}
-
-/** How the construct runs the handlers, beyond the resources and settings of {@link functionEnvironment}. */
-export interface HandlerRuntimeOptions {
-  /** CloudWatch namespace of the custom metrics. */
-  readonly metricsNamespace: string;
-  /** Start Node.js with `--enable-source-maps`. */
-  readonly sourceMapStackTraces: boolean;
-}
-
-/**
- * A function's whole environment in AWS: Powertools' settings, then the resources and settings
- * the contract names (the local runtime builds its own from the same {@link functionEnvironment}).
- */
-export function handlerEnvironment<F extends HandlerFunction>(
-  fn: F,
-  options: HandlerRuntimeOptions,
-  resources: ResourceValues<F>,
-  settings: SettingValues,
-): Record<string, string> {
-  return {
-    ...(options.sourceMapStackTraces ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
-    POWERTOOLS_SERVICE_NAME: SERVICE[fn],
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    POWERTOOLS_METRICS_NAMESPACE: options.metricsNamespace,
-    ...functionEnvironment(fn, resources, settings),
-  };
 }
 
 /**

@@ -13,10 +13,11 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../contract/metric-names';
+import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/settings';
 import { WebhookMetrics, type WebhookMetricName } from './webhook-metrics';
 
-/** The line after which media is lost: FaceSign's signed media URLs expire 15 minutes after they are made. */
-export const MEDIA_URL_LIFETIME = Duration.minutes(15);
+/** The line after which media is lost: FaceSign's signed media URLs expire this long after they are made. */
+export const MEDIA_URL_LIFETIME = Duration.seconds(MEDIA_URL_LIFETIME_SECONDS);
 
 /** The field of the API access log that names the deployment; the 429 metric filter reads it. */
 export const ACCESS_LOG_DEPLOYMENT_FIELD = 'deployment';
@@ -27,8 +28,8 @@ const IDEMPOTENCY_OPERATIONS = [dynamodb.Operation.GET_ITEM, dynamodb.Operation.
 /** SQS keeps messages 4 days unless told otherwise. */
 const SQS_DEFAULT_RETENTION = Duration.days(4);
 
-/** The defaults of {@link WebhookAlarmOptions}' thresholds, in one place. */
-const ALARM_DEFAULTS = {
+/** The defaults of {@link WebhookAlarmOptions}' thresholds, in one place (their `@default`s are checked against it). */
+export const ALARM_DEFAULTS = {
   queueAgeAlarmThreshold: Duration.minutes(5),
   apiServerErrorRateThreshold: 5,
   apiServerErrorMinimumCount: 5,
@@ -318,7 +319,7 @@ export class WebhookMonitoring extends Construct {
       'OldestMessageAge',
       'Critical',
       props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one }),
-      `Events are waiting longer than ${queueAgeThreshold.toSeconds()} s. Media URLs expire 15 minutes after they are made, so a backlog loses media. Check the processor's errors, throttles and concurrency (maxConcurrency), and DynamoDB and S3 health.`,
+      `Events are waiting longer than ${queueAgeThreshold.toSeconds()} s. Media URLs expire ${MEDIA_URL_LIFETIME.toMinutes()} minutes after they are made, so a backlog loses media. Check the processor's errors, throttles and concurrency (maxConcurrency), and DynamoDB and S3 health.`,
       { threshold: queueAgeThreshold.toSeconds(), comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
 
@@ -725,7 +726,7 @@ export class WebhookMonitoring extends Construct {
         {
           right: [props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: one, label: 'oldest message age (s)' })],
           rightAnnotations: [
-            { value: MEDIA_URL_LIFETIME.toSeconds(), label: 'media URLs expire (15 min)', color: '#d62728' },
+            { value: MEDIA_URL_LIFETIME.toSeconds(), label: `media URLs expire (${MEDIA_URL_LIFETIME.toMinutes()} min)`, color: '#d62728' },
             { value: m.queueAgeThreshold.toSeconds(), label: 'alarm', color: '#ff7f0e' },
           ],
           rightYAxis: { min: 0, label: 'seconds', showUnits: false },

@@ -11,7 +11,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { functionEnvironment } from '../contract/settings';
+import { DEAD_LETTER_RETENTION_DAYS, functionEnvironment, POWERTOOLS_ENV, SECONDS_PER_DAY, type SettingValues } from '../contract/settings';
 import { ArchiveMirror } from './archive-mirror';
 import { startEventBridge, type PublishedEvent } from './eventbridge-server';
 import { startFaultProxy } from './fault-proxy';
@@ -200,8 +200,11 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     }),
   );
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const deadLetterQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'facesign-dlq', Attributes: { MessageRetentionPeriod: '1209600' } })))
-    .QueueUrl!;
+  const deadLetterQueueUrl = (
+    await sqs.send(
+      new CreateQueueCommand({ QueueName: 'facesign-dlq', Attributes: { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_DAYS * SECONDS_PER_DAY) } }),
+    )
+  ).QueueUrl!;
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   const queueUrl = (
     await sqs.send(
@@ -226,14 +229,16 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
-    NODE_OPTIONS: '--enable-source-maps',
     // Node 20 here: the SDK's notice that it will need Node 22 is noise (Lambda runs Node 24).
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...(process.env.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL } : {}),
-    POWERTOOLS_METRICS_NAMESPACE: 'FaceSignWebhooksLocal',
+    // The log level of the shell that started the runtime, when it sets one.
+    ...(process.env[POWERTOOLS_ENV.logLevel] ? { [POWERTOOLS_ENV.logLevel]: process.env[POWERTOOLS_ENV.logLevel]! } : {}),
     // No X-Ray daemon here.
-    POWERTOOLS_TRACE_ENABLED: 'false',
+    [POWERTOOLS_ENV.traceEnabled]: 'false',
   };
+  // What the local runtime sets differently from the stack: readable stack traces, and metrics in
+  // a namespace of their own.
+  const local: SettingValues = { sourceMapStackTraces: true, metricsNamespace: 'FaceSignWebhooksLocal' };
   // The stack's environment for each function, then what points it at the local services.
   const verifier = new LocalLambda({
     functionName: 'facesign-verifier',
@@ -244,9 +249,9 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     onLog: (line) => options.onLog?.('verifier', line),
     environment: {
       ...settings.verifier.environment,
+      ...functionEnvironment('verifier', { signingSecretArn: SECRET_ID, queueUrl }, local),
       ...common,
       AWS_ENDPOINT_URL_SQS: verifierSqs.endpoint,
-      ...functionEnvironment('verifier', { signingSecretArn: SECRET_ID, queueUrl }, {}),
     },
   });
   const processorFn = new LocalLambda({
@@ -258,9 +263,6 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     onLog: (line) => options.onLog?.('processor', line),
     environment: {
       ...settings.processor.environment,
-      ...common,
-      AWS_ENDPOINT_URL_S3: processorS3.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: processorDynamoDB.endpoint,
       ...functionEnvironment(
         'processor',
         {
@@ -274,11 +276,15 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
         },
         // What only the local runtime sets: plain http to the local media server, a shorter backoff in tests.
         {
+          ...local,
           mediaAllowHttpLoopback: true,
           ...(options.retryBaseDelaySeconds ? { retryBaseDelaySeconds: options.retryBaseDelaySeconds } : {}),
           ...(options.mediaHosts?.length ? { allowedMediaHosts: options.mediaHosts } : {}),
         },
       ),
+      ...common,
+      AWS_ENDPOINT_URL_S3: processorS3.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: processorDynamoDB.endpoint,
     },
   });
   stack.push(

@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isMediaEventType, type FaceSignEventType } from '../contract/event';
+import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/settings';
 
 /** What can be chosen about a sample event. */
 export interface SampleEventOptions {
@@ -36,7 +37,7 @@ export function buildSampleEvent(type: FaceSignEventType | string, options: Samp
       id: mediaId,
       createdAt,
       url: options.mediaUrl ?? `https://media.facesign.ai/${mediaId}.${extension}?X-Signature=${randomBytes(16).toString('hex')}`,
-      expires: options.expires ?? createdAt + 15 * 60 * 1000,
+      expires: options.expires ?? createdAt + MEDIA_URL_LIFETIME_SECONDS * 1000,
       contentType,
     };
   }

@@ -7,7 +7,8 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
-import { HANDLER_NAMES, handlerAssetDir, packageRoot, type HandlerName } from '../lib/handler-code';
+import { HANDLER_FUNCTIONS, type HandlerFunction } from '../contract/settings';
+import { handlerAssetDir, packageRoot } from '../lib/handler-code';
 
 /**
  * The esbuild settings of every bundle: ESM, minified, with source maps, the AWS SDK v3 bundled in
@@ -31,7 +32,7 @@ export const BUNDLE_SETTINGS = {
 } as const satisfies BuildOptions;
 
 /** A handler's entry file. */
-export function handlerEntry(name: HandlerName): string {
+export function handlerEntry(name: HandlerFunction): string {
   return path.join(packageRoot(), 'lambda', name, 'index.ts');
 }
 
@@ -54,9 +55,9 @@ export async function bundleEntry(entry: string, outfile: string): Promise<strin
 }
 
 /** Builds every handler into `<package root>/dist/assets/<name>/index.mjs` and returns those paths. */
-export async function buildHandlerBundles(): Promise<Record<HandlerName, string>> {
-  const built = await Promise.all(HANDLER_NAMES.map((name) => bundleEntry(handlerEntry(name), path.join(handlerAssetDir(name), 'index.mjs'))));
-  return Object.fromEntries(HANDLER_NAMES.map((name, i) => [name, built[i]])) as Record<HandlerName, string>;
+export async function buildHandlerBundles(): Promise<Record<HandlerFunction, string>> {
+  const built = await Promise.all(HANDLER_FUNCTIONS.map((name) => bundleEntry(handlerEntry(name), path.join(handlerAssetDir(name), 'index.mjs'))));
+  return Object.fromEntries(HANDLER_FUNCTIONS.map((name, i) => [name, built[i]])) as Record<HandlerFunction, string>;
 }
 
 if (require.main === module) {

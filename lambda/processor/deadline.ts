@@ -7,13 +7,14 @@
  * invocation well before its Lambda timeout, with its records back in the queue in seconds
  * instead of after the visibility timeout.
  */
+import { FAILURE_RESERVE_SECONDS } from '../../contract/settings';
 import { TransientFailure } from './failures';
 
 /**
- * Kept back from the remaining time for the failure path: per failed record one
- * ChangeMessageVisibility or SendMessage (SQS client: 2 s connect + 4 s request per attempt).
+ * Kept back from the remaining time for the failure path (FAILURE_RESERVE_SECONDS, in the settings
+ * table because processorTimeout's bounds follow from it).
  */
-export const FAILURE_RESERVE_MS = 15_000;
+export const FAILURE_RESERVE_MS = FAILURE_RESERVE_SECONDS * 1000;
 
 /** A point in time after which the invocation stops waiting. */
 export interface Deadline {

@@ -17,6 +17,7 @@ import { IdempotencyRecordStatus, IdempotencyValidationError } from '@aws-lambda
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { parseFaceSignEvent, type FaceSignEvent, type UnknownFaceSignEvent } from '../../contract/event';
+import { MAX_RETRY_DELAY_SECONDS } from '../../contract/settings';
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
 import { BODY_ENCODING_ATTRIBUTE, decodeQueueBody, encodeQueueBody } from '../shared/queue-body';
 import { raceAbort, type Deadline } from './deadline';
@@ -63,9 +64,6 @@ export interface UnitOptions {
   /** The message's receive count: 1 on a first attempt. */
   readonly attempt: number;
 }
-
-/** Longest backoff between two attempts. */
-export const MAX_RETRY_DELAY_SECONDS = 300;
 
 /** Processes one record; throws only when the record should be retried. */
 export async function processRecord(received: SQSRecord, deps: RecordProcessorDependencies): Promise<RecordOutcome> {

@@ -8,7 +8,7 @@
 import { describeBounds, ENV, isValidHostEntry, SETTINGS, withinBounds, type SettingName } from '../../contract/settings';
 
 // The handlers' names for what the contract defines: one definition each, in contract/settings.ts.
-export { ENV, IDEMPOTENCY_KEY_PREFIX, isValidHostEntry } from '../../contract/settings';
+export { ENV, IDEMPOTENCY_KEY_PREFIX, isValidHostEntry, POWERTOOLS_ENV } from '../../contract/settings';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { ENV } from './config';
+import { ENV, POWERTOOLS_ENV } from './config';
 import { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION } from '../../contract/metric-names';
 
 export { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../../contract/metric-names';
@@ -39,8 +39,8 @@ export interface Observability {
  * `deployment` dimension, so two deployments in one account and region never share a series.
  */
 export function createObservability(serviceName: string): Observability {
-  const service = process.env.POWERTOOLS_SERVICE_NAME ?? serviceName;
-  const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE;
+  const service = process.env[POWERTOOLS_ENV.serviceName] ?? serviceName;
+  const namespace = process.env[ENV.metricsNamespace] ?? DEFAULT_METRICS_NAMESPACE;
   const deployment = process.env[ENV.metricsDeployment]?.trim();
   const defaultDimensions = deployment ? { [DEPLOYMENT_DIMENSION]: deployment } : undefined;
   const metrics = new Metrics({ serviceName: service, namespace, defaultDimensions });

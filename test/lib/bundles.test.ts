@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../contract/settings';
 import { signFaceSignPayload } from '../../contract/signature';
-import { HANDLER_NAMES, handlerAssetDir, handlerCode, packageRoot } from '../../lib/handler-code';
+import { HANDLER_FUNCTIONS } from '../../contract/settings';
+import { handlerAssetDir, handlerCode, packageRoot } from '../../lib/handler-code';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
 import { sampleEvent } from '../support/events';
 import { freePortUrl, invokeBundle, synthesizeBundles } from '../support/bundles';
@@ -29,7 +30,7 @@ function apiRequest(body: string, headers: Record<string, string>) {
 describe('handler bundles', () => {
   it('are what the synthesized stack deploys, byte for byte', () => {
     const deployed = synthesizeBundles();
-    for (const name of HANDLER_NAMES) {
+    for (const name of HANDLER_FUNCTIONS) {
       expect(readdirSync(deployed[name]).sort(), name).toEqual(['index.mjs', 'index.mjs.map']);
       for (const file of ['index.mjs', 'index.mjs.map']) {
         expect(readFileSync(path.join(deployed[name], file)).equals(readFileSync(path.join(handlerAssetDir(name), file))), `${name}/${file}`).toBe(true);
@@ -37,7 +38,7 @@ describe('handler bundles', () => {
     }
   });
 
-  it.each(HANDLER_NAMES)('%s is one minified ESM file with a source map and no CDK inside', (name) => {
+  it.each(HANDLER_FUNCTIONS)('%s is one minified ESM file with a source map and no CDK inside', (name) => {
     const code = readFileSync(bundle(name), 'utf8');
     expect(code.startsWith("import{createRequire as __facesignCreateRequire}from'node:module'")).toBe(true);
     expect(code).toMatch(/export\{[^}]*handler/);

@@ -203,15 +203,17 @@ describe('retention', () => {
   });
 
   it.each<[string, FaceSignWebhooksProps, RegExp]>([
-    ['hours', { mediaRetention: Duration.hours(36) }, /mediaRetention must be a whole number of days, at least 1, got 1 day 12 hours/],
-    ['zero', { archiveRetention: Duration.days(0) }, /archiveRetention must be a whole number of days, at least 1, got 0 days/],
-  ])('refuses a retention of %s, showing the value', (_name, props, message) => {
+    ['hours', { mediaRetention: Duration.hours(36) }, /^mediaRetention must be a whole number of days, got 1 day 12 hours$/],
+    ['zero', { archiveRetention: Duration.days(0) }, /^archiveRetention \(days\) must be an integer of at least 1, got 0$/],
+    ['hours, deprecated', { archiveExpiration: Duration.hours(36) }, /^archiveExpiration must be a whole number of days, got 1 day 12 hours$/],
+    ['hours, event archive', { eventArchiveRetention: Duration.hours(5) }, /^eventArchiveRetention must be a whole number of days, got 5 hours$/],
+  ])('refuses a retention of %s, naming the prop and showing the value', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
 
   it("refuses retention props with an existing bucket, whose lifecycle is the owner's", () => {
     expect(() => build({ mediaRetention: Duration.days(30) }, (stack) => ({ existingBucketObj: s3.Bucket.fromBucketName(stack, 'B', 'mine') }))).toThrow(
-      /mediaRetention apply to a created bucket only; set the lifecycle of existingBucketObj yourself, got mediaRetention with existingBucketObj/,
+      /mediaRetention applies to a created bucket only; set the lifecycle of existingBucketObj yourself, got mediaRetention with existingBucketObj/,
     );
   });
 });
