@@ -13,6 +13,7 @@ import type { HandlerName } from '../lib/handler-code';
 import { BUNDLE_SETTINGS, buildHandlerBundles, bundleEntry, handlerEntry } from '../scripts/handler-bundles';
 import { functionEnvironment } from '../contract/settings';
 import { median, spread, type BenchRow } from './stats';
+import { SETTINGS } from '../contract/settings';
 
 const ROUNDS = 12;
 
@@ -22,7 +23,8 @@ const DEPLOYED_NODE_OPTIONS: Record<string, string> = {};
 function coldStart(bundle: string, kind: string, env: Record<string, string>): Promise<{ importMs: number; invokeMs: number; wallMs: number }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [path.join(__dirname, 'cold-start-child.mjs'), bundle, kind], {
+    // Every kind gets the verifier's (fixed) timeout as its time left: the invocations here are instant.
+    const child = spawn(process.execPath, [path.join(__dirname, 'cold-start-child.mjs'), bundle, kind, String(SETTINGS.verifierTimeout.default * 1000)], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
