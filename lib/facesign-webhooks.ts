@@ -663,7 +663,9 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /**
-   * Requests the verifier answered 401 (add the `Reason` dimension: `missing_signature`, `signature_mismatch`, ...).
+   * Requests the verifier answered 401 because no signature matched: possible forgeries (add the `Reason` dimension:
+   * `missing_signature`, `malformed_signature`, `signature_mismatch`). An authentic delivery refused with a 401 for its
+   * timestamp counts in {@link metricRequestsRejected}.
    * @default - Sum over 5 minutes
    */
   public metricSignatureFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
