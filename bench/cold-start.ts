@@ -13,13 +13,15 @@ import { BUNDLE_SETTINGS, buildHandlerBundles, bundleEntry, handlerEntry } from 
 import { functionEnvironment, type HandlerFunction } from '../contract/settings';
 import { readStackSettings } from '../local/stack-settings';
 import { median, spread, type BenchRow } from './stats';
+import { SETTINGS } from '../contract/settings';
 
 const ROUNDS = 12;
 
 function coldStart(bundle: string, kind: string, env: Record<string, string>): Promise<{ importMs: number; invokeMs: number; wallMs: number }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [path.join(__dirname, 'cold-start-child.mjs'), bundle, kind], {
+    // Every kind gets the verifier's (fixed) timeout as its time left: the invocations here are instant.
+    const child = spawn(process.execPath, [path.join(__dirname, 'cold-start-child.mjs'), bundle, kind, String(SETTINGS.verifierTimeout.default * 1000)], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -10,7 +10,9 @@
 import { createHmac } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseFaceSignEvent } from '../contract/event';
+import { functionEnvironment, SETTINGS } from '../contract/settings';
 import { signFaceSignPayload, verifyFaceSignSignature } from '../contract/signature';
+import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { buildSampleEvent } from '../local/sample-events';
 import { installFakeAwsTransport } from './fake-aws-transport';
 import { median, quantile, sample } from './stats';
@@ -22,12 +24,15 @@ const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
 
 async function main(): Promise<void> {
   installFakeAwsTransport(SECRET);
-  process.env.FACESIGN_SIGNING_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench';
-  process.env.FACESIGN_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/bench';
+  const queueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/bench';
+  // The variables the construct would write, named by the settings table.
+  Object.assign(
+    process.env,
+    functionEnvironment('verifier', { signingSecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench', queueUrl }, { maxBodyBytes: 512 * 1024 }),
+  );
   process.env.AWS_REGION = 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID = 'bench';
   process.env.AWS_SECRET_ACCESS_KEY = 'bench';
-  process.env.FACESIGN_MAX_BODY_BYTES = String(512 * 1024);
   const { handler } = await import('../lambda/verifier/index.js');
 
   const event = buildSampleEvent('media.user_photo', { createdAt: Date.now() });
@@ -40,15 +45,15 @@ async function main(): Promise<void> {
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
   const apiEvent = {
     version: '2.0',
-    routeKey: 'POST /webhooks/facesign',
-    rawPath: '/webhooks/facesign',
+    routeKey: `POST ${WEBHOOK_PATH}`,
+    rawPath: WEBHOOK_PATH,
     rawQueryString: '',
     headers,
     body,
     isBase64Encoded: false,
     requestContext: {},
   } as never;
-  const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 } as never;
+  const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => SETTINGS.verifierTimeout.default * 1000 } as never;
 
   const floorA = () => {
     createHmac('sha256', SECRET).update(`${signed.timestamp}.`).update(bytes).digest();
@@ -62,14 +67,14 @@ async function main(): Promise<void> {
   };
   const floorB = async () => {
     floorA();
-    await sqs.send(new SendMessageCommand({ QueueUrl: process.env.FACESIGN_QUEUE_URL, MessageBody: body }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
   };
   // The same SendMessage our contract requires: the raw body plus type, id and session id as attributes.
   const floorBWithAttributes = async () => {
     floorA();
     await sqs.send(
       new SendMessageCommand({
-        QueueUrl: process.env.FACESIGN_QUEUE_URL,
+        QueueUrl: queueUrl,
         MessageBody: body,
         MessageAttributes: {
           eventType: { DataType: 'String', StringValue: event.type as string },

@@ -3,7 +3,7 @@
  * can subscribe with rules instead of editing the processor. No imports beyond types: the construct
  * and user code load this freely.
  */
-import type { FaceSignEvent, FaceSignEventType, UnknownFaceSignEvent } from './event';
+import type { FaceSignEvent, FaceSignEventOfType, FaceSignEventType, UnknownFaceSignEvent } from './event';
 
 /** The `source` of every published event. */
 export const EVENT_BRIDGE_SOURCE = 'facesign.webhooks';
@@ -33,9 +33,13 @@ export interface FaceSignEventBridgeDetail<E extends FaceSignEvent | UnknownFace
   readonly processedAt: string;
 }
 
-/** The EventBridge event your rule targets receive. */
+/**
+ * The EventBridge event your rule targets receive. Give it the type(s) your rule matches and
+ * `detail.event` is typed for them: `FaceSignEventBridgeEvent<'media.user_photo'>` has
+ * `detail.event?.media`. Without a type argument, `detail.event` is any event.
+ */
 export interface FaceSignEventBridgeEvent<T extends FaceSignEventType | string = string> {
   readonly source: typeof EVENT_BRIDGE_SOURCE;
   readonly 'detail-type': T;
-  readonly detail: FaceSignEventBridgeDetail;
+  readonly detail: FaceSignEventBridgeDetail<FaceSignEventOfType<T>>;
 }

@@ -62,6 +62,19 @@ export interface UnknownFaceSignEvent extends FaceSignEventBase<string> {
 }
 
 /**
+ * The event of a given type: a media event (with `media`) for a media type, a plain event for
+ * another documented type, {@link UnknownFaceSignEvent} for any other string, and any event when
+ * the type is just `string`. A union of types gives the union of their events.
+ */
+export type FaceSignEventOfType<T extends string> = string extends T
+  ? FaceSignEvent | UnknownFaceSignEvent
+  : T extends FaceSignMediaEventType
+    ? FaceSignMediaEvent<T>
+    : T extends FaceSignEventType
+      ? FaceSignEventBase<T>
+      : UnknownFaceSignEvent & { readonly type: T };
+
+/**
  * Which part of the envelope failed, as a stable code (a metric dimension and an SQS message
  * attribute; never taken from the body).
  */

@@ -13,9 +13,12 @@ export const SERVICE = { verifier: 'facesign-verifier', processor: 'facesign-pro
 export const METRIC = {
   /** Verifier: events accepted and queued; also per `EventType`. */
   eventsReceived: 'EventsReceived',
-  /** Verifier: 401s; also per `Reason` (missing_signature, signature_mismatch, ...). */
+  /** Verifier: 401s where no signature matched, so possible forgeries; also per `Reason` (missing_signature, malformed_signature, signature_mismatch). */
   signatureFailures: 'SignatureFailures',
-  /** Verifier: 400s and 413s; also per `Reason`. */
+  /**
+   * Verifier: authentic deliveries refused, which FaceSign never retries: 400s, 413s, and the 401s
+   * after a signature matched (invalid_timestamp, timestamp_out_of_tolerance); also per `Reason`.
+   */
   requestsRejected: 'RequestsRejected',
   /** Verifier: 503s, our own failures (FaceSign retries); also per `Reason`. */
   requestsFailed: 'RequestsFailed',

@@ -170,7 +170,7 @@ export function verifyFaceSignSignature(
 ): SignatureVerification {
   const parsed = parseSignatureHeader(getHeader(headers, SIGNATURE_HEADER));
   if (!parsed.ok) {
-    checkArguments(secrets, options);
+    checkArguments(rawBody, secrets, options);
     return parsed;
   }
   return verifyParsedSignature(rawBody, parsed.header, getHeader(headers, TIMESTAMP_HEADER), secrets, options);
@@ -187,7 +187,7 @@ export function verifyParsedSignature(
   secrets: readonly string[],
   options: VerifyOptions = {},
 ): SignatureVerification {
-  const { maxAgeSeconds, maxFutureSeconds } = checkArguments(secrets, options);
+  const { maxAgeSeconds, maxFutureSeconds } = checkArguments(rawBody, secrets, options);
   let verified = signedTimestamps(rawBody, header, secrets);
   if (verified.length === 0) {
     // The reference verifier reads the body with req.text(), whose TextDecoder strips one leading
@@ -267,8 +267,17 @@ function timestampHeaderAnomaly(value: string | undefined, signedText: string, s
   return 'timestamp_header_differs';
 }
 
-/** Refuses calls that could never verify anything; returns the limits in force. */
-function checkArguments(secrets: readonly string[], options: VerifyOptions): { maxAgeSeconds: number; maxFutureSeconds: number } {
+/**
+ * Refuses calls that could never verify anything, with a TypeError that says what was passed
+ * (callers in plain JavaScript, or a framework that parsed the body first); returns the limits in force.
+ */
+function checkArguments(rawBody: unknown, secrets: readonly string[], options: VerifyOptions): { maxAgeSeconds: number; maxFutureSeconds: number } {
+  if (typeof rawBody !== 'string' && !(rawBody instanceof Uint8Array)) {
+    throw new TypeError(`rawBody must be the raw bytes (string or Uint8Array), got ${describeValue(rawBody)}; is a JSON body parser running first?`);
+  }
+  if (!Array.isArray(secrets)) {
+    throw new TypeError(`secrets must be an array of signing secrets (several during a rotation), got ${describeValue(secrets)}`);
+  }
   if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length === 0)) {
     throw new TypeError('verifyFaceSignSignature needs at least one non-empty signing secret');
   }
@@ -277,6 +286,13 @@ function checkArguments(secrets: readonly string[], options: VerifyOptions): { m
   const future = options.maxFutureSeconds ?? MAX_FUTURE_SECONDS;
   if (!(future >= 0)) throw new RangeError(`maxFutureSeconds must be 0 or more, got ${future}`);
   return { maxAgeSeconds, maxFutureSeconds: Math.min(future, maxAgeSeconds) };
+}
+
+/** A value's kind for an error message, never its content (it may be a body or a secret). */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
 /** What {@link signFaceSignPayload} returns: the two headers FaceSign sends. */

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -14,6 +14,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FACESIGN_EVENT_TYPES } from '../contract/event';
 import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
 import { METRIC } from '../contract/metric-names';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../contract/bucket-layout';
@@ -45,6 +46,16 @@ export type { FaceSignWebhooksProps, OnEventOptions } from './facesign-webhooks-
 const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
+ * EventBridge's bounds on a target's retry policy, which are also onEvent's defaults (its most):
+ * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html
+ */
+const EVENTBRIDGE_RETRY_POLICY = {
+  maxRetryAttempts: 185,
+  minEventAge: Duration.seconds(60),
+  maxEventAge: Duration.hours(24),
+} as const;
+
+/**
  * Receives FaceSign webhooks: an HTTP API route to a verifier Lambda that checks the HMAC
  * signature and queues the event; a processor Lambda that archives every event to S3, streams
  * media from its signed URL into S3, and skips repeat deliveries by event id; a dead-letter
@@ -61,6 +72,8 @@ export class FaceSignWebhooks extends Construct {
   public readonly signingSecret: secretsmanager.ISecret;
   /** The secret this construct created (undefined when one was passed in): only it gets our resource policy. */
   private readonly createdSigningSecret?: secretsmanager.Secret;
+  /** The children onEvent created, by construct id, with the id of the call that created them. */
+  private readonly onEventChildren = new Map<string, string>();
   /** Verified events waiting for the processor. */
   public readonly queue: sqs.Queue;
   /** Events that could not be processed, with the reason as message attributes. */
@@ -510,6 +523,11 @@ export class FaceSignWebhooks extends Construct {
    * queue for what still fails, and a Critical alarm in {@link monitoring} fires on the first event
    * it could not deliver. Every event is also kept in {@link eventArchive}, for replay.
    *
+   * A type that is not in FaceSign's documented list gets a synth-time warning (a misspelling would
+   * match nothing), never an error: FaceSign may send types it has not documented yet.
+   * `retryAttempts` (0 to 185) and `maxEventAge` (1 minute to 24 hours) outside EventBridge's
+   * bounds are refused at synth rather than at deploy.
+   *
    * @param id construct id of the rule (PascalCase, unique in this construct); also names its
    *   dead-letter queue (`<id>DeadLetterQueue`) and its alarms (`<prefix>-Consumer<id>-...`). Keep it
    *   when you reorder calls: a changed id replaces the rule.
@@ -521,15 +539,23 @@ export class FaceSignWebhooks extends Construct {
     if (typeof id !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(id)) {
       throw new Error(`onEvent id must be PascalCase letters and digits, got ${JSON.stringify(id)}`);
     }
-    if (this.node.tryFindChild(id) || this.node.tryFindChild(`${id}DeadLetterQueue`)) {
-      throw new Error(`onEvent id "${id}" is already used in this construct`);
-    }
+    this.refuseTakenOnEventId(id);
     const types: unknown = options?.eventTypes;
     if (!Array.isArray(types) || types.length === 0 || types.some((t) => typeof t !== 'string' || t.trim() === '')) {
       throw new Error(`onEvent needs eventTypes, one or more event type names, got ${JSON.stringify(types)}`);
     }
     if (options.target === undefined || typeof options.target.bind !== 'function') {
       throw new Error(`onEvent needs a target (an events.IRuleTarget), got ${String(options.target)}`);
+    }
+    const retryAttempts = options.retryAttempts ?? EVENTBRIDGE_RETRY_POLICY.maxRetryAttempts;
+    const maxEventAgeSeconds = checkedMaxEventAge(options.maxEventAge ?? EVENTBRIDGE_RETRY_POLICY.maxEventAge);
+    if (
+      !Token.isUnresolved(retryAttempts) &&
+      !(Number.isInteger(retryAttempts) && retryAttempts >= 0 && retryAttempts <= EVENTBRIDGE_RETRY_POLICY.maxRetryAttempts)
+    ) {
+      throw new Error(
+        `onEvent retryAttempts must be an integer from 0 to ${EVENTBRIDGE_RETRY_POLICY.maxRetryAttempts} (EventBridge's limits), got ${retryAttempts}`,
+      );
     }
     const list = [...(types as string[])];
     const target = options.target;
@@ -539,6 +565,15 @@ export class FaceSignWebhooks extends Construct {
       eventPattern: { source: [EVENT_BRIDGE_SOURCE], detailType: list },
     });
     const ruleId = id;
+    this.onEventChildren.set(id, id).set(`${id}DeadLetterQueue`, id);
+    // A warning, never an error: FaceSign may send types it has not documented yet, and a rule for one is legitimate.
+    const documented: readonly string[] = FACESIGN_EVENT_TYPES;
+    for (const type of list.filter((t) => !documented.includes(t))) {
+      Annotations.of(rule).addWarningV2(
+        'facesign-webhooks:onEventUndocumentedType',
+        `onEvent "${id}": "${type}" is not a documented FaceSign event type (${FACESIGN_EVENT_TYPES.join(', ')}); the rule matches it exactly as written, so check its spelling`,
+      );
+    }
     let deadLetterQueue: sqs.IQueue | undefined;
     // Rule.addTarget binds at once, so after it we know whether the target brought its own settings.
     rule.addTarget({
@@ -559,15 +594,29 @@ export class FaceSignWebhooks extends Construct {
           );
           deadLetterConfig = { arn: deadLetterQueue.queueArn };
         }
-        const retryPolicy = config.retryPolicy ?? {
-          maximumRetryAttempts: options.retryAttempts ?? 185,
-          maximumEventAgeInSeconds: (options.maxEventAge ?? Duration.hours(24)).toSeconds(),
-        };
+        const retryPolicy = config.retryPolicy ?? { maximumRetryAttempts: retryAttempts, maximumEventAgeInSeconds: maxEventAgeSeconds };
         return { ...config, deadLetterConfig, retryPolicy };
       },
     });
     this.monitoring.monitorConsumer(ruleId, rule, this.eventBus, deadLetterQueue);
     return rule;
+  }
+
+  /**
+   * Refuses an onEvent id whose rule or dead-letter queue name is already a child of this
+   * construct, saying whether an earlier onEvent call took it or the construct's own resources do.
+   */
+  private refuseTakenOnEventId(id: string): void {
+    for (const name of [id, `${id}DeadLetterQueue`]) {
+      if (!this.node.tryFindChild(name)) continue;
+      const taken = name === id ? `onEvent id "${id}"` : `onEvent id "${id}" would name its dead-letter queue "${name}", which`;
+      const earlier = this.onEventChildren.get(name);
+      if (earlier !== undefined) {
+        const what = name === earlier ? 'rule' : 'dead-letter queue';
+        throw new Error(`${taken} is already used in this construct: an earlier onEvent("${earlier}") created the ${what} of that name`);
+      }
+      throw new Error(`${taken} is reserved: FaceSignWebhooks names one of its own resources so; choose another id`);
+    }
   }
 
   /**
@@ -610,7 +659,9 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /**
-   * Requests the verifier answered 401 (add the `Reason` dimension: `missing_signature`, `signature_mismatch`, ...).
+   * Requests the verifier answered 401 because no signature matched: possible forgeries (add the `Reason` dimension:
+   * `missing_signature`, `malformed_signature`, `signature_mismatch`). An authentic delivery refused with a 401 for its
+   * timestamp counts in {@link metricRequestsRejected}.
    * @default - Sum over 5 minutes
    */
   public metricSignatureFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -720,4 +771,17 @@ export class FaceSignWebhooks extends Construct {
   public metricRequestsThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.requestsThrottled, props);
   }
+}
+
+/** A retry policy's maximum event age in whole seconds, refused outside EventBridge's bounds with the value received. */
+function checkedMaxEventAge(maxEventAge: Duration): number {
+  const seconds = maxEventAge.toSeconds({ integral: false });
+  if (Token.isUnresolved(seconds)) return maxEventAge.toSeconds();
+  const { minEventAge, maxEventAge: most } = EVENTBRIDGE_RETRY_POLICY;
+  if (!Number.isInteger(seconds) || seconds < minEventAge.toSeconds() || seconds > most.toSeconds()) {
+    throw new Error(
+      `onEvent maxEventAge must be whole seconds from ${minEventAge.toHumanString()} to ${most.toHumanString()} (EventBridge's limits), got ${maxEventAge.toHumanString()}`,
+    );
+  }
+  return seconds;
 }

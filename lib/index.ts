@@ -7,6 +7,7 @@ export * from '../contract/webhook-path';
 export { SETTINGS, type SettingName, type SettingRow, type SettingUnit } from '../contract/settings';
 export type {
   FaceSignEvent,
+  FaceSignEventOfType,
   FaceSignEventType,
   FaceSignMedia,
   FaceSignMediaEvent,

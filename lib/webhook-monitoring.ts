@@ -65,7 +65,7 @@ export interface WebhookAlarmOptions {
   /**
    * First part of every alarm name: `<prefix>-<resource>-<metric>-<severity>`. The created topic
    * lets only alarms whose names start with `<prefix>-` publish.
-   * Must differ between two FaceSignWebhooks in one stack (alarm names are unique per account and region).
+   * Must not be empty, and must differ between two FaceSignWebhooks in one stack (alarm names are unique per account and region).
    * @default - the stack name
    */
   readonly alarmNamePrefix?: string;
@@ -88,7 +88,7 @@ export interface WebhookAlarmOptions {
   readonly apiServerErrorMinimumCount?: number;
   /**
    * Alarm when the API's p99 latency exceeds this in 2 of 3 five-minute periods. Periods with too
-   * few requests for a meaningful p99 are not evaluated.
+   * few requests for a meaningful p99 are not evaluated. Must be more than 0.
    * @default Duration.seconds(1)
    */
   readonly apiLatencyP99Threshold?: Duration;
@@ -109,7 +109,7 @@ export interface WebhookMonitoringProps extends WebhookAlarmOptions {
   readonly processor: lambda.Function;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
-  /** CloudWatch namespace of the handlers' custom metrics. */
+  /** CloudWatch namespace of the handlers' custom metrics: not empty, and not in the `AWS/` space. */
   readonly metricsNamespace: string;
   /** Value of the `deployment` dimension the handlers put on every custom metric. */
   readonly metricsDeployment: string;
@@ -162,6 +162,7 @@ export class WebhookMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookMonitoringProps) {
     super(scope, id);
+    refuseUnusableNames(props);
     const stack = Stack.of(this);
     this.prefix = props.alarmNamePrefix ?? stack.stackName;
     claimAlarmNamePrefix(stack, this.prefix);
@@ -881,6 +882,31 @@ function retentionOf(queue: sqs.IQueue): Duration {
 function plainRuleName(rule: events.IRule): string {
   if (!Token.isUnresolved(rule.ruleName)) return rule.ruleName;
   return Fn.select(1, Fn.split('|', Fn.join('|', [rule.ruleName, rule.ruleName])));
+}
+
+/**
+ * Refuses what CloudWatch would refuse at deploy, or what would make every alarm meaningless: an
+ * empty metrics namespace or one in the `AWS/` space CloudWatch keeps for itself
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html), an
+ * empty alarm name prefix (the topic's publish condition is `<prefix>-*`), a latency threshold of 0.
+ */
+function refuseUnusableNames(props: WebhookMonitoringProps): void {
+  const namespace = props.metricsNamespace;
+  if (!Token.isUnresolved(namespace) && (namespace.trim() === '' || namespace.startsWith('AWS/'))) {
+    throw new Error(
+      `metricsNamespace must be non-empty and must not start with "AWS/" (CloudWatch keeps that for AWS services), got ${JSON.stringify(namespace)}`,
+    );
+  }
+  const prefix = props.alarmNamePrefix;
+  if (prefix !== undefined && !Token.isUnresolved(prefix) && prefix.trim() === '') {
+    throw new Error(
+      `alarmNamePrefix must not be empty: it starts every alarm name and scopes who may publish to the alarm topic, got ${JSON.stringify(prefix)}`,
+    );
+  }
+  const latency = props.apiLatencyP99Threshold;
+  if (latency !== undefined && !(latency.toMilliseconds({ integral: false }) > 0)) {
+    throw new Error(`apiLatencyP99Threshold must be more than 0 (at 0 the alarm would always fire), got ${latency.toHumanString()}`);
+  }
 }
 
 /** Alarm name prefixes used in each stack: alarm names are unique per account and region. */

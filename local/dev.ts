@@ -10,19 +10,24 @@
  *   FACESIGN_DYNAMODB          auto | dynamodb-local | dynalite (default auto)
  */
 import * as path from 'node:path';
+import { ENV, SETTINGS } from '../contract/settings';
+import { DEFAULT_LOCAL_PORT } from './http-api';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { startSampleMedia } from './sample-media';
 import type { DynamoDBEngine } from './services/dynamodb';
 import { writePrivateFile } from './services/loopback-host';
 
 async function main(): Promise<void> {
-  const port = Number(process.env.PORT ?? 3000);
+  const port = Number(process.env.PORT ?? DEFAULT_LOCAL_PORT);
   const media = await startSampleMedia();
-  const mediaHosts = process.env.FACESIGN_MEDIA_HOSTS?.trim()
-    ? process.env.FACESIGN_MEDIA_HOSTS.split(',')
+  // The processor's own variable and default: the dev tool adds only the sample media host.
+  const givenHosts = process.env[ENV.allowedMediaHosts]?.trim();
+  const mediaHosts = givenHosts
+    ? givenHosts
+        .split(',')
         .map((h) => h.trim())
         .filter(Boolean)
-    : [media.host, 'media.facesign.ai'];
+    : [media.host, ...SETTINGS.allowedMediaHosts.default];
   console.log('starting the local FaceSign webhooks pipeline ...');
   let runtime: LocalRuntime;
   try {

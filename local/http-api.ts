@@ -10,6 +10,14 @@ import { listenOnLoopback } from './services/ports';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 
+/** The port `npm run dev` serves the webhook route on unless PORT says otherwise, and where send-event looks for it. */
+export const DEFAULT_LOCAL_PORT = 3000;
+
+/** The webhook URL of a local HTTP API on this port: the one place the local URL is spelled. */
+export function localWebhookUrl(port: number): string {
+  return `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
+}
+
 /** API Gateway's own limit on a request body. */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
@@ -113,7 +121,7 @@ export async function startHttpApi(
   const listener = await listenOnLoopback(server, options.port ?? 0);
   const { port } = listener;
   return {
-    url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
+    url: localWebhookUrl(port),
     port,
     server,
     stop: listener.close,

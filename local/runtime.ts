@@ -16,7 +16,7 @@ import { ArchiveMirror } from './archive-mirror';
 import { startEventBridge, type PublishedEvent } from './eventbridge-server';
 import { startFaultProxy } from './fault-proxy';
 import { buildHandlerBundles } from '../scripts/handler-bundles';
-import { startHttpApi } from './http-api';
+import { DEFAULT_LOCAL_PORT, startHttpApi } from './http-api';
 import { LocalLambda, type EnvironmentInfo } from './local-lambda';
 import { readStackSettings, type LocalStackProps, type StackSettings } from './stack-settings';
 import { startSecretsManager } from './secrets-manager-server';
@@ -352,7 +352,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
   };
 
   const api = await startHttpApi((event) => verifier.invoke(event), {
-    port: options.port ?? 3000,
+    port: options.port ?? DEFAULT_LOCAL_PORT,
     // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
     maxConcurrency: settings.verifier.reservedConcurrency,
     extraRoutes: {

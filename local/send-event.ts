@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../contract/event';
 import { signFaceSignPayload } from '../contract/signature';
+import { DEFAULT_LOCAL_PORT, localWebhookUrl } from './http-api';
 import { buildSampleEvent } from './sample-events';
 
 const USAGE = `usage: npm run send-event -- <type> [--url URL] [--session ID] [--media-url URL] [--id ID]
@@ -46,7 +47,7 @@ export async function sendEvent(argv: string[], env: NodeJS.ProcessEnv = process
   const local = existsSync(runtimeFile)
     ? (JSON.parse(readFileSync(runtimeFile, 'utf8')) as { webhookUrl?: string; signingSecret?: string; sampleMediaOrigin?: string })
     : {};
-  const url = values.url ?? local.webhookUrl ?? 'http://127.0.0.1:3000/webhooks/facesign';
+  const url = values.url ?? local.webhookUrl ?? localWebhookUrl(DEFAULT_LOCAL_PORT);
   // The local runtime's secret only for the local runtime: never signed into a request elsewhere.
   const localSecret = url === local.webhookUrl ? local.signingSecret : undefined;
   const secret = env.FACESIGN_WEBHOOK_SECRET?.trim() || localSecret;

@@ -251,6 +251,39 @@ describe('verifyFaceSignSignature', () => {
     expect(() => verifyFaceSignSignature(BODY, {}, [''])).toThrow(/non-empty/);
     expect(() => verifyFaceSignSignature(BODY, {}, [SECRET], { toleranceSeconds: 0 })).toThrow(/got 0/);
   });
+
+  // What Express hands over when express.raw did not read the body (undefined) or express.json did (an object).
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['an object', { id: 'evt_1' }],
+    ['an array', [1, 2]],
+    ['number', 42],
+  ])('throws a TypeError naming what it got for a rawBody that is %s, with or without a signature header', (kind, body) => {
+    const message = `rawBody must be the raw bytes (string or Uint8Array), got ${kind}; is a JSON body parser running first?`;
+    const signed = signFaceSignPayload(BODY, SECRET, NOW_S);
+    for (const headers of [signed.headers, {}]) {
+      const call = () => verifyFaceSignSignature(body as never, headers, [SECRET], { nowMs: NOW_S * 1000 });
+      expect(call).toThrow(TypeError);
+      expect(call).toThrow(message);
+    }
+  });
+
+  it('throws a TypeError saying an array is needed when secrets is not one, without showing it', () => {
+    const signed = signFaceSignPayload(BODY, SECRET, NOW_S);
+    const message = 'secrets must be an array of signing secrets (several during a rotation), got string';
+    expect(() => verifyFaceSignSignature(BODY, signed.headers, SECRET as never)).toThrow(TypeError);
+    expect(() => verifyFaceSignSignature(BODY, signed.headers, SECRET as never)).toThrow(message);
+    expect(() => verifyFaceSignSignature(BODY, {}, SECRET as never)).toThrow(message);
+    expect(() => verifyFaceSignSignature(BODY, signed.headers, undefined as never)).toThrow(/, got undefined$/);
+  });
+
+  it('still takes a string, a Buffer and a plain Uint8Array as the body', () => {
+    const signed = signFaceSignPayload(BODY, SECRET, NOW_S);
+    for (const body of [BODY, Buffer.from(BODY), new Uint8Array(Buffer.from(BODY))]) {
+      expect(verifyFaceSignSignature(body, signed.headers, [SECRET], { nowMs: NOW_S * 1000 }).ok).toBe(true);
+    }
+  });
 });
 
 describe('signFaceSignPayload', () => {

@@ -1,5 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -85,11 +85,60 @@ describe('EventBridge fan-out', () => {
     expect(() => webhooks.onEvent('session.status', options)).toThrow('onEvent id must be PascalCase letters and digits, got "session.status"');
     expect(() => webhooks.onEvent('', options)).toThrow('got ""');
     webhooks.onEvent('Sessions', options);
-    expect(() => webhooks.onEvent('Sessions', options)).toThrow('onEvent id "Sessions" is already used in this construct');
+    expect(() => webhooks.onEvent('Sessions', options)).toThrow(
+      'onEvent id "Sessions" is already used in this construct: an earlier onEvent("Sessions") created the rule of that name',
+    );
     // The id names the dead-letter queue too, so that name is taken as well.
-    expect(() => webhooks.onEvent('SessionsDeadLetterQueue', options)).toThrow('onEvent id "SessionsDeadLetterQueue" is already used');
-    // Construct children of FaceSignWebhooks itself.
-    expect(() => webhooks.onEvent('Monitoring', options)).toThrow('onEvent id "Monitoring" is already used');
+    expect(() => webhooks.onEvent('SessionsDeadLetterQueue', options)).toThrow(
+      'onEvent id "SessionsDeadLetterQueue" is already used in this construct: an earlier onEvent("Sessions") created the dead-letter queue of that name',
+    );
+    webhooks.onEvent('AuditDeadLetterQueue', options);
+    expect(() => webhooks.onEvent('Audit', options)).toThrow(
+      'onEvent id "Audit" would name its dead-letter queue "AuditDeadLetterQueue", which is already used in this construct: an earlier onEvent("AuditDeadLetterQueue") created the rule of that name',
+    );
+  });
+
+  it.each(['Monitoring', 'Queue', 'DeadLetterQueue', 'Api'])("onEvent refuses %s, the id of one of the construct's own resources, as reserved", (id) => {
+    const { webhooks, stack } = setup();
+    const options = { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Q')) };
+    expect(() => webhooks.onEvent(id, options)).toThrow(
+      `onEvent id "${id}" is reserved: FaceSignWebhooks names one of its own resources so; choose another id`,
+    );
+  });
+
+  it('onEvent passes retryAttempts and maxEventAge on, and refuses values EventBridge would refuse at deploy, showing them', () => {
+    const { webhooks, stack, template } = setup();
+    const target = new targets.SqsQueue(new sqs.Queue(stack, 'Q'));
+    webhooks.onEvent('Bounds', { eventTypes: ['session.status'], target, retryAttempts: 0, maxEventAge: Duration.seconds(60) });
+    template().hasResourceProperties('AWS::Events::Rule', {
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
+    });
+    const attempt = (extra: { retryAttempts?: number; maxEventAge?: Duration }) => () =>
+      webhooks.onEvent('Refused', { eventTypes: ['session.status'], target, ...extra });
+    const attempts = "onEvent retryAttempts must be an integer from 0 to 185 (EventBridge's limits), got";
+    expect(attempt({ retryAttempts: 186 })).toThrow(`${attempts} 186`);
+    expect(attempt({ retryAttempts: -1 })).toThrow(`${attempts} -1`);
+    expect(attempt({ retryAttempts: 2.5 })).toThrow(`${attempts} 2.5`);
+    const age = "onEvent maxEventAge must be whole seconds from 1 minute to 1 day (EventBridge's limits), got";
+    expect(attempt({ maxEventAge: Duration.days(3) })).toThrow(`${age} 3 days`);
+    expect(attempt({ maxEventAge: Duration.seconds(59) })).toThrow(`${age} 59 seconds`);
+    expect(attempt({ maxEventAge: Duration.millis(60_500) })).toThrow(`${age} 1 minute 500 millis`);
+    // Refused before anything was created.
+    expect(webhooks.node.tryFindChild('Refused')).toBeUndefined();
+    expect(attempt({ retryAttempts: 185, maxEventAge: Duration.hours(24) })).not.toThrow();
+  });
+
+  it('onEvent warns, never refuses, for an event type FaceSign does not document', () => {
+    const { webhooks, stack } = setup();
+    const target = new targets.SqsQueue(new sqs.Queue(stack, 'Q'));
+    const rule = webhooks.onEvent('Misspelled', { eventTypes: ['session.status', 'session.stauts'], target });
+    webhooks.onEvent('Documented', { eventTypes: ['session.status', 'media.user_photo'], target });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('not a documented FaceSign event type'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].id).toBe(`/${rule.node.path}`);
+    expect(warnings[0].entry.data).toMatch(
+      /^onEvent "Misspelled": "session.stauts" is not a documented FaceSign event type \(session.status, .*\); the rule matches it exactly as written, so check its spelling/,
+    );
   });
 
   it('publishes to an existing bus when given one, creating none', () => {

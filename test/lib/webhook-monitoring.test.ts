@@ -314,6 +314,11 @@ describe('alarms', () => {
     ['a 5xx rate over 100%', { apiServerErrorRateThreshold: 150 }, /got 150/],
     ['a 5xx minimum count of 0', { apiServerErrorMinimumCount: 0 }, /apiServerErrorMinimumCount must be a positive integer, got 0/],
     ['a fractional signature threshold', { signatureFailureAlarmThreshold: 2.5 }, /got 2.5/],
+    ['an empty metrics namespace', { metricsNamespace: '' }, /^metricsNamespace must be non-empty and must not start with "AWS\/" .*, got ""$/],
+    ['a blank metrics namespace', { metricsNamespace: '  ' }, /metricsNamespace must be non-empty.*, got "  "$/],
+    ["a metrics namespace in CloudWatch's AWS/ space", { metricsNamespace: 'AWS/Lambda' }, /must not start with "AWS\/" .*, got "AWS\/Lambda"$/],
+    ['an empty alarm name prefix', { alarmNamePrefix: '' }, /^alarmNamePrefix must not be empty: .*, got ""$/],
+    ['a latency threshold of 0', { apiLatencyP99Threshold: Duration.seconds(0) }, /^apiLatencyP99Threshold must be more than 0 .*, got 0 seconds$/],
   ])('refuses %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });

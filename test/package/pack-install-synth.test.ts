@@ -78,9 +78,18 @@ describe('the installed package', () => {
       'dist/assets/processor/index.mjs',
       'CHANGELOG.md',
       'README.md',
+      'LICENSE',
+      // What the README and the alarm descriptions point to (docs/operations.md, Runbook).
+      'CONTRIBUTING.md',
+      'docs/operations.md',
+      'docs/reference.md',
+      'docs/data-protection.md',
+      'bench/RESULTS.md',
     ]) {
       expect(packedFiles, file).toContain(file);
     }
+    // The benchmark results, not the benchmarks.
+    expect(packedFiles.filter((f) => f.startsWith('bench/'))).toEqual(['bench/RESULTS.md']);
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(packedFiles.filter((f) => /^(test|local|lambda\/|lib\/|examples)/.test(f))).toEqual([]);
     // The construct needs the contract only: the handlers' own code ships inside the bundles.
@@ -90,28 +99,33 @@ describe('the installed package', () => {
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
   });
 
+  it('ships every document a shipped document links to, so no link breaks in node_modules', () => {
+    const installed = path.join(app, 'node_modules', 'facesign-webhooks');
+    const broken: string[] = [];
+    for (const doc of packedFiles.filter((f) => f.endsWith('.md'))) {
+      // Links outside code: `](target)`, not web addresses nor anchors in the same document.
+      const text = readFileSync(path.join(installed, doc), 'utf8')
+        .replace(/^```[\s\S]*?^```/gm, '')
+        .replace(/`[^`\n]*`/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue;
+        const file = path.posix.normalize(path.posix.join(path.posix.dirname(doc), target.split('#')[0]));
+        if (!existsSync(path.join(installed, file))) broken.push(`${doc} -> ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
   it('installs without esbuild or any runtime dependency of ours', () => {
     expect(existsSync(path.join(app, 'node_modules', 'esbuild'))).toBe(false);
     expect(existsSync(path.join(app, 'node_modules', '@aws-lambda-powertools'))).toBe(false);
     expect(existsSync(path.join(app, 'node_modules', '@aws-sdk', 'client-sqs'))).toBe(false);
   });
 
-  it('type-checks the example app against the shipped declarations', () => {
-    writeFileSync(
-      path.join(app, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          skipLibCheck: true,
-          noEmit: true,
-          types: ['node'],
-        },
-        include: ['bin'],
-      }),
-    );
+  it('type-checks the example app, with its own tsconfig, against the shipped declarations', () => {
+    // The example's own tsconfig and devDependencies, as a user who copies it gets them.
+    const example = JSON.parse(readFileSync(path.join(ROOT, 'examples', 'cdk-app', 'package.json'), 'utf8'));
+    expect(Object.keys(example.devDependencies)).toContain('@types/node');
     expect(() => run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app)).not.toThrow();
   });
 
