@@ -10,10 +10,9 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { BUNDLE_SETTINGS, buildHandlerBundles, bundleEntry, handlerEntry } from '../scripts/handler-bundles';
-import { functionEnvironment, type HandlerFunction } from '../contract/settings';
+import { functionEnvironment, SETTINGS, type HandlerFunction } from '../contract/settings';
 import { readStackSettings } from '../local/stack-settings';
 import { median, spread, type BenchRow } from './stats';
-import { SETTINGS } from '../contract/settings';
 
 const ROUNDS = 12;
 
