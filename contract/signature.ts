@@ -6,6 +6,7 @@
  * wants to check a FaceSign delivery itself. It does no I/O and never logs.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isUint8Array } from 'node:util/types';
 import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './settings';
 
 /** Header carrying `t=<timestamp>,v1=<hex>[,v1=<hex>...]`. */
@@ -272,7 +273,8 @@ function timestampHeaderAnomaly(value: string | undefined, signedText: string, s
  * (callers in plain JavaScript, or a framework that parsed the body first); returns the limits in force.
  */
 function checkArguments(rawBody: unknown, secrets: readonly string[], options: VerifyOptions): { maxAgeSeconds: number; maxFutureSeconds: number } {
-  if (typeof rawBody !== 'string' && !(rawBody instanceof Uint8Array)) {
+  // isUint8Array, not instanceof: a Buffer made in another realm (a vm context, Jest) is still bytes.
+  if (typeof rawBody !== 'string' && !isUint8Array(rawBody)) {
     throw new TypeError(`rawBody must be the raw bytes (string or Uint8Array), got ${describeValue(rawBody)}; is a JSON body parser running first?`);
   }
   if (!Array.isArray(secrets)) {

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { referenceVerifier } from '../support/reference-verifier';
 import { computeSignature, getHeader, parseSignatureHeader, signFaceSignPayload, verifyFaceSignSignature } from '../../contract/signature';
@@ -267,6 +268,15 @@ describe('verifyFaceSignSignature', () => {
       expect(call).toThrow(TypeError);
       expect(call).toThrow(message);
     }
+  });
+
+  // A Buffer made in another realm (a vm context, Jest's environment) fails `instanceof Uint8Array`
+  // here, but it is the signed bytes all the same and must verify.
+  it('verifies a body whose bytes were made in another JavaScript realm', () => {
+    const signed = signFaceSignPayload(BODY, SECRET, NOW_S);
+    const foreign = runInNewContext('new Uint8Array(bytes)', { bytes: [...Buffer.from(BODY, 'utf8')] }) as Uint8Array;
+    expect(foreign instanceof Uint8Array).toBe(false);
+    expect(verifyFaceSignSignature(foreign, signed.headers, [SECRET], { nowMs: NOW_S * 1000 }).ok).toBe(true);
   });
 
   it('throws a TypeError saying an array is needed when secrets is not one, without showing it', () => {
