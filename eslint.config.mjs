@@ -72,6 +72,7 @@ export default tseslint.config(
       [folder('local'), 'handlers never import the local runtime'],
       [folder('bench'), 'handlers never import benchmarks'],
       [folder('test'), 'handlers never import tests'],
+      [folder('scripts'), 'handlers never import build scripts'],
       [pkg('aws-cdk-lib'), 'handlers never import CDK'],
       [pkg('constructs'), 'handlers never import CDK'],
     ),

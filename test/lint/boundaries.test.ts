@@ -40,6 +40,7 @@ describe('import boundaries', () => {
     ['lambda/verifier/new.ts', "import x from '../../local'", 'handlers never import the local runtime'],
     ['lambda/verifier/new.ts', "import x from '../../bench'", 'handlers never import benchmarks'],
     ['lambda/verifier/new.ts', "import x from '../../test'", 'handlers never import tests'],
+    ['lambda/processor/new.ts', "import x from '../../scripts/handler-bundles'", 'handlers never import build scripts'],
     ['lib/new.ts', "import x from '../lambda'", 'the construct uses only the contract'],
     ['lib/new.ts', "import x from '../scripts'", 'the construct never imports build scripts'],
     ['bin/new.ts', "import x from '../local'", 'the construct never imports the local runtime'],
