@@ -175,7 +175,9 @@ export class WebhookMonitoring extends Construct {
     const latencyThreshold = props.apiLatencyP99Threshold ?? ALARM_DEFAULTS.apiLatencyP99Threshold;
     const signatureThreshold = props.signatureFailureAlarmThreshold ?? ALARM_DEFAULTS.signatureFailureAlarmThreshold;
     if (queueAgeThreshold.toSeconds() >= MEDIA_URL_LIFETIME.toSeconds()) {
-      throw new Error(`queueAgeAlarmThreshold must be under 15 minutes, or media is lost before it fires; got ${queueAgeThreshold.toSeconds()} s`);
+      throw new Error(
+        `queueAgeAlarmThreshold must be under ${MEDIA_URL_LIFETIME.toHumanString()} (a media URL's life), or media is lost before it fires; got ${queueAgeThreshold.toSeconds()} s`,
+      );
     }
     if (!(serverErrorRate > 0 && serverErrorRate <= 100)) {
       throw new Error(`apiServerErrorRateThreshold must be a percentage above 0 and at most 100, got ${serverErrorRate}`);
