@@ -18,10 +18,12 @@ export function captureS3() {
   const uploads = new Map<string, { key: string; parts: Map<number, Buffer>; contentType?: string; metadata?: Record<string, string> }>();
   let nextUpload = 0;
 
-  mock.on(PutObjectCommand).callsFake(async (input) => {
-    objects.set(input.Key, { body: await toBuffer(input.Body), contentType: input.ContentType, metadata: input.Metadata });
+  /** Stores a single-part upload; a test that made PutObject fail or hang puts this back. */
+  const putObject = async (input: { Key?: string; Body?: unknown; ContentType?: string; Metadata?: Record<string, string> }) => {
+    objects.set(input.Key!, { body: await toBuffer(input.Body), contentType: input.ContentType, metadata: input.Metadata });
     return { ETag: '"etag"' };
-  });
+  };
+  mock.on(PutObjectCommand).callsFake(putObject);
   mock.on(CreateMultipartUploadCommand).callsFake(async (input) => {
     const id = `upload-${nextUpload++}`;
     uploads.set(id, { key: input.Key, parts: new Map(), contentType: input.ContentType, metadata: input.Metadata });
@@ -55,7 +57,7 @@ export function captureS3() {
     if (!object) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
     return { Body: Readable.from([object.body]), ContentType: object.contentType, ContentLength: object.body.length, Metadata: object.metadata };
   });
-  return { mock, objects, uploads, client: new S3Client({ region: 'eu-west-1' }) };
+  return { mock, objects, uploads, putObject, client: new S3Client({ region: 'eu-west-1' }) };
 }
 
 async function toBuffer(body: unknown): Promise<Buffer> {
