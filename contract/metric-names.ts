@@ -20,6 +20,12 @@ export const METRIC = {
    * after a signature matched (invalid_timestamp, timestamp_out_of_tolerance); also per `Reason`.
    */
   requestsRejected: 'RequestsRejected',
+  /**
+   * Verifier: 401s in FaceSign's exact header form, with a fresh `t`, over a FaceSign envelope, that
+   * no active secret verifies: almost certainly FaceSign with a wrong or stale signing secret, so
+   * every authentic event is being lost. Also counted in `SignatureFailures`; also per `EventType`.
+   */
+  wrongSecretSuspected: 'WrongSecretSuspected',
   /** Verifier: 503s, our own failures (FaceSign retries); also per `Reason`. */
   requestsFailed: 'RequestsFailed',
   /** Verifier: age of each accepted signature, in seconds (negative when ahead of our clock): shows whether FaceSign re-signs its retries. */

@@ -677,6 +677,15 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /**
+   * 401s in FaceSign's exact signature form, with a fresh timestamp, over a FaceSign envelope, that no
+   * active secret verified: almost certainly a wrong or stale signing secret. Add `EventType` for one type.
+   * @default - Sum over 5 minutes
+   */
+  public metricWrongSecretSuspected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.wrongSecretSuspected, props);
+  }
+
+  /**
    * Requests the verifier answered 503 (our own failure; FaceSign retries). Add `Reason` for one reason.
    * @default - Sum over 5 minutes
    */

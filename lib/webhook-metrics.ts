@@ -14,6 +14,7 @@ const METRIC_SOURCES: Record<WebhookMetricName, { readonly service?: string; rea
   [METRIC.eventsReceived]: { service: SERVICE.verifier, statistic: 'Sum' },
   [METRIC.signatureFailures]: { service: SERVICE.verifier, statistic: 'Sum' },
   [METRIC.requestsRejected]: { service: SERVICE.verifier, statistic: 'Sum' },
+  [METRIC.wrongSecretSuspected]: { service: SERVICE.verifier, statistic: 'Sum' },
   [METRIC.requestsFailed]: { service: SERVICE.verifier, statistic: 'Sum' },
   [METRIC.signatureAge]: { service: SERVICE.verifier, statistic: 'Maximum' },
   [METRIC.timestampHeaderMismatches]: { service: SERVICE.verifier, statistic: 'Sum' },

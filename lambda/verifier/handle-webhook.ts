@@ -18,6 +18,7 @@ import { parseFaceSignEvent, parseJson, usableIdentifier, type EnvelopeProblem, 
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
 import { UNRECOGNIZED_EVENT_TYPE } from '../../contract/quarantine';
 import { SigningSecretNotConfiguredError } from './signing-secrets';
+import { faceSignLookalike } from './wrong-secret';
 
 /** The parts of an HTTP request the verifier looks at. */
 export interface WebhookRequest {
@@ -92,7 +93,8 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
   const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
 
   // A request without a usable signature header is refused before the secret is even read.
-  const header = parseSignatureHeader(getHeader(request.headers, SIGNATURE_HEADER));
+  const signatureHeader = getHeader(request.headers, SIGNATURE_HEADER);
+  const header = parseSignatureHeader(signatureHeader);
   if (!header.ok) return reject(401, header.reason, header.message);
 
   let secrets: string[];
@@ -115,7 +117,25 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
       return secretFailure(deps, error);
     }
   }
-  if (!verification.ok) return reject(401, verification.reason, verification.message);
+  if (!verification.ok) {
+    if (verification.reason === 'signature_mismatch') {
+      const lookalike = faceSignLookalike(signatureHeader, bytes, {
+        nowMs: deps.now?.() ?? Date.now(),
+        toleranceSeconds: deps.toleranceSeconds,
+        maxBodyBytes: deps.maxBodyBytes,
+      });
+      if (lookalike) {
+        logger.error("a delivery in FaceSign's form verified under no active secret: the signing secret is probably wrong or stale", {
+          eventId: lookalike.id,
+          sessionId: lookalike.sessionId,
+          eventType: lookalike.type,
+          signedAt: lookalike.signedAt,
+        });
+        deps.metrics.countBy(METRIC.wrongSecretSuspected, DIMENSION.eventType, lookalike.type);
+      }
+    }
+    return reject(401, verification.reason, verification.message);
+  }
   deps.metrics.record(METRIC.signatureAge, MetricUnit.Seconds, Math.round(verification.ageSeconds));
   for (const anomaly of verification.anomalies) {
     // Not signed, so never a refusal; counted so that a FaceSign-side change is seen.
