@@ -26,6 +26,7 @@ const EXPECTED: Record<string, { service?: string; statistic: string }> = {
   SignatureFailures: { service: SERVICE.verifier, statistic: 'Sum' },
   RequestsRejected: { service: SERVICE.verifier, statistic: 'Sum' },
   RequestsFailed: { service: SERVICE.verifier, statistic: 'Sum' },
+  WrongSecretSuspected: { service: SERVICE.verifier, statistic: 'Sum' },
   SignatureAge: { service: SERVICE.verifier, statistic: 'Maximum' },
   TimestampHeaderMismatches: { service: SERVICE.verifier, statistic: 'Sum' },
   EventsQuarantined: { service: SERVICE.processor, statistic: 'Sum' },
