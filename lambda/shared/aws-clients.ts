@@ -45,6 +45,16 @@ export const CLIENT_TIMEOUTS = {
    */
   verifierSecretsManager: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_500, maxAttempts: 2 },
   verifierSqs: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_500, maxAttempts: 2 },
+  /**
+   * The verifier's hold of a refused delivery (verifier/hold-store.ts): one UpdateItem on the hold
+   * counter and one PutObject of at most maxBodyBytes (760,000 bytes at most; 3 s is 0.25 MB/s).
+   * The whole hold is also capped by HOLD_BUDGET_MS (5 s) and the invocation's deadline, whichever
+   * ends first, so the 401 always leaves before the verifier's 10 s timeout.
+   */
+  verifierHoldCounter: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_000, maxAttempts: 2 },
+  verifierHoldStore: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 2 },
+  /** The reverifier's clients (function timeout 5 minutes): a held object, a secret read, one SendMessage each. */
+  reverifier: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
 } as const satisfies Record<string, ClientTimeouts>;
 
 /** Constructor settings for an SDK v3 client with these timeouts. */
