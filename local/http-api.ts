@@ -25,7 +25,7 @@ const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlenc
 /** Something that answers API Gateway events: the verifier. */
 export type HttpApiTarget = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** Extra routes of the local server (status pages); not part of the AWS API. */
+/** Extra routes of the local server (the status page, the reverify route); not part of the AWS API. Each answers every method. */
 export type LocalRoute = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Builds the payload v2 event API Gateway would send for this request and body. */
@@ -90,7 +90,8 @@ export async function startHttpApi(
     if (refuseForeignHost(req, res)) return;
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const extra = options.extraRoutes?.[path];
-    if (extra && req.method === 'GET') return extra(req, res);
+    // An extra route answers every method itself (the status page reads, the reverify route runs on POST).
+    if (extra) return extra(req, res);
     if (path !== WEBHOOK_PATH || req.method !== 'POST') return json(res, 404, { message: 'Not Found' });
     const chunks: Buffer[] = [];
     let size = 0;

@@ -23,6 +23,8 @@ import { startSecretsManager } from './secrets-manager-server';
 import { startDynamoDB, type DynamoDBEngine } from './services/dynamodb';
 import { startSqsS3 } from './services/sqs-s3';
 import { startSqsEventSource, type SqsEventSourceStats } from './sqs-event-source';
+import { LOCAL_REVERIFY_PATH, reverifyRoute } from './reverify-route';
+import type { ReverifyReport } from '../contract/held-delivery';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -137,6 +139,8 @@ export interface LocalRuntime {
   setS3HungForProcessor(hung: boolean): void;
   /** Copies new objects from the local bucket into `dataDir`. */
   syncArchive(): Promise<string[]>;
+  /** Runs the reverifier bundle once over the held deliveries (what `POST /__local/reverify` and `npm run reverify -- --local` do). */
+  reverify(): Promise<ReverifyReport>;
   stop(): Promise<void>;
 }
 
@@ -249,7 +253,12 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     onLog: (line) => options.onLog?.('verifier', line),
     environment: {
       ...settings.verifier.environment,
-      ...functionEnvironment('verifier', { signingSecretArn: SECRET_ID, queueUrl }, local),
+      // Held deliveries go to the local bucket's held/, counted in the local idempotency table, as in AWS.
+      ...functionEnvironment(
+        'verifier',
+        { signingSecretArn: SECRET_ID, queueUrl, holdBucketName: bucket, holdCounterTableName: tableName, encryptionKeyArn: LOCAL_KEY_ARN },
+        local,
+      ),
       ...common,
       AWS_ENDPOINT_URL_SQS: verifierSqs.endpoint,
     },
@@ -287,9 +296,25 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
       AWS_ENDPOINT_URL_DYNAMODB: processorDynamoDB.endpoint,
     },
   });
+  // The reverifier, run on demand by the reverify route: the stack's environment, pointed at the local services.
+  const reverifierFn = new LocalLambda({
+    functionName: 'facesign-reverifier',
+    bundle: bundles.reverifier,
+    timeoutMs: settings.reverifier.timeoutSeconds * 1000,
+    memoryMb: settings.reverifier.memoryMb,
+    concurrency: 1,
+    onLog: (line) => options.onLog?.('reverifier', line),
+    environment: {
+      ...settings.reverifier.environment,
+      ...functionEnvironment('reverifier', { signingSecretArn: SECRET_ID, queueUrl, holdBucketName: bucket }, local),
+      ...common,
+    },
+  });
+  const reverify = () => reverifierFn.invoke<ReverifyReport>({});
   stack.push(
     () => verifier.stop(),
     () => processorFn.stop(),
+    () => reverifierFn.stop(),
   );
 
   const mirror = new ArchiveMirror(s3, bucket, path.join(dataDir, 'archive'));
@@ -368,6 +393,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
           },
         );
       },
+      [LOCAL_REVERIFY_PATH]: reverifyRoute(reverify),
     },
   });
   stack.push(() => api.stop());
@@ -395,12 +421,14 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     killNow: () => {
       verifier.killNow();
       processorFn.killNow();
+      reverifierFn.killNow();
       dynamodb.killNow();
     },
     setSecretsManagerFailing: (failing) => secrets.setFailing(failing),
     setQueueReachableFromVerifier: (reachable) => verifierSqs.setReachable(reachable),
     setS3HungForProcessor: (hung) => processorS3.setHung(hung),
     syncArchive: () => mirror.sync(),
+    reverify,
     stop,
   };
 }
