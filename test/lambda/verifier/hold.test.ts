@@ -15,7 +15,9 @@ import { signFaceSignPayload } from '../../../contract/signature';
 import { handleWebhook, type VerifierDependencies, type WebhookRequest } from '../../../lambda/verifier/handle-webhook';
 import { DeliveryHoldStore, type HoldOutcome, type HoldRequest } from '../../../lambda/verifier/hold-store';
 import { sampleEvent } from '../../support/events';
-import { recordingMetrics, silentLogger } from '../../support/observability';
+import { captureOutputJson, recordingMetrics, silentLogger } from '../../support/observability';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { HELD_LOG_TEXT } from '../../integ/integ-app';
 
 const NOW_MS = 1_761_595_700_123;
 const NOW = Math.floor(NOW_MS / 1000);
@@ -174,6 +176,20 @@ describe("handleWebhook: the hold of a refused delivery in FaceSign's form", () 
     expect(count(METRIC.holdsDropped, { Reason: reason })).toBe(1);
     expect(count(METRIC.deliveriesHeld)).toBe(0);
     expect(count(METRIC.wrongSecretSuspected)).toBe(1);
+  });
+
+  it('logs the held delivery with its event id, in the words the integration test looks for', async () => {
+    const output = captureOutputJson();
+    try {
+      const { deps } = harness(async () => ({ held: true, key: 'held/k' }));
+      await handleWebhook(request(BODY, WRONG.signature), { ...deps, logger: new Logger({ serviceName: 'test', logLevel: 'INFO' }) });
+    } finally {
+      output.restore();
+    }
+    const line = output.lines().find((l) => String(l.message).startsWith(HELD_LOG_TEXT));
+    expect(line).toMatchObject({ eventId: EVENT.id, heldKey: 'held/k' });
+    // Never the signature header.
+    expect(output.raw()).not.toContain(WRONG.signature);
   });
 
   it('answers 401 even when the hold throws', async () => {
