@@ -302,17 +302,21 @@ export class FaceSignWebhooks extends Construct {
 
   /**
    * What holding a refused delivery takes, and no more: PutObject on `held/*` only (the verifier can
-   * neither read nor list what it held), kms:GenerateDataKey through S3 for the SSE-KMS upload, and
+   * neither read nor list what it held), the SSE-KMS upload's key use through S3 only, and
    * UpdateItem on the hold counters' keys only: dynamodb:LeadingKeys limits it to `hold-rate#*`
    * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
    */
   private grantHold(verifier: lambda.Function): void {
     verifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${HELD_PREFIX}*`)] }));
-    // A single-part SSE-KMS PutObject needs only kms:GenerateDataKey:
-    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms
+    // A single-part SSE-KMS PutObject needs kms:GenerateDataKey; AWS's S3 pages list kms:Decrypt
+    // beside it for uploads in some cases (multipart, directory buckets), and we cannot try it on
+    // AWS here, so it is granted as the processor has it: through S3 only, where the verifier can
+    // read no object (no s3:GetObject), so it decrypts nothing it did not just write.
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
     verifier.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['kms:GenerateDataKey'],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: [this.encryptionKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
       }),

@@ -51,8 +51,16 @@ export function parseReverifyArgs(argv: readonly string[]): ReverifyTarget {
   return { kind: 'local', url: url.replace(/\/$/, '') };
 }
 
-/** Invokes the reverifier Lambda synchronously, with a timeout past its own. */
-export function lambdaInvoker(functionName: string, client = new LambdaClient({ requestHandler: { requestTimeout: invokeTimeoutMs() } })): InvokeReverifier {
+/**
+ * Invokes the reverifier Lambda synchronously (RequestResponse), waiting past its 5-minute timeout:
+ * a client that gives up first would retry and start a second run
+ * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-sync.html). One attempt: a failed call
+ * is reported (exit 2) and the operator runs the command again, which is safe.
+ */
+export function lambdaInvoker(
+  functionName: string,
+  client = new LambdaClient({ maxAttempts: 1, requestHandler: { requestTimeout: invokeTimeoutMs() } }),
+): InvokeReverifier {
   return async () => {
     const out = await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from('{}') }), {
       abortSignal: AbortSignal.timeout(invokeTimeoutMs()),

@@ -233,6 +233,7 @@ describe('FaceSignWebhooks: the synthesized template', () => {
         // Holding a refused delivery in FaceSign's form (test/lib/hold.test.ts): its own objects and counters only.
         's3:PutObject',
         'kms:GenerateDataKey',
+        'kms:Decrypt',
         'dynamodb:UpdateItem',
         'xray:PutTelemetryRecords',
         'xray:PutTraceSegments',

@@ -81,13 +81,13 @@ describe('held deliveries in the template', () => {
     ).toBe(3);
   });
 
-  it('the verifier may only PutObject under held/ (no read, no list, no delete), SSE-KMS through S3 only', () => {
+  it('the verifier may only PutObject under held/ (no read, no list, no delete), its key use through S3 only', () => {
     const statements = statementsOf(template, 'facesign-verifier');
     const grants = s3Grants(statements);
     expect(grants).toEqual([['s3:PutObject', expect.any(String)]]);
     expect(grants[0][1]).toContain(`/${HELD_PREFIX}*`);
     const dataKey = statements.find((s) => actions(s).includes('kms:GenerateDataKey') && JSON.stringify(s.Condition).includes('s3.'));
-    expect(dataKey && actions(dataKey)).toEqual(['kms:GenerateDataKey']);
+    expect(dataKey && actions(dataKey)).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
   });
 
   it('the verifier may update only the hold counters in the idempotency table (dynamodb:LeadingKeys)', () => {
