@@ -340,8 +340,9 @@ export class FaceSignWebhooks extends Construct {
       description: 'FaceSign webhooks: re-verifies held deliveries against the current signing secret (npm run reverify)',
       memorySize: 512,
       timeout: Duration.seconds(SETTINGS.reverifierTimeout.default),
-      // Run by an operator, one at a time: two runs at once would only do the same work twice.
-      reservedConcurrentExecutions: 1,
+      // No reserved concurrency: a reservation, even of 1, fails the deploy in a new account whose
+      // quota leaves no room beside Lambda's 100 unreserved. Two runs at once are harmless: a
+      // delivery queued twice is dropped by the processor's idempotency, and removing is idempotent.
       logGroup: this.reverifierLogGroup,
       environment: functionEnvironment(
         'reverifier',
