@@ -11,6 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { ArchiveMirror } from './archive-mirror';
 import type { PublishedEvent } from './eventbridge-server';
 import { DEFAULT_LOCAL_PORT, startHttpApi } from './http-api';
@@ -22,6 +23,7 @@ import { createResources, type LocalResources } from './pipeline/resources';
 import { startServices, type LocalServices } from './pipeline/services';
 import { readStatus } from './pipeline/status';
 import { Teardown } from './pipeline/teardown';
+import { parsePublicUrl } from './public-url';
 import type { DynamoDBEngine } from './services/dynamodb';
 import { startSqsEventSource, type SqsEventSourceStats } from './sqs-event-source';
 import { readStackSettings, type LocalStackProps, type StackSettings } from './stack-settings';
@@ -61,6 +63,14 @@ export interface LocalRuntimeOptions {
    * @default false
    */
   readonly faultInjection?: boolean;
+  /**
+   * The tunnel's public URL (`npm run dev -- --public-url`, checked by `parsePublicUrl`). Its host
+   * is served the webhook route (public-url.ts), and the pipeline runs as deployed: `signingSecret`
+   * is required (FaceSign's), and media is downloaded over https only, from `mediaHosts` or the
+   * stack's default (media.facesign.ai).
+   * @default - loopback only, plain http allowed to loopback media hosts
+   */
+  readonly publicUrl?: string;
 }
 
 /** A message in the dead-letter queue, as the status page shows it. */
@@ -102,6 +112,8 @@ export interface LocalStatus {
 /** A running local pipeline. */
 export interface LocalRuntime {
   readonly webhookUrl: string;
+  /** The webhook URL to give FaceSign: the public URL and the webhook path, when started with `publicUrl`. */
+  readonly publicWebhookUrl?: string;
   readonly port: number;
   readonly signingSecret: string;
   readonly dataDir: string;
@@ -148,6 +160,10 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
   const dataDir = path.resolve(options.dataDir ?? '.facesign-local');
   // Owner-only when created: it holds the runtime file with the secret, and copies of the media.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
+  if (publicUrl && !options.signingSecret) {
+    throw new Error(`publicUrl needs signingSecret: FaceSign signs with the secret its dashboard shows, which a generated one never matches`);
+  }
   const signingSecret = options.signingSecret ?? `whsec_${randomBytes(24).toString('hex')}`;
   const services = await startServices(
     {
@@ -171,7 +187,8 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
     {
       verifierConcurrency: options.verifierConcurrency ?? 4,
       mediaHosts: options.mediaHosts,
-      mediaAllowHttpLoopback: true,
+      // Through a tunnel, media comes from FaceSign's host over https, as in the deployed stack.
+      mediaAllowHttpLoopback: publicUrl === undefined,
       retryBaseDelaySeconds: options.retryBaseDelaySeconds,
       onLog: options.onLog,
     },
@@ -191,6 +208,7 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
     port: options.port ?? DEFAULT_LOCAL_PORT,
     // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
     maxConcurrency: settings.verifier.reservedConcurrency,
+    publicUrl,
     extraRoutes: {
       '/__local/status': (_req, res) => {
         status().then(
@@ -211,6 +229,7 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
   const { dynamodb, sqsS3, secrets, eventBridge } = services;
   return {
     webhookUrl: api.url,
+    ...(publicUrl ? { publicWebhookUrl: `${publicUrl.origin}${WEBHOOK_PATH}` } : {}),
     port: api.port,
     signingSecret,
     dataDir,
