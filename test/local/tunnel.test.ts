@@ -4,7 +4,7 @@
  * body bytes FaceSign signed, unchanged.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +21,28 @@ const TUNNEL = 'abc123.ngrok-free.app';
 const SECRET = 'whsec_from_the_facesign_dashboard';
 const cwd = mkdtempSync(path.join(tmpdir(), 'facesign-tunnel-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+/** The TCP ports a process listens on, read from /proc (Linux): its socket inodes in LISTEN state. */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]);
+    } catch {
+      // closed while we read
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is hex ip:port; state 0A is LISTEN; field 9 is the inode.
+      if (fields[3] === '0A' && inodes.has(fields[9])) ports.push(parseInt(fields[1].split(':')[1], 16));
+    }
+  }
+  return ports.sort((a, b) => a - b);
+}
 
 /** One request to the local port with exact headers, as the tunnel's agent makes it. */
 function send(port: number, options: { path: string; method?: string; headers: Record<string, string>; body?: Buffer }) {
@@ -164,6 +186,11 @@ describe('npm run dev -- --public-url, receiving through a tunnel', { timeout: 1
       // Another tunnel's Host: refused.
       expect((await send(port, { path: WEBHOOK_PATH, method: 'POST', headers: { host: 'other.ngrok-free.app' }, body: status.body })).status).toBe(403);
       expect(statSync(path.join(cwd, '.facesign-local', 'runtime.json')).mode & 0o777).toBe(0o600);
+      // Five servers in the dev process: the HTTP API, dynalite, fauxqs, Secrets Manager and
+      // EventBridge. No sample media host here, and no fault proxies (only the e2e suite starts them).
+      const listening = listeningPorts(dev.pid!);
+      expect(listening).toContain(port);
+      expect(listening).toHaveLength(5);
     } finally {
       dev.kill('SIGINT');
       await mediaListener.close();
