@@ -21,7 +21,7 @@ import { startFaultInjection, type LocalFaults } from './pipeline/faults';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startFunctions, type LocalFunctions } from './pipeline/functions';
 import { createResources, type LocalResources } from './pipeline/resources';
 import { startServices, type LocalServices } from './pipeline/services';
-import { readStatus } from './pipeline/status';
+import { readStatus, statusRoute } from './pipeline/status';
 import { Teardown } from './pipeline/teardown';
 import { parsePublicUrl } from './public-url';
 import type { DynamoDBEngine } from './services/dynamodb';
@@ -209,20 +209,7 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
     // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
     maxConcurrency: settings.verifier.reservedConcurrency,
     publicUrl,
-    extraRoutes: {
-      '/__local/status': (_req, res) => {
-        status().then(
-          (body) => {
-            res.writeHead(200, { 'content-type': 'application/json' });
-            res.end(JSON.stringify(body, null, 2));
-          },
-          (error: Error) => {
-            res.writeHead(500, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ message: `status unavailable: ${error.message}` }));
-          },
-        );
-      },
-    },
+    extraRoutes: { '/__local/status': statusRoute(status) },
   });
   teardown.add(() => api.stop());
 

@@ -1,5 +1,6 @@
 /** What `/__local/status` answers, read from the running pipeline. */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalRoute } from '../http-api';
 import type { LocalLambda } from '../local-lambda';
 import type { LocalStatus } from '../runtime';
 import type { StackSettings } from '../stack-settings';
@@ -54,5 +55,21 @@ export async function readStatus(pipeline: {
     eventSource: counts,
     functions: { verifier: functionStatus(functions.verifier), processor: functionStatus(functions.processor) },
     published: { total: eventBridge.publishedTotal, recent, more: eventBridge.publishedTotal - recent.length },
+  };
+}
+
+/** The `/__local/status` route: the status as indented JSON, or a 500 that says why it is unavailable. */
+export function statusRoute(status: () => Promise<LocalStatus>): LocalRoute {
+  return (_req, res) => {
+    status().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body, null, 2));
+      },
+      (error: Error) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: `status unavailable: ${error.message}` }));
+      },
+    );
   };
 }
