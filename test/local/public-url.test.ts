@@ -2,13 +2,17 @@
  * The tunnel opt-in (--public-url): which URLs it takes, which Hosts and paths the local HTTP API
  * then serves, and that what a tunnel forwards verifies as the bytes FaceSign signed.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signFaceSignPayload, verifyFaceSignSignature } from '../../contract/signature';
 import { WEBHOOK_PATH } from '../../contract/webhook-path';
 import { startHttpApi } from '../../local/http-api';
 import { admitRequest, isPublicHost, parsePublicUrl, PublicUrlError } from '../../local/public-url';
+import { startLocalRuntime } from '../../local/runtime';
 
 const TUNNEL = 'abc123.ngrok-free.app';
 const PUBLIC_URL = new URL(`https://${TUNNEL}`);
@@ -248,5 +252,19 @@ describe('the local HTTP API with --public-url', () => {
     expect(answer.status).toBe(403);
     expect(JSON.parse(answer.body).message).toMatch(/^Host "abc123\.ngrok-free\.app" refused: .*npm run dev -- --public-url https:\/\/<tunnel host>$/);
     expect(seen).toHaveLength(0);
+  });
+});
+
+describe('startLocalRuntime with publicUrl', () => {
+  it('refuses a bad URL, or no signingSecret (a generated one never matches FaceSign)', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'facesign-public-'));
+    try {
+      await expect(startLocalRuntime({ port: 0, dataDir, publicUrl: `https://${TUNNEL}` })).rejects.toThrow(
+        /^publicUrl needs signingSecret: FaceSign signs with the secret its dashboard shows/,
+      );
+      await expect(startLocalRuntime({ port: 0, dataDir, publicUrl: `http://${TUNNEL}`, signingSecret: 'whsec_x' })).rejects.toThrow(PublicUrlError);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
