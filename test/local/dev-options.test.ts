@@ -17,6 +17,8 @@ describe('parseDevOptions', () => {
       dynamodb: 'auto',
       help: false,
     });
+    expect(parseDevOptions(['--help'], {}).help).toBe(true);
+    expect(parseDevOptions(['-h'], {}).help).toBe(true);
   });
 
   it('--public-url with FACESIGN_WEBHOOK_SECRET: the URL, parsed, and the secret from the environment', () => {
