@@ -169,9 +169,21 @@ describe('retention', () => {
         { Id: 'ExpireMedia', Prefix: 'media/', ExpirationInDays: 30, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' },
         { Id: 'ExpireArchive', Prefix: 'events/', ExpirationInDays: 90, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' },
         { Id: 'AbortIncompleteMultipartUploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
-        { Id: 'RemoveExpiredDeleteMarkers', ExpiredObjectDeleteMarker: true, Status: 'Enabled' },
       ]),
     );
+    // The bucket is not versioned, so it has no delete markers to remove.
+    expect(list.filter((rule) => 'ExpiredObjectDeleteMarker' in rule)).toEqual([]);
+  });
+
+  it('removes expired delete markers of a versioned bucket in a rule CloudFormation accepts (with the abort action)', () => {
+    const list = lifecycle(build({ bucketProps: { versioned: true } }).template());
+    expect(list).toContainEqual({
+      Id: 'AbortIncompleteMultipartUploads',
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      ExpiredObjectDeleteMarker: true,
+      Status: 'Enabled',
+    });
+    expect(list.filter((rule) => 'ExpiredObjectDeleteMarker' in rule)).toHaveLength(1);
   });
 
   it('expires every prefix the processor writes: quarantined and conflicting payloads with the archive', () => {
