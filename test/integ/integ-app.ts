@@ -172,6 +172,16 @@ export function buildIntegApp(app: App, options: IntegAppOptions): IntegApp {
     env,
     description: 'facesign-webhooks integration test: the assertions (deleted after the run)',
   });
+  // integ-tests-alpha's provider roles allow `lambda:Invoke` (its SDK command's name) beside
+  // `lambda:InvokeFunction`; IAM accepts the unknown action and it grants nothing, so cfn-lint's
+  // W3037 about it is acknowledged on those roles only (.cfnlintrc).
+  Aspects.of(assertionStack).add({
+    visit(node: IConstruct) {
+      if (node instanceof CfnResource && node.cfnResourceType === 'AWS::IAM::Role' && node.node.path.includes('/SingletonFunction')) {
+        node.addMetadata('cfn-lint', { config: { ignore_checks: ['W3037'] } });
+      }
+    },
+  });
   const integ = new IntegTest(app, 'FaceSignWebhooksIntegTest', {
     testCases: [stack],
     assertionStack,
