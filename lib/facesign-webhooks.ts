@@ -794,7 +794,7 @@ export class FaceSignWebhooks extends Construct {
 }
 
 /** Where API Gateway may deliver access logs without growing the account's CloudWatch Logs resource policy. */
-export const VENDED_LOGS_PREFIX = '/aws/vendedlogs/';
+const VENDED_LOGS_PREFIX = '/aws/vendedlogs/';
 
 /**
  * The access log group's name: under `/aws/vendedlogs/`, so that API Gateway's log delivery never
