@@ -65,7 +65,9 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * Settings for the created bucket, merged over the defaults. Public access stays blocked and
-   * SSL and TLS 1.2 stay enforced whatever is given. Not allowed with `existingBucketObj`.
+   * SSL and TLS 1.2 stay enforced whatever is given; `lifecycleRules` are added to the construct's,
+   * and one without an expiration, transition or abort action (CloudFormation refuses it) is
+   * refused at synth. Not allowed with `existingBucketObj`.
    * @default - the defaults described on `existingBucketObj`
    */
   readonly bucketProps?: s3.BucketProps;

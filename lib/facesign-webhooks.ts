@@ -379,6 +379,7 @@ export class FaceSignWebhooks extends Construct {
         );
       }
     }
+    refuseRulesWithoutAction(overrides.lifecycleRules ?? []);
     const bucket = new s3.Bucket(this, 'Bucket', {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // Identity documents and selfies: never deleted with the stack by accident.
@@ -790,6 +791,31 @@ export class FaceSignWebhooks extends Construct {
    */
   public metricRequestsThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.requestsThrottled, props);
+  }
+}
+
+/** What makes a lifecycle rule one CloudFormation accepts: an expiration, transition or abort action. */
+const LIFECYCLE_ACTIONS = [
+  'abortIncompleteMultipartUploadAfter',
+  'expiration',
+  'expirationDate',
+  'noncurrentVersionExpiration',
+  'noncurrentVersionTransitions',
+  'transitions',
+] as const satisfies readonly (keyof s3.LifecycleRule)[];
+
+/**
+ * Refuses, at synth, a `bucketProps.lifecycleRules` rule that CloudFormation would refuse at deploy
+ * (after creating, and then retaining, the keys and the log bucket): one without any of the actions
+ * the AWS::S3::Bucket Rule reference requires, such as a rule of `expiredObjectDeleteMarker` alone
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html).
+ */
+function refuseRulesWithoutAction(rules: readonly s3.LifecycleRule[]): void {
+  for (const rule of rules) {
+    if (LIFECYCLE_ACTIONS.some((action) => rule[action] !== undefined && !(Array.isArray(rule[action]) && rule[action].length === 0))) continue;
+    throw new Error(
+      `bucketProps.lifecycleRules rule ${JSON.stringify(rule.id ?? '(no id)')} needs one of ${LIFECYCLE_ACTIONS.join(', ')}: CloudFormation refuses a rule without an action, got ${JSON.stringify(rule)}`,
+    );
   }
 }
 

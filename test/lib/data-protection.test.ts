@@ -175,6 +175,15 @@ describe('retention', () => {
     expect(list.filter((rule) => 'ExpiredObjectDeleteMarker' in rule)).toEqual([]);
   });
 
+  it('refuses at synth a lifecycle rule of bucketProps that CloudFormation would refuse at deploy (no action)', () => {
+    expect(() => build({ bucketProps: { versioned: true, lifecycleRules: [{ id: 'Markers', expiredObjectDeleteMarker: true }] } })).toThrow(
+      /bucketProps.lifecycleRules rule "Markers" needs one of abortIncompleteMultipartUploadAfter, .*got \{"id":"Markers","expiredObjectDeleteMarker":true\}/,
+    );
+    expect(() => build({ bucketProps: { lifecycleRules: [{ prefix: 'tmp/', transitions: [] }] } })).toThrow(/rule "\(no id\)" needs one of/);
+    const list = lifecycle(build({ bucketProps: { lifecycleRules: [{ id: 'Tmp', prefix: 'tmp/', expiration: Duration.days(2) }] } }).template());
+    expect(list).toContainEqual(expect.objectContaining({ Id: 'Tmp', Prefix: 'tmp/', ExpirationInDays: 2 }));
+  });
+
   it('removes expired delete markers of a versioned bucket in a rule CloudFormation accepts (with the abort action)', () => {
     const list = lifecycle(build({ bucketProps: { versioned: true } }).template());
     expect(list).toContainEqual({
