@@ -608,6 +608,20 @@ export class WebhookMonitoring extends Construct {
       this.alarmTopic.metricNumberOfNotificationsFailed(sum5),
       "SNS could not deliver an alarm notification to a subscriber of the alarm topic, so someone was not paged. Check each subscription (confirmed email, reachable endpoint) and the topic's delivery logs.",
     );
+    if (this.criticalAlarmTopic !== this.alarmTopic) {
+      // The pager's own delivery failures: told on the pager topic and, since that is what failed,
+      // on the alarm topic too.
+      const pagerFailures = this.alarm(
+        'criticalAlarmTopicFailures',
+        'CriticalAlarmTopic',
+        'NotificationsFailed',
+        'Critical',
+        this.criticalAlarmTopic.metricNumberOfNotificationsFailed(sum5),
+        "SNS could not deliver a Critical alarm's notification to a subscriber of the Critical alarm topic, so the pager was not paged. Check each subscription of that topic (confirmed email, reachable endpoint) and its delivery logs; until fixed, watch the dashboard's alarm status.",
+      );
+      pagerFailures.addAlarmAction(new SnsAction(this.alarmTopic));
+      pagerFailures.addOkAction(new SnsAction(this.alarmTopic));
+    }
 
     this.dashboard = this.createDashboard(props, {
       requests,

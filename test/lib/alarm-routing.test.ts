@@ -88,11 +88,19 @@ describe('who is told', () => {
     const criticalId = stack.getLogicalId((critical as sns.Topic).node.defaultChild as sns.CfnTopic);
     const warningId = topicIds(t).find((id) => id !== criticalId)!;
     expect(topicIds(t)).toHaveLength(2);
-    for (const a of alarms(t)) {
+    for (const a of alarms(t).filter((x) => x.AlarmName !== 'Ops-CriticalAlarmTopic-NotificationsFailed-Critical')) {
       const expected = a.AlarmName.endsWith('-Critical') ? criticalId : warningId;
       expect(a.AlarmActions, a.AlarmName).toEqual([{ Ref: expected }]);
       expect(a.OKActions, a.AlarmName).toEqual([{ Ref: expected }]);
     }
+    // The pager's own delivery failures are told on both topics: its own is the one failing.
+    expect(alarmIn(t, 'Ops-CriticalAlarmTopic-NotificationsFailed-Critical')).toMatchObject({
+      Namespace: 'AWS/SNS',
+      MetricName: 'NumberOfNotificationsFailed',
+      Dimensions: [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [criticalId, 'TopicName'] } }],
+      AlarmActions: [{ Ref: criticalId }, { Ref: warningId }],
+      OKActions: [{ Ref: criticalId }, { Ref: warningId }],
+    });
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'pager@example.com', TopicArn: { Ref: criticalId } });
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'team@example.com', TopicArn: { Ref: warningId } });
     // Both encrypted with the one alarm-topic key, both with the policy CloudWatch needs.
@@ -116,7 +124,8 @@ describe('who is told', () => {
     const warning = alarms(t).filter((a) => a.AlarmName.endsWith('-Warning'));
     expect(critical.length).toBeGreaterThan(10);
     expect(warning.length).toBeGreaterThan(5);
-    for (const a of critical) expect(a.AlarmActions).toEqual([{ Ref: pagerId }]);
+    for (const a of critical) expect(a.AlarmActions[0], a.AlarmName).toEqual({ Ref: pagerId });
+    expect(critical.filter((a) => a.AlarmActions.length > 1).map((a) => a.AlarmName)).toEqual(['Custom-CriticalAlarmTopic-NotificationsFailed-Critical']);
     for (const a of warning) expect(a.AlarmActions).not.toEqual([{ Ref: pagerId }]);
     expect(nobodyWarnings(stack)).toEqual([]);
   });

@@ -105,7 +105,7 @@ describe('alarms', () => {
     const runbook = operations.slice(operations.indexOf('## Runbook'), operations.indexOf('### Redrive the dead-letter queue'));
     const rows = runbook.split('\n').filter((l) => l.startsWith('| `<prefix>-'));
     // The opt-in alarms too.
-    const optIn = synth({ silenceAlarmAfter: Duration.hours(6) });
+    const optIn = synth({ silenceAlarmAfter: Duration.hours(6), criticalAlarmEmail: 'pager@example.com' });
     for (const name of [template, optIn].flatMap((t) =>
       Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string),
     )) {
