@@ -11,13 +11,17 @@ import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
 import { ENV } from '../../contract/settings';
 import { SERVICE } from '../../contract/metric-names';
 import { signFaceSignPayload } from '../../contract/signature';
 import { sampleEvent } from '../support/events';
 import { captureOutputJson } from '../support/observability';
+import { handlerAssetDir } from '../../lib/handler-code';
+import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
+import { freePortUrl, invokeBundleWithOutput } from '../support/bundles';
 import { alarmSpecFromTemplate, evaluateAlarm, metricDataFromEmf, type AlarmSpec, type MetricDatum } from '../support/alarm-evaluator';
 
 const secretsMock = mockClient(SecretsManagerClient);
@@ -63,17 +67,22 @@ const mathInputs = deployed.alarms.flatMap((a) =>
 /** The secret string the construct creates: `{"secrets": [], "<key>": "<generated>"}`, i.e. not set yet. */
 const unsetSecret = JSON.stringify({ ...JSON.parse(deployed.secret.SecretStringTemplate), [deployed.secret.GenerateStringKey]: 'generatedPlaceholder' });
 
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:facesign-AbCdEf';
+
 /** The verifier's environment as the template sets it; resources (tokens there) get stand-ins. */
-function stubVerifierEnvironment(): void {
-  const standIns: Record<string, string> = {
-    [ENV.signingSecretArn]: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:facesign-AbCdEf',
-    [ENV.queueUrl]: 'https://sqs.eu-west-1.amazonaws.com/111122223333/facesign',
-  };
+function verifierEnvironment(queueUrl = 'https://sqs.eu-west-1.amazonaws.com/111122223333/facesign'): Record<string, string> {
+  const standIns: Record<string, string> = { [ENV.signingSecretArn]: SECRET_ARN, [ENV.queueUrl]: queueUrl };
+  const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(deployed.verifierEnvironment)) {
-    if (typeof value === 'string') vi.stubEnv(key, value);
-    else if (standIns[key]) vi.stubEnv(key, standIns[key]);
+    if (typeof value === 'string') env[key] = value;
+    else if (standIns[key]) env[key] = standIns[key];
     else throw new Error(`the verifier's ${key} is not a literal and has no stand-in: ${JSON.stringify(value)}`);
   }
+  return env;
+}
+
+function stubVerifierEnvironment(): void {
+  for (const [key, value] of Object.entries(verifierEnvironment())) vi.stubEnv(key, value);
   vi.stubEnv('AWS_REGION', 'eu-west-1');
 }
 
@@ -234,6 +243,47 @@ describe('a misconfiguration pages Critical at its first delivery', () => {
     const fired = firing(data, at);
     expect(fired).toEqual(['Ops-Verifier-SignatureFailures-Warning']);
     expect(fired.filter((name) => name.endsWith('-Critical'))).toEqual([]);
+  });
+});
+
+describe('the shipped verifier bundle, in a fresh process, pages the same way', () => {
+  let unset: LocalSecretsManager;
+  let live: LocalSecretsManager;
+  let deadEndpoint: string;
+  beforeAll(async () => {
+    unset = await startSecretsManager({ [SECRET_ARN]: unsetSecret });
+    live = await startSecretsManager({ [SECRET_ARN]: LIVE_SECRET });
+    deadEndpoint = await freePortUrl();
+  });
+  afterAll(async () => {
+    await unset?.close();
+    await live?.close();
+  });
+
+  /** Real endpoints instead of mocks: a Secrets Manager stand-in (or nothing listening) and an SQS endpoint that refuses connections. */
+  async function runBundle(secretsEndpoint: string, requests: APIGatewayProxyEventV2[]) {
+    const { results, lines } = await invokeBundleWithOutput(path.join(handlerAssetDir('verifier'), 'index.mjs'), requests, {
+      ...verifierEnvironment(`${deadEndpoint}/111122223333/facesign`),
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
+      AWS_ENDPOINT_URL_SQS: deadEndpoint,
+      AWS_MAX_ATTEMPTS: '1',
+    });
+    return {
+      answers: (results as Array<{ statusCode: number; body: string }>).map((r) => [r.statusCode, JSON.parse(r.body).error]),
+      data: metricDataFromEmf(lines),
+    };
+  }
+
+  it.each<[string, () => string, APIGatewayProxyEventV2, [number, string], string]>([
+    ['secret unset', () => unset.endpoint, faceSignDelivery(LIVE_SECRET), [503, 'secret_not_configured'], 'Ops-Verifier-SecretNotConfigured-Critical'],
+    ['Secrets Manager unreachable', () => deadEndpoint, faceSignDelivery(LIVE_SECRET), [503, 'secret_unavailable'], 'Ops-Verifier-SecretUnavailable-Critical'],
+    ['SQS unreachable', () => live.endpoint, faceSignDelivery(LIVE_SECRET), [503, 'queue_unavailable'], 'Ops-Verifier-QueueUnavailable-Critical'],
+    ['wrong secret', () => live.endpoint, faceSignDelivery('whsec_stale'), [401, 'signature_mismatch'], 'Ops-Verifier-WrongSecretSuspected-Critical'],
+  ])('%s', async (_name, endpoint, request, answer, alarmName) => {
+    const { answers, data } = await runBundle(endpoint(), [request]);
+    expect(answers).toEqual([answer]);
+    const at = endOfFirstPeriod(alarmSpecFromTemplate(alarmNamed(alarmName)), data);
+    expect(firing(data, at)).toEqual([alarmName]);
   });
 });
 
