@@ -73,6 +73,19 @@ describe('Critical at the first verifier 503, one alarm per reason', () => {
   });
 });
 
+describe('limits CloudWatch enforces at deploy', () => {
+  it('every alarm, opt-in ones included, has a name of at most 255 characters and a description of at most 1,024', () => {
+    // PutMetricAlarm: AlarmName 1-255, AlarmDescription 0-1024 characters
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+    const t = Template.fromStack(stackWith({ silenceAlarmAfter: Duration.days(7), criticalAlarmEmail: 'pager@example.com' }));
+    expect(alarms(t).length).toBeGreaterThan(25);
+    for (const a of alarms(t)) {
+      expect(a.AlarmName.length, a.AlarmName).toBeLessThanOrEqual(255);
+      expect(a.AlarmDescription.length, a.AlarmName).toBeLessThanOrEqual(1024);
+    }
+  });
+});
+
 describe('who is told', () => {
   it('sends every alarm to the one alarm topic by default', () => {
     const t = Template.fromStack(stackWith({ alarmEmail: 'oncall@example.com' }));
