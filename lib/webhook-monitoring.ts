@@ -240,6 +240,7 @@ export class WebhookMonitoring extends Construct {
     if (!(Number.isInteger(signatureThreshold) && signatureThreshold >= 1)) {
       throw new Error(`signatureFailureAlarmThreshold must be a positive integer, got ${signatureThreshold}`);
     }
+    const silence = props.silenceAlarmAfter === undefined ? undefined : silenceWindow(props.silenceAlarmAfter);
 
     this.alarmArnPattern = stack.formatArn({
       service: 'cloudwatch',
@@ -538,8 +539,7 @@ export class WebhookMonitoring extends Construct {
       this.metrics.metric(METRIC.wrongSecretSuspected, { period: one }),
       'A delivery in FaceSign\'s exact signature form, freshly signed, over a FaceSign envelope, verified under no active signing secret: the secret is almost certainly wrong or stale, and FaceSign never retries the 401, so every event is lost until it is fixed. Put the current secret from the FaceSign dashboard (during a rotation both: {"secrets":["new","old"]}). The verifier log names each refused eventId; ask FaceSign to resend them (docs/operations.md, Runbook).',
     );
-    if (props.silenceAlarmAfter !== undefined) {
-      const silence = silenceWindow(props.silenceAlarmAfter);
+    if (silence !== undefined) {
       // Missing data is the point here: no delivery means no data point, and that counts as silence.
       this.alarm(
         'verifierSilence',
@@ -547,7 +547,7 @@ export class WebhookMonitoring extends Construct {
         'NoDeliveries',
         'Critical',
         this.metrics.metric(METRIC.eventsReceived, { period: silence.period }),
-        `No FaceSign event was accepted for ${props.silenceAlarmAfter.toHumanString()}. If deliveries are expected, FaceSign may have the wrong webhook URL (API Gateway answers 404 itself, FaceSign never retries it): compare its webhook settings with the WebhookUrl output, and check the other Verifier alarms (docs/operations.md, Silence).`,
+        `No FaceSign event was accepted for ${silence.span.toHumanString()}. If deliveries are expected, FaceSign may have the wrong webhook URL (API Gateway answers 404 itself, FaceSign never retries it): compare its webhook settings with the WebhookUrl output, and check the other Verifier alarms (docs/operations.md, Silence).`,
         {
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -644,7 +644,7 @@ export class WebhookMonitoring extends Construct {
     Aspects.of(this).add({
       visit: (node) => {
         // Once, though an app may be synthesized more than once (tests do).
-        if (node !== this || this.node.tryFindChild('AlarmsReachNoOne') || this.subscribersChecked) return;
+        if (node !== this || this.subscribersChecked) return;
         this.subscribersChecked = true;
         const told = (topic: sns.ITopic, email?: string, existing?: sns.ITopic) =>
           email !== undefined || existing !== undefined || subscribedInApp(this, topic);
@@ -1087,14 +1087,14 @@ function claimAlarmNamePrefix(stack: Stack, prefix: string): void {
  * windows under an hour are counted in 5-minute periods and longer ones in 1-hour periods; every
  * period of the window must be silent.
  */
-export function silenceWindow(after: Duration): { readonly period: Duration; readonly periods: number } {
+function silenceWindow(after: Duration): { readonly span: Duration; readonly period: Duration; readonly periods: number } {
   const problem = `silenceAlarmAfter must be a multiple of 5 minutes under 1 hour, or whole hours from 1 hour to ${MAX_SILENCE.toHours()} hours (CloudWatch evaluates at most 7 days)`;
   if (after.isUnresolved()) throw new Error(`${problem}; got an unresolved token`);
   const seconds = after.toSeconds({ integral: false });
   const step = seconds < 3600 ? 300 : 3600;
   const periods = seconds / step;
   if (!(Number.isInteger(periods) && periods >= 1 && seconds <= MAX_SILENCE.toSeconds())) throw new Error(`${problem}, got ${after.toHumanString()}`);
-  return { period: Duration.seconds(step), periods };
+  return { span: after, period: Duration.seconds(step), periods };
 }
 
 /** True when some subscription in the app is to this topic (its ARN token is the one the subscription carries). */
