@@ -518,6 +518,11 @@ export class WebhookMonitoring extends Construct {
     // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html,
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
     // The per-reason series is published at once with each 503 (lambda/shared/observability.ts).
+    // 1 of 3 periods, not 1 of 1: an EMF point exists only once CloudWatch Logs has processed the
+    // line, and Lambda's log flush is not ours to control, so AWS suggests M of N for such alarms
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Alarms.html);
+    // a point that lands a minute or two late still pages.
+    const firstOccurrence = { evaluationPeriods: 3, datapointsToAlarm: 1 };
     for (const reason of REQUEST_FAILURE_REASONS) {
       const { metric, description } = REQUEST_FAILURE_ALARMS[reason];
       this.alarm(
@@ -527,6 +532,7 @@ export class WebhookMonitoring extends Construct {
         'Critical',
         this.metrics.metric(METRIC.requestsFailed, { period: one, dimensionsMap: { [DIMENSION.reason]: reason } }),
         description,
+        firstOccurrence,
       );
     }
     // A wrong or stale secret turns every authentic delivery into a 401 that FaceSign never retries:
@@ -538,6 +544,7 @@ export class WebhookMonitoring extends Construct {
       'Critical',
       this.metrics.metric(METRIC.wrongSecretSuspected, { period: one }),
       'A delivery in FaceSign\'s exact signature form, freshly signed, over a FaceSign envelope, verified under no active signing secret: the secret is almost certainly wrong or stale, and FaceSign never retries the 401, so every event is lost until it is fixed. Put the current secret from the FaceSign dashboard (during a rotation both: {"secrets":["new","old"]}). The verifier log names each refused eventId; ask FaceSign to resend them (docs/operations.md, Runbook).',
+      firstOccurrence,
     );
     if (silence !== undefined) {
       // Missing data is the point here: no delivery means no data point, and that counts as silence.
