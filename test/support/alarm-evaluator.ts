@@ -201,7 +201,7 @@ export function evaluateAlarm(
     throw new Error(`need 1 <= DatapointsToAlarm <= EvaluationPeriods, got ${m} of ${n}`);
   }
   const periodMs = alarm.metric.periodSeconds * 1000;
-  const values = aggregate(data, alarm.metric);
+  const values = alarmSeries(alarm, data);
   const lastEnd = Math.floor(options.atMs / periodMs) * periodMs;
   const periods: EvaluatedPeriod[] = [];
   for (let k = n; k >= 1; k--) {
@@ -218,6 +218,14 @@ export function evaluateAlarm(
   }
   const breaching = counted.filter((p) => p.breaching).length;
   return { state: breaching >= m ? 'ALARM' : 'OK', periods };
+}
+
+/**
+ * The value the alarm compares in each period that has one. The one place an alarm's source is
+ * computed: a metric-math source (FILL, DIFF, IF over several series) would plug in here.
+ */
+function alarmSeries(alarm: AlarmSpec, data: ReadonlyArray<MetricDatum>): Map<number, number> {
+  return aggregate(data, alarm.metric);
 }
 
 /**
