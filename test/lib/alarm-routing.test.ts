@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Annotations as CdkAnnotations, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -180,6 +180,13 @@ describe('who is told', () => {
     stack.webhooks.monitoring.alarmTopic.addSubscription(new SqsSubscription(queue));
     expect(nobodyWarnings(stack)).toEqual([]);
     expect(nobodyOutputs(Template.fromStack(stack))).toEqual([]);
+  });
+
+  it('can be acknowledged on the construct, as docs/operations.md says, for a subscription made outside the app; the output stays', () => {
+    const stack = stackWith();
+    CdkAnnotations.of(stack.webhooks).acknowledgeWarning('facesign-webhooks:noAlarmSubscriber', 'the pager is subscribed by hand');
+    expect(nobodyWarnings(stack)).toEqual([]);
+    expect(nobodyOutputs(Template.fromStack(stack))).toHaveLength(1);
   });
 
   it('still warns when the app subscribes to some other topic', () => {
