@@ -1,8 +1,12 @@
-import { App, Annotations as CdkAnnotations, Duration, Stack } from 'aws-cdk-lib';
+import { App, Annotations as CdkAnnotations, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FaceSignWebhooks, FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
 import { REQUEST_FAILURE_REASONS } from '../../contract/metric-names';
@@ -87,6 +91,20 @@ describe('limits CloudWatch enforces at deploy', () => {
       expect(a.AlarmName.length, a.AlarmName).toBeLessThanOrEqual(255);
       expect(a.AlarmDescription.length, a.AlarmName).toBeLessThanOrEqual(1024);
     }
+  });
+});
+
+describe('cdk-nag', () => {
+  it('stays clean with a Critical topic of its own and the silence alarm', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'facesign-nag-pager-'));
+    const app = new App({ outdir, context });
+    new FaceSignWebhooksStack(app, 'Nag', { webhooks: { criticalAlarmEmail: 'pager@example.com', silenceAlarmAfter: Duration.hours(1) } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    app.synth();
+    const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; violations: unknown[] }>;
+    };
+    expect(report.pluginReports.find((r) => r.pluginName === 'AwsSolutions')?.violations).toEqual([]);
   });
 });
 
