@@ -34,6 +34,7 @@ export type LocalStackProps = Omit<
   | 'existingBucketObj'
   | 'existingEventBusObj'
   | 'existingAlarmTopicObj'
+  | 'existingCriticalAlarmTopicObj'
   | 'signingSecretProps'
   | 'bucketProps'
   | 'eventBusProps'
