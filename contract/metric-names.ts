@@ -63,6 +63,15 @@ export const METRIC = {
   requestsThrottled: 'RequestsThrottled',
 } as const;
 
+/**
+ * Why the verifier answered 503 (the `Reason` of `RequestsFailed`). Each pages Critical on its own,
+ * at the first one: the construct keeps one alarm per entry, so a reason added here gets its alarm.
+ */
+export const REQUEST_FAILURE_REASONS = ['secret_not_configured', 'secret_unavailable', 'queue_unavailable'] as const;
+
+/** One reason the verifier answered 503. */
+export type RequestFailureReason = (typeof REQUEST_FAILURE_REASONS)[number];
+
 /** Dimension names used beside `service`. */
 export const DIMENSION = { eventType: 'EventType', reason: 'Reason' } as const;
 

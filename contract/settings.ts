@@ -152,10 +152,11 @@ export const SETTINGS = {
     prop: true,
     functions: [],
     unit: 'count',
-    default: 50,
+    // No default: Lambda keeps 100 of the account's concurrency unreserved, and new accounts start
+    // with a quota below 100 + any reservation, so a default reservation would fail the first deploy.
     min: 1,
     max: 10_000,
-    doc: "Reserved concurrency of the verifier: caps the public endpoint's share of the account's Lambda concurrency.",
+    doc: "Reserved concurrency of the verifier, opt-in: guarantees it that much of the account's Lambda concurrency and caps the public endpoint's share.",
   },
   verifierTimeout: {
     prop: false,

@@ -66,7 +66,9 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * Settings for the created bucket, merged over the defaults. Public access stays blocked and
-   * SSL and TLS 1.2 stay enforced whatever is given. Not allowed with `existingBucketObj`.
+   * SSL and TLS 1.2 stay enforced whatever is given; `lifecycleRules` are added to the construct's,
+   * and one without an expiration, transition or abort action (CloudFormation refuses it) is
+   * refused at synth. Not allowed with `existingBucketObj`.
    * @default - the defaults described on `existingBucketObj`
    */
   readonly bucketProps?: s3.BucketProps;
@@ -145,11 +147,13 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly throttlingBurstLimit?: number;
 
   /**
-   * Reserved concurrency of the verifier: caps how much of the account's Lambda concurrency the
-   * public endpoint can take (so a flood cannot starve the processor) and guarantees it that much.
-   * Beyond it Lambda throttles, and API Gateway answers 500, which FaceSign retries. The account
-   * must keep 100 unreserved executions besides this.
-   * @default 50
+   * Reserved concurrency of the verifier: guarantees it that much of the account's Lambda
+   * concurrency (so other functions cannot starve it) and caps how much the public endpoint can
+   * take. Beyond it Lambda throttles, and API Gateway answers 500, which FaceSign retries. Lambda
+   * keeps 100 of the account's concurrency unreserved besides all reservations, so the deploy fails
+   * unless the account's quota is at least 100 plus the reservations: set it once the account's
+   * quota allows (docs/reference.md "Capacity").
+   * @default - no reservation: the verifier draws on the account's unreserved concurrency, and the `Verifier-Throttles` alarm says when that ran out
    */
   readonly verifierReservedConcurrency?: number;
 

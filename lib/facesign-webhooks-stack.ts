@@ -38,6 +38,13 @@ export class FaceSignWebhooksStack extends Stack {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.webhooks.monitoring.dashboard.dashboardName}`,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.webhooks.monitoring.alarmTopic.topicArn, description: 'Subscribe to be told about alarms' });
+    const { alarmTopic, criticalAlarmTopic } = this.webhooks.monitoring;
+    if (criticalAlarmTopic !== alarmTopic) {
+      new CfnOutput(this, 'CriticalAlarmTopicArn', {
+        value: criticalAlarmTopic.topicArn,
+        description: 'Critical alarms notify this topic (a pager); Warning alarms the AlarmTopicArn topic',
+      });
+    }
     new CfnOutput(this, 'EventBusArn', { value: this.webhooks.eventBus.eventBusArn, description: 'Processed events are published here' });
     new CfnOutput(this, 'EventArchiveArn', {
       value: this.webhooks.eventArchive.archiveArn,

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -147,7 +147,11 @@ export class FaceSignWebhooks extends Construct {
     this.reverifier = this.createReverifier(settings, metricsDeployment);
     this.restrictSecretValueTo([this.verifier, this.reverifier]);
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', {
+      logGroupName: accessLogGroupName(this),
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.api = new HttpApi(this, 'Api', {
       description: 'FaceSign webhooks',
       createDefaultStage: false,
@@ -174,6 +178,9 @@ export class FaceSignWebhooks extends Construct {
       existingAlarmTopicObj: props.existingAlarmTopicObj,
       alarmTopicProps: props.alarmTopicProps,
       alarmEmail: props.alarmEmail,
+      existingCriticalAlarmTopicObj: props.existingCriticalAlarmTopicObj,
+      criticalAlarmEmail: props.criticalAlarmEmail,
+      silenceAlarmAfter: props.silenceAlarmAfter,
       alarmNamePrefix: props.alarmNamePrefix,
       queueAgeAlarmThreshold: props.queueAgeAlarmThreshold,
       apiServerErrorRateThreshold: props.apiServerErrorRateThreshold,
@@ -219,14 +226,23 @@ export class FaceSignWebhooks extends Construct {
     });
   }
 
-  /** Every published event is kept, so a consumer's outage can be replayed. */
+  /**
+   * Every published event is kept, so a consumer's outage can be replayed. Encrypted with the
+   * AWS-owned key, EventBridge's default when no KmsKeyIdentifier is given
+   * (https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html;
+   * docs/data-protection.md says why not the construct's key).
+   */
   private createEventArchive(retention: Duration): events.Archive {
-    return new events.Archive(this, 'EventArchive', {
+    const archive = new events.Archive(this, 'EventArchive', {
       sourceEventBus: this.eventBus,
       eventPattern: { source: [EVENT_BRIDGE_SOURCE] },
       retention,
       description: 'Every FaceSign event published by the processor, for replay after a consumer outage',
     });
+    // aws-cdk-lib writes KmsKeyIdentifier: "" when no key is given, which some regions refuse
+    // (aws/aws-cdk#37847); omitted, as CDK's fix (aws/aws-cdk#37865) does, it means the default key.
+    (archive.node.defaultChild as events.CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
+    return archive;
   }
 
   // The queues hold whole event payloads, signed media URLs included, for up to 14 days: the
@@ -458,6 +474,7 @@ export class FaceSignWebhooks extends Construct {
         );
       }
     }
+    refuseRulesWithoutAction(overrides.lifecycleRules ?? []);
     const bucket = new s3.Bucket(this, 'Bucket', {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // Identity documents and selfies: never deleted with the stack by accident.
@@ -473,9 +490,17 @@ export class FaceSignWebhooks extends Construct {
       encryptionKey: this.encryptionKey,
       bucketKeyEnabled: true,
       // Retention on purpose: nothing identifying outlives its retention by more than a day, in
-      // any version or as a part of an unfinished upload.
+      // any version or as a part of an unfinished upload. CloudFormation refuses a rule without one
+      // of AbortIncompleteMultipartUpload, ExpirationDate, ExpirationInDays, NoncurrentVersion*
+      // or Transition(s) (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html),
+      // so a rule of ExpiredObjectDeleteMarker alone fails the deploy; it rides on the abort rule,
+      // and only on a versioned bucket (bucketProps.versioned), the only kind that has delete markers.
       lifecycleRules: [
-        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          id: 'AbortIncompleteMultipartUploads',
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+          ...(overrides.versioned === true ? { expiredObjectDeleteMarker: true } : {}),
+        },
         { id: 'ExpireMedia', prefix: BUCKET_PREFIX.media, expiration: retention.media, noncurrentVersionExpiration: Duration.days(1) },
         // Rule ids as they were before quarantine/ and conflicts/ existed, so upgrades keep the rules.
         ...ARCHIVE_PREFIXES.map((prefix) => ({
@@ -486,7 +511,6 @@ export class FaceSignWebhooks extends Construct {
         })),
         // Held deliveries (refused, in FaceSign's form) live only as long as a re-verification may use them.
         { id: 'ExpireHeld', prefix: HELD_PREFIX, expiration: retention.held, noncurrentVersionExpiration: Duration.days(1) },
-        { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
         ...(overrides.lifecycleRules ?? []),
       ],
     });
@@ -892,6 +916,51 @@ export class FaceSignWebhooks extends Construct {
   public metricRequestsThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.requestsThrottled, props);
   }
+}
+
+/** What makes a lifecycle rule one CloudFormation accepts: an expiration, transition or abort action. */
+const LIFECYCLE_ACTIONS = [
+  'abortIncompleteMultipartUploadAfter',
+  'expiration',
+  'expirationDate',
+  'noncurrentVersionExpiration',
+  'noncurrentVersionTransitions',
+  'transitions',
+] as const satisfies readonly (keyof s3.LifecycleRule)[];
+
+/**
+ * Refuses, at synth, a `bucketProps.lifecycleRules` rule that CloudFormation would refuse at deploy
+ * (after creating, and then retaining, the keys and the log bucket): one without any of the actions
+ * the AWS::S3::Bucket Rule reference requires, such as a rule of `expiredObjectDeleteMarker` alone
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html).
+ */
+function refuseRulesWithoutAction(rules: readonly s3.LifecycleRule[]): void {
+  for (const rule of rules) {
+    if (LIFECYCLE_ACTIONS.some((action) => rule[action] !== undefined && !(Array.isArray(rule[action]) && rule[action].length === 0))) continue;
+    throw new Error(
+      `bucketProps.lifecycleRules rule ${JSON.stringify(rule.id ?? '(no id)')} needs one of ${LIFECYCLE_ACTIONS.join(', ')}: CloudFormation refuses a rule without an action, got ${JSON.stringify(rule)}`,
+    );
+  }
+}
+
+/** Where API Gateway may deliver access logs without growing the account's CloudWatch Logs resource policy. */
+const VENDED_LOGS_PREFIX = '/aws/vendedlogs/';
+
+/**
+ * The access log group's name: under `/aws/vendedlogs/`, so that API Gateway's log delivery never
+ * has to add it to the account's CloudWatch Logs resource policy. That policy is limited to 5,120
+ * characters (10 policies a Region), and once it is near full a stage whose log group is outside
+ * the prefix fails to deploy ("Insufficient permissions to enable logging")
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html,
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html).
+ * CloudFormation cannot generate a name under a prefix, so it is derived from the stack name and
+ * the construct's path ({@link Names.uniqueResourceName}: letters, digits and a hash of the
+ * path), unique per deployment in an account and Region. A log group name is at most 512
+ * characters of `[.\-_/#A-Za-z0-9]`
+ * (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html).
+ */
+function accessLogGroupName(scope: Construct): string {
+  return `${VENDED_LOGS_PREFIX}apigateway/${Names.uniqueResourceName(scope, { maxLength: 255, separator: '-' })}-access`;
 }
 
 /** A retry policy's maximum event age in whole seconds, refused outside EventBridge's bounds with the value received. */

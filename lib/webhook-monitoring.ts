@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aspects, CfnOutput, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../contract/metric-names';
+import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, REQUEST_FAILURE_REASONS, SERVICE, type RequestFailureReason } from '../contract/metric-names';
 import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/settings';
 import { WebhookMetrics, type WebhookMetricName } from './webhook-metrics';
 
@@ -37,6 +37,31 @@ export const ALARM_DEFAULTS = {
   signatureFailureAlarmThreshold: 10,
 } as const;
 
+/**
+ * One Critical alarm per reason the verifier answers 503, each with the reason's own runbook line.
+ * A `Record` over the contract's reasons: a reason added there cannot ship without its page.
+ */
+const REQUEST_FAILURE_ALARMS: Record<RequestFailureReason, { readonly metric: string; readonly description: string }> = {
+  secret_not_configured: {
+    metric: 'SecretNotConfigured',
+    description:
+      'The verifier answered 503 secret_not_configured: the signing secret has not been put (or is not a usable value). Put the value the FaceSign dashboard shows into the SigningSecretArn secret (README, "Deploy to AWS"). FaceSign retries meanwhile, but its retries run out and media URLs die 15 minutes after they are made (docs/operations.md, Runbook).',
+  },
+  secret_unavailable: {
+    metric: 'SecretUnavailable',
+    description:
+      "The verifier answered 503 secret_unavailable: it could not read the signing secret. The verifier log line \"the signing secret could not be read\" has errorName: AccessDenied means the secret's or its KMS key's policy or the verifier role; DecryptionFailure means the secret's KMS key (disabled, pending deletion, its policy); a timeout means Secrets Manager itself (AWS Health Dashboard). FaceSign retries meanwhile (docs/operations.md, Runbook).",
+  },
+  queue_unavailable: {
+    metric: 'QueueUnavailable',
+    description:
+      'The verifier answered 503 queue_unavailable: it verified an event but could not queue it. The verifier log line "could not queue a verified event" has errorName and eventId: Kms... errors (KmsAccessDenied, KmsDisabled, KmsInvalidState) mean the construct\'s key (disabled, pending deletion, its policy); AccessDenied the verifier role or the queue policy; throttling or timeouts SQS itself (AWS Health Dashboard). FaceSign retries meanwhile (docs/operations.md, Runbook).',
+  },
+};
+
+/** The longest silence alarm: CloudWatch evaluates at most 7 days (Period x EvaluationPeriods). */
+const MAX_SILENCE = Duration.days(7);
+
 /** A function's duration alarm fires at this share of its timeout (the dashboard draws the same line). */
 const DURATION_ALARM_SHARE = 0.8;
 
@@ -58,10 +83,34 @@ export interface WebhookAlarmOptions {
    */
   readonly alarmTopicProps?: Pick<sns.TopicProps, 'topicName' | 'displayName' | 'masterKey'>;
   /**
-   * An email address subscribed to the alarm topic.
+   * An email address subscribed to the alarm topic. Without it, an existing topic, or a
+   * subscription added in the app, synthesis warns and the stack outputs that no one is told.
    * @default - no subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * An existing SNS topic that Critical alarms notify instead of the alarm topic: a pager's topic.
+   * Warning alarms still notify the alarm topic. It needs what `existingAlarmTopicObj` needs (a
+   * policy and key policy that let CloudWatch publish); the construct changes neither.
+   * @default - Critical alarms notify the alarm topic, or a created Critical topic when `criticalAlarmEmail` is given
+   */
+  readonly existingCriticalAlarmTopicObj?: sns.ITopic;
+  /**
+   * An email address (a pager's e-mail integration, say) told about Critical alarms only. Without
+   * `existingCriticalAlarmTopicObj`, a second topic is created for Critical alarms, encrypted and
+   * scoped like the alarm topic, and `alarmEmail` then gets Warnings only.
+   * @default - Critical alarms go where Warning alarms go
+   */
+  readonly criticalAlarmEmail?: string;
+  /**
+   * Alarm (Critical) when no event at all was accepted (`EventsReceived`) for this long: a wrong URL
+   * given to FaceSign never reaches the verifier (API Gateway answers 404 itself, and FaceSign never
+   * retries a 4xx), so only silence shows it. Opt-in: set it to a span in which your traffic is never
+   * silent. A multiple of 5 minutes under 1 hour (evaluated in 5-minute periods), or whole hours up
+   * to 7 days (1-hour periods); missing data counts as silence (docs/operations.md, "Silence").
+   * @default - no silence alarm
+   */
+  readonly silenceAlarmAfter?: Duration;
   /**
    * First part of every alarm name: `<prefix>-<resource>-<metric>-<severity>`. The created topic
    * lets only alarms whose names start with `<prefix>-` publish.
@@ -142,9 +191,11 @@ type Severity = 'Critical' | 'Warning';
  * scheme exactly, and users of the construct get no extra dependency.
  */
 export class WebhookMonitoring extends Construct {
-  /** The topic every alarm notifies. */
+  /** The topic every alarm notifies (Warning alarms only, when Critical alarms have a topic of their own). */
   public readonly alarmTopic: sns.ITopic;
-  /** The key encrypting the created alarm topic (undefined when a topic or key was passed in). */
+  /** The topic Critical alarms notify: {@link alarmTopic} unless `existingCriticalAlarmTopicObj` or `criticalAlarmEmail` was given. */
+  public readonly criticalAlarmTopic: sns.ITopic;
+  /** The key encrypting the created alarm topics (undefined when none was created, or a key was passed in). */
   public readonly alarmTopicKey?: kms.Key;
   /** The dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
@@ -159,6 +210,7 @@ export class WebhookMonitoring extends Construct {
   /** The custom metrics of this deployment, as the alarms and dashboard read them. */
   public readonly metrics: WebhookMetrics;
   private consumerWidget?: cloudwatch.GraphWidget;
+  private subscribersChecked = false;
 
   constructor(scope: Construct, id: string, props: WebhookMonitoringProps) {
     super(scope, id);
@@ -188,6 +240,7 @@ export class WebhookMonitoring extends Construct {
     if (!(Number.isInteger(signatureThreshold) && signatureThreshold >= 1)) {
       throw new Error(`signatureFailureAlarmThreshold must be a positive integer, got ${signatureThreshold}`);
     }
+    const silence = props.silenceAlarmAfter === undefined ? undefined : silenceWindow(props.silenceAlarmAfter);
 
     this.alarmArnPattern = stack.formatArn({
       service: 'cloudwatch',
@@ -202,16 +255,18 @@ export class WebhookMonitoring extends Construct {
       StringEquals: { 'aws:SourceAccount': stack.account },
       ArnLike: { 'aws:SourceArn': this.alarmArnPattern },
     };
-    if (props.existingAlarmTopicObj) {
-      this.alarmTopic = props.existingAlarmTopicObj;
-    } else {
+    // One key for the created topics, made (or given its statement) only when a topic is created.
+    let topicKey: kms.IKey | undefined;
+    let createdKey: kms.Key | undefined;
+    const keyForTopics = (): kms.IKey => {
+      if (topicKey) return topicKey;
       const key =
         props.alarmTopicProps?.masterKey ??
         new kms.Key(this, 'AlarmTopicKey', {
           description: 'Encrypts the FaceSign webhooks alarm topic',
           enableKeyRotation: true,
         });
-      if (key instanceof kms.Key && !props.alarmTopicProps?.masterKey) this.alarmTopicKey = key;
+      if (key instanceof kms.Key && !props.alarmTopicProps?.masterKey) createdKey = key;
       // An encrypted topic: the publisher needs the key too, or the publish fails
       // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
       // Only on behalf of this account: the topic policy already narrows it to our alarms, and a
@@ -232,7 +287,11 @@ export class WebhookMonitoring extends Construct {
           'alarmTopicProps.masterKey is not a key of this app, so its policy cannot be changed here: it must allow cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*, or no alarm can notify (docs/operations.md, "Bring your own alarm topic").',
         );
       }
-      const topic = new sns.Topic(this, 'AlarmTopic', { ...props.alarmTopicProps, masterKey: key, enforceSSL: true });
+      topicKey = key;
+      return key;
+    };
+    const createTopic = (id: string, topicProps: sns.TopicProps): sns.Topic => {
+      const topic = new sns.Topic(this, id, { ...topicProps, masterKey: keyForTopics(), enforceSSL: true });
       // Any topic policy replaces the default one, and the default is what lets same-account alarms
       // publish; enforceSSL alone leaves only a Deny, so CloudWatch needs its own Allow.
       topic.addToResourcePolicy(
@@ -244,9 +303,15 @@ export class WebhookMonitoring extends Construct {
           conditions: onBehalfOfOurAlarms,
         }),
       );
-      this.alarmTopic = topic;
-    }
+      return topic;
+    };
+    this.alarmTopic = props.existingAlarmTopicObj ?? createTopic('AlarmTopic', props.alarmTopicProps ?? {});
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    // A pager for Critical alarms: a topic of the user's, or one of ours for an e-mail of its own.
+    this.criticalAlarmTopic = props.existingCriticalAlarmTopicObj ?? (props.criticalAlarmEmail ? createTopic('CriticalAlarmTopic', {}) : this.alarmTopic);
+    if (props.criticalAlarmEmail) this.criticalAlarmTopic.addSubscription(new EmailSubscription(props.criticalAlarmEmail));
+    this.alarmTopicKey = createdKey;
+    this.warnWhenNobodyIsTold(props);
 
     const five = Duration.minutes(5);
     const one = Duration.minutes(1);
@@ -447,6 +512,58 @@ export class WebhookMonitoring extends Construct {
       'Many requests failed the signature check. signature_mismatch after a rotation: put {"secrets":["new","old"]} in the secret. Otherwise someone may be probing the endpoint: check the access logs for source IPs. The dashboard breaks failures down by reason.',
       { threshold: signatureThreshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
+    // Our own 503s page at the first one, each naming its reason: at a few deliveries an hour the
+    // 5xx-rate alarm never fires while FaceSign's retries run out. One-minute periods, the shortest
+    // for standard-resolution data, which EMF metrics are unless StorageResolution is 1
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html,
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+    // The per-reason series is published at once with each 503 (lambda/shared/observability.ts).
+    // 1 of 3 periods, not 1 of 1: an EMF point exists only once CloudWatch Logs has processed the
+    // line, and Lambda's log flush is not ours to control, so AWS suggests M of N for such alarms
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Alarms.html);
+    // a point that lands a minute or two late still pages.
+    const firstOccurrence = { evaluationPeriods: 3, datapointsToAlarm: 1 };
+    for (const reason of REQUEST_FAILURE_REASONS) {
+      const { metric, description } = REQUEST_FAILURE_ALARMS[reason];
+      this.alarm(
+        `requestsFailed${metric}`,
+        'Verifier',
+        metric,
+        'Critical',
+        this.metrics.metric(METRIC.requestsFailed, { period: one, dimensionsMap: { [DIMENSION.reason]: reason } }),
+        description,
+        firstOccurrence,
+      );
+    }
+    // A wrong or stale secret turns every authentic delivery into a 401 that FaceSign never retries:
+    // page at the first one that is almost certainly FaceSign's. Garbage 401s stay SignatureFailures (Warning).
+    this.alarm(
+      'wrongSecretSuspected',
+      'Verifier',
+      'WrongSecretSuspected',
+      'Critical',
+      this.metrics.metric(METRIC.wrongSecretSuspected, { period: one }),
+      'A delivery in FaceSign\'s exact signature form, freshly signed, over a FaceSign envelope, verified under no active signing secret: the secret is almost certainly wrong or stale, and FaceSign never retries the 401, so every event is lost until it is fixed. Put the current secret from the FaceSign dashboard (during a rotation both: {"secrets":["new","old"]}), then run npm run reverify to queue the held deliveries; ask FaceSign to resend only those counted in HoldsDropped (docs/operations.md, Runbook).',
+      firstOccurrence,
+    );
+    if (silence !== undefined) {
+      // Missing data is the point here: no delivery means no data point, and that counts as silence.
+      this.alarm(
+        'verifierSilence',
+        'Verifier',
+        'NoDeliveries',
+        'Critical',
+        this.metrics.metric(METRIC.eventsReceived, { period: silence.period }),
+        `No FaceSign event was accepted for ${silence.span.toHumanString()}. If deliveries are expected, FaceSign may have the wrong webhook URL (API Gateway answers 404 itself, FaceSign never retries it): compare its webhook settings with the WebhookUrl output, and check the other Verifier alarms (docs/operations.md, Silence).`,
+        {
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: silence.periods,
+          datapointsToAlarm: silence.periods,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        },
+      );
+    }
     this.alarm(
       'requestsRejected',
       'Verifier',
@@ -498,6 +615,20 @@ export class WebhookMonitoring extends Construct {
       this.alarmTopic.metricNumberOfNotificationsFailed(sum5),
       "SNS could not deliver an alarm notification to a subscriber of the alarm topic, so someone was not paged. Check each subscription (confirmed email, reachable endpoint) and the topic's delivery logs.",
     );
+    if (this.criticalAlarmTopic !== this.alarmTopic) {
+      // The pager's own delivery failures: told on the pager topic and, since that is what failed,
+      // on the alarm topic too.
+      const pagerFailures = this.alarm(
+        'criticalAlarmTopicFailures',
+        'CriticalAlarmTopic',
+        'NotificationsFailed',
+        'Critical',
+        this.criticalAlarmTopic.metricNumberOfNotificationsFailed(sum5),
+        "SNS could not deliver a Critical alarm's notification to a subscriber of the Critical alarm topic, so the pager was not paged. Check each subscription of that topic (confirmed email, reachable endpoint) and its delivery logs; until fixed, watch the dashboard's alarm status.",
+      );
+      pagerFailures.addAlarmAction(new SnsAction(this.alarmTopic));
+      pagerFailures.addOkAction(new SnsAction(this.alarmTopic));
+    }
 
     this.dashboard = this.createDashboard(props, {
       requests,
@@ -507,6 +638,36 @@ export class WebhookMonitoring extends Construct {
       processorTimeout,
       verifierTimeout,
       newDeadLetters,
+    });
+  }
+
+  /**
+   * Warns at synth, and says so in the deploy output, when alarms reach no one: no e-mail, no topic
+   * of the user's, and no subscription to the created topic anywhere in the app. Checked once the
+   * app is built (an aspect), so a subscription added after the construct counts; one made outside
+   * the app cannot be seen.
+   */
+  private warnWhenNobodyIsTold(props: WebhookMonitoringProps): void {
+    Aspects.of(this).add({
+      visit: (node) => {
+        // Once, though an app may be synthesized more than once (tests do).
+        if (node !== this || this.subscribersChecked) return;
+        this.subscribersChecked = true;
+        const told = (topic: sns.ITopic, email?: string, existing?: sns.ITopic) =>
+          email !== undefined || existing !== undefined || subscribedInApp(this, topic);
+        if (told(this.alarmTopic, props.alarmEmail, props.existingAlarmTopicObj)) return;
+        // A Critical topic of its own always has someone: it exists only for a given topic or e-mail.
+        const who =
+          this.criticalAlarmTopic === this.alarmTopic ? 'no alarm reaches anyone' : 'Warning alarms reach no one (Critical alarms have their own topic)';
+        Annotations.of(this).addWarningV2(
+          'facesign-webhooks:noAlarmSubscriber',
+          `No one is subscribed to the alarm topic, so ${who}. Set alarmEmail (in this repository's app: cdk deploy -c alarmEmail=you@example.com), pass existingAlarmTopicObj, or subscribe to the topic (AlarmTopicArn output); a subscription made outside this app is not seen here (docs/operations.md, "Who is told").`,
+        );
+        new CfnOutput(this, 'AlarmsReachNoOne', {
+          description: 'Set when no subscription to the alarm topic was given (docs/operations.md, "Who is told")',
+          value: `No one is subscribed to the alarm topic: ${who}. Subscribe to it, or deploy with alarmEmail.`,
+        });
+      },
     });
   }
 
@@ -601,7 +762,7 @@ export class WebhookMonitoring extends Construct {
     severity: Severity,
     source: cloudwatch.IMetric,
     alarmDescription: string,
-    overrides: Partial<Pick<cloudwatch.AlarmProps, 'threshold' | 'evaluationPeriods' | 'datapointsToAlarm' | 'comparisonOperator'>> = {},
+    overrides: Partial<Pick<cloudwatch.AlarmProps, 'threshold' | 'evaluationPeriods' | 'datapointsToAlarm' | 'comparisonOperator' | 'treatMissingData'>> = {},
   ): cloudwatch.Alarm {
     const created = new cloudwatch.Alarm(this, `${key.charAt(0).toUpperCase()}${key.slice(1)}Alarm`, {
       metric: source,
@@ -613,8 +774,9 @@ export class WebhookMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...overrides,
     });
-    created.addAlarmAction(new SnsAction(this.alarmTopic));
-    created.addOkAction(new SnsAction(this.alarmTopic));
+    const topic = severity === 'Critical' ? this.criticalAlarmTopic : this.alarmTopic;
+    created.addAlarmAction(new SnsAction(topic));
+    created.addOkAction(new SnsAction(topic));
     this.alarmRecord[key] = created;
     this.alarmList.push(created);
     return created;
@@ -695,6 +857,7 @@ export class WebhookMonitoring extends Construct {
         this.byDimension(METRIC.signatureFailures, SERVICE.verifier, DIMENSION.reason, '401'),
         this.byDimension(METRIC.requestsRejected, SERVICE.verifier, DIMENSION.reason, 'authentic refused'),
         this.byDimension(METRIC.requestsFailed, SERVICE.verifier, DIMENSION.reason, '503'),
+        this.metrics.metric(METRIC.wrongSecretSuspected).with({ label: '401 wrong secret suspected' }),
       ]),
     );
     dashboard.addWidgets(
@@ -922,4 +1085,26 @@ function claimAlarmNamePrefix(stack: Stack, prefix: string): void {
     throw new Error(`two FaceSignWebhooks in stack ${stack.stackName} would name their alarms alike; give each its own alarmNamePrefix, got "${prefix}" twice`);
   }
   used.add(prefix);
+}
+
+/**
+ * The periods of the silence alarm. CloudWatch evaluates at most 1 day for periods under an hour
+ * and 7 days otherwise (Period x EvaluationPeriods;
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html), so
+ * windows under an hour are counted in 5-minute periods and longer ones in 1-hour periods; every
+ * period of the window must be silent.
+ */
+function silenceWindow(after: Duration): { readonly span: Duration; readonly period: Duration; readonly periods: number } {
+  const problem = `silenceAlarmAfter must be a multiple of 5 minutes under 1 hour, or whole hours from 1 hour to ${MAX_SILENCE.toHours()} hours (CloudWatch evaluates at most 7 days)`;
+  if (after.isUnresolved()) throw new Error(`${problem}; got an unresolved token`);
+  const seconds = after.toSeconds({ integral: false });
+  const step = seconds < 3600 ? 300 : 3600;
+  const periods = seconds / step;
+  if (!(Number.isInteger(periods) && periods >= 1 && seconds <= MAX_SILENCE.toSeconds())) throw new Error(`${problem}, got ${after.toHumanString()}`);
+  return { span: after, period: Duration.seconds(step), periods };
+}
+
+/** True when some subscription in the app is to this topic (its ARN token is the one the subscription carries). */
+function subscribedInApp(scope: Construct, topic: sns.ITopic): boolean {
+  return scope.node.root.node.findAll().some((c) => c instanceof sns.CfnSubscription && c.topicArn === topic.topicArn);
 }

@@ -1,41 +1,40 @@
 /**
- * `npm run dev`: the whole pipeline on 127.0.0.1, no AWS account, no Docker.
+ * `npm run dev [-- --public-url https://<tunnel host>]`: the whole pipeline on 127.0.0.1, no AWS
+ * account, no Docker. With --public-url, also real FaceSign deliveries through a tunnel
+ * (public-url.ts): the secret is then FaceSign's, and media comes from FaceSign's host.
  *
  * Environment:
  *   PORT                       webhook server port (default 3000)
- *   FACESIGN_WEBHOOK_SECRET    signing secret (default: generated)
+ *   FACESIGN_WEBHOOK_SECRET    signing secret (default: generated; required with --public-url)
  *   FACESIGN_MEDIA_HOSTS       comma-separated host[:port] media hosts (default: the built-in
- *                              sample media host and media.facesign.ai); plain http is allowed
- *                              for loopback hosts, here only
+ *                              sample media host and media.facesign.ai; with --public-url,
+ *                              media.facesign.ai); plain http is allowed for loopback hosts,
+ *                              here only, and not with --public-url
  *   FACESIGN_DYNAMODB          auto | dynamodb-local | dynalite (default auto)
  */
 import * as path from 'node:path';
-import { ENV, SETTINGS } from '../contract/settings';
-import { DEFAULT_LOCAL_PORT } from './http-api';
+import { SETTINGS } from '../contract/settings';
+import { DEV_USAGE, DevUsageError, parseDevOptions, type DevOptions } from './dev-options';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { startSampleMedia } from './sample-media';
-import type { DynamoDBEngine } from './services/dynamodb';
 import { writePrivateFile } from './services/loopback-host';
 
-async function main(): Promise<void> {
-  const port = Number(process.env.PORT ?? DEFAULT_LOCAL_PORT);
-  const media = await startSampleMedia();
+async function main(options: DevOptions): Promise<void> {
+  if (options.help) return void console.log(DEV_USAGE);
+  const tunnel = options.publicUrl !== undefined;
+  // Through a tunnel, media comes from FaceSign's host as in the deployed stack: no sample host.
+  const media = tunnel ? undefined : await startSampleMedia();
   // The processor's own variable and default: the dev tool adds only the sample media host.
-  const givenHosts = process.env[ENV.allowedMediaHosts]?.trim();
-  const mediaHosts = givenHosts
-    ? givenHosts
-        .split(',')
-        .map((h) => h.trim())
-        .filter(Boolean)
-    : [media.host, ...SETTINGS.allowedMediaHosts.default];
+  const mediaHosts = options.mediaHosts ?? [...(media ? [media.host] : []), ...SETTINGS.allowedMediaHosts.default];
   console.log('starting the local FaceSign webhooks pipeline ...');
   let runtime: LocalRuntime;
   try {
     runtime = await startLocalRuntime({
-      port,
-      signingSecret: process.env.FACESIGN_WEBHOOK_SECRET?.trim() || undefined,
+      port: options.port,
+      signingSecret: options.signingSecret,
+      publicUrl: options.publicUrl?.href,
       mediaHosts,
-      dynamodb: (process.env.FACESIGN_DYNAMODB as DynamoDBEngine | undefined) ?? 'auto',
+      dynamodb: options.dynamodb,
       onLog: printLog,
       onBatch: (report) => {
         if (report.error) console.log(`${time()} processor  invocation failed: ${report.error.message}`);
@@ -48,31 +47,49 @@ async function main(): Promise<void> {
       },
     });
   } catch (error) {
-    await media.stop();
+    await media?.stop();
     throw error;
   }
   // send-event reads this to find the running pipeline, its secret and the sample media host.
-  // It holds the secret: owner-only (0600).
+  // It holds the secret: owner-only (0600). FaceSign's own secret (--public-url) is not written
+  // anywhere: send-event then reads it from FACESIGN_WEBHOOK_SECRET, like the runtime.
   writePrivateFile(
     path.join(runtime.dataDir, 'runtime.json'),
-    JSON.stringify({ webhookUrl: runtime.webhookUrl, signingSecret: runtime.signingSecret, sampleMediaOrigin: media.origin }, null, 2),
+    JSON.stringify(
+      { webhookUrl: runtime.webhookUrl, ...(tunnel ? {} : { signingSecret: runtime.signingSecret }), ...(media ? { sampleMediaOrigin: media.origin } : {}) },
+      null,
+      2,
+    ),
   );
 
-  console.log(`
-  FaceSign webhooks, running locally
-  webhook URL     ${runtime.webhookUrl}
-  signing secret  ${runtime.signingSecret}
-  archive folder  ${path.join(runtime.dataDir, 'archive')}   (events/ and media/)
-  DynamoDB        ${runtime.dynamodbKind} at ${runtime.endpoints.dynamodb}
-  SQS and S3      fauxqs at ${runtime.endpoints.sqsS3}
-  EventBridge     what rules would receive: ${path.join(runtime.dataDir, 'published-events.jsonl')}
-  media hosts     ${mediaHosts.join(', ')}   (sample media at ${media.origin})
-  status          http://127.0.0.1:${runtime.port}/__local/status
-
-  Try it:  npm run send-event -- session.status
-           npm run send-event -- media.user_photo
-  Ctrl-C stops everything.
-`);
+  const lines = [
+    '',
+    '  FaceSign webhooks, running locally',
+    `  webhook URL     ${runtime.webhookUrl}`,
+    ...(tunnel
+      ? [
+          `  public URL      ${runtime.publicWebhookUrl}   (give FaceSign this webhook URL)`,
+          `                  only this route is served through the tunnel; everything else answers 127.0.0.1 only`,
+          '  signing secret  from FACESIGN_WEBHOOK_SECRET (not shown)',
+        ]
+      : [`  signing secret  ${runtime.signingSecret}`]),
+    `  archive folder  ${path.join(runtime.dataDir, 'archive')}   (events/ and media/)`,
+    `  DynamoDB        ${runtime.dynamodbKind} at ${runtime.endpoints.dynamodb}`,
+    `  SQS and S3      fauxqs at ${runtime.endpoints.sqsS3}`,
+    `  EventBridge     what rules would receive: ${path.join(runtime.dataDir, 'published-events.jsonl')}`,
+    `  media hosts     ${mediaHosts.join(', ')}   ${media ? `(sample media at ${media.origin})` : '(https only, as deployed)'}`,
+    `  status          http://127.0.0.1:${runtime.port}/__local/status`,
+    '',
+    ...(tunnel
+      ? [
+          '  Try it:  create a FaceSign session with that webhook URL, or, with FACESIGN_WEBHOOK_SECRET exported:',
+          '           npm run send-event -- session.status',
+        ]
+      : ['  Try it:  npm run send-event -- session.status', '           npm run send-event -- media.user_photo']),
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  console.log(lines.join('\n'));
 
   // Ctrl-C reaches the whole process group: the workers and DynamoDB Local may already be dead
   // when this runs, and stopping copes with that. It ends the invocations in flight rather than
@@ -95,7 +112,7 @@ async function main(): Promise<void> {
     console.log('\nstopping ... (Ctrl-C again to stop at once)');
     setTimeout(() => forceExit(`not stopped after ${STOP_DEADLINE_MS / 1000} s: stopping now`), STOP_DEADLINE_MS).unref();
     await runtime.stop().catch((error: Error) => console.log(`while stopping: ${error.message}`));
-    await media.stop().catch(() => undefined);
+    await media?.stop().catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown());
@@ -124,7 +141,15 @@ function time(): string {
   return new Date().toISOString().slice(11, 19);
 }
 
-main().catch((error) => {
+let options: DevOptions;
+try {
+  options = parseDevOptions(process.argv.slice(2), process.env);
+} catch (error) {
+  if (!(error instanceof DevUsageError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
+main(options).catch((error) => {
   console.error(`npm run dev failed: ${(error as Error).message}`);
   process.exit(1);
 });

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { refuseForeignHost } from './services/loopback-host';
+import { admitRequest } from './public-url';
 import { listenOnLoopback } from './services/ports';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
@@ -77,6 +77,12 @@ export interface HttpApiOptions {
    * @default - no limit
    */
   readonly maxConcurrency?: number;
+  /**
+   * The tunnel's public URL (`--public-url`, checked by `parsePublicUrl`): its host is served the
+   * webhook route too (public-url.ts).
+   * @default - loopback Hosts only
+   */
+  readonly publicUrl?: URL;
 }
 
 /** Starts the local HTTP API on 127.0.0.1. */
@@ -86,9 +92,11 @@ export async function startHttpApi(
 ): Promise<{ url: string; port: number; server: Server; stop(): Promise<void> }> {
   let inFlight = 0;
   const server = createServer((req, res) => {
-    // Before any route: /__local/status shows event contents (DNS rebinding, see loopback-host.ts).
-    if (refuseForeignHost(req, res)) return;
     const path = new URL(req.url ?? '/', 'http://local').pathname;
+    // Before any route: /__local/status shows event contents (DNS rebinding, see loopback-host.ts),
+    // and only the webhook route is served through a tunnel (public-url.ts).
+    const admission = admitRequest({ headers: req.headers, path, localPort: req.socket.localPort ?? -1, publicUrl: options.publicUrl });
+    if (!admission.admitted) return json(res, 403, { message: admission.message }, { connection: 'close' });
     const extra = options.extraRoutes?.[path];
     // An extra route answers every method itself (the status page reads, the reverify route runs on POST).
     if (extra) return extra(req, res);
@@ -129,8 +137,8 @@ export async function startHttpApi(
   };
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }

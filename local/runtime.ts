@@ -7,29 +7,28 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { DEAD_LETTER_RETENTION_DAYS, functionEnvironment, POWERTOOLS_ENV, SECONDS_PER_DAY, type SettingValues } from '../contract/settings';
+import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { ArchiveMirror } from './archive-mirror';
-import { startEventBridge, type PublishedEvent } from './eventbridge-server';
-import { startFaultProxy } from './fault-proxy';
-import { buildHandlerBundles } from '../scripts/handler-bundles';
+import type { PublishedEvent } from './eventbridge-server';
 import { DEFAULT_LOCAL_PORT, startHttpApi } from './http-api';
-import { LocalLambda, type EnvironmentInfo } from './local-lambda';
-import { readStackSettings, type LocalStackProps, type StackSettings } from './stack-settings';
-import { startSecretsManager } from './secrets-manager-server';
-import { startDynamoDB, type DynamoDBEngine } from './services/dynamodb';
-import { startSqsS3 } from './services/sqs-s3';
+import type { EnvironmentInfo } from './local-lambda';
+import { watchDeadLetters } from './pipeline/dead-letters';
+import { startFaultInjection, type LocalFaults } from './pipeline/faults';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startFunctions, type LocalFunctions } from './pipeline/functions';
+import { createResources, type LocalResources } from './pipeline/resources';
+import { startServices, type LocalServices } from './pipeline/services';
+import { readStatus, statusRoute } from './pipeline/status';
+import { Teardown } from './pipeline/teardown';
+import { parsePublicUrl } from './public-url';
+import type { DynamoDBEngine } from './services/dynamodb';
 import { startSqsEventSource, type SqsEventSourceStats } from './sqs-event-source';
 import { LOCAL_REVERIFY_PATH, reverifyRoute } from './reverify-route';
 import type { ReverifyReport } from '../contract/held-delivery';
-
-const REGION = 'us-east-1';
-const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:facesign-local-signing-secret';
-const LOCAL_KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000';
+import { readStackSettings, type LocalStackProps, type StackSettings } from './stack-settings';
 
 /** How the local runtime runs. Every field has a local default. */
 export interface LocalRuntimeOptions {
@@ -60,6 +59,20 @@ export interface LocalRuntimeOptions {
   readonly onBatch?: (report: { records: number; failed: number; error?: Error }) => void;
   /** Told about each message that arrives in the dead-letter queue (checked every second). */
   readonly onDeadLetter?: (message: DeadLetterEntry, deadLetterCount: number) => void;
+  /**
+   * Puts a fault proxy between the functions and the services the e2e suite faults (SQS for the
+   * verifier, S3 and DynamoDB for the processor), and gives the switches as `faults`.
+   * @default false
+   */
+  readonly faultInjection?: boolean;
+  /**
+   * The tunnel's public URL (`npm run dev -- --public-url`, checked by `parsePublicUrl`). Its host
+   * is served the webhook route (public-url.ts), and the pipeline runs as deployed: `signingSecret`
+   * is required (FaceSign's), and media is downloaded over https only, from `mediaHosts` or the
+   * stack's default (media.facesign.ai).
+   * @default - loopback only, plain http allowed to loopback media hosts
+   */
+  readonly publicUrl?: string;
 }
 
 /** A message in the dead-letter queue, as the status page shows it. */
@@ -98,13 +111,11 @@ export interface LocalStatus {
   readonly published: { readonly total: number; readonly recent: PublishedEvent[]; readonly more: number };
 }
 
-/** How many published events and dead letters the status page lists; it counts the rest. */
-export const STATUS_RECENT = 20;
-export const STATUS_DEAD_LETTERS = 100;
-
 /** A running local pipeline. */
 export interface LocalRuntime {
   readonly webhookUrl: string;
+  /** The webhook URL to give FaceSign: the public URL and the webhook path, when started with `publicUrl`. */
+  readonly publicWebhookUrl?: string;
   readonly port: number;
   readonly signingSecret: string;
   readonly dataDir: string;
@@ -127,16 +138,10 @@ export interface LocalRuntime {
   status(): Promise<LocalStatus>;
   /** The live execution environments of a function (PIDs, what each is running). */
   environments(fn: 'verifier' | 'processor'): EnvironmentInfo[];
-  /** Holds the processor's DynamoDB requests unanswered (a hung DynamoDB), or lets them through. */
-  setDynamoDBPaused(paused: boolean): void;
   /** Kills every child process at once without waiting: for a process that is about to exit. */
   killNow(): void;
-  /** Makes Secrets Manager fail (to see the verifier's 503), or recover. */
-  setSecretsManagerFailing(failing: boolean): void;
-  /** Makes SQS unreachable for the verifier (connections dropped), or reachable again. */
-  setQueueReachableFromVerifier(reachable: boolean): void;
-  /** Makes S3 hang for the processor (connections accepted, never answered), or answer again. */
-  setS3HungForProcessor(hung: boolean): void;
+  /** The fault switches, when started with `faultInjection: true`. */
+  readonly faults?: LocalFaults;
   /** Copies new objects from the local bucket into `dataDir`. */
   syncArchive(): Promise<string[]>;
   /** Runs the reverifier bundle once over the held deliveries (what `POST /__local/reverify` and `npm run reverify -- --local` do). */
@@ -145,336 +150,143 @@ export interface LocalRuntime {
 }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-  const stack: Array<() => Promise<void>> = [];
-  const stop = async () => {
-    for (const step of stack.reverse()) await step().catch(() => undefined);
-    stack.length = 0;
-  };
+  const teardown = new Teardown();
   try {
-    return await start(options, stack, stop);
+    return await start(options, teardown);
   } catch (error) {
-    await stop();
+    await teardown.run();
     throw error;
   }
 }
 
-async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<void>>, stop: () => Promise<void>): Promise<LocalRuntime> {
+/** Services, then resources, then functions and what invokes them, then the HTTP API. */
+async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<LocalRuntime> {
   const dataDir = path.resolve(options.dataDir ?? '.facesign-local');
   // Owner-only when created: it holds the runtime file with the secret, and copies of the media.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
+  if (publicUrl && !options.signingSecret) {
+    throw new Error(`publicUrl needs signingSecret: FaceSign signs with the secret its dashboard shows, which a generated one never matches`);
+  }
   const signingSecret = options.signingSecret ?? `whsec_${randomBytes(24).toString('hex')}`;
-  const [bundles, dynamodb, sqsS3, secrets, eventBridge] = await Promise.all([
-    // The very files the package ships and cdk deploys (dist/assets), rebuilt from the sources.
-    buildHandlerBundles(),
-    startDynamoDB(options.dynamodb ?? 'auto', (reason) => options.onLog?.('runtime', `using dynalite: ${reason}`)),
-    startSqsS3(),
-    startSecretsManager({ [SECRET_ID]: signingSecret }),
-    startEventBridge(path.join(dataDir, 'published-events.jsonl')),
-  ]);
-  stack.push(
-    () => dynamodb.stop(),
-    () => sqsS3.stop(),
-    () => secrets.close(),
-    () => eventBridge.close(),
+  const services = await startServices(
+    {
+      dynamodb: options.dynamodb ?? 'auto',
+      signingSecret,
+      dataDir,
+      onFallback: (reason) => options.onLog?.('runtime', `using dynalite: ${reason}`),
+    },
+    teardown,
   );
   // After the build: the construct, which the settings are read from, loads those bundles.
   const settings = readStackSettings({ processorMaxConcurrency: 2, ...options.stack });
-  const verifierSqs = await startFaultProxy(sqsS3.endpoint);
-  stack.push(() => verifierSqs.stop());
-  const processorS3 = await startFaultProxy(sqsS3.endpoint);
-  const processorDynamoDB = await startFaultProxy(dynamodb.endpoint);
-  stack.push(
-    () => processorS3.stop(),
-    () => processorDynamoDB.stop(),
+  const injection = options.faultInjection ? await startFaultInjection(services, teardown) : undefined;
+
+  const clients = localClients(services);
+  const resources = await createResources(clients, settings.queue);
+  const functions = startFunctions(
+    services,
+    resources,
+    settings,
+    {
+      verifierConcurrency: options.verifierConcurrency ?? 4,
+      mediaHosts: options.mediaHosts,
+      // Through a tunnel, media comes from FaceSign's host over https, as in the deployed stack.
+      mediaAllowHttpLoopback: publicUrl === undefined,
+      retryBaseDelaySeconds: options.retryBaseDelaySeconds,
+      onLog: options.onLog,
+    },
+    injection?.endpoints,
+    teardown,
   );
-
-  const clientConfig = { region: REGION, credentials: CREDENTIALS };
-  const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamodb.endpoint });
-  const sqs = new SQSClient({ ...clientConfig, endpoint: sqsS3.endpoint, useQueueUrlAsEndpoint: false });
-  const s3 = new S3Client({ ...clientConfig, endpoint: sqsS3.endpoint, forcePathStyle: true });
-
-  const tableName = 'facesign-idempotency';
-  const bucket = 'facesign-archive';
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const deadLetterQueueUrl = (
-    await sqs.send(
-      new CreateQueueCommand({ QueueName: 'facesign-dlq', Attributes: { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_DAYS * SECONDS_PER_DAY) } }),
-    )
-  ).QueueUrl!;
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-  const queueUrl = (
-    await sqs.send(
-      new CreateQueueCommand({
-        QueueName: 'facesign-events',
-        Attributes: {
-          VisibilityTimeout: String(settings.queue.visibilityTimeoutSeconds),
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(settings.queue.maxReceiveCount) }),
-        },
-      }),
-    )
-  ).QueueUrl!;
-  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-
-  const common: Record<string, string> = {
-    AWS_REGION: REGION,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
-    AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
-    // Node 20 here: the SDK's notice that it will need Node 22 is noise (Lambda runs Node 24).
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    // The log level of the shell that started the runtime, when it sets one.
-    ...(process.env[POWERTOOLS_ENV.logLevel] ? { [POWERTOOLS_ENV.logLevel]: process.env[POWERTOOLS_ENV.logLevel]! } : {}),
-    // No X-Ray daemon here.
-    [POWERTOOLS_ENV.traceEnabled]: 'false',
-  };
-  // What the local runtime sets differently from the stack: readable stack traces, and metrics in
-  // a namespace of their own.
-  const local: SettingValues = { sourceMapStackTraces: true, metricsNamespace: 'FaceSignWebhooksLocal' };
-  // The stack's environment for each function, then what points it at the local services.
-  const verifier = new LocalLambda({
-    functionName: 'facesign-verifier',
-    bundle: bundles.verifier,
-    timeoutMs: settings.verifier.timeoutSeconds * 1000,
-    memoryMb: settings.verifier.memoryMb,
-    concurrency: options.verifierConcurrency ?? 4,
-    onLog: (line) => options.onLog?.('verifier', line),
-    environment: {
-      ...settings.verifier.environment,
-      // Held deliveries go to the local bucket's held/, counted in the local idempotency table, as in AWS.
-      ...functionEnvironment(
-        'verifier',
-        { signingSecretArn: SECRET_ID, queueUrl, holdBucketName: bucket, holdCounterTableName: tableName, encryptionKeyArn: LOCAL_KEY_ARN },
-        local,
-      ),
-      ...common,
-      AWS_ENDPOINT_URL_SQS: verifierSqs.endpoint,
-    },
+  const mirror = new ArchiveMirror(clients.s3, resources.bucket, path.join(dataDir, 'archive'));
+  const eventSource = startProcessorEventSource(clients.sqs, resources, settings, functions, teardown, (report) => {
+    options.onBatch?.(report);
+    void mirror.sync().catch(() => undefined);
   });
-  const processorFn = new LocalLambda({
-    functionName: 'facesign-processor',
-    bundle: bundles.processor,
-    timeoutMs: settings.processor.timeoutSeconds * 1000,
-    memoryMb: settings.processor.memoryMb,
-    concurrency: settings.processor.maxConcurrency,
-    onLog: (line) => options.onLog?.('processor', line),
-    environment: {
-      ...settings.processor.environment,
-      ...functionEnvironment(
-        'processor',
-        {
-          bucketName: bucket,
-          idempotencyTableName: tableName,
-          queueUrl,
-          deadLetterQueueUrl,
-          eventBusName: 'facesign-local-bus',
-          // Every object is written SSE-KMS, as in AWS (the local S3 accepts and ignores the key).
-          encryptionKeyArn: LOCAL_KEY_ARN,
-        },
-        // What only the local runtime sets: plain http to the local media server, a shorter backoff in tests.
-        {
-          ...local,
-          mediaAllowHttpLoopback: true,
-          ...(options.retryBaseDelaySeconds ? { retryBaseDelaySeconds: options.retryBaseDelaySeconds } : {}),
-          ...(options.mediaHosts?.length ? { allowedMediaHosts: options.mediaHosts } : {}),
-        },
-      ),
-      ...common,
-      AWS_ENDPOINT_URL_S3: processorS3.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: processorDynamoDB.endpoint,
-    },
-  });
-  // The reverifier, run on demand by the reverify route: the stack's environment, pointed at the local services.
-  const reverifierFn = new LocalLambda({
-    functionName: 'facesign-reverifier',
-    bundle: bundles.reverifier,
-    timeoutMs: settings.reverifier.timeoutSeconds * 1000,
-    memoryMb: settings.reverifier.memoryMb,
-    concurrency: 1,
-    onLog: (line) => options.onLog?.('reverifier', line),
-    environment: {
-      ...settings.reverifier.environment,
-      ...functionEnvironment('reverifier', { signingSecretArn: SECRET_ID, queueUrl, holdBucketName: bucket }, local),
-      ...common,
-    },
-  });
-  const reverify = () => reverifierFn.invoke<ReverifyReport>({});
-  stack.push(
-    () => verifier.stop(),
-    () => processorFn.stop(),
-    () => reverifierFn.stop(),
-  );
+  const deadLetters = watchDeadLetters(services.sqsS3.endpoint, resources.deadLetterQueueName, options.onDeadLetter);
+  teardown.add(() => deadLetters.stop());
 
-  const mirror = new ArchiveMirror(s3, bucket, path.join(dataDir, 'archive'));
-  const eventSource = startSqsEventSource({
-    sqs,
-    queueUrl,
-    queueArn,
-    region: REGION,
-    batchSize: settings.processor.batchSize,
-    maxConcurrency: settings.processor.maxConcurrency,
-    invoke: (event) => processorFn.invoke<SQSBatchResponse>(event),
-    onBatch: (report) => {
-      options.onBatch?.(report);
-      void mirror.sync().catch(() => undefined);
-    },
-  });
-  // Stop receiving and end the invocations in flight at once (their records are not deleted, as
-  // after any failed invocation); waiting for them could take a whole processor timeout.
-  stack.push(async () => {
-    const stopped = eventSource.stop();
-    await Promise.all([verifier.stop(), processorFn.stop()]);
-    await stopped;
-  });
-
-  const deadLetters = watchDeadLetters(sqsS3.endpoint, 'facesign-dlq', options.onDeadLetter);
-  stack.push(async () => deadLetters.stop());
-
-  const status = async (): Promise<LocalStatus> => {
-    const [attributes, dead] = await Promise.all([
-      sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-        }),
-      ),
-      inspectDeadLetters(sqsS3.endpoint, 'facesign-dlq'),
-    ]);
-    const a = attributes.Attributes ?? {};
-    const functionStatus = (fn: LocalLambda) => ({
-      environments: fn.environmentsInfo().map(({ pid, busy }) => ({ pid, busy })),
-      coldStarts: fn.coldStarts,
-      crashes: fn.crashes,
-    });
-    const recent = eventBridge.published.slice(-STATUS_RECENT);
-    const { receivedEventIds: _ids, ...counts } = eventSource.stats;
-    return {
-      dynamodb: dynamodb.kind,
-      queue: {
-        visible: Number(a.ApproximateNumberOfMessages ?? 0),
-        inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-        delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-        visibilityTimeoutSeconds: settings.queue.visibilityTimeoutSeconds,
-        maxReceiveCount: settings.queue.maxReceiveCount,
-      },
-      deadLetterQueue: { count: dead.length, messages: dead.slice(-STATUS_DEAD_LETTERS), more: Math.max(0, dead.length - STATUS_DEAD_LETTERS) },
-      eventSource: counts,
-      functions: { verifier: functionStatus(verifier), processor: functionStatus(processorFn) },
-      published: { total: eventBridge.publishedTotal, recent, more: eventBridge.publishedTotal - recent.length },
-    };
-  };
-
-  const api = await startHttpApi((event) => verifier.invoke(event), {
+  const reverify = () => functions.reverifier.invoke<ReverifyReport>({});
+  const status = () => readStatus({ services, resources, functions, settings, sqs: clients.sqs, eventSource });
+  const api = await startHttpApi((event) => functions.verifier.invoke(event), {
     port: options.port ?? DEFAULT_LOCAL_PORT,
     // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
     maxConcurrency: settings.verifier.reservedConcurrency,
-    extraRoutes: {
-      '/__local/status': (_req, res) => {
-        status().then(
-          (body) => {
-            res.writeHead(200, { 'content-type': 'application/json' });
-            res.end(JSON.stringify(body, null, 2));
-          },
-          (error: Error) => {
-            res.writeHead(500, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ message: `status unavailable: ${error.message}` }));
-          },
-        );
-      },
-      [LOCAL_REVERIFY_PATH]: reverifyRoute(reverify),
-    },
+    publicUrl,
+    extraRoutes: { '/__local/status': statusRoute(status), [LOCAL_REVERIFY_PATH]: reverifyRoute(reverify) },
   });
-  stack.push(() => api.stop());
+  teardown.add(() => api.stop());
 
+  const { dynamodb, sqsS3, secrets, eventBridge } = services;
   return {
     webhookUrl: api.url,
+    ...(publicUrl ? { publicWebhookUrl: `${publicUrl.origin}${WEBHOOK_PATH}` } : {}),
     port: api.port,
     signingSecret,
     dataDir,
     dynamodbKind: dynamodb.kind,
     endpoints: { dynamodb: dynamodb.endpoint, sqsS3: sqsS3.endpoint, secretsManager: secrets.endpoint, eventBridge: eventBridge.endpoint },
     published: eventBridge.published,
-    durations: { verifier: verifier.durations, processor: processorFn.durations },
-    queueUrl,
-    deadLetterQueueUrl,
-    bucket,
-    tableName,
-    sqs,
-    s3,
-    eventSource: eventSource.stats,
+    durations: { verifier: functions.verifier.durations, processor: functions.processor.durations },
+    queueUrl: resources.queueUrl,
+    deadLetterQueueUrl: resources.deadLetterQueueUrl,
+    bucket: resources.bucket,
+    tableName: resources.tableName,
+    sqs: clients.sqs,
+    s3: clients.s3,
+    eventSource,
     settings,
     status,
-    environments: (fn) => (fn === 'verifier' ? verifier : processorFn).environmentsInfo(),
-    setDynamoDBPaused: (paused) => processorDynamoDB.setPaused(paused),
+    environments: (fn) => functions[fn].environmentsInfo(),
     killNow: () => {
-      verifier.killNow();
-      processorFn.killNow();
-      reverifierFn.killNow();
+      functions.verifier.killNow();
+      functions.processor.killNow();
+      functions.reverifier.killNow();
       dynamodb.killNow();
     },
-    setSecretsManagerFailing: (failing) => secrets.setFailing(failing),
-    setQueueReachableFromVerifier: (reachable) => verifierSqs.setReachable(reachable),
-    setS3HungForProcessor: (hung) => processorS3.setHung(hung),
+    faults: injection?.faults,
     syncArchive: () => mirror.sync(),
     reverify,
-    stop,
+    stop: () => teardown.run(),
   };
 }
 
-/** Reads the dead-letter queue without receiving from it (fauxqs's inspection endpoint), oldest first. */
-async function inspectDeadLetters(endpoint: string, queueName: string): Promise<DeadLetterEntry[]> {
-  const response = await fetch(`${endpoint}/_fauxqs/queues/${queueName}`, { signal: AbortSignal.timeout(5000) });
-  if (!response.ok) throw new Error(`the dead-letter queue could not be inspected: HTTP ${response.status}`);
-  type Inspected = { messageId: string; sentTimestamp?: number; messageAttributes?: Record<string, { StringValue?: string }> };
-  const body = (await response.json()) as { messages: { ready: Inspected[]; delayed: Inspected[]; inflight: Array<{ message: Inspected }> } };
-  const all = [...body.messages.ready, ...body.messages.delayed, ...body.messages.inflight.map((m) => m.message)];
-  all.sort((x, y) => (x.sentTimestamp ?? 0) - (y.sentTimestamp ?? 0));
-  return all.map((m) => {
-    const attr = (name: string) => m.messageAttributes?.[name]?.StringValue;
-    return {
-      messageId: m.messageId,
-      // A message moved by the redrive policy (its receives ran out) carries no reason of ours.
-      failureReason: attr('failureReason') ?? 'max_receive_count_exceeded',
-      eventId: attr('eventId'),
-      eventType: attr('eventType'),
-      sessionId: attr('sessionId'),
-      attempts: attr('attempts'),
-      failedAt: attr('failedAt'),
-    };
-  });
+/** The runtime's own clients of the local services (creating resources, the event source, the status page). */
+function localClients(services: LocalServices): { ddb: DynamoDBClient; sqs: SQSClient; s3: S3Client } {
+  const config = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  return {
+    ddb: new DynamoDBClient({ ...config, endpoint: services.dynamodb.endpoint }),
+    sqs: new SQSClient({ ...config, endpoint: services.sqsS3.endpoint, useQueueUrlAsEndpoint: false }),
+    s3: new S3Client({ ...config, endpoint: services.sqsS3.endpoint, forcePathStyle: true }),
+  };
 }
 
-/** Tells `onDeadLetter` about each new dead-letter message, checking every second. */
-function watchDeadLetters(endpoint: string, queueName: string, onDeadLetter?: (message: DeadLetterEntry, count: number) => void): { stop(): void } {
-  if (!onDeadLetter) return { stop: () => undefined };
-  const seen = new Set<string>();
-  let checking = false;
-  const timer = setInterval(() => {
-    if (checking) return;
-    checking = true;
-    inspectDeadLetters(endpoint, queueName)
-      .then((messages) => {
-        for (const m of messages) {
-          if (seen.has(m.messageId)) continue;
-          seen.add(m.messageId);
-          onDeadLetter(m, messages.length);
-        }
-      })
-      .catch(() => undefined)
-      .finally(() => (checking = false));
-  }, 1000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+/** The processor's SQS event source, as Lambda's event source mapping runs it with the stack's settings. */
+function startProcessorEventSource(
+  sqs: SQSClient,
+  resources: LocalResources,
+  settings: StackSettings,
+  functions: LocalFunctions,
+  teardown: Teardown,
+  onBatch: (report: { records: number; failed: number; error?: Error }) => void,
+): SqsEventSourceStats {
+  const eventSource = startSqsEventSource({
+    sqs,
+    queueUrl: resources.queueUrl,
+    queueArn: resources.queueArn,
+    region: LOCAL_REGION,
+    batchSize: settings.processor.batchSize,
+    maxConcurrency: settings.processor.maxConcurrency,
+    invoke: (event) => functions.processor.invoke<SQSBatchResponse>(event),
+    onBatch,
+  });
+  // Stop receiving and end the invocations in flight at once (their records are not deleted, as
+  // after any failed invocation); waiting for them could take a whole processor timeout.
+  teardown.add(async () => {
+    const stopped = eventSource.stop();
+    await Promise.all([functions.verifier.stop(), functions.processor.stop()]);
+    await stopped;
+  });
+  return eventSource.stats;
 }

@@ -52,7 +52,12 @@ export async function sendEvent(argv: string[], env: NodeJS.ProcessEnv = process
   const localSecret = url === local.webhookUrl ? local.signingSecret : undefined;
   const secret = env.FACESIGN_WEBHOOK_SECRET?.trim() || localSecret;
   if (!secret) {
-    console.error(`no signing secret for ${url}: set FACESIGN_WEBHOOK_SECRET, or start npm run dev first (its secret is used for its own URL only)`);
+    // npm run dev --public-url runs with FaceSign's secret, which it writes nowhere.
+    const why =
+      url === local.webhookUrl
+        ? "npm run dev runs with --public-url, so its secret is FaceSign's and is not in runtime.json: set FACESIGN_WEBHOOK_SECRET (read -rs FACESIGN_WEBHOOK_SECRET && export FACESIGN_WEBHOOK_SECRET)"
+        : 'set FACESIGN_WEBHOOK_SECRET, or start npm run dev first (its secret is used for its own URL only)';
+    console.error(`no signing secret for ${url}: ${why}`);
     return 2;
   }
   const extension = type === 'media.user_video' ? 'mp4' : 'jpg';

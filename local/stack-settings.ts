@@ -35,6 +35,7 @@ export type LocalStackProps = Omit<
   | 'existingBucketObj'
   | 'existingEventBusObj'
   | 'existingAlarmTopicObj'
+  | 'existingCriticalAlarmTopicObj'
   | 'signingSecretProps'
   | 'bucketProps'
   | 'eventBusProps'

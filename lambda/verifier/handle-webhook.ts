@@ -16,6 +16,7 @@ import {
 } from '../../contract/signature';
 import { parseFaceSignEvent, parseJson, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../../contract/event';
 import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
+import type { RequestFailureReason } from '../../contract/metric-names';
 import { UNRECOGNIZED_EVENT_TYPE } from '../../contract/quarantine';
 import { SigningSecretNotConfiguredError } from './signing-secrets';
 import { faceSignLookalike } from './wrong-secret';
@@ -30,8 +31,7 @@ export interface WebhookRequest {
 }
 
 /** Error names in the response body. Stable: FaceSign's delivery log and our metrics show them. */
-export type WebhookErrorName =
-  SignatureFailureReason | 'payload_too_large' | 'invalid_json' | 'not_an_object' | 'secret_not_configured' | 'secret_unavailable' | 'queue_unavailable';
+export type WebhookErrorName = SignatureFailureReason | 'payload_too_large' | 'invalid_json' | 'not_an_object' | RequestFailureReason;
 
 /** The answer to FaceSign. */
 export interface WebhookResponse {
@@ -186,7 +186,7 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     await deps.enqueue(verified);
   } catch (error) {
     logger.error('could not queue a verified event', { ...eventKeys, errorName: (error as Error)?.name });
-    deps.metrics.countBy(METRIC.requestsFailed, DIMENSION.reason, 'queue_unavailable');
+    countRequestFailed(deps.metrics, 'queue_unavailable');
     return failure(503, 'queue_unavailable', 'the event could not be queued; FaceSign will retry');
   }
   if (verified.unrecognized) {
@@ -228,12 +228,17 @@ async function holdRefused({ hold, logger, metrics }: VerifierDependencies, requ
 function secretFailure({ logger, metrics }: VerifierDependencies, error: unknown): WebhookResponse {
   if (error instanceof SigningSecretNotConfiguredError) {
     logger.error('the signing secret is not configured', { reason: error.message });
-    metrics.countBy(METRIC.requestsFailed, DIMENSION.reason, 'secret_not_configured');
+    countRequestFailed(metrics, 'secret_not_configured');
     return failure(503, 'secret_not_configured', 'the receiver has no signing secret configured yet; FaceSign will retry');
   }
   logger.error('the signing secret could not be read', { errorName: (error as Error)?.name, reason: (error as Error)?.message });
-  metrics.countBy(METRIC.requestsFailed, DIMENSION.reason, 'secret_unavailable');
+  countRequestFailed(metrics, 'secret_unavailable');
   return failure(503, 'secret_unavailable', 'the signing secret could not be read; FaceSign will retry');
+}
+
+/** Every 503 is counted through here, so its reason is one the construct has an alarm for. */
+function countRequestFailed(metrics: EventMetrics, reason: RequestFailureReason): void {
+  metrics.countBy(METRIC.requestsFailed, DIMENSION.reason, reason);
 }
 
 function failure(statusCode: number, error: WebhookErrorName, message: string): WebhookResponse {

@@ -5,7 +5,8 @@
  *   DNS rebinding (its own name, re-pointed at 127.0.0.1): the browser then sends that name in
  *   the Host header. Every local server that serves data answers only Host headers naming the
  *   loopback address or localhost with its own port, as a browser sends when the URL really is
- *   http://127.0.0.1:<port> or http://localhost:<port>.
+ *   http://127.0.0.1:<port> or http://localhost:<port>. (The webhook API also serves a tunnel's
+ *   host on its webhook route, only when opted in: ../public-url.ts.)
  * - Files that hold the signing secret are readable by their owner only.
  */
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';

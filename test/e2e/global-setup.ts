@@ -1,8 +1,8 @@
 /**
  * Starts the whole local runtime once for the e2e suite (the real bundles, DynamoDB Local or
  * dynalite, fauxqs, the local Secrets Manager) plus a media host whose answers the tests plan,
- * and a control endpoint for faults. Everything binds 127.0.0.1 on free ports and is stopped at
- * the end of the run.
+ * and a control endpoint for the faults it starts with (`faultInjection`). Everything binds
+ * 127.0.0.1 on free ports and is stopped at the end of the run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -68,7 +68,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       maxMediaBytes: 256 * 1024 * 1024,
     },
     retryBaseDelaySeconds: 1,
+    // The failure and fault tests switch faults on this runtime.
+    faultInjection: true,
   });
+  const faults = runtime.faults!;
 
   const control = createServer(async (req, res) => {
     const body = await readJson(req);
@@ -81,10 +84,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else if (url.pathname === '/media/hits') {
       return void res.end(JSON.stringify({ hits: hits.get(url.searchParams.get('path') ?? '') ?? 0 }));
     } else if (url.pathname === '/faults') {
-      if (typeof body.secretsManagerFailing === 'boolean') runtime.setSecretsManagerFailing(body.secretsManagerFailing);
-      if (typeof body.queueReachable === 'boolean') runtime.setQueueReachableFromVerifier(body.queueReachable);
-      if (typeof body.s3HungForProcessor === 'boolean') runtime.setS3HungForProcessor(body.s3HungForProcessor);
-      if (typeof body.dynamodbPaused === 'boolean') runtime.setDynamoDBPaused(body.dynamodbPaused);
+      if (typeof body.secretsManagerFailing === 'boolean') faults.setSecretsManagerFailing(body.secretsManagerFailing);
+      if (typeof body.queueReachable === 'boolean') faults.setQueueReachableFromVerifier(body.queueReachable);
+      if (typeof body.s3HungForProcessor === 'boolean') faults.setS3HungForProcessor(body.s3HungForProcessor);
+      if (typeof body.dynamodbPaused === 'boolean') faults.setDynamoDBPaused(body.dynamodbPaused);
     } else if (url.pathname === '/workers') {
       // The execution environments of a function: PIDs, and the event ids each one is running.
       const fn = url.searchParams.get('function') === 'verifier' ? 'verifier' : 'processor';

@@ -112,6 +112,7 @@ describe('integration test app', () => {
       'posting a FaceSign event signed with a secret the receiver does not have',
       'the delivery signed with the wrong secret gets 401 signature_mismatch',
       'the verifier suspected a wrong secret and held evt_integ_snapshot_held',
+      'the WrongSecretSuspected alarm paged: its ALARM notification reached the subscribed queue',
       'the signing secret is fixed: the right one and the one FaceSign used are both active',
       'the reverifier queued the held delivery, with nothing failed',
       'the held event was archived byte for byte and published exactly once',
@@ -144,8 +145,8 @@ describe('integration test app', () => {
     const waiting = Object.entries(assertions.toJSON().Resources as Record<string, { Type: string; Properties?: { stateMachineArn?: unknown } }>)
       .filter(([, r]) => r.Type.startsWith('Custom::DeployAssert@') && r.Properties?.stateMachineArn !== undefined)
       .map(([id]) => id);
-    // stored (2), duplicate logs (2), published, alarm notification, the held log line, the recovered event.
-    expect(waiting).toHaveLength(8);
+    // stored (2), duplicate logs (2), published, alarm notification, the held log line, the wrong-secret page, the recovered event.
+    expect(waiting).toHaveLength(9);
   });
 });
 

@@ -172,9 +172,30 @@ describe('retention', () => {
         { Id: 'ExpireMedia', Prefix: 'media/', ExpirationInDays: 30, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' },
         { Id: 'ExpireArchive', Prefix: 'events/', ExpirationInDays: 90, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' },
         { Id: 'AbortIncompleteMultipartUploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
-        { Id: 'RemoveExpiredDeleteMarkers', ExpiredObjectDeleteMarker: true, Status: 'Enabled' },
       ]),
     );
+    // The bucket is not versioned, so it has no delete markers to remove.
+    expect(list.filter((rule) => 'ExpiredObjectDeleteMarker' in rule)).toEqual([]);
+  });
+
+  it('refuses at synth a lifecycle rule of bucketProps that CloudFormation would refuse at deploy (no action)', () => {
+    expect(() => build({ bucketProps: { versioned: true, lifecycleRules: [{ id: 'Markers', expiredObjectDeleteMarker: true }] } })).toThrow(
+      /bucketProps.lifecycleRules rule "Markers" needs one of abortIncompleteMultipartUploadAfter, .*got \{"id":"Markers","expiredObjectDeleteMarker":true\}/,
+    );
+    expect(() => build({ bucketProps: { lifecycleRules: [{ prefix: 'tmp/', transitions: [] }] } })).toThrow(/rule "\(no id\)" needs one of/);
+    const list = lifecycle(build({ bucketProps: { lifecycleRules: [{ id: 'Tmp', prefix: 'tmp/', expiration: Duration.days(2) }] } }).template());
+    expect(list).toContainEqual(expect.objectContaining({ Id: 'Tmp', Prefix: 'tmp/', ExpirationInDays: 2 }));
+  });
+
+  it('removes expired delete markers of a versioned bucket in a rule CloudFormation accepts (with the abort action)', () => {
+    const list = lifecycle(build({ bucketProps: { versioned: true } }).template());
+    expect(list).toContainEqual({
+      Id: 'AbortIncompleteMultipartUploads',
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      ExpiredObjectDeleteMarker: true,
+      Status: 'Enabled',
+    });
+    expect(list.filter((rule) => 'ExpiredObjectDeleteMarker' in rule)).toHaveLength(1);
   });
 
   it('expires every prefix the processor writes: quarantined and conflicting payloads with the archive', () => {

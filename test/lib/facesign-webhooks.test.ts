@@ -69,9 +69,33 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(stage.Properties.AccessLogSettings.Format).not.toMatch(/header/i);
   });
 
-  it("protects capacity with the verifier's reserved concurrency instead: throttled, it is a 500 FaceSign retries", () => {
-    expect(functionNamed(template, 'facesign-verifier').properties.ReservedConcurrentExecutions).toBe(50);
-    expect(functionNamed(template, 'facesign-processor').properties.ReservedConcurrentExecutions).toBeUndefined();
+  it('writes access logs to its own log group under /aws/vendedlogs/ (no room needed in the account log resource policy)', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/apigateway/') } });
+    expect(Object.keys(groups)).toHaveLength(1);
+    const [id] = Object.keys(groups);
+    expect(groups[id].Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/apigateway\/Test-FaceSignWebhooks-[0-9A-F]{8}-access$/);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [id, 'Arn'] } } });
+  });
+
+  it('leaves KmsKeyIdentifier out of the event archive, so EventBridge encrypts it with its AWS-owned key', () => {
+    const archives = Object.values(template.findResources('AWS::Events::Archive'));
+    expect(archives).toHaveLength(1);
+    expect(Object.keys(archives[0].Properties)).not.toContain('KmsKeyIdentifier');
+  });
+
+  it('reserves no Lambda concurrency by default, so the first deploy succeeds in a new account; a throttled verifier pages', () => {
+    // Any reservation needs an account quota of 100 plus the reservation (docs/reference.md "Capacity").
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+    const throttles = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) => /-Verifier-Throttles-Warning$/.test(a.Properties.AlarmName));
+    expect(throttles?.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionNamed(template, 'facesign-verifier').logicalId } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
   });
 
   it('lets the processor write events/, media/, quarantine/ and conflicts/, and nothing else', () => {

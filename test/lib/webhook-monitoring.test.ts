@@ -65,9 +65,13 @@ describe('alarms', () => {
       'Ops-Queue-OldestMessageAge-Critical',
       'Ops-Verifier-DurationNearTimeout-Warning',
       'Ops-Verifier-Errors-Critical',
+      'Ops-Verifier-QueueUnavailable-Critical',
       'Ops-Verifier-RequestsRejected-Critical',
+      'Ops-Verifier-SecretNotConfigured-Critical',
+      'Ops-Verifier-SecretUnavailable-Critical',
       'Ops-Verifier-SignatureFailures-Warning',
       'Ops-Verifier-Throttles-Warning',
+      'Ops-Verifier-WrongSecretSuspected-Critical',
     ]);
   });
 
@@ -100,7 +104,11 @@ describe('alarms', () => {
     const operations = readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
     const runbook = operations.slice(operations.indexOf('## Runbook'), operations.indexOf('### Redrive the dead-letter queue'));
     const rows = runbook.split('\n').filter((l) => l.startsWith('| `<prefix>-'));
-    for (const name of Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string)) {
+    // The opt-in alarms too.
+    const optIn = synth({ silenceAlarmAfter: Duration.hours(6), criticalAlarmEmail: 'pager@example.com' });
+    for (const name of [template, optIn].flatMap((t) =>
+      Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string),
+    )) {
       const generic = name.replace(/^Ops-/, '<prefix>-');
       expect(
         rows.some((r) => r.includes(`\`${generic}\``)),
@@ -350,7 +358,7 @@ describe('alarm topic: CloudWatch can deliver every alarm', () => {
     );
     topic!.Properties.KmsMasterKeyId = { 'Fn::GetAtt': [keyId, 'Arn'] };
     const report = walkAlarmDelivery(merged as never);
-    expect(report.alarms).toBe(23);
+    expect(report.alarms).toBe(27);
     expect(report.problems).toEqual([]);
   });
 
@@ -615,7 +623,7 @@ describe('onEvent consumers', () => {
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
     });
     const report = walkAlarmDelivery(t.toJSON() as never);
-    expect(report.alarms).toBe(23);
+    expect(report.alarms).toBe(27);
     expect(report.problems).toEqual([]);
   });
 
@@ -717,7 +725,7 @@ describe('dashboard', () => {
       'Alarm notifications',
     ]);
     expect(widgets[0].type).toBe('alarm');
-    expect(widgets[0].properties.alarms).toHaveLength(21);
+    expect(widgets[0].properties.alarms).toHaveLength(25);
   });
 
   it('gives each function its own duration axis, with its timeout and the alarm line', () => {
@@ -785,7 +793,7 @@ describe('dashboard', () => {
     const t = Template.fromStack(stack);
     const w = widget('EventBridge consumers: failed deliveries and dead letters', t);
     expect(JSON.stringify(w.properties.metrics)).toContain('InvocationsSentToDlq');
-    expect(body(t).widgets[0].properties.alarms).toHaveLength(25);
+    expect(body(t).widgets[0].properties.alarms).toHaveLength(29);
     alarmIn(t, 'Ops-ConsumerOnSessionStatus2-FailedDeliveries-Critical');
   });
 

@@ -87,6 +87,8 @@ describe('every local server that serves data refuses a foreign Host', () => {
     expect(refused.status).toBe(403);
     expect(refused.body).not.toContain('event contents');
     expect(JSON.parse(refused.body).message).toContain('rebound.attacker.example');
+    // A tunnel's Host gets the same 403, which names the opt-in.
+    expect(JSON.parse(refused.body).message).toContain('npm run dev -- --public-url');
     expect((await get(status, `localhost:${api.port}`)).body).toContain('event contents');
     expect((await get(status, `127.0.0.1:${api.port}`)).status).toBe(200);
     // No Host at all: Node's HTTP/1.1 server answers 400 before any route runs.

@@ -35,6 +35,18 @@ export function synthesizeBundles(): DeployedBundles {
 
 /** Invokes a bundle's handler in a fresh Node process with the given environment. */
 export async function invokeBundle(bundle: string, events: unknown[], env: Record<string, string>): Promise<unknown[]> {
+  return (await invokeBundleWithOutput(bundle, events, env)).results;
+}
+
+/**
+ * {@link invokeBundle}, also returning every JSON line the bundle printed on stdout (Powertools'
+ * log lines and EMF metrics), parsed.
+ */
+export async function invokeBundleWithOutput(
+  bundle: string,
+  events: unknown[],
+  env: Record<string, string>,
+): Promise<{ results: unknown[]; lines: Array<Record<string, unknown>> }> {
   const runner = path.join(__dirname, 'invoke-bundle.mjs');
   const child = spawn(process.execPath, [runner, bundle], {
     env: { PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', ...env },
@@ -48,7 +60,12 @@ export async function invokeBundle(bundle: string, events: unknown[], env: Recor
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const marker = stdout.lastIndexOf('@@RESULTS@@');
   if (code !== 0 || marker < 0) throw new Error(`bundle ${bundle} exited ${code}: ${stderr.slice(-2000)}`);
-  return JSON.parse(stdout.slice(marker + '@@RESULTS@@'.length));
+  const lines = stdout
+    .slice(0, marker)
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { results: JSON.parse(stdout.slice(marker + '@@RESULTS@@'.length)), lines };
 }
 
 /** A loopback URL on a port nothing listens on: an endpoint that refuses connections. */
