@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       port,
       signingSecret: process.env.FACESIGN_WEBHOOK_SECRET?.trim() || undefined,
       mediaHosts,
+      sampleMediaOrigin: media.origin,
       dynamodb: (process.env.FACESIGN_DYNAMODB as DynamoDBEngine | undefined) ?? 'auto',
       onLog: printLog,
       onBatch: (report) => {
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   SQS and S3      fauxqs at ${runtime.endpoints.sqsS3}
   EventBridge     what rules would receive: ${path.join(runtime.dataDir, 'published-events.jsonl')}
   media hosts     ${mediaHosts.join(', ')}   (sample media at ${media.origin})
+  inspector       http://127.0.0.1:${runtime.port}/   (every delivery, live; the dead-letter queue)
   status          http://127.0.0.1:${runtime.port}/__local/status
 
   Try it:  npm run send-event -- session.status

@@ -23,6 +23,8 @@ import { startSecretsManager } from './secrets-manager-server';
 import { startDynamoDB, type DynamoDBEngine } from './services/dynamodb';
 import { startSqsS3 } from './services/sqs-s3';
 import { startSqsEventSource, type SqsEventSourceStats } from './sqs-event-source';
+import { DeliveryJournal, observeBatch } from './inspector/journal';
+import { createInspector } from './inspector/server';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -58,6 +60,8 @@ export interface LocalRuntimeOptions {
   readonly onBatch?: (report: { records: number; failed: number; error?: Error }) => void;
   /** Told about each message that arrives in the dead-letter queue (checked every second). */
   readonly onDeadLetter?: (message: DeadLetterEntry, deadLetterCount: number) => void;
+  /** Origin of the sample media host, used by the inspector's media sample buttons. @default - they point at media.facesign.ai */
+  readonly sampleMediaOrigin?: string;
 }
 
 /** A message in the dead-letter queue, as the status page shows it. */
@@ -159,13 +163,15 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
   // Owner-only when created: it holds the runtime file with the secret, and copies of the media.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const signingSecret = options.signingSecret ?? `whsec_${randomBytes(24).toString('hex')}`;
+  // The inspector (local/inspector/) records every delivery and what became of it.
+  const journal = new DeliveryJournal();
   const [bundles, dynamodb, sqsS3, secrets, eventBridge] = await Promise.all([
     // The very files the package ships and cdk deploys (dist/assets), rebuilt from the sources.
     buildHandlerBundles(),
     startDynamoDB(options.dynamodb ?? 'auto', (reason) => options.onLog?.('runtime', `using dynalite: ${reason}`)),
     startSqsS3(),
     startSecretsManager({ [SECRET_ID]: signingSecret }),
-    startEventBridge(path.join(dataDir, 'published-events.jsonl')),
+    startEventBridge(path.join(dataDir, 'published-events.jsonl'), (event) => journal.published(event)),
   ]);
   stack.push(
     () => dynamodb.stop(),
@@ -260,7 +266,10 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     timeoutMs: settings.processor.timeoutSeconds * 1000,
     memoryMb: settings.processor.memoryMb,
     concurrency: settings.processor.maxConcurrency,
-    onLog: (line) => options.onLog?.('processor', line),
+    onLog: (line) => {
+      options.onLog?.('processor', line);
+      journal.processorLog(line);
+    },
     environment: {
       ...settings.processor.environment,
       ...functionEnvironment(
@@ -300,7 +309,7 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     region: REGION,
     batchSize: settings.processor.batchSize,
     maxConcurrency: settings.processor.maxConcurrency,
-    invoke: (event) => processorFn.invoke<SQSBatchResponse>(event),
+    invoke: (event) => observeBatch(journal, event, () => processorFn.invoke<SQSBatchResponse>(event)),
     onBatch: (report) => {
       options.onBatch?.(report);
       void mirror.sync().catch(() => undefined);
@@ -314,7 +323,10 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     await stopped;
   });
 
-  const deadLetters = watchDeadLetters(sqsS3.endpoint, 'facesign-dlq', options.onDeadLetter);
+  const deadLetters = watchDeadLetters(sqsS3.endpoint, 'facesign-dlq', (message, count) => {
+    options.onDeadLetter?.(message, count);
+    journal.deadLettered(message);
+  });
   stack.push(async () => deadLetters.stop());
 
   const status = async (): Promise<LocalStatus> => {
@@ -351,7 +363,18 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     };
   };
 
+  const inspector = createInspector({
+    journal,
+    signingSecret,
+    sampleMediaOrigin: options.sampleMediaOrigin,
+    s3,
+    bucket,
+    queues: { sqs, queueUrl, deadLetterQueueUrl },
+    listDeadLetters: () => inspectDeadLetters(sqsS3.endpoint, 'facesign-dlq'),
+  });
   const api = await startHttpApi((event) => verifier.invoke(event), {
+    localPages: inspector.handle,
+    onAnswer: (exchange) => journal.answered(exchange),
     port: options.port ?? DEFAULT_LOCAL_PORT,
     // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
     maxConcurrency: settings.verifier.reservedConcurrency,
@@ -371,6 +394,8 @@ async function start(options: LocalRuntimeOptions, stack: Array<() => Promise<vo
     },
   });
   stack.push(() => api.stop());
+  // Runs before api.stop(): the open event streams would keep the server from closing.
+  stack.push(async () => inspector.stop());
 
   return {
     webhookUrl: api.url,
