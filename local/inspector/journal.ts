@@ -373,9 +373,12 @@ export class DeliveryJournal {
     if (!delivery) return;
     for (const [messageId, d] of this.byMessage) if (d === delivery) this.byMessage.delete(messageId);
     delivery.state = 'redriven';
+    delivery.deadLetter = undefined;
     this.step(delivery, 'redriven', 'redriven: back in the queue');
     this.tell(delivery);
     this.tellDeadLetters();
+    // The processor may have received the moved message before the redrive returned.
+    this.bindPending(delivery);
   }
 
   /** The next request with this body is a resend of delivery `of`. */

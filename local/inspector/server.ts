@@ -74,6 +74,7 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   [`${INSPECTOR_PREFIX}inspector.mjs`]: { file: 'inspector.mjs', type: 'text/javascript; charset=utf-8' },
   [`${INSPECTOR_PREFIX}inspector.css`]: { file: 'inspector.css', type: 'text/css; charset=utf-8' },
+  [`${INSPECTOR_PREFIX}favicon.svg`]: { file: 'favicon.svg', type: 'image/svg+xml' },
 };
 /** Only this server's own files run or load; nothing from elsewhere, no inline script, no framing. */
 const CONTENT_SECURITY_POLICY =

@@ -92,6 +92,14 @@ function renderSendButtons(types) {
   );
 }
 
+/** The stored image, served by the runtime from the local archive; marked once it has loaded. */
+function storedImage(d) {
+  const img = el('img', { src: `/__inspector/media?delivery=${d.id}`, alt: `stored ${d.eventType ?? 'media'}`, class: 'thumbnail' });
+  img.addEventListener('load', () => (img.dataset.loaded = 'true'));
+  img.addEventListener('error', () => img.replaceWith(el('span', { class: 'dim' }, 'thumbnail unavailable')));
+  return img;
+}
+
 function pipeline(d) {
   const steps = el(
     'ol',
@@ -107,9 +115,7 @@ function pipeline(d) {
       el('div', { class: 'mono', title: 'SHA-256' }, `sha256 ${d.media.sha256}`),
       el('div', { class: 'mono' }, d.media.key),
     );
-    const thumbnail = d.media.thumbnail
-      ? el('img', { src: `/__inspector/media?delivery=${d.id}`, alt: `stored ${d.eventType ?? 'media'}`, class: 'thumbnail' })
-      : null;
+    const thumbnail = d.media.thumbnail ? storedImage(d) : null;
     parts.push(el('div', { class: 'media' }, thumbnail, info));
   }
   if (d.published) {

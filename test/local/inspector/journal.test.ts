@@ -177,12 +177,28 @@ describe('DeliveryJournal', () => {
 
     journal.redriven('evt_1', d.bodySha256);
     expect(d.state).toBe('redriven');
+    expect(d.deadLetter).toBeUndefined();
     expect(deadLetterChanges).toBe(2);
     journal.recordsReceived([{ messageId: 'm9', body: BODY, attempt: 1 }]);
     journal.published(published('evt_1', PHOTO));
     journal.recordsFinished(['m9'], new Set());
     expect(d.state).toBe('processed');
     expect(states(d).slice(-5)).toEqual(['processing', 'archived', 'media stored', 'published', 'processed']);
+  });
+
+  it('binds a redriven message the processor received before the redrive returned', () => {
+    const journal = new DeliveryJournal();
+    const d = journal.answered(exchange(200));
+    journal.recordsReceived([{ messageId: 'm1', body: BODY, attempt: 1 }]);
+    journal.processorLog(log({ level: 'ERROR', message: 'event sent to the dead-letter queue', messageId: 'm1', reason: 'media_not_available' }));
+    journal.recordsFinished(['m1'], new Set());
+    journal.recordsReceived([{ messageId: 'm2', body: BODY, attempt: 1 }]);
+    expect(d.state).toBe('dead-lettered');
+    journal.redriven('evt_1', d.bodySha256);
+    expect(d).toMatchObject({ state: 'processing', attempt: 1 });
+    journal.published(published('evt_1'));
+    journal.recordsFinished(['m2'], new Set());
+    expect(d.state).toBe('processed');
   });
 
   it("dead-letters from the queue's own redrive (no log line of the processor)", () => {
