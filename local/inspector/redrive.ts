@@ -1,9 +1,14 @@
 /**
- * Moves one message from the dead-letter queue back to the main queue, as the operations doc's
- * message move task does for all of them in AWS: same body, same message attributes, a new message
- * on the main queue, then deleted from the dead-letter queue. SQS has no "receive this message id",
- * so the dead-letter queue is read until the message shows up; every other message read on the way
- * is made visible again at once.
+ * Moves one message from the dead-letter queue back to the main queue. In AWS the operations doc
+ * redrives with SQS's message move task, which moves every message of the queue and allows one
+ * task per queue at a time (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html);
+ * the inspector's button moves one, so it does what a move does by hand: the same body and
+ * message attributes sent to the main queue as a new message, then deleted from the dead-letter
+ * queue. (AWS does not say in that reference whether a moved message keeps its attributes; we
+ * assume it does, and keep them: `bodyEncoding` among them is needed to decode the body.)
+ * SQS has no "receive this message id", so the dead-letter queue is read until the message shows
+ * up; every other message read on the way is made visible again at once with a visibility timeout
+ * of 0, the minimum (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
  */
 import {
   ChangeMessageVisibilityCommand,
