@@ -93,7 +93,10 @@ export interface HttpApiOptions {
 export interface WebhookExchange {
   readonly receivedAt: Date;
   readonly headers: Readonly<Record<string, string>>;
+  /** The body; empty when it was over API Gateway's limit and not kept. */
   readonly body: Buffer;
+  /** The body's size in bytes. */
+  readonly bytes: number;
   readonly status: number;
   readonly responseBody: Buffer;
   readonly durationMs: number;
@@ -122,7 +125,15 @@ export async function startHttpApi(
       res.end(body);
       if (!options.onAnswer) return;
       const requestBody = size > API_GATEWAY_MAX_BODY ? Buffer.alloc(0) : Buffer.concat(chunks);
-      const exchange = { receivedAt, headers: flatHeaders(req), body: requestBody, status, responseBody: body, durationMs: Date.now() - receivedAt.getTime() };
+      const exchange = {
+        receivedAt,
+        headers: flatHeaders(req),
+        body: requestBody,
+        bytes: size,
+        status,
+        responseBody: body,
+        durationMs: Date.now() - receivedAt.getTime(),
+      };
       try {
         options.onAnswer(exchange);
       } catch {

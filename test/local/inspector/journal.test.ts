@@ -21,6 +21,7 @@ function exchange(
     receivedAt: new Date('2026-01-01T00:00:00Z'),
     headers: { 'content-type': 'application/json', 'x-facesign-signature': 't=1,v1=abc' },
     body: Buffer.from(body),
+    bytes: Buffer.byteLength(body),
     status,
     responseBody: Buffer.from(JSON.stringify(responseBody)),
     durationMs: 12,

@@ -145,6 +145,20 @@ describe('inspector routes', () => {
     expect(journal.deliveries()[1]).toMatchObject({ id: 2, resendOf: 1, answer: { status: 401 } });
   });
 
+  it("records API Gateway's own 413 (over 10 MiB) as never checked, with its size, and not resendable", async () => {
+    const { webhookUrl, journal, seen } = await start();
+    const body = Buffer.alloc(10 * 1024 * 1024 + 1, 0x61);
+    expect((await fetch(webhookUrl, { method: 'POST', body })).status).toBe(413);
+    expect(seen).toHaveLength(0);
+    expect(journal.deliveries()[0]).toMatchObject({
+      state: 'refused',
+      signature: 'not checked',
+      bytes: body.length,
+      resendable: false,
+      answer: { status: 413 },
+    });
+  });
+
   it('serves the page under a strict Content-Security-Policy, and a thumbnail only for a stored image', async () => {
     const { base } = await start();
     const page = await fetch(`${base}/`);
