@@ -3,7 +3,8 @@
  * local runtime (the real bundles) with two media hosts: the sample host, and one whose file is
  * missing (404, a permanent failure: dead-lettered) until the test puts it there. Every request the
  * page makes is checked to stay on 127.0.0.1; a page error or console error fails the test. The
- * screenshot goes to test-results/inspector.png, the send-to-appearance times to
+ * screenshots go to test-results/inspector.png (the end) and inspector-dead-letter.png (a dead
+ * letter waiting for its redrive), the send-to-appearance times to
  * test-results/inspector-latency.json (measured, not asserted).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -140,7 +141,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       await page.locator('button[data-send="media.user_photo"]').click();
       const photoRow = page.locator('#deliveries tr[data-state="processed"]', { hasText: 'media.user_photo' }).first();
       await expect.poll(() => photoRow.count(), { timeout: 60_000 }).toBe(1);
-      expect(await photoRow.innerText()).toMatch(/image\/jpeg, \d+ bytes[\s\S]*sha256 [0-9a-f]{64}/);
+      expect(await photoRow.innerText()).toMatch(/image\/jpeg, [\d,]+ bytes[\s\S]*sha256 [0-9a-f]{64}/);
       const thumbnail = photoRow.locator('img.thumbnail');
       await expect.poll(() => thumbnail.getAttribute('data-loaded')).toBe('true');
       expect(await thumbnail.getAttribute('src')).toMatch(/^\/__inspector\/media\?delivery=\d+$/);
@@ -152,6 +153,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       await expect.poll(() => deadLetter.count(), { timeout: 60_000 }).toBe(1);
       expect(await deadLetter.innerText()).toContain('media_not_available');
       await expect.poll(() => row('evt_missing_photo').getAttribute('data-state')).toBe('dead-lettered');
+      await page.screenshot({ path: path.join(RESULTS, 'inspector-dead-letter.png'), fullPage: true });
       flakyFixed = true;
       await deadLetter.locator('button[data-redrive]').click();
       await expect.poll(() => row('evt_missing_photo').getAttribute('data-state'), { timeout: 60_000 }).toBe('processed');
