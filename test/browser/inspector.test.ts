@@ -137,6 +137,23 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       expect(await row('evt_forged_in_browser_test').getAttribute('data-signature')).toBe('rejected');
       expect(await row('evt_forged_in_browser_test').innerText()).toContain('signature_mismatch');
 
+      // Authentic but refused, never queued: not JSON (400), and over maxBodyBytes (413).
+      const raw = async (body: string) =>
+        (
+          await fetch(runtime.webhookUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...signFaceSignPayload(body, runtime.signingSecret).headers },
+            body,
+          })
+        ).status;
+      expect(await raw('{"id": "evt_not_json",')).toBe(400);
+      expect(await raw(JSON.stringify({ ...buildSampleEvent('session.status', { id: 'evt_too_large' }), pad: 'x'.repeat(300 * 1024) }))).toBe(413);
+      const notJson = page.locator('#deliveries tr[data-status="400"]');
+      await expect.poll(() => notJson.getAttribute('data-signature')).toBe('verified');
+      expect(await notJson.innerText()).toContain('invalid_json');
+      await expect.poll(() => row('evt_too_large').getAttribute('data-status')).toBe('413');
+      expect(await row('evt_too_large').innerText()).toContain('payload_too_large');
+
       // A photo from its button: stored, with its size, SHA-256 and a thumbnail served by the runtime.
       await page.locator('button[data-send="media.user_photo"]').click();
       const photoRow = page.locator('#deliveries tr[data-state="processed"]', { hasText: 'media.user_photo' }).first();
