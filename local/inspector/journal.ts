@@ -18,6 +18,8 @@ export const JOURNAL_LIMIT = 500;
 export const RESEND_MAX_BYTES = 256 * 1024;
 /** The most request-body bytes kept for resends in all; the oldest are dropped first. */
 export const RESEND_BUDGET_BYTES = 16 * 1024 * 1024;
+/** A body larger than this is not copied for display (FaceSign's events are a few hundred bytes). */
+export const EVENT_DISPLAY_MAX_BYTES = 64 * 1024;
 /** Identifiers longer than this are cut for display. */
 const MAX_ID_LENGTH = 200;
 
@@ -79,7 +81,7 @@ export interface Delivery {
   published?: { readonly detailType: string; readonly detail: unknown };
   deadLetter?: { readonly reason: string; readonly detail?: string };
   retry?: { readonly reason: string; readonly inSeconds?: number };
-  /** The event, media URLs without their query strings; absent when the body is not JSON. */
+  /** The event, URLs without their query strings; absent when the body is not a JSON object or is over {@link EVENT_DISPLAY_MAX_BYTES}. */
   event?: unknown;
   readonly steps: DeliveryStep[];
 }
@@ -382,9 +384,11 @@ export class DeliveryJournal {
     this.bindPending(delivery);
   }
 
-  /** The next request with this body is a resend of delivery `of`. */
-  expectResend(body: Buffer, of: number): void {
-    this.resends.set(sha256(body), of);
+  /** The next request with this body is a resend of delivery `of`; returns what cancels that (the resend failed). */
+  expectResend(body: Buffer, of: number): () => void {
+    const hash = sha256(body);
+    this.resends.set(hash, of);
+    return () => this.resends.delete(hash);
   }
 
   private keep(delivery: Delivery, request: KeptRequest): void {
@@ -510,7 +514,7 @@ function parseEvent(body: Buffer): { identity: Pick<Delivery, 'eventId' | 'event
   if (eventId) identity.eventId = eventId;
   if (eventType) identity.eventType = eventType;
   if (sessionId) identity.sessionId = sessionId;
-  return { identity, event: stripUrlQueries(parsed) };
+  return { identity, ...(body.length <= EVENT_DISPLAY_MAX_BYTES ? { event: stripUrlQueries(parsed) } : {}) };
 }
 
 /**

@@ -166,8 +166,13 @@ export function createInspector(options: InspectorOptions): Inspector {
           message: `delivery ${JSON.stringify(id ?? null)} cannot be resent: it is not in the journal, or its body was too large to keep`,
         });
       }
-      journal.expectResend(kept.body, id);
-      return json(res, 200, await deliver(webhookUrl, resendHeaders(kept.headers), kept.body));
+      const cancel = journal.expectResend(kept.body, id);
+      try {
+        return json(res, 200, await deliver(webhookUrl, resendHeaders(kept.headers), kept.body));
+      } catch (error) {
+        cancel();
+        throw error;
+      }
     }
     if (route === 'redrive') {
       const messageId = body.messageId;

@@ -242,6 +242,9 @@ describe('DeliveryJournal', () => {
     const odd = journal.answered(exchange(200, JSON.stringify({ id: 5, type: 'x', sessionId: 'y'.repeat(500) })));
     expect(odd.eventId).toBeUndefined();
     expect(odd.sessionId).toHaveLength(200);
+    const big = journal.answered(exchange(413, JSON.stringify({ id: 'evt_big', pad: 'x'.repeat(70 * 1024) }), { error: 'payload_too_large' }));
+    expect(big).toMatchObject({ eventId: 'evt_big', signature: 'verified' });
+    expect(big.event).toBeUndefined();
   });
 });
 

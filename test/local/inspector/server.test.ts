@@ -159,6 +159,28 @@ describe('inspector routes', () => {
     });
   });
 
+  it('answers 502 with the reason when SQS or S3 cannot be reached (redrive, thumbnail)', async () => {
+    const { post, base, journal, webhookUrl } = await start();
+    const redrive = await post('redrive', { messageId: 'dlq-1' });
+    expect(redrive.status).toBe(502);
+    expect(((await redrive.json()) as { message: string }).message).toMatch(/^the inspector could not do this: /);
+
+    const body = JSON.stringify({ id: 'evt_p', type: 'media.user_photo', createdAt: 1, sessionId: 's' });
+    await fetch(webhookUrl, { method: 'POST', headers: signFaceSignPayload(body, SECRET).headers, body });
+    journal.recordsReceived([{ messageId: 'm1', body, attempt: 1 }]);
+    journal.published({
+      detailType: 'media.user_photo',
+      detail: {
+        event: { id: 'evt_p' },
+        archive: { key: 'events/s/1-evt_p.json' },
+        media: { key: 'media/s/p.jpg', bytes: 1, sha256: 'a', contentType: 'image/jpeg' },
+      },
+    });
+    expect(journal.deliveries()[0].media?.thumbnail).toBe(true);
+    const thumbnail = await fetch(`${base}/__inspector/media?delivery=1`);
+    expect(thumbnail.status).toBe(502);
+  });
+
   it('serves the page under a strict Content-Security-Policy, and a thumbnail only for a stored image', async () => {
     const { base } = await start();
     const page = await fetch(`${base}/`);
