@@ -257,7 +257,7 @@ export class DeliveryJournal {
     if (delivery.state !== 'processing') return false;
     if (error || failed.has(messageId)) {
       delivery.state = 'retrying';
-      delivery.retry ??= { reason: error ? `invocation failed: ${error.message}` : 'reported failed' };
+      delivery.retry ??= { reason: error ? `invocation failed: ${stripUrlQueries(error.message)}` : 'reported failed' };
       this.step(delivery, 'retrying', `attempt ${delivery.attempt ?? 1} failed (${delivery.retry.reason}); SQS hands it out again`, at);
     } else if (delivery.published) {
       delivery.state = 'processed';
@@ -491,7 +491,7 @@ function parseAnswer(status: number, body: Buffer, durationMs: number): Delivery
   try {
     const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     if (typeof parsed.error === 'string') error = parsed.error;
-    if (typeof parsed.message === 'string') message = parsed.message;
+    if (typeof parsed.message === 'string') message = stripUrlQueries(parsed.message);
   } catch {
     // Not JSON: the status says it all.
   }
