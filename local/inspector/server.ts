@@ -52,7 +52,11 @@ export interface InspectorOptions {
   readonly journal: DeliveryJournal;
   /** Signs the sample events; never sent to the page. */
   readonly signingSecret: string;
-  /** Origin of the sample media host, for the media sample events. @default - media events point at media.facesign.ai */
+  /**
+   * Origin of the sample media host, for the media sample events.
+   * @default - none runs (`npm run dev --public-url`): the media sample buttons are disabled, and a
+   * media sample is refused with 409, since its media URL would point nowhere
+   */
   readonly sampleMediaOrigin?: string;
   readonly s3: S3Client;
   readonly bucket: string;
@@ -135,7 +139,17 @@ export function createInspector(options: InspectorOptions): Inspector {
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  const snapshot = () => ({ deliveries: journal.deliveries(), deadLetters, sampleTypes: FACESIGN_EVENT_TYPES, webhookPath: WEBHOOK_PATH });
+  // The sample types the page cannot send here, each with the reason its button shows.
+  const unavailableSamples: Record<string, string> = Object.fromEntries(
+    FACESIGN_EVENT_TYPES.filter((type) => isMediaEventType(type) && !options.sampleMediaOrigin).map((type) => [type, noSampleMedia(type)]),
+  );
+  const snapshot = () => ({
+    deliveries: journal.deliveries(),
+    deadLetters,
+    sampleTypes: FACESIGN_EVENT_TYPES,
+    unavailableSamples,
+    webhookPath: WEBHOOK_PATH,
+  });
 
   const post = async (req: IncomingMessage, res: ServerResponse, route: string): Promise<void> => {
     const port = req.socket.localPort ?? -1;
@@ -153,6 +167,7 @@ export function createInspector(options: InspectorOptions): Inspector {
       if (typeof type !== 'string' || type.length === 0 || type.length > 128) {
         return json(res, 400, { message: `"type" must be an event type of 1 to 128 characters; received ${JSON.stringify(type ?? null)}` });
       }
+      if (isMediaEventType(type) && !options.sampleMediaOrigin) return json(res, 409, { message: noSampleMedia(type) });
       const mediaUrl = isMediaEventType(type) && options.sampleMediaOrigin ? sampleMediaUrl(options.sampleMediaOrigin, type) : undefined;
       const text = JSON.stringify(buildSampleEvent(type, { mediaUrl }));
       const { headers } = signFaceSignPayload(text, options.signingSecret);
@@ -244,6 +259,11 @@ export function createInspector(options: InspectorOptions): Inspector {
       streams.clear();
     },
   };
+}
+
+/** Why a media sample cannot be sent without the sample media host. */
+function noSampleMedia(type: string): string {
+  return `${type} needs the sample media host to download from, and none runs here (npm run dev starts it, except with --public-url, where media comes from FaceSign): npm run send-event -- ${type} --media-url <https URL on an allowed media host> sends one`;
 }
 
 /** POSTs to the webhook route and reports the answer; the journal records the delivery itself. */

@@ -81,15 +81,22 @@ async function act(button, what, action) {
   }
 }
 
-function renderSendButtons(types) {
+/** One button per sample type; a type the runtime cannot send here (media without the sample media host) is disabled, saying why. */
+function renderSendButtons(types, unavailable = {}) {
   const holder = document.getElementById('send-buttons');
   holder.replaceChildren(
     ...types.map((type) => {
-      const button = el('button', { type: 'button', 'data-send': type }, type);
-      button.addEventListener('click', () => act(button, `send ${type}`, () => post('send', { type })));
+      const why = unavailable[type];
+      const button = el('button', { type: 'button', 'data-send': type, disabled: Boolean(why), title: why }, type);
+      if (!why) button.addEventListener('click', () => act(button, `send ${type}`, () => post('send', { type })));
       return button;
     }),
   );
+  const note = document.getElementById('send-note');
+  note.hidden = Object.keys(unavailable).length === 0;
+  note.textContent = note.hidden
+    ? ''
+    : 'Media samples are disabled: no sample media host runs here (with npm run dev --public-url, media comes from FaceSign). Hover a button for how to send one.';
 }
 
 /** The stored image, served by the runtime from the local archive; marked once it has loaded. */
@@ -234,7 +241,7 @@ function connect() {
   source.addEventListener('snapshot', (message) => {
     const state = JSON.parse(message.data);
     document.getElementById('webhook-url').textContent = `${location.origin}${state.webhookPath}`;
-    renderSendButtons(state.sampleTypes);
+    renderSendButtons(state.sampleTypes, state.unavailableSamples);
     deliveriesBody.replaceChildren();
     rows.clear();
     for (const d of state.deliveries) showDelivery(d, false);

@@ -18,13 +18,13 @@ afterEach(async () => {
 });
 
 /** The real HTTP API with the inspector mounted, in front of a verifier stand-in that checks the HMAC. */
-async function start() {
+async function start({ sampleMediaOrigin }: { sampleMediaOrigin?: string } = { sampleMediaOrigin: 'http://127.0.0.1:1' }) {
   const journal = new DeliveryJournal();
   const seen: APIGatewayProxyEventV2[] = [];
   const inspector: Inspector = createInspector({
     journal,
     signingSecret: SECRET,
-    sampleMediaOrigin: 'http://127.0.0.1:1',
+    sampleMediaOrigin,
     s3: new S3Client(unused),
     bucket: 'b',
     queues: { sqs: new SQSClient(unused), queueUrl: 'q', deadLetterQueueUrl: 'dlq' },
@@ -129,6 +129,26 @@ describe('inspector routes', () => {
     expect(state).not.toContain(seen[0].headers['x-facesign-signature']);
     expect(state).not.toContain('X-Signature');
     expect(JSON.parse(state).deadLetters).toEqual([]);
+  });
+
+  it('without a sample media host (npm run dev --public-url), refuses a media sample with 409 and says why; the page data marks those types', async () => {
+    const { post, base, journal, seen } = await start({});
+    const res = await post('send', { type: 'media.user_photo' });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { message: string }).message).toMatch(
+      /^media\.user_photo needs the sample media host to download from, and none runs here \(npm run dev starts it, except with --public-url/,
+    );
+    expect(seen).toHaveLength(0);
+    expect(journal.deliveries()).toHaveLength(0);
+    // The other samples still go.
+    expect(await (await post('send', { type: 'session.status' })).json()).toEqual({ status: 200, answer: '{"received":true}' });
+    const state = (await (await fetch(`${base}/__inspector/state`)).json()) as { sampleTypes: string[]; unavailableSamples: Record<string, string> };
+    const media = state.sampleTypes.filter((type) => type.startsWith('media.'));
+    expect(media.length).toBeGreaterThan(0);
+    expect(Object.keys(state.unavailableSamples).sort()).toEqual(media.sort());
+    // With the sample host, nothing is unavailable.
+    const withHost = await start();
+    expect(((await (await fetch(`${withHost.base}/__inspector/state`)).json()) as { unavailableSamples: object }).unavailableSamples).toEqual({});
   });
 
   it('resends a delivery byte for byte with its signature, and records it as a resend', async () => {
