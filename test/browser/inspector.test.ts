@@ -37,6 +37,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
     const cleanup: Array<() => Promise<unknown> | unknown> = [];
     const pageErrors: string[] = [];
     const offMachine: string[] = [];
+    const bases: string[] = [];
 
     beforeAll(async () => {
       expect(haveChromium, `CI must run the browser test: ${CHROMIUM} is missing (.ci/run installs it)`).toBe(true);
@@ -64,6 +65,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       });
       cleanup.push(() => runtime.stop());
       base = `http://127.0.0.1:${runtime.port}`;
+      bases.push(base);
 
       const userDataDir = mkdtempSync(path.join(tmpdir(), 'facesign-chromium-'));
       cleanup.push(() => rmSync(userDataDir, { recursive: true, force: true }));
@@ -82,22 +84,28 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
         ],
       });
       cleanup.push(() => context.close());
-      // Nothing may leave this machine: every request not to the runtime is recorded and refused.
+      // Nothing may leave this machine: every request not to a runtime of this test is recorded and refused.
       await context.route('**/*', (route) => {
         const url = route.request().url();
-        if (url.startsWith(`${base}/`) || url.startsWith('data:')) return route.continue();
+        if (ownUrl(url)) return route.continue();
         offMachine.push(url);
         return route.abort();
       });
       page = context.pages()[0] ?? (await context.newPage());
-      page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
-      page.on('console', (message) => {
+      watch(page);
+    });
+
+    /** Records a page's errors and any request it makes off the runtimes. */
+    const watch = (p: Page) => {
+      p.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+      p.on('console', (message) => {
         if (message.type() === 'error') pageErrors.push(`console error: ${message.text()}`);
       });
-      page.on('request', (request) => {
-        if (!request.url().startsWith(`${base}/`) && !request.url().startsWith('data:')) offMachine.push(request.url());
+      p.on('request', (request) => {
+        if (!ownUrl(request.url())) offMachine.push(request.url());
       });
-    });
+    };
+    const ownUrl = (url: string) => url.startsWith('data:') || bases.some((b) => url.startsWith(`${b}/`));
 
     afterAll(async () => {
       for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
@@ -212,6 +220,34 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       expect(offMachine).toEqual([]);
       // The page never holds the signing secret.
       expect(await page.content()).not.toContain(runtime.signingSecret);
+    });
+
+    it('without a sample media host (as with npm run dev --public-url), the media sample buttons are disabled and say why; the others send', async () => {
+      const dataDir = mkdtempSync(path.join(tmpdir(), 'facesign-inspector-nomedia-'));
+      cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      const bare = await startLocalRuntime({ port: 0, dataDir, dynamodb: 'dynalite' });
+      cleanup.push(() => bare.stop());
+      const bareBase = `http://127.0.0.1:${bare.port}`;
+      bases.push(bareBase);
+      const barePage = await context.newPage();
+      watch(barePage);
+      await barePage.goto(`${bareBase}/`);
+      await expect.poll(() => barePage.locator('#connection').getAttribute('data-state')).toBe('live');
+      for (const type of ['media.user_photo', 'media.user_video']) {
+        const button = barePage.locator(`button[data-send="${type}"]`);
+        expect(await button.isDisabled(), type).toBe(true);
+        expect(await button.getAttribute('title')).toMatch(new RegExp(`^${type.replace('.', '\\.')} needs the sample media host`));
+      }
+      expect(await barePage.locator('#send-note').isVisible()).toBe(true);
+      expect(await barePage.locator('#send-note').innerText()).toContain('Media samples are disabled');
+      await barePage.locator('button[data-send="session.status"]').click();
+      await expect.poll(() => barePage.locator('#deliveries tr[data-state="processed"]').count(), { timeout: 60_000 }).toBe(1);
+      expect(await barePage.locator('#deliveries tbody tr').count()).toBe(1);
+      // With the sample host (the first runtime), nothing is disabled and there is no note.
+      expect(await page.locator('#send-buttons button:disabled').count()).toBe(0);
+      expect(await page.locator('#send-note').isVisible()).toBe(false);
+      expect(pageErrors).toEqual([]);
+      expect(offMachine).toEqual([]);
     });
   },
 );
