@@ -60,6 +60,11 @@ export default tseslint.config(
     },
   },
   {
+    // The inspector's page script runs in the browser, not in Node.
+    files: ['local/inspector/page/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**'],
+          exclude: ['test/e2e/**', 'test/browser/**'],
           // The bundles every synthesized template and bundle test uses, built once.
           globalSetup: ['test/global-setup.ts'],
           // CDK synthesis and the tests that run the bundles take seconds, not milliseconds.
@@ -33,6 +33,16 @@ export default defineConfig({
           globalSetup: ['test/e2e/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          // Each file starts its own local runtime (the bundles are built first) and a Chromium.
+          testTimeout: 240_000,
           hookTimeout: 300_000,
         },
       },

@@ -34,6 +34,8 @@ async function main(options: DevOptions): Promise<void> {
       signingSecret: options.signingSecret,
       publicUrl: options.publicUrl?.href,
       mediaHosts,
+      // The inspector's media sample buttons need it; with --public-url they are disabled.
+      sampleMediaOrigin: media?.origin,
       dynamodb: options.dynamodb,
       onLog: printLog,
       onBatch: (report) => {
@@ -78,6 +80,7 @@ async function main(options: DevOptions): Promise<void> {
     `  SQS and S3      fauxqs at ${runtime.endpoints.sqsS3}`,
     `  EventBridge     what rules would receive: ${path.join(runtime.dataDir, 'published-events.jsonl')}`,
     `  media hosts     ${mediaHosts.join(', ')}   ${media ? `(sample media at ${media.origin})` : '(https only, as deployed)'}`,
+    `  inspector       http://127.0.0.1:${runtime.port}/   (every delivery, live; the dead-letter queue${tunnel ? '; 127.0.0.1 only' : ''})`,
     `  status          http://127.0.0.1:${runtime.port}/__local/status`,
     '',
     ...(tunnel

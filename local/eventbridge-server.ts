@@ -31,7 +31,8 @@ export interface LocalEventBridge {
   close(): Promise<void>;
 }
 
-export async function startEventBridge(logFile?: string): Promise<LocalEventBridge> {
+/** Starts it on 127.0.0.1; `onPublish` is told about each entry (the inspector's journal). */
+export async function startEventBridge(logFile?: string, onPublish?: (event: PublishedEvent) => void): Promise<LocalEventBridge> {
   const published: PublishedEvent[] = [];
   let publishedTotal = 0;
   const server: Server = createServer((req, res) => {
@@ -71,6 +72,11 @@ export async function startEventBridge(logFile?: string): Promise<LocalEventBrid
         rememberRecent(published, event);
         publishedTotal++;
         if (logFile) appendFileSync(logFile, `${JSON.stringify(event)}\n`, { mode: 0o600 });
+        try {
+          onPublish?.(event);
+        } catch {
+          // An observer's mistake is not EventBridge's.
+        }
         return { EventId: randomUUID() };
       });
       reply(200, { FailedEntryCount: 0, Entries: entries });

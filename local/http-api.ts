@@ -28,13 +28,19 @@ export type HttpApiTarget = (event: APIGatewayProxyEventV2) => Promise<APIGatewa
 /** Extra routes of the local server (the status page, the reverify route); not part of the AWS API. Each answers every method. */
 export type LocalRoute = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Builds the payload v2 event API Gateway would send for this request and body. */
-export function toHttpApiEvent(req: IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://local');
+/** The request's headers, lower-case names, repeated ones joined with commas (as API Gateway's payload 2.0 does). */
+function flatHeaders(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   }
+  return headers;
+}
+
+/** Builds the payload v2 event API Gateway would send for this request and body. */
+export function toHttpApiEvent(req: IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const headers = flatHeaders(req);
   const contentType = headers['content-type'] ?? '';
   const isText = body.length === 0 || TEXT_TYPES.test(contentType);
   return {
@@ -83,6 +89,23 @@ export interface HttpApiOptions {
    * @default - loopback Hosts only
    */
   readonly publicUrl?: URL;
+  /** Serves the local pages besides the webhook route (the inspector, local/inspector/); returns false for a request it does not serve. */
+  readonly localPages?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Told about every answer of the webhook route, with the request's headers and body (the inspector's journal). */
+  readonly onAnswer?: (exchange: WebhookExchange) => void;
+}
+
+/** A request to the webhook route and its answer. */
+export interface WebhookExchange {
+  readonly receivedAt: Date;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body; empty when it was over API Gateway's limit and not kept. */
+  readonly body: Buffer;
+  /** The body's size in bytes. */
+  readonly bytes: number;
+  readonly status: number;
+  readonly responseBody: Buffer;
+  readonly durationMs: number;
 }
 
 /** Starts the local HTTP API on 127.0.0.1. */
@@ -100,28 +123,51 @@ export async function startHttpApi(
     const extra = options.extraRoutes?.[path];
     // An extra route answers every method itself (the status page reads, the reverify route runs on POST).
     if (extra) return extra(req, res);
+    if (path !== WEBHOOK_PATH && options.localPages?.(req, res)) return;
     if (path !== WEBHOOK_PATH || req.method !== 'POST') return json(res, 404, { message: 'Not Found' });
     const chunks: Buffer[] = [];
     let size = 0;
+    const receivedAt = new Date();
+    // Every answer of the webhook route goes through here, so that onAnswer sees each one.
+    const answer = (status: number, headers: Record<string, string | number>, body: Buffer) => {
+      res.writeHead(status, { ...headers, 'content-length': body.length });
+      res.end(body);
+      if (!options.onAnswer) return;
+      const requestBody = size > API_GATEWAY_MAX_BODY ? Buffer.alloc(0) : Buffer.concat(chunks);
+      const exchange = {
+        receivedAt,
+        headers: flatHeaders(req),
+        body: requestBody,
+        bytes: size,
+        status,
+        responseBody: body,
+        durationMs: Date.now() - receivedAt.getTime(),
+      };
+      try {
+        options.onAnswer(exchange);
+      } catch {
+        // An observer's mistake is not the API's.
+      }
+    };
+    const answerJson = (status: number, body: unknown) => answer(status, { 'content-type': 'application/json' }, Buffer.from(JSON.stringify(body)));
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= API_GATEWAY_MAX_BODY) chunks.push(chunk);
     });
     req.on('end', async () => {
-      if (size > API_GATEWAY_MAX_BODY) return json(res, 413, { message: 'Request Entity Too Large' });
+      if (size > API_GATEWAY_MAX_BODY) return answerJson(413, { message: 'Request Entity Too Large' });
       // Lambda throttles (TooManyRequestsException) and API Gateway turns that into a 500, never a 429.
       if (options.maxConcurrency !== undefined && inFlight >= options.maxConcurrency) {
-        return json(res, 500, { message: 'Internal Server Error' });
+        return answerJson(500, { message: 'Internal Server Error' });
       }
       inFlight++;
       try {
         const result = await target(toHttpApiEvent(req, Buffer.concat(chunks)));
         const body = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '');
-        res.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), 'content-length': body.length });
-        res.end(body);
+        answer(result.statusCode ?? 200, { ...(result.headers as Record<string, string>) }, body);
       } catch {
         // What API Gateway answers when the integration fails (crash, timeout).
-        json(res, 500, { message: 'Internal Server Error' });
+        answerJson(500, { message: 'Internal Server Error' });
       } finally {
         inFlight--;
       }

@@ -15,8 +15,10 @@ import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { ArchiveMirror } from './archive-mirror';
 import type { PublishedEvent } from './eventbridge-server';
 import { DEFAULT_LOCAL_PORT, startHttpApi } from './http-api';
+import { DeliveryJournal, observeBatch } from './inspector/journal';
+import { createInspector } from './inspector/server';
 import type { EnvironmentInfo } from './local-lambda';
-import { watchDeadLetters } from './pipeline/dead-letters';
+import { inspectDeadLetters, watchDeadLetters } from './pipeline/dead-letters';
 import { startFaultInjection, type LocalFaults } from './pipeline/faults';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startFunctions, type LocalFunctions } from './pipeline/functions';
 import { createResources, type LocalResources } from './pipeline/resources';
@@ -73,6 +75,8 @@ export interface LocalRuntimeOptions {
    * @default - loopback only, plain http allowed to loopback media hosts
    */
   readonly publicUrl?: string;
+  /** Origin of the sample media host, used by the inspector's media sample buttons. @default - none: those buttons are disabled */
+  readonly sampleMediaOrigin?: string;
 }
 
 /** A message in the dead-letter queue, as the status page shows it. */
@@ -169,12 +173,15 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
     throw new Error(`publicUrl needs signingSecret: FaceSign signs with the secret its dashboard shows, which a generated one never matches`);
   }
   const signingSecret = options.signingSecret ?? `whsec_${randomBytes(24).toString('hex')}`;
+  // The inspector (local/inspector/) records every delivery and what became of it.
+  const journal = new DeliveryJournal();
   const services = await startServices(
     {
       dynamodb: options.dynamodb ?? 'auto',
       signingSecret,
       dataDir,
       onFallback: (reason) => options.onLog?.('runtime', `using dynalite: ${reason}`),
+      onPublish: (event) => journal.published(event),
     },
     teardown,
   );
@@ -195,28 +202,49 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
       mediaAllowHttpLoopback: publicUrl === undefined,
       retryBaseDelaySeconds: options.retryBaseDelaySeconds,
       onLog: options.onLog,
+      onProcessorLog: (line) => journal.processorLog(line),
     },
     injection?.endpoints,
     teardown,
   );
   const mirror = new ArchiveMirror(clients.s3, resources.bucket, path.join(dataDir, 'archive'));
-  const eventSource = startProcessorEventSource(clients.sqs, resources, settings, functions, teardown, (report) => {
+  const eventSource = startProcessorEventSource(clients.sqs, resources, settings, functions, journal, teardown, (report) => {
     options.onBatch?.(report);
     void mirror.sync().catch(() => undefined);
   });
-  const deadLetters = watchDeadLetters(services.sqsS3.endpoint, resources.deadLetterQueueName, options.onDeadLetter);
+  // Checked every second in every run: the inspector's journal is told too.
+  const deadLetters = watchDeadLetters(services.sqsS3.endpoint, resources.deadLetterQueueName, (message, count) => {
+    options.onDeadLetter?.(message, count);
+    journal.deadLettered(message);
+  });
   teardown.add(() => deadLetters.stop());
 
   const reverify = () => functions.reverifier.invoke<ReverifyReport>({});
   const status = () => readStatus({ services, resources, functions, settings, sqs: clients.sqs, eventSource });
+  const inspector = createInspector({
+    journal,
+    signingSecret,
+    sampleMediaOrigin: options.sampleMediaOrigin,
+    s3: clients.s3,
+    bucket: resources.bucket,
+    queues: { sqs: clients.sqs, queueUrl: resources.queueUrl, deadLetterQueueUrl: resources.deadLetterQueueUrl },
+    listDeadLetters: () => inspectDeadLetters(services.sqsS3.endpoint, resources.deadLetterQueueName),
+  });
   const api = await startHttpApi((event) => functions.verifier.invoke(event), {
+    // Served after the Host check: loopback only, never through the tunnel (public-url.ts).
+    localPages: inspector.handle,
+    onAnswer: (exchange) => journal.answered(exchange),
     port: options.port ?? DEFAULT_LOCAL_PORT,
     // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
     maxConcurrency: settings.verifier.reservedConcurrency,
     publicUrl,
     extraRoutes: { '/__local/status': statusRoute(status), [LOCAL_REVERIFY_PATH]: reverifyRoute(reverify) },
   });
-  teardown.add(() => api.stop());
+  teardown.add(
+    () => api.stop(),
+    // Runs before api.stop() (newest first): the open event streams would keep the server from closing.
+    () => inspector.stop(),
+  );
 
   const { dynamodb, sqsS3, secrets, eventBridge } = services;
   return {
@@ -262,12 +290,13 @@ function localClients(services: LocalServices): { ddb: DynamoDBClient; sqs: SQSC
   };
 }
 
-/** The processor's SQS event source, as Lambda's event source mapping runs it with the stack's settings. */
+/** The processor's SQS event source, as Lambda's event source mapping runs it with the stack's settings, each batch told to the journal. */
 function startProcessorEventSource(
   sqs: SQSClient,
   resources: LocalResources,
   settings: StackSettings,
   functions: LocalFunctions,
+  journal: DeliveryJournal,
   teardown: Teardown,
   onBatch: (report: { records: number; failed: number; error?: Error }) => void,
 ): SqsEventSourceStats {
@@ -278,7 +307,8 @@ function startProcessorEventSource(
     region: LOCAL_REGION,
     batchSize: settings.processor.batchSize,
     maxConcurrency: settings.processor.maxConcurrency,
-    invoke: (event) => functions.processor.invoke<SQSBatchResponse>(event),
+    // The inspector's journal sees each batch's records go in and what became of them.
+    invoke: (event) => observeBatch(journal, event, () => functions.processor.invoke<SQSBatchResponse>(event)),
     onBatch,
   });
   // Stop receiving and end the invocations in flight at once (their records are not deleted, as

@@ -43,3 +43,8 @@ export function buildSampleEvent(type: FaceSignEventType | string, options: Samp
   }
   return event;
 }
+
+/** The sample media host's file for a media event type: a video for `media.user_video`, else a photo (see sample-media.ts). */
+export function sampleMediaUrl(origin: string, type: string): string {
+  return `${origin}/sample.${type === 'media.user_video' ? 'mp4' : 'jpg'}?X-Signature=local`;
+}

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../contract/event';
 import { signFaceSignPayload } from '../contract/signature';
 import { DEFAULT_LOCAL_PORT, localWebhookUrl } from './http-api';
-import { buildSampleEvent } from './sample-events';
+import { buildSampleEvent, sampleMediaUrl } from './sample-events';
 
 const USAGE = `usage: npm run send-event -- <type> [--url URL] [--session ID] [--media-url URL] [--id ID]
 types: ${FACESIGN_EVENT_TYPES.join(', ')} (or any other type string)
@@ -60,10 +60,8 @@ export async function sendEvent(argv: string[], env: NodeJS.ProcessEnv = process
     console.error(`no signing secret for ${url}: ${why}`);
     return 2;
   }
-  const extension = type === 'media.user_video' ? 'mp4' : 'jpg';
   const mediaUrl =
-    values['media-url'] ??
-    (isMediaEventType(type) && local.sampleMediaOrigin && !values.url ? `${local.sampleMediaOrigin}/sample.${extension}?X-Signature=local` : undefined);
+    values['media-url'] ?? (isMediaEventType(type) && local.sampleMediaOrigin && !values.url ? sampleMediaUrl(local.sampleMediaOrigin, type) : undefined);
   const event = buildSampleEvent(type, { id: values.id, sessionId: values.session, mediaUrl });
   const body = JSON.stringify(event);
   const { headers } = signFaceSignPayload(body, secret);

@@ -26,6 +26,8 @@ export interface LocalFunctionsOptions {
   /** Base of the processor's retry backoff, in seconds. @default - the handler's */
   readonly retryBaseDelaySeconds?: number;
   readonly onLog?: (functionName: string, line: string) => void;
+  /** Told each line the processor prints too (the inspector's journal reads its attempts from them). */
+  readonly onProcessorLog?: (line: string) => void;
 }
 
 /** The running functions: the verifier and processor, and the reverifier the reverify route runs. */
@@ -95,7 +97,10 @@ export function startFunctions(
     timeoutMs: settings.processor.timeoutSeconds * 1000,
     memoryMb: settings.processor.memoryMb,
     concurrency: settings.processor.maxConcurrency,
-    onLog: (line) => options.onLog?.('processor', line),
+    onLog: (line) => {
+      options.onLog?.('processor', line);
+      options.onProcessorLog?.(line);
+    },
     environment: {
       ...settings.processor.environment,
       ...functionEnvironment(

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { buildHandlerBundles } from '../../scripts/handler-bundles';
-import { startEventBridge, type LocalEventBridge } from '../eventbridge-server';
+import { startEventBridge, type LocalEventBridge, type PublishedEvent } from '../eventbridge-server';
 import { startSecretsManager, type LocalSecretsManager } from '../secrets-manager-server';
 import { startDynamoDB, type DynamoDBEngine, type LocalDynamoDB } from '../services/dynamodb';
 import { startSqsS3, type LocalSqsS3 } from '../services/sqs-s3';
@@ -30,6 +30,8 @@ export interface LocalServicesOptions {
   readonly dataDir: string;
   /** Told why the pure-Node DynamoDB runs instead of DynamoDB Local. */
   readonly onFallback: (reason: string) => void;
+  /** Told about each entry published to EventBridge (the inspector's journal). */
+  readonly onPublish?: (event: PublishedEvent) => void;
 }
 
 /** Starts every service and builds the bundles; each service's stop goes to `teardown`, also when another fails to start. */
@@ -45,7 +47,7 @@ export async function startServices(options: LocalServicesOptions, teardown: Tea
     started(startDynamoDB(options.dynamodb, options.onFallback), (s) => s.stop()),
     started(startSqsS3(), (s) => s.stop()),
     started(startSecretsManager({ [LOCAL_SECRET_ID]: options.signingSecret }), (s) => s.close()),
-    started(startEventBridge(path.join(options.dataDir, 'published-events.jsonl')), (s) => s.close()),
+    started(startEventBridge(path.join(options.dataDir, 'published-events.jsonl'), options.onPublish), (s) => s.close()),
   ] as const;
   // Every start settles before a failure is thrown, so what did start is in `teardown` by then.
   await Promise.allSettled(all);

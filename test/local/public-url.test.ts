@@ -11,6 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { signFaceSignPayload, verifyFaceSignSignature } from '../../contract/signature';
 import { WEBHOOK_PATH } from '../../contract/webhook-path';
 import { startHttpApi } from '../../local/http-api';
+import { DeliveryJournal } from '../../local/inspector/journal';
+import { createInspector } from '../../local/inspector/server';
 import { admitRequest, isPublicHost, parsePublicUrl, PublicUrlError } from '../../local/public-url';
 import { startLocalRuntime } from '../../local/runtime';
 
@@ -252,6 +254,144 @@ describe('the local HTTP API with --public-url', () => {
     expect(answer.status).toBe(403);
     expect(JSON.parse(answer.body).message).toMatch(/^Host "abc123\.ngrok-free\.app" refused: .*npm run dev -- --public-url https:\/\/<tunnel host>$/);
     expect(seen).toHaveLength(0);
+  });
+});
+
+describe('the inspector with --public-url', () => {
+  let cleanup: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const step of cleanup.reverse()) await step();
+    cleanup = [];
+  });
+
+  /** The HTTP API as the runtime mounts the inspector, with S3, SQS and the dead-letter listing counted. */
+  async function apiWithInspector() {
+    const secret = 'whsec_tunnel_inspector_test';
+    const calls = { s3: 0, sqs: 0, deadLetters: 0 };
+    const stub = (client: 's3' | 'sqs') => {
+      calls[client]++;
+      throw new Error(`${client} is not here`);
+    };
+    const seen: APIGatewayProxyEventV2[] = [];
+    const journal = new DeliveryJournal();
+    const inspector = createInspector({
+      journal,
+      signingSecret: secret,
+      s3: { send: async () => stub('s3') } as never,
+      bucket: 'b',
+      queues: { sqs: { send: async () => stub('sqs') } as never, queueUrl: 'q', deadLetterQueueUrl: 'dlq' },
+      listDeadLetters: async () => {
+        calls.deadLetters++;
+        return [{ messageId: 'dlq-1', failureReason: 'media_not_available', eventId: 'evt_dead' }];
+      },
+    });
+    const api = await startHttpApi(
+      async (event) => {
+        seen.push(event);
+        const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64') : Buffer.from(event.body ?? '', 'utf8');
+        const verdict = verifyFaceSignSignature(body, event.headers, [secret]);
+        return verdict.ok ? { statusCode: 200, body: '{"received":true}' } : { statusCode: 401, body: JSON.stringify({ error: verdict.reason }) };
+      },
+      {
+        port: 0,
+        publicUrl: PUBLIC_URL,
+        localPages: inspector.handle,
+        onAnswer: (exchange) => journal.answered(exchange),
+        extraRoutes: { '/__local/status': (_req, res) => res.end('{"published":["event contents"]}') },
+      },
+    );
+    cleanup.push(
+      () => api.stop(),
+      () => inspector.stop(),
+    );
+    return { port: api.port, secret, calls, seen, journal };
+  }
+
+  it('through the tunnel Host or with forwarding headers, the page, every /__inspector/ route (GET and POST), thumbnails and /__local/* answer 403 and do nothing', async () => {
+    const { port, secret, calls, seen, journal } = await apiWithInspector();
+    const loopback = `127.0.0.1:${port}`;
+    const origin = `http://${loopback}`;
+    // A real delivery through the tunnel, with a photo stored: the journal has something to show and a thumbnail to serve.
+    const event = { id: 'evt_secret_contents', type: 'media.user_photo', createdAt: 1, sessionId: 'ses_private' };
+    const body = Buffer.from(JSON.stringify(event));
+    const delivered = await send(port, {
+      path: WEBHOOK_PATH,
+      method: 'POST',
+      headers: { host: TUNNEL, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7', ...signFaceSignPayload(body, secret).headers },
+      body,
+    });
+    expect(delivered.status).toBe(200);
+    journal.recordsReceived([{ messageId: 'm1', body: body.toString('utf8'), attempt: 1 }]);
+    journal.published({
+      detailType: 'media.user_photo',
+      detail: {
+        event: { id: event.id },
+        archive: { key: 'events/s/1.json' },
+        media: { key: 'media/s/p.jpg', bytes: 1, sha256: 'a', contentType: 'image/jpeg' },
+      },
+    });
+    expect(journal.deliveries()[0].media?.thumbnail).toBe(true);
+    const before = { ...calls };
+    const deliveredCount = seen.length;
+
+    const requests: Array<{ path: string; method?: string; body?: Buffer }> = [
+      { path: '/' },
+      { path: '/index.html' },
+      { path: '/__inspector/state' },
+      { path: '/__inspector/events' },
+      { path: '/__inspector/inspector.mjs' },
+      { path: '/__inspector/inspector.css' },
+      { path: '/__inspector/favicon.svg' },
+      { path: '/__inspector/media?delivery=1' },
+      { path: '/__inspector/nothing' },
+      { path: '/__local/status' },
+      { path: '/__inspector/send', method: 'POST', body: Buffer.from('{"type":"session.status"}') },
+      { path: '/__inspector/resend', method: 'POST', body: Buffer.from('{"delivery":1}') },
+      { path: '/__inspector/redrive', method: 'POST', body: Buffer.from('{"messageId":"dlq-1"}') },
+      { path: '/__inspector/state', method: 'POST', body: Buffer.from('{}') },
+    ];
+    const ways: Array<[string, Record<string, string>]> = [
+      ['the tunnel Host', { host: TUNNEL }],
+      ['the tunnel Host, forwarded', { host: TUNNEL, 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': TUNNEL }],
+      ['the tunnel Host with port 443', { host: `${TUNNEL}:443` }],
+      ['a rewritten Host, X-Forwarded-For', { host: loopback, 'x-forwarded-for': '203.0.113.7' }],
+      ['a rewritten Host, Forwarded', { host: loopback, forwarded: 'for=203.0.113.7;proto=https' }],
+      ['a rewritten Host, CF-Connecting-IP', { host: `localhost:${port}`, 'cf-connecting-ip': '203.0.113.7' }],
+      ['a rewritten Host, X-Forwarded-Host only', { host: loopback, 'x-forwarded-host': TUNNEL }],
+    ];
+    for (const [way, headers] of ways) {
+      for (const r of requests) {
+        // With this page's own Origin and a JSON body: everything the inspector's own check asks for.
+        const answer = await send(port, { path: r.path, method: r.method, headers: { ...headers, origin, 'content-type': 'application/json' }, body: r.body });
+        expect(answer.status, `${way}: ${r.method ?? 'GET'} ${r.path}`).toBe(403);
+        expect(JSON.parse(answer.body).message, `${way}: ${r.path}`).toMatch(
+          /is served on 127\.0\.0\.1:\d+ or localhost:\d+ only; through .*, only \/webhooks\/facesign is$/,
+        );
+        expect(answer.body).not.toMatch(/evt_secret_contents|ses_private|event contents|dlq-1|<html/);
+      }
+    }
+    // Nothing reached the inspector: no sample sent or resent, no S3 read, no SQS call, no listing.
+    expect(seen).toHaveLength(deliveredCount);
+    expect(journal.deliveries()).toHaveLength(1);
+    expect(calls).toEqual(before);
+
+    // The same routes on loopback are live (so the 403s above are the tunnel's doing).
+    const page = await send(port, { path: '/', headers: { host: loopback } });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<html');
+    const state = await send(port, { path: '/__inspector/state', headers: { host: loopback } });
+    expect(state.status).toBe(200);
+    expect(state.body).toContain('evt_secret_contents');
+    expect((await send(port, { path: '/__inspector/media?delivery=1', headers: { host: loopback } })).status).toBe(502);
+    expect(calls.s3).toBe(before.s3 + 1);
+    const sent = await send(port, {
+      path: '/__inspector/send',
+      method: 'POST',
+      headers: { host: loopback, origin, 'content-type': 'application/json' },
+      body: Buffer.from('{"type":"session.status"}'),
+    });
+    expect(JSON.parse(sent.body)).toEqual({ status: 200, answer: '{"received":true}' });
+    expect(seen).toHaveLength(deliveredCount + 1);
   });
 });
 

@@ -183,6 +183,34 @@ describe('npm run dev -- --public-url, receiving through a tunnel', { timeout: 1
       expect(JSON.parse(local.body).deadLetterQueue.messages).toContainEqual(
         expect.objectContaining({ eventId: 'evt_tunnel_media', failureReason: 'media_host_not_allowed' }),
       );
+      // The inspector stays on 127.0.0.1: through the tunnel, its page, state and buttons answer 403.
+      expect(output).toContain(`inspector       http://127.0.0.1:${port}/   (every delivery, live; the dead-letter queue; 127.0.0.1 only)`);
+      for (const [method, route] of [
+        ['GET', '/'],
+        ['GET', '/__inspector/state'],
+        ['POST', '/__inspector/send'],
+      ]) {
+        const refused = await send(port, {
+          path: route,
+          method,
+          headers: { host: TUNNEL, 'x-forwarded-for': '203.0.113.7', origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json' },
+          body: method === 'POST' ? Buffer.from('{"type":"session.status"}') : undefined,
+        });
+        expect(refused.status, `${method} ${route}`).toBe(403);
+        expect(refused.body).not.toContain('evt_tunnel');
+      }
+      // On loopback it shows the tunnelled delivery; with no sample media host, its media samples are refused, saying why.
+      const inspected = JSON.parse((await send(port, { path: '/__inspector/state', headers: { host: `127.0.0.1:${port}` } })).body);
+      expect(inspected.deliveries).toContainEqual(expect.objectContaining({ eventId: 'evt_tunnel' }));
+      expect(Object.keys(inspected.unavailableSamples)).toContain('media.user_photo');
+      const mediaSample = await send(port, {
+        path: '/__inspector/send',
+        method: 'POST',
+        headers: { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json' },
+        body: Buffer.from('{"type":"media.user_photo"}'),
+      });
+      expect(mediaSample.status).toBe(409);
+      expect(JSON.parse(mediaSample.body).message).toMatch(/^media\.user_photo needs the sample media host/);
       // Another tunnel's Host: refused.
       expect((await send(port, { path: WEBHOOK_PATH, method: 'POST', headers: { host: 'other.ngrok-free.app' }, body: status.body })).status).toBe(403);
       expect(statSync(path.join(cwd, '.facesign-local', 'runtime.json')).mode & 0o777).toBe(0o600);
