@@ -57,6 +57,15 @@ export const CLIENT_TIMEOUTS = {
   reverifier: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
 } as const satisfies Record<string, ClientTimeouts>;
 
+/**
+ * Most of the verifier's time a hold of a refused delivery may take, from the moment it starts:
+ * loading the hold's clients at the first one, the counter and the upload together. FaceSign gets
+ * its 401 after the hold, so this bounds how much later it comes (a 401 is final either way); the
+ * invocation's deadline (10 s less 1 s) bounds it too. Here, not in verifier/hold-store.ts, so that
+ * the verifier starts the clock before it loads that module.
+ */
+export const HOLD_BUDGET_MS = 5_000;
+
 /** Constructor settings for an SDK v3 client with these timeouts. */
 export function clientConfig(timeouts: ClientTimeouts) {
   return {

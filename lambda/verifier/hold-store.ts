@@ -48,13 +48,6 @@ export interface HoldStoreOptions {
   readonly maxPerHour: number;
 }
 
-/**
- * Most of the verifier's time a hold may take (counter and upload together, the first one's client
- * loading included). FaceSign gets its 401 after the hold, so this bounds how much later it comes
- * (a 401 is final either way); the invocation's deadline (10 s less 1 s) bounds it too.
- */
-export const HOLD_BUDGET_MS = 5_000;
-
 /** How long a counter item outlives its hour, for DynamoDB's TTL to remove it (TTL deletes within days, so it only tidies). */
 const COUNTER_TTL_SLACK_SECONDS = 3600;
 

@@ -5,7 +5,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { CLIENT_TIMEOUTS, clientConfig } from '../shared/aws-clients';
+import { CLIENT_TIMEOUTS, clientConfig, HOLD_BUDGET_MS } from '../shared/aws-clients';
 import { loadVerifierConfig } from '../shared/config';
 import { SETTINGS } from '../../contract/settings';
 import { createObservability, SERVICE } from '../shared/observability';
@@ -53,11 +53,11 @@ function holdStoreOf(settings: NonNullable<typeof hold>): Promise<DeliveryHoldSt
   return holdStore;
 }
 
-/** Holds within HOLD_BUDGET_MS and the invocation's own deadline, whichever ends first. */
+/** Holds within HOLD_BUDGET_MS (counted from here, the first hold's module loading included) and the invocation's own deadline. */
 async function holdWithin(request: HoldRequest, invocation: AbortSignal): Promise<Awaited<ReturnType<DeliveryHoldStore['hold']>>> {
-  const { HOLD_BUDGET_MS } = await import('./hold-store.js');
+  const budget = AbortSignal.any([invocation, AbortSignal.timeout(HOLD_BUDGET_MS)]);
   const store = await holdStoreOf(hold!);
-  return store.hold(request, AbortSignal.any([invocation, AbortSignal.timeout(HOLD_BUDGET_MS)]));
+  return store.hold(request, budget);
 }
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {

@@ -5,7 +5,7 @@ import { ENV } from '../../../lambda/shared/config';
 import { signFaceSignPayload } from '../../../contract/signature';
 import { sampleEvent } from '../../support/events';
 import { captureOutputJson } from '../../support/observability';
-import { HOLD_BUDGET_MS } from '../../../lambda/verifier/hold-store';
+import { HOLD_BUDGET_MS } from '../../../lambda/shared/aws-clients';
 
 /**
  * The verifier's SDK clients against a service that accepts the connection and never answers:
@@ -171,7 +171,8 @@ describe('verifier handler: holding a refused delivery when S3 or DynamoDB accep
     vi.stubEnv('AWS_ENDPOINT_URL_S3', hungUrl);
     const answer = await timed(FUNCTION_TIMEOUT_MS, 'whsec_wrong');
     expect(answer).toMatchObject({ statusCode: 401, error: 'signature_mismatch' });
-    expect(answer.elapsedMs).toBeLessThan(HOLD_BUDGET_MS + 1_000);
+    // The budget, plus the secret read and the verification on a busy machine; well inside the 10 s timeout.
+    expect(answer.elapsedMs).toBeLessThan(HOLD_BUDGET_MS + 2_000);
     expect(dropped()).toContain('store_unavailable');
   });
 
