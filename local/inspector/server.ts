@@ -12,6 +12,8 @@
  * A POST is refused (403) unless its Origin is this server's own loopback origin: the Host check
  * stops DNS rebinding, the Origin check stops another page's form or fetch from pressing buttons.
  * Neither the page nor its JSON holds the signing secret, a signature header, or a URL's query.
+ * Every answer is same-origin only (Cross-Origin-Resource-Policy), so another page cannot embed a
+ * stored photo with an <img> either.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -214,6 +216,9 @@ export function createInspector(options: InspectorOptions): Inspector {
       'content-type': delivery.media.contentType,
       'x-content-type-options': 'nosniff',
       'content-security-policy': "default-src 'none'; sandbox",
+      // An <img> needs no CORS: without this, any web page open in the browser could embed a
+      // stored photo (and learn from its size which deliveries hold one).
+      'cross-origin-resource-policy': 'same-origin',
       'cache-control': 'private, max-age=3600',
     });
     (out.Body as Readable).pipe(res);
@@ -283,6 +288,7 @@ function pageHeaders(): Record<string, string> {
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
+    'cross-origin-resource-policy': 'same-origin',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-store',
   };
@@ -312,7 +318,13 @@ async function readJsonBody(req: IncomingMessage): Promise<JsonBody> {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'cross-origin-resource-policy': 'same-origin',
+  });
   res.end(text);
 }
 

@@ -170,6 +170,27 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       const thumbnail = photoRow.locator('img.thumbnail');
       await expect.poll(() => thumbnail.getAttribute('data-loaded')).toBe('true');
       expect(await thumbnail.getAttribute('src')).toMatch(/^\/__inspector\/media\?delivery=\d+$/);
+      // Another web page the developer has open cannot embed that photo (an <img> needs no CORS,
+      // and its size would tell which deliveries hold one): the thumbnail is same-origin only.
+      const src = `${base}${await thumbnail.getAttribute('src')}`;
+      const foreign = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<img id="stolen" src="${src}">`));
+      const foreignListener = await listenOnLoopback(foreign);
+      cleanup.push(() => foreignListener.close());
+      const foreignBase = `http://127.0.0.1:${foreignListener.port}`;
+      bases.push(foreignBase);
+      const foreignPage = await context.newPage();
+      await foreignPage.goto(`${foreignBase}/`);
+      // A string: this file is type-checked without the DOM's types (as page-probe.mjs is run).
+      const embeddedWidth = (await foreignPage.evaluate(`new Promise((resolve) => {
+        const img = document.getElementById('stolen');
+        if (img.complete) return resolve(img.naturalWidth);
+        img.onload = () => resolve(img.naturalWidth);
+        img.onerror = () => resolve(0);
+      })`)) as number;
+      await foreignPage.close();
+      expect(embeddedWidth, 'a stored photo embedded by another origin').toBe(0);
+      const ownWidth = await thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+      expect(ownWidth).toBeGreaterThan(0);
 
       // A photo whose file is missing: dead-lettered with the reason; fixed, then redriven from the page.
       const missing = buildSampleEvent('media.user_photo', { id: 'evt_missing_photo', mediaUrl: `${flakyOrigin}/missing.jpg?X-Amz-Signature=abc` });
