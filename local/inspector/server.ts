@@ -25,9 +25,11 @@ import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../../contract/event';
 import { signFaceSignPayload } from '../../contract/signature';
 import { WEBHOOK_PATH } from '../../contract/webhook-path';
 import { buildSampleEvent, sampleMediaUrl } from '../sample-events';
-import { isLoopbackHost } from '../services/loopback-host';
+import { isOwnOrigin } from '../services/loopback-host';
 import type { DeliveryJournal } from './journal';
 import { redriveDeadLetter, type RedriveQueues } from './redrive';
+
+export { isOwnOrigin };
 
 /** The path prefix of the inspector's own routes (the page itself is `/`). */
 export const INSPECTOR_PREFIX = '/__inspector/';
@@ -85,22 +87,6 @@ const STATIC: Record<string, { file: string; type: string }> = {
 /** Only this server's own files run or load; nothing from elsewhere, no inline script, no framing. */
 const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/**
- * True when a state-changing request comes from this server's own page: its Origin is a loopback
- * origin (`http://127.0.0.1:<port>`, `http://localhost:<port>`) on the port it arrived on. A
- * request without an Origin is refused too: browsers send one with every POST.
- */
-export function isOwnOrigin(origin: string | undefined, port: number): boolean {
-  if (!origin) return false;
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return false;
-  }
-  return url.protocol === 'http:' && url.origin === origin && isLoopbackHost(url.host, port);
-}
 
 export function createInspector(options: InspectorOptions): Inspector {
   const { journal } = options;

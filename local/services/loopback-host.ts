@@ -7,6 +7,9 @@
  *   loopback address or localhost with its own port, as a browser sends when the URL really is
  *   http://127.0.0.1:<port> or http://localhost:<port>. (The webhook API also serves a tunnel's
  *   host on its webhook route, only when opted in: ../public-url.ts.)
+ * - A page on another origin needs no DNS rebinding to send a POST (a form, or fetch in no-cors
+ *   mode, needs no CORS): the inspector's buttons and the webhook route refuse a browser's foreign
+ *   Origin (`isOwnOrigin`).
  * - Files that hold the signing secret are readable by their owner only.
  */
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
@@ -27,6 +30,22 @@ export function isLoopbackHost(host: string | undefined, port: number | 'any', o
   if (match === null || (port !== 'any' && Number(match[2]) !== port)) return false;
   const name = match[1];
   return LOOPBACK_NAMES.has(name) || (options.subdomainsOfLocalhost === true && /^([a-z0-9-]+\.)+localhost$/.test(name));
+}
+
+/**
+ * True when a browser's Origin header names a page of this server itself: a loopback origin
+ * (`http://127.0.0.1:<port>`, `http://localhost:<port>`) on the port the request arrived on. No
+ * Origin is not one (where a button requires it: browsers send one with every POST).
+ */
+export function isOwnOrigin(origin: string | undefined, port: number): boolean {
+  if (!origin) return false;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'http:' && url.origin === origin && isLoopbackHost(url.host, port);
 }
 
 /**

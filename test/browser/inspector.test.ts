@@ -187,7 +187,21 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
         img.onload = () => resolve(img.naturalWidth);
         img.onerror = () => resolve(0);
       })`)) as number;
+      // Nor can it post to the webhook route (no CORS is needed for that either) and fill the
+      // inspector with its requests: refused before the verifier, recorded nowhere.
+      const forgedByPage = JSON.stringify(buildSampleEvent('session.status', { id: 'evt_posted_by_another_page' }));
+      const posted = await foreignPage.evaluate(
+        ([url, body]) =>
+          fetch(url, { method: 'POST', mode: 'no-cors', body }).then(
+            () => 'answered',
+            (error: Error) => `failed: ${error.message}`,
+          ),
+        [runtime.webhookUrl, forgedByPage] as const,
+      );
       await foreignPage.close();
+      expect(posted).toBe('answered');
+      const recorded = (await (await fetch(`${base}/__inspector/state`)).json()) as { deliveries: Array<{ eventId?: string }> };
+      expect(recorded.deliveries.map((d) => d.eventId)).not.toContain('evt_posted_by_another_page');
       expect(embeddedWidth, 'a stored photo embedded by another origin').toBe(0);
       const ownWidth = await thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
       expect(ownWidth).toBeGreaterThan(0);
