@@ -198,6 +198,47 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
           ),
         [runtime.webhookUrl, forgedByPage] as const,
       );
+      // Nor can it go around the verifier: fauxqs's SNS query API takes form POSTs (no CORS
+      // either), and a topic subscribed to the queue would deliver an unsigned event to the processor.
+      const sns = (params: Record<string, string>) => new URLSearchParams(params).toString();
+      const topicArn = 'arn:aws:sns:us-east-1:000000000000:from-another-page';
+      bases.push(runtime.endpoints.sqsS3);
+      const injected = await foreignPage.evaluate(
+        async ([endpoint, calls]) => {
+          const answers: string[] = [];
+          for (const body of calls) {
+            answers.push(
+              await fetch(`${endpoint}/`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).then(
+                () => 'answered',
+                (error: Error) => `failed: ${error.message}`,
+              ),
+            );
+          }
+          return answers;
+        },
+        [
+          runtime.endpoints.sqsS3,
+          [
+            sns({ Action: 'CreateTopic', Name: 'from-another-page' }),
+            sns({
+              Action: 'Subscribe',
+              TopicArn: topicArn,
+              Protocol: 'sqs',
+              Endpoint: 'arn:aws:sqs:us-east-1:000000000000:facesign-events',
+              'Attributes.entry.1.key': 'RawMessageDelivery',
+              'Attributes.entry.1.value': 'true',
+            }),
+            sns({ Action: 'Publish', TopicArn: topicArn, Message: forgedByPage }),
+          ],
+        ] as const,
+      );
+      expect(injected).toEqual(['answered', 'answered', 'answered']);
+      const topics = await fetch(`${runtime.endpoints.sqsS3}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: sns({ Action: 'ListTopics' }),
+      });
+      expect(await topics.text()).not.toContain('from-another-page');
       await foreignPage.close();
       expect(posted).toBe('answered');
       const recorded = (await (await fetch(`${base}/__inspector/state`)).json()) as { deliveries: Array<{ eventId?: string }> };
