@@ -6,12 +6,14 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEventBridge } from '../../local/eventbridge-server';
 import { startHttpApi } from '../../local/http-api';
 import { startSampleMedia } from '../../local/sample-media';
 import { startSecretsManager } from '../../local/secrets-manager-server';
+import { startDynamoDB } from '../../local/services/dynamodb';
 import { isLoopbackHost, writePrivateFile } from '../../local/services/loopback-host';
 import { startSqsS3 } from '../../local/services/sqs-s3';
 
@@ -190,6 +192,27 @@ describe('the local SQS and S3 (fauxqs), which hold payloads and media', () => {
     const topics = await sns({ Action: 'ListTopics' }, {});
     expect(topics.status).toBe(200);
     expect(topics.body).not.toContain('from-a-page');
+  });
+});
+
+describe('dynalite, which allows any Origin by CORS', () => {
+  it('refuses a web page (its preflight and its call) and a foreign Host; an SDK client is served', async () => {
+    const db = await startDynamoDB('dynalite');
+    stops.push(db.stop);
+    const host = `127.0.0.1:${new URL(db.endpoint).port}`;
+    const call = (headers: Record<string, string>, method = 'POST') =>
+      get(db.endpoint, headers.host ?? host, {
+        method,
+        headers: { 'x-amz-target': 'DynamoDB_20120810.ListTables', 'content-type': 'application/x-amz-json-1.0', ...headers },
+        body: '{}',
+      });
+    const origin = 'https://attacker.example';
+    const preflight = await call({ origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-amz-target' }, 'OPTIONS');
+    expect(preflight.status).toBe(403);
+    expect((await call({ origin })).status).toBe(403);
+    expect((await call({ host: `attacker.example:${new URL(db.endpoint).port}` })).status).toBe(403);
+    const client = new DynamoDBClient({ endpoint: db.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    expect((await client.send(new ListTablesCommand({}))).TableNames).toEqual([]);
   });
 });
 
