@@ -216,10 +216,12 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
   teardown.add(() => deadLetters.stop());
 
   const status = () => readStatus({ services, resources, functions, settings, sqs: clients.sqs, eventSource });
+  const publicWebhookUrl = publicUrl && `${publicUrl.origin}${WEBHOOK_PATH}`;
   const inspector = createInspector({
     journal,
     signingSecret,
     sampleMediaOrigin: options.sampleMediaOrigin,
+    publicWebhookUrl,
     s3: clients.s3,
     bucket: resources.bucket,
     queues: { sqs: clients.sqs, queueUrl: resources.queueUrl, deadLetterQueueUrl: resources.deadLetterQueueUrl },
@@ -244,7 +246,7 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
   const { dynamodb, sqsS3, secrets, eventBridge } = services;
   return {
     webhookUrl: api.url,
-    ...(publicUrl ? { publicWebhookUrl: `${publicUrl.origin}${WEBHOOK_PATH}` } : {}),
+    ...(publicWebhookUrl ? { publicWebhookUrl } : {}),
     port: api.port,
     signingSecret,
     dataDir,

@@ -62,6 +62,12 @@ export interface InspectorOptions {
    * media sample is refused with 409, since its media URL would point nowhere
    */
   readonly sampleMediaOrigin?: string;
+  /**
+   * The webhook URL to give FaceSign, when deliveries come through a tunnel (`--public-url`): the
+   * page shows it beside the local one.
+   * @default - none: no tunnel
+   */
+  readonly publicWebhookUrl?: string;
   readonly s3: S3Client;
   readonly bucket: string;
   readonly queues: RedriveQueues;
@@ -137,6 +143,7 @@ export function createInspector(options: InspectorOptions): Inspector {
     sampleTypes: FACESIGN_EVENT_TYPES,
     unavailableSamples,
     webhookPath: WEBHOOK_PATH,
+    publicWebhookUrl: options.publicWebhookUrl ?? null,
   });
 
   const post = async (req: IncomingMessage, res: ServerResponse, route: string): Promise<void> => {

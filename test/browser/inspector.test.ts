@@ -298,10 +298,16 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       expect(await page.content()).not.toContain(runtime.signingSecret);
     });
 
-    it('without a sample media host (as with npm run dev --public-url), the media sample buttons are disabled and say why; the others send', async () => {
+    it('with --public-url (no sample media host), the media sample buttons are disabled and say why, the others send, and the public URL is shown', async () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'facesign-inspector-nomedia-'));
       cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
-      const bare = await startLocalRuntime({ port: 0, dataDir, dynamodb: 'dynalite' });
+      const bare = await startLocalRuntime({
+        port: 0,
+        dataDir,
+        dynamodb: 'dynalite',
+        publicUrl: 'https://abc123.ngrok-free.app',
+        signingSecret: 'whsec_browser_test_tunnel',
+      });
       cleanup.push(() => bare.stop());
       const bareBase = `http://127.0.0.1:${bare.port}`;
       bases.push(bareBase);
@@ -316,6 +322,10 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       }
       expect(await barePage.locator('#send-note').isVisible()).toBe(true);
       expect(await barePage.locator('#send-note').innerText()).toContain('Media samples are disabled');
+      // The URL to give FaceSign is on the page too; without a tunnel, that line is hidden.
+      expect(await barePage.locator('#public-url-line').isVisible()).toBe(true);
+      expect(await barePage.locator('#public-url').innerText()).toBe('https://abc123.ngrok-free.app/webhooks/facesign');
+      expect(await page.locator('#public-url-line').isVisible()).toBe(false);
       await barePage.locator('button[data-send="session.status"]').click();
       await expect.poll(() => barePage.locator('#deliveries tr[data-state="processed"]').count(), { timeout: 60_000 }).toBe(1);
       expect(await barePage.locator('#deliveries tbody tr').count()).toBe(1);
