@@ -12,13 +12,16 @@
  *   a tunnel or proxy even when its Host was rewritten to a loopback one: it, too, gets the
  *   webhook route only, and only with the opt-in.
  * - Any other Host is refused with a 403 that names the opt-in.
+ * - On this machine, the webhook route refuses a browser's foreign Origin: a page on any site can
+ *   POST to 127.0.0.1 without CORS (a form, fetch in no-cors mode) and would fill the inspector
+ *   with its requests, pushing real deliveries out. FaceSign and send-event send no Origin.
  *
  * None of this touches what the verifier checks: it verifies the HMAC over the body bytes, which a
  * tunnel forwards unchanged; the forwarding headers reach it as any other header does.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
-import { isLoopbackHost } from './services/loopback-host';
+import { isLoopbackHost, isOwnOrigin } from './services/loopback-host';
 
 /** The command-line flag of the opt-in, as the messages name it. */
 export const PUBLIC_URL_FLAG = '--public-url';
@@ -100,7 +103,16 @@ export function admitRequest(request: {
     };
   }
   const forwardedBy = FORWARDING_HEADERS.find((name) => headers[name] !== undefined);
-  if (!viaPublicHost && forwardedBy === undefined) return { admitted: true };
+  if (!viaPublicHost && forwardedBy === undefined) {
+    const origin = headers.origin;
+    if (path === WEBHOOK_PATH && origin !== undefined && !isOwnOrigin(origin, localPort)) {
+      return {
+        admitted: false,
+        message: `Origin "${origin}" refused: a web page on another origin cannot post to this local webhook route (FaceSign and npm run send-event send no Origin)`,
+      };
+    }
+    return { admitted: true };
+  }
   if (path !== WEBHOOK_PATH) {
     return {
       admitted: false,

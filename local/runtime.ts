@@ -221,10 +221,12 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
 
   const reverify = () => functions.reverifier.invoke<ReverifyReport>({});
   const status = () => readStatus({ services, resources, functions, settings, sqs: clients.sqs, eventSource });
+  const publicWebhookUrl = publicUrl && `${publicUrl.origin}${WEBHOOK_PATH}`;
   const inspector = createInspector({
     journal,
     signingSecret,
     sampleMediaOrigin: options.sampleMediaOrigin,
+    publicWebhookUrl,
     s3: clients.s3,
     bucket: resources.bucket,
     queues: { sqs: clients.sqs, queueUrl: resources.queueUrl, deadLetterQueueUrl: resources.deadLetterQueueUrl },
@@ -249,7 +251,7 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
   const { dynamodb, sqsS3, secrets, eventBridge } = services;
   return {
     webhookUrl: api.url,
-    ...(publicUrl ? { publicWebhookUrl: `${publicUrl.origin}${WEBHOOK_PATH}` } : {}),
+    ...(publicWebhookUrl ? { publicWebhookUrl } : {}),
     port: api.port,
     signingSecret,
     dataDir,

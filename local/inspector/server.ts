@@ -12,6 +12,8 @@
  * A POST is refused (403) unless its Origin is this server's own loopback origin: the Host check
  * stops DNS rebinding, the Origin check stops another page's form or fetch from pressing buttons.
  * Neither the page nor its JSON holds the signing secret, a signature header, or a URL's query.
+ * Every answer is same-origin only (Cross-Origin-Resource-Policy), so another page cannot embed a
+ * stored photo with an <img> either.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -23,9 +25,11 @@ import { FACESIGN_EVENT_TYPES, isMediaEventType } from '../../contract/event';
 import { signFaceSignPayload } from '../../contract/signature';
 import { WEBHOOK_PATH } from '../../contract/webhook-path';
 import { buildSampleEvent, sampleMediaUrl } from '../sample-events';
-import { isLoopbackHost } from '../services/loopback-host';
+import { isOwnOrigin } from '../services/loopback-host';
 import type { DeliveryJournal } from './journal';
 import { redriveDeadLetter, type RedriveQueues } from './redrive';
+
+export { isOwnOrigin };
 
 /** The path prefix of the inspector's own routes (the page itself is `/`). */
 export const INSPECTOR_PREFIX = '/__inspector/';
@@ -58,6 +62,12 @@ export interface InspectorOptions {
    * media sample is refused with 409, since its media URL would point nowhere
    */
   readonly sampleMediaOrigin?: string;
+  /**
+   * The webhook URL to give FaceSign, when deliveries come through a tunnel (`--public-url`): the
+   * page shows it beside the local one.
+   * @default - none: no tunnel
+   */
+  readonly publicWebhookUrl?: string;
   readonly s3: S3Client;
   readonly bucket: string;
   readonly queues: RedriveQueues;
@@ -83,22 +93,6 @@ const STATIC: Record<string, { file: string; type: string }> = {
 /** Only this server's own files run or load; nothing from elsewhere, no inline script, no framing. */
 const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/**
- * True when a state-changing request comes from this server's own page: its Origin is a loopback
- * origin (`http://127.0.0.1:<port>`, `http://localhost:<port>`) on the port it arrived on. A
- * request without an Origin is refused too: browsers send one with every POST.
- */
-export function isOwnOrigin(origin: string | undefined, port: number): boolean {
-  if (!origin) return false;
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return false;
-  }
-  return url.protocol === 'http:' && url.origin === origin && isLoopbackHost(url.host, port);
-}
 
 export function createInspector(options: InspectorOptions): Inspector {
   const { journal } = options;
@@ -149,6 +143,7 @@ export function createInspector(options: InspectorOptions): Inspector {
     sampleTypes: FACESIGN_EVENT_TYPES,
     unavailableSamples,
     webhookPath: WEBHOOK_PATH,
+    publicWebhookUrl: options.publicWebhookUrl ?? null,
   });
 
   const post = async (req: IncomingMessage, res: ServerResponse, route: string): Promise<void> => {
@@ -214,6 +209,9 @@ export function createInspector(options: InspectorOptions): Inspector {
       'content-type': delivery.media.contentType,
       'x-content-type-options': 'nosniff',
       'content-security-policy': "default-src 'none'; sandbox",
+      // An <img> needs no CORS: without this, any web page open in the browser could embed a
+      // stored photo (and learn from its size which deliveries hold one).
+      'cross-origin-resource-policy': 'same-origin',
       'cache-control': 'private, max-age=3600',
     });
     (out.Body as Readable).pipe(res);
@@ -283,6 +281,7 @@ function pageHeaders(): Record<string, string> {
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
+    'cross-origin-resource-policy': 'same-origin',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-store',
   };
@@ -312,7 +311,13 @@ async function readJsonBody(req: IncomingMessage): Promise<JsonBody> {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'cross-origin-resource-policy': 'same-origin',
+  });
   res.end(text);
 }
 

@@ -3,8 +3,10 @@
  * dynalite (pure Node). Either way the handlers reach it through AWS_ENDPOINT_URL_DYNAMODB.
  */
 import { spawn } from 'node:child_process';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { ensureDynamoDBLocal, hasJava } from '../dynamodb-local/install';
+import { fromWebPage, isLoopbackHost } from './loopback-host';
 import { freePort, listenOnLoopback, waitForHttp } from './ports';
 
 /** A running local DynamoDB. */
@@ -118,6 +120,19 @@ async function startDynalite(): Promise<LocalDynamoDB> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when DynamoDB Local cannot run; dynalite is CommonJS without types
   const dynalite = require('dynalite') as (options: object) => import('node:http').Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // dynalite answers any Origin's CORS preflight with Access-Control-Allow-Origin: *, so any web
+  // page could write or delete idempotency records (a real event then skipped as a duplicate).
+  // Only AWS SDKs (no Origin) with a loopback Host are served; any port, as the e2e fault proxy
+  // stands in front of it (loopback-host.ts).
+  const [serve] = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const webPage = fromWebPage(req.headers);
+    if (webPage === undefined && isLoopbackHost(req.headers.host, 'any')) return serve(req, res);
+    const body = JSON.stringify({ message: webPage ?? `Host "${String(req.headers.host ?? '')}" refused: this local server answers only loopback names` });
+    res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+  });
   const listener = await listenOnLoopback(server);
   return { endpoint: `http://127.0.0.1:${listener.port}`, kind: 'dynalite', stop: listener.close, killNow: () => undefined };
 }

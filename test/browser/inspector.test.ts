@@ -170,6 +170,82 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       const thumbnail = photoRow.locator('img.thumbnail');
       await expect.poll(() => thumbnail.getAttribute('data-loaded')).toBe('true');
       expect(await thumbnail.getAttribute('src')).toMatch(/^\/__inspector\/media\?delivery=\d+$/);
+      // Another web page the developer has open cannot embed that photo (an <img> needs no CORS,
+      // and its size would tell which deliveries hold one): the thumbnail is same-origin only.
+      const src = `${base}${await thumbnail.getAttribute('src')}`;
+      const foreign = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<img id="stolen" src="${src}">`));
+      const foreignListener = await listenOnLoopback(foreign);
+      cleanup.push(() => foreignListener.close());
+      const foreignBase = `http://127.0.0.1:${foreignListener.port}`;
+      bases.push(foreignBase);
+      const foreignPage = await context.newPage();
+      await foreignPage.goto(`${foreignBase}/`);
+      // A string: this file is type-checked without the DOM's types (as page-probe.mjs is run).
+      const embeddedWidth = (await foreignPage.evaluate(`new Promise((resolve) => {
+        const img = document.getElementById('stolen');
+        if (img.complete) return resolve(img.naturalWidth);
+        img.onload = () => resolve(img.naturalWidth);
+        img.onerror = () => resolve(0);
+      })`)) as number;
+      // Nor can it post to the webhook route (no CORS is needed for that either) and fill the
+      // inspector with its requests: refused before the verifier, recorded nowhere.
+      const forgedByPage = JSON.stringify(buildSampleEvent('session.status', { id: 'evt_posted_by_another_page' }));
+      const posted = await foreignPage.evaluate(
+        ([url, body]) =>
+          fetch(url, { method: 'POST', mode: 'no-cors', body }).then(
+            () => 'answered',
+            (error: Error) => `failed: ${error.message}`,
+          ),
+        [runtime.webhookUrl, forgedByPage] as const,
+      );
+      // Nor can it go around the verifier: fauxqs's SNS query API takes form POSTs (no CORS
+      // either), and a topic subscribed to the queue would deliver an unsigned event to the processor.
+      const sns = (params: Record<string, string>) => new URLSearchParams(params).toString();
+      const topicArn = 'arn:aws:sns:us-east-1:000000000000:from-another-page';
+      bases.push(runtime.endpoints.sqsS3);
+      const injected = await foreignPage.evaluate(
+        async ([endpoint, calls]) => {
+          const answers: string[] = [];
+          for (const body of calls) {
+            answers.push(
+              await fetch(`${endpoint}/`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).then(
+                () => 'answered',
+                (error: Error) => `failed: ${error.message}`,
+              ),
+            );
+          }
+          return answers;
+        },
+        [
+          runtime.endpoints.sqsS3,
+          [
+            sns({ Action: 'CreateTopic', Name: 'from-another-page' }),
+            sns({
+              Action: 'Subscribe',
+              TopicArn: topicArn,
+              Protocol: 'sqs',
+              Endpoint: 'arn:aws:sqs:us-east-1:000000000000:facesign-events',
+              'Attributes.entry.1.key': 'RawMessageDelivery',
+              'Attributes.entry.1.value': 'true',
+            }),
+            sns({ Action: 'Publish', TopicArn: topicArn, Message: forgedByPage }),
+          ],
+        ] as const,
+      );
+      expect(injected).toEqual(['answered', 'answered', 'answered']);
+      const topics = await fetch(`${runtime.endpoints.sqsS3}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: sns({ Action: 'ListTopics' }),
+      });
+      expect(await topics.text()).not.toContain('from-another-page');
+      await foreignPage.close();
+      expect(posted).toBe('answered');
+      const recorded = (await (await fetch(`${base}/__inspector/state`)).json()) as { deliveries: Array<{ eventId?: string }> };
+      expect(recorded.deliveries.map((d) => d.eventId)).not.toContain('evt_posted_by_another_page');
+      expect(embeddedWidth, 'a stored photo embedded by another origin').toBe(0);
+      const ownWidth = await thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+      expect(ownWidth).toBeGreaterThan(0);
 
       // A photo whose file is missing: dead-lettered with the reason; fixed, then redriven from the page.
       const missing = buildSampleEvent('media.user_photo', { id: 'evt_missing_photo', mediaUrl: `${flakyOrigin}/missing.jpg?X-Amz-Signature=abc` });
@@ -222,10 +298,16 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       expect(await page.content()).not.toContain(runtime.signingSecret);
     });
 
-    it('without a sample media host (as with npm run dev --public-url), the media sample buttons are disabled and say why; the others send', async () => {
+    it('with --public-url (no sample media host), the media sample buttons are disabled and say why, the others send, and the public URL is shown', async () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'facesign-inspector-nomedia-'));
       cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
-      const bare = await startLocalRuntime({ port: 0, dataDir, dynamodb: 'dynalite' });
+      const bare = await startLocalRuntime({
+        port: 0,
+        dataDir,
+        dynamodb: 'dynalite',
+        publicUrl: 'https://abc123.ngrok-free.app',
+        signingSecret: 'whsec_browser_test_tunnel',
+      });
       cleanup.push(() => bare.stop());
       const bareBase = `http://127.0.0.1:${bare.port}`;
       bases.push(bareBase);
@@ -240,6 +322,10 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
       }
       expect(await barePage.locator('#send-note').isVisible()).toBe(true);
       expect(await barePage.locator('#send-note').innerText()).toContain('Media samples are disabled');
+      // The URL to give FaceSign is on the page too; without a tunnel, that line is hidden.
+      expect(await barePage.locator('#public-url-line').isVisible()).toBe(true);
+      expect(await barePage.locator('#public-url').innerText()).toBe('https://abc123.ngrok-free.app/webhooks/facesign');
+      expect(await page.locator('#public-url-line').isVisible()).toBe(false);
       await barePage.locator('button[data-send="session.status"]').click();
       await expect.poll(() => barePage.locator('#deliveries tr[data-state="processed"]').count(), { timeout: 60_000 }).toBe(1);
       expect(await barePage.locator('#deliveries tbody tr').count()).toBe(1);

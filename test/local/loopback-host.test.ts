@@ -6,12 +6,14 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEventBridge } from '../../local/eventbridge-server';
 import { startHttpApi } from '../../local/http-api';
 import { startSampleMedia } from '../../local/sample-media';
 import { startSecretsManager } from '../../local/secrets-manager-server';
+import { startDynamoDB } from '../../local/services/dynamodb';
 import { isLoopbackHost, writePrivateFile } from '../../local/services/loopback-host';
 import { startSqsS3 } from '../../local/services/sqs-s3';
 
@@ -167,6 +169,74 @@ describe('the local SQS and S3 (fauxqs), which hold payloads and media', () => {
     });
     await sqs.send(new CreateQueueCommand({ QueueName: 'host-check' }));
     expect((await sqs.send(new ListQueuesCommand({}))).QueueUrls?.some((u) => u.endsWith('/host-check'))).toBe(true);
+  });
+
+  it('refuses a web page: its form POSTs need no CORS and would reach the query APIs (SNS Subscribe and Publish into the queue)', async () => {
+    const sqsS3 = await startSqsS3();
+    stops.push(sqsS3.stop);
+    const host = `127.0.0.1:${new URL(sqsS3.endpoint).port}`;
+    const sns = (params: Record<string, string>, headers: Record<string, string>) =>
+      get(`${sqsS3.endpoint}/`, host, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(params).toString(),
+      });
+    for (const origin of ['https://attacker.example', 'null', `http://${host}`]) {
+      const refused = await sns({ Action: 'CreateTopic', Name: 'from-a-page' }, { origin });
+      expect(refused.status, origin).toBe(403);
+      expect((JSON.parse(refused.body) as { message: string }).message).toBe(
+        `Origin "${origin}" refused: this local AWS stand-in answers AWS SDK clients, never a web page`,
+      );
+    }
+    // Without an Origin (an SDK, this test), fauxqs answers: no topic was made by the refused calls.
+    const topics = await sns({ Action: 'ListTopics' }, {});
+    expect(topics.status).toBe(200);
+    expect(topics.body).not.toContain('from-a-page');
+  });
+});
+
+describe('dynalite, which allows any Origin by CORS', () => {
+  it('refuses a web page (its preflight and its call) and a foreign Host; an SDK client is served', async () => {
+    const db = await startDynamoDB('dynalite');
+    stops.push(db.stop);
+    const host = `127.0.0.1:${new URL(db.endpoint).port}`;
+    const call = (headers: Record<string, string>, method = 'POST') =>
+      get(db.endpoint, headers.host ?? host, {
+        method,
+        headers: { 'x-amz-target': 'DynamoDB_20120810.ListTables', 'content-type': 'application/x-amz-json-1.0', ...headers },
+        body: '{}',
+      });
+    const origin = 'https://attacker.example';
+    const preflight = await call({ origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-amz-target' }, 'OPTIONS');
+    expect(preflight.status).toBe(403);
+    expect((await call({ origin })).status).toBe(403);
+    expect((await call({ host: `attacker.example:${new URL(db.endpoint).port}` })).status).toBe(403);
+    const client = new DynamoDBClient({ endpoint: db.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    expect((await client.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+  });
+});
+
+describe('the other AWS stand-ins refuse a web page too', () => {
+  it('Secrets Manager and EventBridge answer 403 to any Origin, before any operation', async () => {
+    const secrets = await startSecretsManager({ s: 'whsec_do_not_leak' });
+    const bus = await startEventBridge();
+    stops.push(secrets.close, bus.close);
+    const origin = 'https://attacker.example';
+    const put = await get(bus.endpoint, `127.0.0.1:${new URL(bus.endpoint).port}`, {
+      method: 'POST',
+      headers: { origin, 'x-amz-target': 'AWSEvents.PutEvents' },
+      body: '{"Entries":[{"Source":"s","DetailType":"t","Detail":"{}"}]}',
+    });
+    expect(put.status).toBe(403);
+    expect(bus.published).toHaveLength(0);
+    const read = await get(secrets.endpoint, `127.0.0.1:${new URL(secrets.endpoint).port}`, {
+      method: 'POST',
+      headers: { origin, 'x-amz-target': 'secretsmanager.GetSecretValue' },
+      body: '{"SecretId":"s"}',
+    });
+    expect(read.status).toBe(403);
+    expect(read.body).not.toContain('whsec_do_not_leak');
+    expect(secrets.reads.get('s')).toBeUndefined();
   });
 });
 

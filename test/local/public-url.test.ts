@@ -149,6 +149,26 @@ describe('admitRequest', () => {
       /served only with the opt-in: npm run dev -- --public-url/,
     ],
     ['a loopback Host on another port', '127.0.0.1:3001', WEBHOOK_PATH, {}, true, false, /refused/],
+    [
+      'a web page on another origin posting to the webhook route',
+      '127.0.0.1:3000',
+      WEBHOOK_PATH,
+      { origin: 'https://evil.example' },
+      false,
+      false,
+      /^Origin "https:\/\/evil\.example" refused: a web page on another origin cannot post to this local webhook route/,
+    ],
+    ['a sandboxed page (Origin null) posting to the webhook route, opted in', 'localhost:3000', WEBHOOK_PATH, { origin: 'null' }, true, false, /Origin "null"/],
+    [
+      'a page on another loopback port posting to the webhook route',
+      '127.0.0.1:3000',
+      WEBHOOK_PATH,
+      { origin: 'http://127.0.0.1:8080' },
+      false,
+      false,
+      /refused/,
+    ],
+    ['the inspector page itself posting to the webhook route', '127.0.0.1:3000', WEBHOOK_PATH, { origin: 'http://localhost:3000' }, false, true, undefined],
   ] as const)('%s', (_case, host, path, headers, optedIn, admitted, message) => {
     const verdict = admitRequest({ headers: { host, ...headers }, path, localPort: 3000, publicUrl: optedIn ? PUBLIC_URL : undefined });
     expect(verdict.admitted).toBe(admitted);

@@ -202,6 +202,8 @@ describe('npm run dev -- --public-url, receiving through a tunnel', { timeout: 1
       // On loopback it shows the tunnelled delivery; with no sample media host, its media samples are refused, saying why.
       const inspected = JSON.parse((await send(port, { path: '/__inspector/state', headers: { host: `127.0.0.1:${port}` } })).body);
       expect(inspected.deliveries).toContainEqual(expect.objectContaining({ eventId: 'evt_tunnel' }));
+      // The page shows the URL to give FaceSign, as the terminal does.
+      expect(inspected.publicWebhookUrl).toBe(`https://${TUNNEL}${WEBHOOK_PATH}`);
       expect(Object.keys(inspected.unavailableSamples)).toContain('media.user_photo');
       const mediaSample = await send(port, {
         path: '/__inspector/send',

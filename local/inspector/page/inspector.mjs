@@ -241,6 +241,8 @@ function connect() {
   source.addEventListener('snapshot', (message) => {
     const state = JSON.parse(message.data);
     document.getElementById('webhook-url').textContent = `${location.origin}${state.webhookPath}`;
+    document.getElementById('public-url').textContent = state.publicWebhookUrl ?? '';
+    document.getElementById('public-url-line').hidden = !state.publicWebhookUrl;
     renderSendButtons(state.sampleTypes, state.unavailableSamples);
     deliveriesBody.replaceChildren();
     rows.clear();

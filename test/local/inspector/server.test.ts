@@ -208,6 +208,9 @@ describe('inspector routes', () => {
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'");
     expect(page.headers.get('x-frame-options')).toBe('DENY');
+    // Another origin cannot embed what the inspector serves (the browser test embeds a stored photo).
+    expect(page.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+    expect((await fetch(`${base}/__inspector/state`)).headers.get('cross-origin-resource-policy')).toBe('same-origin');
     const html = await page.text();
     expect(html).toContain('<script type="module" src="/__inspector/inspector.mjs"></script>');
     expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
