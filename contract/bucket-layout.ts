@@ -20,3 +20,11 @@ export const BUCKET_PREFIX = {
  * `grantReadArchive`), as opposed to media (`mediaRetention`, `grantReadMedia`).
  */
 export const ARCHIVE_PREFIXES = [BUCKET_PREFIX.events, BUCKET_PREFIX.quarantine, BUCKET_PREFIX.conflicts] as const;
+
+/**
+ * Refused deliveries in FaceSign's form, held for re-verification once the signing secret is fixed:
+ * `held/<yyyy>/<mm>/<dd>/<receivedAtMs>-<sha256>.json` (contract/held-delivery.ts). Written by the
+ * verifier only, read and removed by the reverifier only; kept for `holdRetention`. Not in
+ * {@link BUCKET_PREFIX}: the processor never touches it, and no read grant covers it.
+ */
+export const HELD_PREFIX = 'held/';

@@ -7,7 +7,7 @@
 export const DEFAULT_METRICS_NAMESPACE = 'FaceSignWebhooks';
 
 /** Service names: the `service` dimension of every custom metric and the `service` key of every log line. */
-export const SERVICE = { verifier: 'facesign-verifier', processor: 'facesign-processor' } as const;
+export const SERVICE = { verifier: 'facesign-verifier', processor: 'facesign-processor', reverifier: 'facesign-reverifier' } as const;
 
 /** Custom metric names. Each with a reason or type is also published per reason or type, with that dimension. */
 export const METRIC = {
@@ -26,6 +26,17 @@ export const METRIC = {
    * every authentic event is being lost. Also counted in `SignatureFailures`; also per `EventType`.
    */
   wrongSecretSuspected: 'WrongSecretSuspected',
+  /**
+   * Verifier: refused deliveries counted in `WrongSecretSuspected` whose exact bytes and signature
+   * headers were held under `held/` for `npm run reverify`; also per `EventType`.
+   */
+  deliveriesHeld: 'DeliveriesHeld',
+  /**
+   * Verifier: deliveries counted in `WrongSecretSuspected` that were not held; also per `Reason`:
+   * `rate_limit` (over maxHeldPerHour), `counter_unavailable` (the counter could not be read),
+   * `store_unavailable` (S3 refused or did not answer in time). The 401 is the same either way.
+   */
+  holdsDropped: 'HoldsDropped',
   /** Verifier: 503s, our own failures (FaceSign retries); also per `Reason`. */
   requestsFailed: 'RequestsFailed',
   /** Verifier: age of each accepted signature, in seconds (negative when ahead of our clock): shows whether FaceSign re-signs its retries. */

@@ -12,11 +12,11 @@
  */
 import { DEFAULT_METRICS_NAMESPACE, SERVICE } from './metric-names';
 
-/** The two handler functions. */
-export type HandlerFunction = 'verifier' | 'processor';
+/** The handler functions: the verifier and processor on the delivery path, and the reverifier of held deliveries. */
+export type HandlerFunction = 'verifier' | 'processor' | 'reverifier';
 
 /** Every handler function, in the order they are built and listed. */
-export const HANDLER_FUNCTIONS: readonly HandlerFunction[] = ['verifier', 'processor'];
+export const HANDLER_FUNCTIONS: readonly HandlerFunction[] = ['verifier', 'processor', 'reverifier'];
 
 /** What a setting's number counts; Duration props are converted to this unit. */
 export type SettingUnit = 'seconds' | 'days' | 'bytes' | 'MiB' | 'count' | 'requests per second' | 'requests' | 'host list' | 'boolean' | 'name';
@@ -102,7 +102,7 @@ export const SETTINGS = {
   signatureTolerance: {
     prop: true,
     env: 'FACESIGN_SIGNATURE_TOLERANCE_SECONDS',
-    functions: ['verifier'],
+    functions: ['verifier', 'reverifier'],
     unit: 'seconds',
     // The idempotency window's default; a given window is followed too (DEFAULTS_FROM).
     default: DEFAULT_IDEMPOTENCY_WINDOW_SECONDS,
@@ -113,7 +113,7 @@ export const SETTINGS = {
   maxBodyBytes: {
     prop: true,
     env: 'FACESIGN_MAX_BODY_BYTES',
-    functions: ['verifier'],
+    functions: ['verifier', 'reverifier'],
     unit: 'bytes',
     default: 256 * 1024,
     min: 1024,
@@ -166,6 +166,39 @@ export const SETTINGS = {
     min: 10,
     max: 10,
     doc: 'Fixed verifier timeout; the verifier assumes it when the context does not tell its remaining time.',
+  },
+  reverifierTimeout: {
+    prop: false,
+    functions: [],
+    unit: 'seconds',
+    default: 300,
+    min: 300,
+    max: 300,
+    doc: 'Fixed reverifier timeout; `npm run reverify` invokes it again until every held delivery has been looked at.',
+  },
+  holdRetention: {
+    prop: true,
+    env: 'FACESIGN_HOLD_RETENTION_DAYS',
+    functions: ['reverifier'],
+    unit: 'days',
+    // Long enough to notice the page, fix the secret and reverify over a long weekend; a shorter
+    // idempotencyWindow, in whole days, when not given (lib/facesign-webhooks-props.ts).
+    default: 7,
+    min: 1,
+    // At most idempotencyWindow too (CROSS_SETTING_RULES): a later re-verification must still meet the record of a redelivery.
+    max: 366,
+    doc: "How long a refused delivery in FaceSign's form is held for re-verification (held/ lifecycle rule, and the reverifier's own limit).",
+  },
+  maxHeldPerHour: {
+    prop: true,
+    env: 'FACESIGN_MAX_HELD_PER_HOUR',
+    functions: ['verifier'],
+    unit: 'count',
+    // 1,000 an hour of at most maxBodyBytes each: under 2 GiB a day with the default 256 KiB (docs/data-protection.md).
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    doc: 'Most refused deliveries held per clock hour, across every verifier instance; more are counted (HoldsDropped) and dropped.',
   },
   processorBatchSize: {
     prop: true,
@@ -302,7 +335,7 @@ export const SETTINGS = {
     prop: true,
     env: 'NODE_OPTIONS',
     flag: '--enable-source-maps',
-    functions: ['verifier', 'processor'],
+    functions: ['verifier', 'processor', 'reverifier'],
     unit: 'boolean',
     // Loading the source maps adds about 40 ms to every cold start (bench/RESULTS.md).
     default: false,
@@ -311,7 +344,7 @@ export const SETTINGS = {
   metricsNamespace: {
     prop: true,
     env: 'POWERTOOLS_METRICS_NAMESPACE',
-    functions: ['verifier', 'processor'],
+    functions: ['verifier', 'processor', 'reverifier'],
     unit: 'name',
     default: DEFAULT_METRICS_NAMESPACE,
     doc: "CloudWatch namespace of the handlers' custom metrics; Powertools Metrics reads it.",
@@ -365,21 +398,38 @@ export interface ResourceRow {
 export const RESOURCES = {
   metricsDeployment: {
     env: 'FACESIGN_METRICS_DEPLOYMENT',
-    functions: ['verifier', 'processor'],
+    functions: ['verifier', 'processor', 'reverifier'],
     required: false,
     doc: 'The `deployment` dimension of every custom metric (stack name and construct path).',
   },
-  signingSecretArn: { env: 'FACESIGN_SIGNING_SECRET_ARN', functions: ['verifier'], required: true, doc: 'The secret holding the FaceSign signing secret.' },
+  signingSecretArn: {
+    env: 'FACESIGN_SIGNING_SECRET_ARN',
+    functions: ['verifier', 'reverifier'],
+    required: true,
+    doc: 'The secret holding the FaceSign signing secret.',
+  },
   bucketName: { env: 'FACESIGN_BUCKET_NAME', functions: ['processor'], required: true, doc: 'The archive and media bucket.' },
   encryptionKeyArn: {
     env: 'FACESIGN_ENCRYPTION_KEY_ARN',
-    functions: ['processor'],
+    functions: ['verifier', 'processor'],
     required: false,
     doc: "The KMS key every object is written under; unset means the bucket's default encryption.",
   },
   idempotencyTableName: { env: 'FACESIGN_IDEMPOTENCY_TABLE_NAME', functions: ['processor'], required: true, doc: 'The idempotency table.' },
-  queueUrl: { env: 'FACESIGN_QUEUE_URL', functions: ['verifier', 'processor'], required: true, doc: 'The event queue.' },
+  queueUrl: { env: 'FACESIGN_QUEUE_URL', functions: ['verifier', 'processor', 'reverifier'], required: true, doc: 'The event queue.' },
   deadLetterQueueUrl: { env: 'FACESIGN_DEAD_LETTER_QUEUE_URL', functions: ['processor'], required: true, doc: 'The dead-letter queue.' },
+  holdBucketName: {
+    env: 'FACESIGN_HOLD_BUCKET_NAME',
+    functions: ['verifier', 'reverifier'],
+    required: false,
+    doc: "Where refused deliveries in FaceSign's form are held (under held/); unset means the verifier holds nothing (the reverifier requires it).",
+  },
+  holdCounterTableName: {
+    env: 'FACESIGN_HOLD_COUNTER_TABLE_NAME',
+    functions: ['verifier'],
+    required: false,
+    doc: 'The table of the hourly hold counters (the idempotency table, keys hold-rate#*); unset means the verifier holds nothing.',
+  },
   eventBusName: {
     env: 'FACESIGN_EVENT_BUS_NAME',
     functions: ['processor'],
@@ -480,6 +530,14 @@ export const CROSS_SETTING_RULES = {
   toleranceWithinIdempotencyWindow(toleranceSeconds: number, idempotencyWindowSeconds: number): string | undefined {
     if (toleranceSeconds <= idempotencyWindowSeconds) return undefined;
     return `signatureTolerance must not exceed idempotencyWindow (a replay older than the window would be processed again), got ${toleranceSeconds} s and ${idempotencyWindowSeconds} s`;
+  },
+  /**
+   * A held delivery re-verified after the idempotency window could be processed a second time, if
+   * FaceSign also delivered it again and that record has expired: so holds never outlive the window.
+   */
+  holdRetentionWithinIdempotencyWindow(holdRetentionDays: number, idempotencyWindowSeconds: number): string | undefined {
+    if (holdRetentionDays * DAY <= idempotencyWindowSeconds) return undefined;
+    return `holdRetention must not exceed idempotencyWindow (a held delivery re-verified later could be processed twice), got ${holdRetentionDays} days and ${idempotencyWindowSeconds} s`;
   },
 } as const;
 

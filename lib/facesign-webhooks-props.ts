@@ -16,6 +16,7 @@ import {
   DEFAULTS_FROM,
   describeBounds,
   isValidHostEntry,
+  SECONDS_PER_DAY,
   SETTINGS,
   withinBounds,
   type SettingName,
@@ -205,6 +206,23 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly idempotencyWindow?: Duration;
 
   /**
+   * How long a refused delivery in FaceSign's form (a wrong or stale signing secret) is held under
+   * `held/` for `npm run reverify`, in whole days: the created bucket's lifecycle rule expires it, and
+   * the reverifier removes an older one unverified. At most `idempotencyWindow`, or a held delivery
+   * re-verified later could be processed twice; so when not given, a shorter `idempotencyWindow`
+   * (in whole days) is used instead, and a window under 1 day is refused.
+   * @default Duration.days(7)
+   */
+  readonly holdRetention?: Duration;
+
+  /**
+   * Most refused deliveries held per clock hour, across every verifier instance (a counter in the
+   * idempotency table). More are counted as `HoldsDropped` `rate_limit` and not held; the 401 is the same.
+   * @default 1000
+   */
+  readonly maxHeldPerHour?: number;
+
+  /**
    * Hosts media may be downloaded from, over https: `host`, `host:port` or `*.domain`.
    * @default ['media.facesign.ai']
    */
@@ -326,6 +344,18 @@ export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings 
       throw new Error(`${row.unit === 'seconds' || row.unit === 'days' ? `${prop} (${row.unit})` : prop} must be ${describeBounds(name)}, got ${value}`);
     }
   }
+  // Holds never outlive the idempotency window (CROSS_SETTING_RULES): unless given, holdRetention
+  // follows a shorter window, in the whole days S3 lifecycle rules count.
+  const window = values.idempotencyWindow as number;
+  if (given.holdRetention === undefined && !Token.isUnresolved(window)) {
+    const days = Math.min(SETTINGS.holdRetention.default, Math.floor(window / SECONDS_PER_DAY));
+    if (days < 1) {
+      throw new Error(
+        `idempotencyWindow must be at least 1 day (86400 s) for refused deliveries to be held for re-verification (holdRetention counts whole days), got ${window} s`,
+      );
+    }
+    values.holdRetention = days;
+  }
   const settings = values as ResolvedSettings;
   const known = (...numbers: number[]) => numbers.every((n) => !Token.isUnresolved(n));
   if (known(settings.processorTimeout, settings.mediaDownloadTimeout)) {
@@ -333,6 +363,9 @@ export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings 
   }
   if (known(settings.signatureTolerance, settings.idempotencyWindow)) {
     failIf(CROSS_SETTING_RULES.toleranceWithinIdempotencyWindow(settings.signatureTolerance, settings.idempotencyWindow));
+  }
+  if (known(settings.holdRetention, settings.idempotencyWindow)) {
+    failIf(CROSS_SETTING_RULES.holdRetentionWithinIdempotencyWindow(settings.holdRetention, settings.idempotencyWindow));
   }
   return settings;
 }
@@ -367,6 +400,7 @@ function checkHostList(name: string, hosts: readonly string[]): readonly string[
 export interface Retention {
   readonly media: Duration;
   readonly archive: Duration;
+  readonly held: Duration;
 }
 
 /**
@@ -389,7 +423,7 @@ export function resolveRetention(props: FaceSignWebhooksProps, settings: Resolve
       );
     }
   }
-  return { media: Duration.days(settings.mediaRetention), archive: Duration.days(settings.archiveRetention) };
+  return { media: Duration.days(settings.mediaRetention), archive: Duration.days(settings.archiveRetention), held: Duration.days(settings.holdRetention) };
 }
 
 /** Refuses an existing resource together with settings for a new one. */

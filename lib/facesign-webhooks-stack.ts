@@ -25,6 +25,10 @@ export class FaceSignWebhooksStack extends Stack {
       value: this.webhooks.signingSecret.secretArn,
       description: 'Put the FaceSign signing secret here (aws secretsmanager put-secret-value)',
     });
+    new CfnOutput(this, 'ReverifierFunctionName', {
+      value: this.webhooks.reverifier.functionName,
+      description: 'After fixing the signing secret: npm run reverify -- --function <this>',
+    });
     new CfnOutput(this, 'BucketName', { value: this.webhooks.bucket.bucketName, description: 'Archived events and stored media' });
     new CfnOutput(this, 'QueueUrl', { value: this.webhooks.queue.queueUrl });
     new CfnOutput(this, 'QueueArn', { value: this.webhooks.queue.queueArn });

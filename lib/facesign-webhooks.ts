@@ -17,7 +17,8 @@ import { Construct } from 'constructs';
 import { FACESIGN_EVENT_TYPES } from '../contract/event';
 import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
 import { METRIC } from '../contract/metric-names';
-import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../contract/bucket-layout';
+import { ARCHIVE_PREFIXES, BUCKET_PREFIX, HELD_PREFIX } from '../contract/bucket-layout';
+import { HOLD_COUNTER_KEY_PREFIX } from '../contract/held-delivery';
 import { DEAD_LETTER_RETENTION_DAYS, functionEnvironment, queueVisibilityTimeoutSeconds, SETTINGS } from '../contract/settings';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 import {
@@ -96,6 +97,13 @@ export class FaceSignWebhooks extends Construct {
   public readonly verifierLogGroup: logs.LogGroup;
   /** The processor's log group. */
   public readonly processorLogGroup: logs.LogGroup;
+  /**
+   * Re-verifies held deliveries (refused deliveries in FaceSign's form, under `held/`) against the
+   * current signing secret and queues those that now verify; `npm run reverify` invokes it.
+   */
+  public readonly reverifier: lambda.Function;
+  /** The reverifier's log group. */
+  public readonly reverifierLogGroup: logs.LogGroup;
   /** The API access log group. */
   public readonly accessLogGroup: logs.LogGroup;
   /** Server access logs of the created bucket (undefined when a bucket was passed in). */
@@ -135,6 +143,9 @@ export class FaceSignWebhooks extends Construct {
     this.verifier = this.createVerifier(settings, metricsDeployment);
     this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.processor = this.createProcessor(settings, metricsDeployment);
+    this.reverifierLogGroup = new logs.LogGroup(this, 'ReverifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.reverifier = this.createReverifier(settings, metricsDeployment);
+    this.restrictSecretValueTo([this.verifier, this.reverifier]);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', {
       logGroupName: accessLogGroupName(this),
@@ -185,6 +196,8 @@ export class FaceSignWebhooks extends Construct {
       verifierLogGroup: this.verifierLogGroup,
       processor: this.processor,
       processorLogGroup: this.processorLogGroup,
+      reverifier: this.reverifier,
+      reverifierLogGroup: this.reverifierLogGroup,
       bucket: this.bucket,
       accessLogsBucket: this.accessLogsBucket,
     });
@@ -286,14 +299,93 @@ export class FaceSignWebhooks extends Construct {
       logGroup: this.verifierLogGroup,
       environment: functionEnvironment(
         'verifier',
-        { metricsDeployment, signingSecretArn: this.signingSecret.secretArn, queueUrl: this.queue.queueUrl },
+        {
+          metricsDeployment,
+          signingSecretArn: this.signingSecret.secretArn,
+          queueUrl: this.queue.queueUrl,
+          holdBucketName: this.bucket.bucketName,
+          holdCounterTableName: this.idempotencyTable.tableName,
+          encryptionKeyArn: this.encryptionKey.keyArn,
+        },
         settings,
       ),
     });
     this.signingSecret.grantRead(verifier);
-    this.restrictSecretValueToVerifier(verifier);
     grantSendEncrypted(this.queue, this.encryptionKey, verifier);
+    this.grantHold(verifier);
     return verifier;
+  }
+
+  /**
+   * What holding a refused delivery takes, and no more: PutObject on `held/*` only (the verifier can
+   * neither read nor list what it held), the SSE-KMS upload's key use through S3 only, and
+   * UpdateItem on the hold counters' keys only: dynamodb:LeadingKeys limits it to `hold-rate#*`
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+   */
+  private grantHold(verifier: lambda.Function): void {
+    verifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${HELD_PREFIX}*`)] }));
+    // A single-part SSE-KMS PutObject needs kms:GenerateDataKey; AWS's S3 pages list kms:Decrypt
+    // beside it for uploads in some cases (multipart, directory buckets), and we cannot try it on
+    // AWS here, so it is granted as the processor has it: through S3 only, where the verifier can
+    // read no object (no s3:GetObject), so it decrypts nothing it did not just write.
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+    verifier.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+    verifier.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [this.idempotencyTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${HOLD_COUNTER_KEY_PREFIX}*`] } },
+      }),
+    );
+  }
+
+  /**
+   * The reverifier: reads the signing secret (the secret's policy admits its role beside the
+   * verifier's), lists, reads and removes `held/*`, and sends to the queue as the verifier does.
+   */
+  private createReverifier(settings: ResolvedSettings, metricsDeployment: string): lambda.Function {
+    const reverifier = handlerFunction(this, 'Reverifier', 'reverifier', {
+      role: functionRole(this, 'ReverifierRole', this.reverifierLogGroup),
+      description: 'FaceSign webhooks: re-verifies held deliveries against the current signing secret (npm run reverify)',
+      memorySize: 512,
+      timeout: Duration.seconds(SETTINGS.reverifierTimeout.default),
+      // No reserved concurrency: a reservation, even of 1, fails the deploy in a new account whose
+      // quota leaves no room beside Lambda's 100 unreserved. Two runs at once are harmless: a
+      // delivery queued twice is dropped by the processor's idempotency, and removing is idempotent.
+      logGroup: this.reverifierLogGroup,
+      environment: functionEnvironment(
+        'reverifier',
+        { metricsDeployment, signingSecretArn: this.signingSecret.secretArn, queueUrl: this.queue.queueUrl, holdBucketName: this.bucket.bucketName },
+        settings,
+      ),
+    });
+    this.signingSecret.grantRead(reverifier);
+    grantSendEncrypted(this.queue, this.encryptionKey, reverifier);
+    reverifier.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${HELD_PREFIX}*`] } },
+      }),
+    );
+    reverifier.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: [this.bucket.arnForObjects(`${HELD_PREFIX}*`)] }),
+    );
+    reverifier.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+    return reverifier;
   }
 
   /** The processor, fed by the queue, with exactly the grants of {@link grantProcessor}. */
@@ -417,6 +509,8 @@ export class FaceSignWebhooks extends Construct {
           expiration: retention.archive,
           noncurrentVersionExpiration: Duration.days(1),
         })),
+        // Held deliveries (refused, in FaceSign's form) live only as long as a re-verification may use them.
+        { id: 'ExpireHeld', prefix: HELD_PREFIX, expiration: retention.held, noncurrentVersionExpiration: Duration.days(1) },
         ...(overrides.lifecycleRules ?? []),
       ],
     });
@@ -515,23 +609,23 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /**
-   * Only the verifier's role may read the signing secret's value; everyone else, administrators
-   * included, may still describe it, put a new value, and change or delete the policy. An
-   * existing secret passed in is left alone (docs/data-protection.md says what to add to it).
+   * Only the verifier's and the reverifier's roles may read the signing secret's value; everyone
+   * else, administrators included, may still describe it, put a new value, and change or delete the
+   * policy. An existing secret passed in is left alone (docs/data-protection.md says what to add to it).
    */
-  private restrictSecretValueToVerifier(verifier: lambda.Function): void {
+  private restrictSecretValueTo(readers: lambda.Function[]): void {
     // Not `instanceof Secret`: a secret passed in may be a Secret of the same app, and it is the user's.
     if (!this.createdSigningSecret) return;
     this.createdSigningSecret.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'OnlyTheVerifierReadsTheValue',
+        sid: 'OnlyTheVerifierAndReverifierReadTheValue',
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
         actions: ['secretsmanager:GetSecretValue'],
         resources: ['*'],
         // For a Lambda's assumed-role session, aws:PrincipalArn is the role's ARN:
         // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
-        conditions: { StringNotEquals: { 'aws:PrincipalArn': verifier.role!.roleArn } },
+        conditions: { StringNotEquals: { 'aws:PrincipalArn': readers.map((fn) => fn.role!.roleArn) } },
       }),
     );
   }
@@ -707,6 +801,24 @@ export class FaceSignWebhooks extends Construct {
    */
   public metricWrongSecretSuspected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.wrongSecretSuspected, props);
+  }
+
+  /**
+   * Refused deliveries counted in {@link metricWrongSecretSuspected} that were held under `held/` for
+   * `npm run reverify`. Add `EventType` for one type.
+   * @default - Sum over 5 minutes
+   */
+  public metricDeliveriesHeld(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.deliveriesHeld, props);
+  }
+
+  /**
+   * Refused deliveries counted in {@link metricWrongSecretSuspected} that were not held. Add `Reason`:
+   * `rate_limit` (over `maxHeldPerHour`), `counter_unavailable`, `store_unavailable`.
+   * @default - Sum over 5 minutes
+   */
+  public metricHoldsDropped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.holdsDropped, props);
   }
 
   /**

@@ -9,7 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
-import { BUCKET_PREFIX } from '../contract/bucket-layout';
+import { BUCKET_PREFIX, HELD_PREFIX } from '../contract/bucket-layout';
 
 /**
  * The name cdk-nag gives a wildcard resource finding: `Resource::` and the resolved ARN, with
@@ -64,6 +64,8 @@ export interface NaggedResources {
   readonly verifierLogGroup: logs.ILogGroup;
   readonly processor: lambda.Function;
   readonly processorLogGroup: logs.ILogGroup;
+  readonly reverifier: lambda.Function;
+  readonly reverifierLogGroup: logs.ILogGroup;
   readonly bucket: s3.IBucket;
   /** The server access log bucket, when the construct created the bucket. */
   readonly accessLogsBucket?: s3.Bucket;
@@ -91,6 +93,7 @@ export function suppressJustifiedNagFindings(r: NaggedResources): void {
   for (const [fn, logGroup] of [
     [r.verifier, r.verifierLogGroup],
     [r.processor, r.processorLogGroup],
+    [r.reverifier, r.reverifierLogGroup],
   ] as const) {
     suppressNag(fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild, [
       {
@@ -110,6 +113,18 @@ export function suppressJustifiedNagFindings(r: NaggedResources): void {
               reason:
                 'Object keys are per event and per media file; the grant is limited to the events/, media/, quarantine/ and conflicts/ prefixes of the archive bucket (reads: media/ only).',
               appliesTo: [...Object.values(BUCKET_PREFIX).map((prefix) => nagResource(r.scope, r.bucket.arnForObjects(`${prefix}*`)))],
+            },
+          ]
+        : []),
+      ...(fn === r.verifier || fn === r.reverifier
+        ? [
+            {
+              id: 'AwsSolutions-IAM5',
+              reason:
+                fn === r.verifier
+                  ? 'Held deliveries are keyed by arrival time and body hash; the verifier may only PutObject under held/ (no read, no list), and update only the hold-rate# counter keys.'
+                  : 'Held deliveries are keyed by arrival time and body hash; the reverifier may only read and remove objects under held/.',
+              appliesTo: [nagResource(r.scope, r.bucket.arnForObjects(`${HELD_PREFIX}*`))],
             },
           ]
         : []),

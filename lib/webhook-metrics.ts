@@ -15,6 +15,8 @@ const METRIC_SOURCES: Record<WebhookMetricName, { readonly service?: string; rea
   [METRIC.signatureFailures]: { service: SERVICE.verifier, statistic: 'Sum' },
   [METRIC.requestsRejected]: { service: SERVICE.verifier, statistic: 'Sum' },
   [METRIC.wrongSecretSuspected]: { service: SERVICE.verifier, statistic: 'Sum' },
+  [METRIC.deliveriesHeld]: { service: SERVICE.verifier, statistic: 'Sum' },
+  [METRIC.holdsDropped]: { service: SERVICE.verifier, statistic: 'Sum' },
   [METRIC.requestsFailed]: { service: SERVICE.verifier, statistic: 'Sum' },
   [METRIC.signatureAge]: { service: SERVICE.verifier, statistic: 'Maximum' },
   [METRIC.timestampHeaderMismatches]: { service: SERVICE.verifier, statistic: 'Sum' },

@@ -543,7 +543,7 @@ export class WebhookMonitoring extends Construct {
       'WrongSecretSuspected',
       'Critical',
       this.metrics.metric(METRIC.wrongSecretSuspected, { period: one }),
-      'A delivery in FaceSign\'s exact signature form, freshly signed, over a FaceSign envelope, verified under no active signing secret: the secret is almost certainly wrong or stale, and FaceSign never retries the 401, so every event is lost until it is fixed. Put the current secret from the FaceSign dashboard (during a rotation both: {"secrets":["new","old"]}). The verifier log names each refused eventId; ask FaceSign to resend them (docs/operations.md, Runbook).',
+      'A delivery in FaceSign\'s exact signature form, freshly signed, over a FaceSign envelope, verified under no active signing secret: the secret is almost certainly wrong or stale, and FaceSign never retries the 401, so every event is lost until it is fixed. Put the current secret from the FaceSign dashboard (during a rotation both: {"secrets":["new","old"]}), then run npm run reverify to queue the held deliveries; ask FaceSign to resend only those counted in HoldsDropped (docs/operations.md, Runbook).',
       firstOccurrence,
     );
     if (silence !== undefined) {

@@ -25,7 +25,7 @@ const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlenc
 /** Something that answers API Gateway events: the verifier. */
 export type HttpApiTarget = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** Extra routes of the local server (status pages); not part of the AWS API. */
+/** Extra routes of the local server (the status page, the reverify route); not part of the AWS API. Each answers every method. */
 export type LocalRoute = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The request's headers, lower-case names, repeated ones joined with commas (as API Gateway's payload 2.0 does). */
@@ -121,7 +121,8 @@ export async function startHttpApi(
     const admission = admitRequest({ headers: req.headers, path, localPort: req.socket.localPort ?? -1, publicUrl: options.publicUrl });
     if (!admission.admitted) return json(res, 403, { message: admission.message }, { connection: 'close' });
     const extra = options.extraRoutes?.[path];
-    if (extra && req.method === 'GET') return extra(req, res);
+    // An extra route answers every method itself (the status page reads, the reverify route runs on POST).
+    if (extra) return extra(req, res);
     if (path !== WEBHOOK_PATH && options.localPages?.(req, res)) return;
     if (path !== WEBHOOK_PATH || req.method !== 'POST') return json(res, 404, { message: 'Not Found' });
     const chunks: Buffer[] = [];

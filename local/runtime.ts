@@ -28,6 +28,8 @@ import { Teardown } from './pipeline/teardown';
 import { parsePublicUrl } from './public-url';
 import type { DynamoDBEngine } from './services/dynamodb';
 import { startSqsEventSource, type SqsEventSourceStats } from './sqs-event-source';
+import { LOCAL_REVERIFY_PATH, reverifyRoute } from './reverify-route';
+import type { ReverifyReport } from '../contract/held-delivery';
 import { readStackSettings, type LocalStackProps, type StackSettings } from './stack-settings';
 
 /** How the local runtime runs. Every field has a local default. */
@@ -146,6 +148,8 @@ export interface LocalRuntime {
   readonly faults?: LocalFaults;
   /** Copies new objects from the local bucket into `dataDir`. */
   syncArchive(): Promise<string[]>;
+  /** Runs the reverifier bundle once over the held deliveries (what `POST /__local/reverify` and `npm run reverify -- --local` do). */
+  reverify(): Promise<ReverifyReport>;
   stop(): Promise<void>;
 }
 
@@ -215,6 +219,7 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
   });
   teardown.add(() => deadLetters.stop());
 
+  const reverify = () => functions.reverifier.invoke<ReverifyReport>({});
   const status = () => readStatus({ services, resources, functions, settings, sqs: clients.sqs, eventSource });
   const publicWebhookUrl = publicUrl && `${publicUrl.origin}${WEBHOOK_PATH}`;
   const inspector = createInspector({
@@ -235,7 +240,7 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
     // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
     maxConcurrency: settings.verifier.reservedConcurrency,
     publicUrl,
-    extraRoutes: { '/__local/status': statusRoute(status) },
+    extraRoutes: { '/__local/status': statusRoute(status), [LOCAL_REVERIFY_PATH]: reverifyRoute(reverify) },
   });
   teardown.add(
     () => api.stop(),
@@ -267,10 +272,12 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
     killNow: () => {
       functions.verifier.killNow();
       functions.processor.killNow();
+      functions.reverifier.killNow();
       dynamodb.killNow();
     },
     faults: injection?.faults,
     syncArchive: () => mirror.sync(),
+    reverify,
     stop: () => teardown.run(),
   };
 }

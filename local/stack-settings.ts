@@ -1,6 +1,6 @@
 /**
  * What the stack sets, read from the construct itself. The local runtime builds FaceSignWebhooks
- * in a throwaway app (no bundling, no synthesis: about a second) and reads the queue, the two
+ * in a throwaway app (no bundling, no synthesis: about a second) and reads the queue, the three
  * functions and the event source mapping it created. So the queue's visibility timeout, the
  * redrive count, the timeouts, memory, batch size, concurrency and the functions' plain
  * environment variables are whatever the construct sets for these props, never a second copy.
@@ -25,6 +25,7 @@ export interface StackSettings {
   readonly queue: { readonly visibilityTimeoutSeconds: number; readonly maxReceiveCount: number };
   readonly verifier: StackFunctionSettings;
   readonly processor: StackFunctionSettings & { readonly batchSize: number; readonly maxConcurrency: number };
+  readonly reverifier: StackFunctionSettings;
 }
 
 /** The props the local runtime can pass on: those that do not name an existing AWS resource. */
@@ -66,6 +67,7 @@ export function readStackSettings(props: LocalStackProps = {}): StackSettings {
       // Lambda's SQS event source polls with at least two concurrent invocations when no maximum is set.
       maxConcurrency: scaling?.maximumConcurrency ?? 2,
     },
+    reverifier: functionSettings(webhooks.reverifier.node.defaultChild as CfnFunction, resolve),
   };
 }
 

@@ -45,7 +45,26 @@ export const CLIENT_TIMEOUTS = {
    */
   verifierSecretsManager: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_500, maxAttempts: 2 },
   verifierSqs: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_500, maxAttempts: 2 },
+  /**
+   * The verifier's hold of a refused delivery (verifier/hold-store.ts): one UpdateItem on the hold
+   * counter and one PutObject of at most maxBodyBytes (760,000 bytes at most; 3 s is 0.25 MB/s).
+   * The whole hold is also capped by HOLD_BUDGET_MS (5 s) and the invocation's deadline, whichever
+   * ends first, so the 401 always leaves before the verifier's 10 s timeout.
+   */
+  verifierHoldCounter: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_000, maxAttempts: 2 },
+  verifierHoldStore: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 2 },
+  /** The reverifier's clients (function timeout 5 minutes): a held object, a secret read, one SendMessage each. */
+  reverifier: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 },
 } as const satisfies Record<string, ClientTimeouts>;
+
+/**
+ * Most of the verifier's time a hold of a refused delivery may take, from the moment it starts:
+ * loading the hold's clients at the first one, the counter and the upload together. FaceSign gets
+ * its 401 after the hold, so this bounds how much later it comes (a 401 is final either way); the
+ * invocation's deadline (10 s less 1 s) bounds it too. Here, not in verifier/hold-store.ts, so that
+ * the verifier starts the clock before it loads that module.
+ */
+export const HOLD_BUDGET_MS = 5_000;
 
 /** Constructor settings for an SDK v3 client with these timeouts. */
 export function clientConfig(timeouts: ClientTimeouts) {

@@ -19,6 +19,18 @@ export interface VerifierConfig {
   readonly toleranceSeconds: number;
   readonly maxBodyBytes: number;
   readonly secretCacheSeconds: number;
+  /** Where refused deliveries in FaceSign's form are held; unset (no bucket or no counter table) means none are. */
+  readonly hold?: { readonly bucketName: string; readonly counterTableName: string; readonly encryptionKeyArn?: string; readonly maxPerHour: number };
+}
+
+/** Configuration of the reverifier function. */
+export interface ReverifierConfig {
+  readonly signingSecretArn: string;
+  readonly queueUrl: string;
+  readonly holdBucketName: string;
+  readonly toleranceSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly holdRetentionDays: number;
 }
 
 /** Where media may be downloaded from, and how much. */
@@ -55,6 +67,27 @@ export function loadVerifierConfig(env: Env = process.env): VerifierConfig {
     toleranceSeconds: integer(env, 'signatureTolerance'),
     maxBodyBytes: integer(env, 'maxBodyBytes'),
     secretCacheSeconds: integer(env, 'signingSecretCacheTtl'),
+    hold: holdConfig(env),
+  };
+}
+
+function holdConfig(env: Env): VerifierConfig['hold'] {
+  const bucketName = env[ENV.holdBucketName]?.trim();
+  const counterTableName = env[ENV.holdCounterTableName]?.trim();
+  const maxPerHour = integer(env, 'maxHeldPerHour');
+  if (!bucketName || !counterTableName) return undefined;
+  return { bucketName, counterTableName, encryptionKeyArn: env[ENV.encryptionKeyArn]?.trim() || undefined, maxPerHour };
+}
+
+/** Reads the reverifier's configuration; throws an error naming the first bad variable. */
+export function loadReverifierConfig(env: Env = process.env): ReverifierConfig {
+  return {
+    signingSecretArn: required(env, ENV.signingSecretArn),
+    queueUrl: required(env, ENV.queueUrl),
+    holdBucketName: required(env, ENV.holdBucketName),
+    toleranceSeconds: integer(env, 'signatureTolerance'),
+    maxBodyBytes: integer(env, 'maxBodyBytes'),
+    holdRetentionDays: integer(env, 'holdRetention'),
   };
 }
 

@@ -20,6 +20,7 @@ import type { RequestFailureReason } from '../../contract/metric-names';
 import { UNRECOGNIZED_EVENT_TYPE } from '../../contract/quarantine';
 import { SigningSecretNotConfiguredError } from './signing-secrets';
 import { faceSignLookalike } from './wrong-secret';
+import type { HoldOutcome, HoldRequest } from './hold-store';
 
 /** The parts of an HTTP request the verifier looks at. */
 export interface WebhookRequest {
@@ -70,6 +71,11 @@ export interface VerifierDependencies {
   readonly toleranceSeconds: number;
   readonly maxBodyBytes: number;
   readonly now?: () => number;
+  /**
+   * Holds a refused delivery in FaceSign's form for re-verification (hold-store.ts); never throws.
+   * Unset means nothing is held (the reverifier, which re-runs this decision, holds nothing again).
+   */
+  readonly hold?: (request: HoldRequest) => Promise<HoldOutcome>;
 }
 
 // ignoreBOM keeps a leading byte order mark in the text, so the queued body is the bytes as signed.
@@ -132,6 +138,7 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
           signedAt: lookalike.signedAt,
         });
         deps.metrics.countBy(METRIC.wrongSecretSuspected, DIMENSION.eventType, lookalike.type);
+        if (deps.hold) await holdRefused(deps, { bytes, headers: request.headers, receivedAtMs: deps.now?.() ?? Date.now(), lookalike });
       }
     }
     return reject(401, verification.reason, verification.message);
@@ -195,6 +202,27 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     deps.metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, verified.event.type);
   }
   return { statusCode: 200, body: { received: true } };
+}
+
+/**
+ * Holds a refused lookalike and counts the outcome. The answer stays the 401 whatever happens here:
+ * FaceSign's document requires it, and a failed hold is counted (HoldsDropped), never an error.
+ */
+async function holdRefused({ hold, logger, metrics }: VerifierDependencies, request: HoldRequest): Promise<void> {
+  let outcome: HoldOutcome;
+  try {
+    outcome = await hold!(request);
+  } catch (error) {
+    outcome = { held: false, reason: 'store_unavailable', errorName: (error as Error)?.name };
+  }
+  const eventKeys = { eventId: request.lookalike.id, sessionId: request.lookalike.sessionId, eventType: request.lookalike.type };
+  if (outcome.held) {
+    logger.warn('refused delivery held for re-verification: fix the signing secret, then run npm run reverify', { ...eventKeys, heldKey: outcome.key });
+    metrics.countBy(METRIC.deliveriesHeld, DIMENSION.eventType, request.lookalike.type);
+  } else {
+    logger.error('refused delivery could not be held', { ...eventKeys, reason: outcome.reason, errorName: outcome.errorName });
+    metrics.countBy(METRIC.holdsDropped, DIMENSION.reason, outcome.reason);
+  }
 }
 
 function secretFailure({ logger, metrics }: VerifierDependencies, error: unknown): WebhookResponse {

@@ -5,13 +5,14 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { CLIENT_TIMEOUTS, clientConfig } from '../shared/aws-clients';
+import { CLIENT_TIMEOUTS, clientConfig, HOLD_BUDGET_MS } from '../shared/aws-clients';
 import { loadVerifierConfig } from '../shared/config';
 import { SETTINGS } from '../../contract/settings';
 import { createObservability, SERVICE } from '../shared/observability';
 import { enqueueVerifiedEvent } from './enqueue';
 import { handleWebhook } from './handle-webhook';
 import { SigningSecretCache } from './signing-secrets';
+import type { DeliveryHoldStore, HoldRequest } from './hold-store';
 
 const config = loadVerifierConfig();
 const { logger, metrics, eventMetrics, tracer } = createObservability(SERVICE.verifier);
@@ -41,6 +42,24 @@ const secrets = new SigningSecretCache(
   { maxAgeMs: config.secretCacheSeconds * 1000, minRefreshIntervalMs: 30_000 },
 );
 
+/**
+ * The hold store, built at the first hold: its S3 and DynamoDB clients are loaded then (a dynamic
+ * import, which esbuild evaluates lazily), so a cold start that holds nothing does not pay for them.
+ */
+let holdStore: Promise<DeliveryHoldStore> | undefined;
+const hold = config.hold;
+function holdStoreOf(settings: NonNullable<typeof hold>): Promise<DeliveryHoldStore> {
+  holdStore ??= import('./hold-clients.js').then(({ createHoldStore }) => createHoldStore(settings, tracer));
+  return holdStore;
+}
+
+/** Holds within HOLD_BUDGET_MS (counted from here, the first hold's module loading included) and the invocation's own deadline. */
+async function holdWithin(request: HoldRequest, invocation: AbortSignal): Promise<Awaited<ReturnType<DeliveryHoldStore['hold']>>> {
+  const budget = AbortSignal.any([invocation, AbortSignal.timeout(HOLD_BUDGET_MS)]);
+  const store = await holdStoreOf(hold!);
+  return store.hold(request, budget);
+}
+
 export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
   metrics.captureColdStartMetric(context.functionName);
@@ -58,6 +77,7 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context): 
       metrics: eventMetrics,
       toleranceSeconds: config.toleranceSeconds,
       maxBodyBytes: config.maxBodyBytes,
+      hold: hold ? (request) => holdWithin(request, signal) : undefined,
     },
   ).finally(() => metrics.publishStoredMetrics());
   return {

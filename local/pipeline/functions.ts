@@ -1,5 +1,5 @@
 /**
- * The two functions, each the deployed bundle in its own execution environments, with the stack's
+ * The three functions, each the deployed bundle in its own execution environments, with the stack's
  * environment for it and then what points it at the local services (AWS_ENDPOINT_URL_<SERVICE>).
  */
 import { functionEnvironment, POWERTOOLS_ENV, type SettingValues } from '../../contract/settings';
@@ -30,13 +30,14 @@ export interface LocalFunctionsOptions {
   readonly onProcessorLog?: (line: string) => void;
 }
 
-/** The two running functions. */
+/** The running functions: the verifier and processor, and the reverifier the reverify route runs. */
 export interface LocalFunctions {
   readonly verifier: LocalLambda;
   readonly processor: LocalLambda;
+  readonly reverifier: LocalLambda;
 }
 
-/** Starts both functions (their environments start on first invocation); their stops go to `teardown`. */
+/** Starts the functions (their environments start on first invocation); their stops go to `teardown`. */
 export function startFunctions(
   services: LocalServices,
   resources: LocalResources,
@@ -74,7 +75,18 @@ export function startFunctions(
     onLog: (line) => options.onLog?.('verifier', line),
     environment: {
       ...settings.verifier.environment,
-      ...functionEnvironment('verifier', { signingSecretArn: LOCAL_SECRET_ID, queueUrl: resources.queueUrl }, local),
+      // Held deliveries go to the local bucket's held/, counted in the local idempotency table, as in AWS.
+      ...functionEnvironment(
+        'verifier',
+        {
+          signingSecretArn: LOCAL_SECRET_ID,
+          queueUrl: resources.queueUrl,
+          holdBucketName: resources.bucket,
+          holdCounterTableName: resources.tableName,
+          encryptionKeyArn: LOCAL_KEY_ARN,
+        },
+        local,
+      ),
       ...common,
       ...(faultEndpoints ? { AWS_ENDPOINT_URL_SQS: faultEndpoints.verifier.sqs } : {}),
     },
@@ -114,9 +126,24 @@ export function startFunctions(
       ...(faultEndpoints ? { AWS_ENDPOINT_URL_S3: faultEndpoints.processor.s3, AWS_ENDPOINT_URL_DYNAMODB: faultEndpoints.processor.dynamodb } : {}),
     },
   });
+  // The reverifier, run on demand by the reverify route (local/reverify-route.ts).
+  const reverifier = new LocalLambda({
+    functionName: 'facesign-reverifier',
+    bundle: services.bundles.reverifier,
+    timeoutMs: settings.reverifier.timeoutSeconds * 1000,
+    memoryMb: settings.reverifier.memoryMb,
+    concurrency: 1,
+    onLog: (line) => options.onLog?.('reverifier', line),
+    environment: {
+      ...settings.reverifier.environment,
+      ...functionEnvironment('reverifier', { signingSecretArn: LOCAL_SECRET_ID, queueUrl: resources.queueUrl, holdBucketName: resources.bucket }, local),
+      ...common,
+    },
+  });
   teardown.add(
     () => verifier.stop(),
     () => processor.stop(),
+    () => reverifier.stop(),
   );
-  return { verifier, processor };
+  return { verifier, processor, reverifier };
 }

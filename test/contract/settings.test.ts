@@ -24,12 +24,12 @@ import {
   type SettingName,
   type SettingRow,
 } from '../../contract/settings';
-import { loadProcessorConfig, loadVerifierConfig } from '../../lambda/shared/config';
+import { loadProcessorConfig, loadReverifierConfig, loadVerifierConfig } from '../../lambda/shared/config';
 import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
 import { ALARM_DEFAULTS } from '../../lib/webhook-monitoring';
 
 const rows = Object.entries(SETTINGS) as [SettingName, SettingRow][];
-const FUNCTIONS: readonly HandlerFunction[] = ['verifier', 'processor'];
+const FUNCTIONS: readonly HandlerFunction[] = ['verifier', 'processor', 'reverifier'];
 
 function synthesize(props: FaceSignWebhooksProps = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -48,7 +48,7 @@ function environments(template: Template): Record<HandlerFunction, Record<string
     expect(found, fn).toHaveLength(1);
     return found[0];
   };
-  return { verifier: of('verifier'), processor: of('processor') };
+  return { verifier: of('verifier'), processor: of('processor'), reverifier: of('reverifier') };
 }
 
 /** `@default` of every prop in a lib/ file, as written. */
@@ -193,7 +193,7 @@ describe('the props', () => {
 
 describe('the construct and the config loader', () => {
   const numeric = rows.filter(([, row]) => row.prop && row.env !== undefined && typeof row.default === 'number' && row.max !== undefined);
-  const loaders = { verifier: loadVerifierConfig, processor: loadProcessorConfig };
+  const loaders = { verifier: loadVerifierConfig, processor: loadProcessorConfig, reverifier: loadReverifierConfig };
   const resources: Record<HandlerFunction, Record<string, string>> = {
     verifier: functionEnvironment('verifier', { signingSecretArn: 'arn:secret', queueUrl: 'https://sqs/q' }, {}),
     processor: functionEnvironment(
@@ -201,17 +201,18 @@ describe('the construct and the config loader', () => {
       { bucketName: 'b', idempotencyTableName: 't', queueUrl: 'https://sqs/q', deadLetterQueueUrl: 'https://sqs/dlq' },
       {},
     ),
+    reverifier: functionEnvironment('reverifier', { signingSecretArn: 'arn:secret', queueUrl: 'https://sqs/q', holdBucketName: 'b' }, {}),
   };
 
   it.each(numeric)('refuse the same out-of-bounds %s, each naming it', (name, row) => {
     for (const value of [row.max! + 1, row.min! - 1]) {
-      const prop = row.unit === 'seconds' ? Duration.seconds(value) : value;
+      const prop = row.unit === 'seconds' ? Duration.seconds(value) : row.unit === 'days' ? Duration.days(value) : value;
       // A setting that defaults from this one is given at its smallest, so that its own bounds stay quiet.
       const dependents = Object.entries(DEFAULTS_FROM)
         .filter(([, from]) => from === name)
         .map(([dependent]) => [dependent, Duration.seconds((SETTINGS[dependent as SettingName] as SettingRow).min!)]);
       expect(() => synthesize({ [name]: prop, ...Object.fromEntries(dependents) })).toThrow(
-        `${name}${row.unit === 'seconds' ? ' (seconds)' : ''} must be ${describeBounds(name)}, got ${value}`,
+        `${name}${row.unit === 'seconds' || row.unit === 'days' ? ` (${row.unit})` : ''} must be ${describeBounds(name)}, got ${value}`,
       );
       const fn = row.functions[0];
       expect(() => loaders[fn]({ ...resources[fn], [row.env!]: String(value) })).toThrow(

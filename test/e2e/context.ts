@@ -3,6 +3,10 @@ export interface E2EContext {
   readonly webhookUrl: string;
   readonly signingSecret: string;
   readonly statusUrl: string;
+  /** The local runtime's own server (webhook route, status page, reverify route). */
+  readonly localUrl: string;
+  /** The local Secrets Manager, for putting another signing secret. */
+  readonly secretsManagerEndpoint: string;
   /** fauxqs endpoint, for reading the bucket and the dead-letter queue. */
   readonly sqsS3Endpoint: string;
   readonly bucket: string;

@@ -115,6 +115,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     webhookUrl: runtime.webhookUrl,
     signingSecret: runtime.signingSecret,
     statusUrl: `http://127.0.0.1:${runtime.port}/__local/status`,
+    localUrl: `http://127.0.0.1:${runtime.port}`,
+    secretsManagerEndpoint: runtime.endpoints.secretsManager,
     sqsS3Endpoint: runtime.endpoints.sqsS3,
     bucket: runtime.bucket,
     deadLetterQueueUrl: runtime.deadLetterQueueUrl,

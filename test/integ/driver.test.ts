@@ -17,7 +17,21 @@ import { startSqsS3, type LocalSqsS3 } from '../../local/services/sqs-s3';
 import { invokeBundle } from '../support/bundles';
 import { DRIVER_BUNDLE_DIR } from './driver-bundle';
 import { DRIVER_ENV } from './driver/index';
-import { alarmNotified, deliverFirst, deliverRepeat, expectedKeys, inspect, published, runIds, type DriverClients, type DriverConfig } from './driver/drive';
+import {
+  alarmNotified,
+  deliverFirst,
+  deliverRepeat,
+  deliverWithWrongSecret,
+  expectedKeys,
+  fixSecret,
+  inspect,
+  published,
+  recovered,
+  runIds,
+  type DriverClients,
+  type DriverConfig,
+} from './driver/drive';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { FIXTURE_BYTES, FIXTURE_CONTENT_TYPE, fixtureBody, fixtureSha256 } from './fixture';
 
 const SECRET = 'integ_test_secret_0123456789';
@@ -280,6 +294,65 @@ describe('alarmNotified', () => {
       alarmNotified: false,
       notificationsRead: 2,
     });
+  });
+});
+
+describe('the wrong-secret recovery', () => {
+  afterAll(() => secrets.put(SECRET_ARN, SECRET));
+
+  it("posts a FaceSign event in FaceSign's exact form signed with a secret the receiver lacks, and reports the 401", async () => {
+    await deliverFirst(config, clients, Date.now());
+    received = [];
+    const now = Date.now();
+    const result = await deliverWithWrongSecret(config, clients, now);
+    const ids = runIds('localrun');
+    expect(result).toEqual({ summary: 'held=401:signature_mismatch', eventId: ids.held.eventId });
+    expect(received).toHaveLength(1);
+    const [delivery] = received;
+    expect(delivery.headers['x-facesign-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(JSON.parse(delivery.body)).toMatchObject({ id: ids.held.eventId, sessionId: ids.held.sessionId, type: 'session.status', createdAt: now });
+    expect(JSON.stringify(result)).not.toMatch(/whsec_/);
+  });
+
+  it('fixes the secret with both the current one and the one FaceSign used, so both verify', async () => {
+    await deliverFirst(config, clients, Date.now());
+    await deliverWithWrongSecret(config, clients, Date.now());
+    const wrong = received.at(-1)!;
+    expect(await fixSecret(config, clients)).toEqual({ activeSecrets: 2 });
+    const stored = (await clients.secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ARN }))).SecretString!;
+    const active = (JSON.parse(stored) as { secrets: string[] }).secrets;
+    expect(active[0]).toBe(SECRET);
+    expect(verifyFaceSignSignature(wrong.body, wrong.headers, active).ok).toBe(true);
+    // Idempotent: a retried step does not add the secret twice.
+    expect(await fixSecret(config, clients)).toEqual({ activeSecrets: 2 });
+  });
+
+  it('reads the recovered event back from the archive and counts its publications', async () => {
+    await deliverFirst(config, clients, Date.now());
+    await deliverWithWrongSecret(config, clients, Date.now());
+    const body = received.at(-1)!.body;
+    const event = JSON.parse(body) as { id: string; sessionId: string; createdAt: number };
+    const before = await recovered(config, clients, 5_000);
+    expect(before).toEqual({ archive: expect.objectContaining({ exists: false }), published: 0 });
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: 'archive',
+        Key: `events/${event.sessionId}/${event.createdAt}-${event.id}.json`,
+        Body: body,
+        ContentType: 'application/json',
+      }),
+    );
+    const publish = () =>
+      clients.sqs.send(new SendMessageCommand({ QueueUrl: config.consumerQueueUrl, MessageBody: JSON.stringify({ detail: { event: { id: event.id } } }) }));
+    await publish();
+    expect(await recovered(config, clients, 8_000)).toEqual({
+      archive: expect.objectContaining({ exists: true, matchesExpected: true, contentType: 'application/json' }),
+      published: 1,
+    });
+    await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: config.consumerQueueUrl }));
+    await publish();
+    await publish();
+    expect((await recovered(config, clients, 8_000)).published).toBe(2);
   });
 });
 

@@ -48,7 +48,7 @@ function normalizeTemplate(template: unknown, equalsAssertionIds: readonly strin
 describe('integration test app', () => {
   it('matches the committed snapshot (asset hashes and synth times ignored)', async () => {
     const equalsAssertions = Object.keys(assertions.findResources('Custom::DeployAssert@AssertEquals'));
-    expect(equalsAssertions).toHaveLength(3);
+    expect(equalsAssertions).toHaveLength(4);
     const snapshot = {
       [built.stack.stackName]: normalizeTemplate(stack.toJSON()),
       [built.assertionStack.stackName]: normalizeTemplate(assertions.toJSON(), equalsAssertions),
@@ -109,6 +109,14 @@ describe('integration test app', () => {
       'the dead-letter queue is empty',
       'set-alarm-state puts an alarm into ALARM',
       'the ALARM notification reached a queue subscribed to the alarm topic',
+      'posting a FaceSign event signed with a secret the receiver does not have',
+      'the delivery signed with the wrong secret gets 401 signature_mismatch',
+      'the verifier suspected a wrong secret and held evt_integ_snapshot_held',
+      'the WrongSecretSuspected alarm paged: its ALARM notification reached the subscribed queue',
+      'the signing secret is fixed: the right one and the one FaceSign used are both active',
+      'the reverifier queued the held delivery, with nothing failed',
+      'the held event was archived byte for byte and published exactly once',
+      'a second re-verification changes nothing',
     ]);
     const resources = assertions.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
     const steps = plan.steps;
@@ -116,16 +124,17 @@ describe('integration test app', () => {
     // Chained: each action or waiting check starts only after the one before it finished.
     const chain = steps.filter((s) => !resources[s.logicalId].Type.endsWith('AssertEquals')).map((s) => s.logicalId);
     for (let i = 1; i < chain.length; i++) expect(resources[chain[i]].DependsOn, chain[i]).toContain(chain[i - 1]);
-    // Only the three steps that act (post twice, set the alarm) have no verdict of their own.
+    // Only the four steps that act (post three times, set the alarm) have no verdict of their own.
     expect(steps.filter((s) => !s.resultOutput).map((s) => s.label)).toEqual([
       'signing and posting session.status, media.user_photo and a tampered copy',
       'posting the same two events again',
       'set-alarm-state puts an alarm into ALARM',
+      'posting a FaceSign event signed with a secret the receiver does not have',
     ]);
     expect([...plan.resultOutputs.values()]).toEqual(steps.filter((s) => s.resultOutput).map((s) => s.label));
-    // The two answer checks fail the deployment at once rather than leave the next steps to time out.
+    // The answer checks fail the deployment at once rather than leave the next steps to time out.
     const failFast = Object.values(assertions.findResources('Custom::DeployAssert@AssertEquals')).map((r) => r.Properties.failDeployment);
-    expect(failFast).toEqual([true, true, true]);
+    expect(failFast).toEqual([true, true, true, true]);
     // ... reading the flattened driver answer, whose keys are apiCallResponse.Payload.<field>.
     assertions.hasResourceProperties('Custom::DeployAssert@AssertEquals', {
       actual: { 'Fn::GetAtt': [steps[0].logicalId, 'apiCallResponse.Payload.summary'] },
@@ -136,8 +145,8 @@ describe('integration test app', () => {
     const waiting = Object.entries(assertions.toJSON().Resources as Record<string, { Type: string; Properties?: { stateMachineArn?: unknown } }>)
       .filter(([, r]) => r.Type.startsWith('Custom::DeployAssert@') && r.Properties?.stateMachineArn !== undefined)
       .map(([id]) => id);
-    // stored (2), duplicate logs (2), published, alarm notification.
-    expect(waiting).toHaveLength(6);
+    // stored (2), duplicate logs (2), published, alarm notification, the held log line, the wrong-secret page, the recovered event.
+    expect(waiting).toHaveLength(9);
   });
 });
 

@@ -33,6 +33,8 @@ export const ASSERTION_LABELS_METADATA = 'facesign:integ-assertions';
  * looks for it beside the event id: positive proof that the repeat was seen and skipped.
  */
 export const DUPLICATE_LOG_TEXT = 'duplicate delivery skipped';
+/** The verifier's log line for a held delivery (lambda/verifier/handle-webhook.ts), looked for beside the event id. */
+export const HELD_LOG_TEXT = 'refused delivery held for re-verification';
 
 /** Where and as what the integration test runs. */
 export interface IntegAppOptions {
@@ -134,6 +136,8 @@ export function buildIntegApp(app: App, options: IntegAppOptions): IntegApp {
     },
   });
   signingSecret.grantRead(driver);
+  // The wrong-secret recovery: the driver fixes the secret as an operator would (PutSecretValue).
+  signingSecret.grantWrite(driver);
   fixtureBucket.grantReadWrite(driver);
   webhooks.grantReadArchive(driver);
   webhooks.grantReadMedia(driver);
@@ -327,6 +331,50 @@ export function buildIntegApp(app: App, options: IntegAppOptions): IntegApp {
       .waitForAssertions({ totalTimeout: Duration.minutes(5), interval: Duration.seconds(40), backoffRate: 1 }),
   );
 
+  // Day one with a wrong secret: FaceSign's delivery is refused (401, never retried) but held; the
+  // secret is fixed; the reverifier (what npm run reverify invokes) queues it; it is processed once.
+  const refused = step('posting a FaceSign event signed with a secret the receiver does not have', invoke({ action: 'deliverWithWrongSecret' }));
+  answersAre('WrongSecretAnswer', 'the delivery signed with the wrong secret gets 401 signature_mismatch', refused, 'held=401:signature_mismatch');
+  const held = step(
+    `the verifier suspected a wrong secret and held ${ids.held.eventId}`,
+    assertions
+      .awsApiCall('CloudWatchLogs', 'filterLogEvents', {
+        logGroupName: webhooks.verifierLogGroup.logGroupName,
+        // Logged only after WrongSecretSuspected is counted and the hold is stored.
+        filterPattern: `"${HELD_LOG_TEXT}" "${ids.held.eventId}"`,
+        limit: 1,
+      })
+      .expect(ExpectedResult.objectLike({ events: Match.arrayWith([Match.objectLike({ message: Match.stringLikeRegexp(ids.held.eventId) })]) }))
+      .waitForAssertions(settle),
+  );
+  // The page: the real WrongSecretSuspected data point takes its Critical alarm to ALARM (no set-alarm-state here).
+  const wrongSecretAlarm = webhooks.monitoring.alarms.wrongSecretSuspected;
+  const paged = step(
+    'the WrongSecretSuspected alarm paged: its ALARM notification reached the subscribed queue',
+    invoke({ action: 'alarmNotified', alarmName: wrongSecretAlarm.alarmName })
+      .expect(payload({ alarmNotified: true }))
+      // Metric delivery and a one-minute evaluation; longer than the 30 s the driver hides what it read.
+      .waitForAssertions({ totalTimeout: Duration.minutes(10), interval: Duration.seconds(40), backoffRate: 1 }),
+  );
+  const fixed = step(
+    'the signing secret is fixed: the right one and the one FaceSign used are both active',
+    invoke({ action: 'fixSecret' }).expect(payload({ activeSecrets: 2 })),
+  );
+  const reverifier = (expected: Record<string, unknown>) =>
+    assertions.invokeFunction({ functionName: webhooks.reverifier.functionName, payload: '{}' }).expect(payload(expected));
+  const reverified = step(
+    'the reverifier queued the held delivery, with nothing failed',
+    reverifier({ secretConfigured: true, complete: true, failed: [], requeued: Match.arrayWith([Match.objectLike({ eventId: ids.held.eventId })]) }),
+  );
+  const recoveredOnce = step(
+    'the held event was archived byte for byte and published exactly once',
+    invoke({ action: 'recovered' })
+      .expect(payload({ archive: archived, published: 1 }))
+      // Longer than the 60 s the driver hides what it counted.
+      .waitForAssertions({ totalTimeout: Duration.minutes(5), interval: Duration.seconds(75), backoffRate: 1 }),
+  );
+  const reverifiedAgain = step('a second re-verification changes nothing', reverifier({ secretConfigured: true, complete: true, failed: [], requeued: [] }));
+
   deliverFirst
     .next(storedFirst)
     .next(deliverRepeat)
@@ -336,7 +384,14 @@ export function buildIntegApp(app: App, options: IntegAppOptions): IntegApp {
     .next(publishedOnce)
     .next(deadLetterQueueEmpty)
     .next(setAlarm)
-    .next(alarmDelivered);
+    .next(alarmDelivered)
+    .next(refused)
+    .next(held)
+    .next(paged)
+    .next(fixed)
+    .next(reverified)
+    .next(recoveredOnce)
+    .next(reverifiedAgain);
 
   // The runner prints "asserting: <label>" when CloudFormation starts each of these resources.
   assertionStack.templateOptions.metadata = {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../contract/settings';
 import { signFaceSignPayload } from '../../contract/signature';
-import { HANDLER_FUNCTIONS } from '../../contract/settings';
+import { HANDLER_FUNCTIONS, type HandlerFunction } from '../../contract/settings';
 import { handlerAssetDir, handlerCode, packageRoot } from '../../lib/handler-code';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
 import { sampleEvent } from '../support/events';
@@ -12,7 +12,7 @@ import { freePortUrl, invokeBundle, synthesizeBundles } from '../support/bundles
 
 // The bundles the unit tests' global setup built (test/global-setup.ts, scripts/handler-bundles.ts):
 // the files the package ships, the stack deploys, the local runtime runs and the benches measure.
-const bundle = (name: 'verifier' | 'processor') => path.join(handlerAssetDir(name), 'index.mjs');
+const bundle = (name: HandlerFunction) => path.join(handlerAssetDir(name), 'index.mjs');
 let secrets: LocalSecretsManager;
 let deadEndpoint: string;
 const SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:facesign-local';

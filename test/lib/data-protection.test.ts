@@ -105,10 +105,13 @@ describe('the customer-managed key', () => {
     }
   });
 
-  it('gives the verifier only what sending to the encrypted queue needs, through SQS only', () => {
+  it('gives the verifier only what sending to the encrypted queue (through SQS) and holding a refused delivery (through S3) need', () => {
     const statements = statementsOfRole(template, roleOf(template, 'facesign-verifier'));
     const kmsStatements = statements.filter((s) => actions(s).some((a) => a.startsWith('kms:')));
-    expect(kmsStatements).toEqual([expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn, Condition: viaSqs })]);
+    expect(kmsStatements).toEqual([
+      expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn, Condition: viaSqs }),
+      expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn, Condition: viaS3 }),
+    ]);
   });
 
   it('takes an existing key instead, and refuses one together with settings for a new one', () => {
@@ -240,21 +243,22 @@ describe('retention', () => {
 });
 
 describe('the signing secret', () => {
-  it("lets only the verifier's role read its value, and denies nothing else", () => {
+  it("lets only the verifier's and the reverifier's roles read its value, and denies nothing else", () => {
     const template = build().template();
     const verifierRole = roleOf(template, 'facesign-verifier');
+    const reverifierRole = roleOf(template, 'facesign-reverifier');
     const [secretId] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
     const policies = Object.values(template.findResources('AWS::SecretsManager::ResourcePolicy'));
     expect(policies).toHaveLength(1);
     expect(policies[0].Properties.SecretId).toEqual({ Ref: secretId });
     expect(policies[0].Properties.ResourcePolicy.Statement).toEqual([
       {
-        Sid: 'OnlyTheVerifierReadsTheValue',
+        Sid: 'OnlyTheVerifierAndReverifierReadTheValue',
         Effect: 'Deny',
         Principal: { AWS: '*' },
         Action: 'secretsmanager:GetSecretValue',
         Resource: '*',
-        Condition: { StringNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [verifierRole, 'Arn'] } } },
+        Condition: { StringNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [verifierRole, 'Arn'] }, { 'Fn::GetAtt': [reverifierRole, 'Arn'] }] } },
       },
     ]);
   });

@@ -208,7 +208,8 @@ describe('FaceSignWebhooks: the synthesized template', () => {
 
   it('gives every log group a retention', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(3);
+    // The verifier's, the processor's, the reverifier's and the API access log.
+    expect(groups).toHaveLength(4);
     for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
   });
 
@@ -239,7 +240,7 @@ describe('FaceSignWebhooks: the synthesized template', () => {
     expect(vars[ENV.mediaAllowHttpLoopback]).toBeUndefined();
   });
 
-  it('grants the verifier only reading the secret and sending to the queue', () => {
+  it('grants the verifier only reading the secret, sending to the queue and holding refused deliveries', () => {
     const statements = policyStatementsOf(template, functionNamed(template, 'facesign-verifier').logicalId);
     expect(actionsOf(statements)).toEqual(
       [
@@ -253,6 +254,11 @@ describe('FaceSignWebhooks: the synthesized template', () => {
         // Sending to the KMS-encrypted queue (through SQS only).
         'kms:GenerateDataKey',
         'kms:Decrypt',
+        // Holding a refused delivery in FaceSign's form (test/lib/hold.test.ts): its own objects and counters only.
+        's3:PutObject',
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+        'dynamodb:UpdateItem',
         'xray:PutTelemetryRecords',
         'xray:PutTraceSegments',
       ].sort(),

@@ -7,6 +7,8 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -26,6 +28,9 @@ import { alarmSpecFromTemplate, evaluateAlarm, metricDataFromEmf, type AlarmSpec
 
 const secretsMock = mockClient(SecretsManagerClient);
 const sqsMock = mockClient(SQSClient);
+// The hold of a refused delivery in FaceSign's form (its counter and its object): accepted here.
+const dynamodbMock = mockClient(DynamoDBClient);
+const s3Mock = mockClient(S3Client);
 const LIVE_SECRET = 'whsec_live';
 
 type AlarmProps = Record<string, unknown> & { AlarmName: string; Namespace?: string; Metrics?: Array<{ MetricStat?: { Metric: MetricIdentity } }> };
@@ -71,7 +76,13 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:facesig
 
 /** The verifier's environment as the template sets it; resources (tokens there) get stand-ins. */
 function verifierEnvironment(queueUrl = 'https://sqs.eu-west-1.amazonaws.com/111122223333/facesign'): Record<string, string> {
-  const standIns: Record<string, string> = { [ENV.signingSecretArn]: SECRET_ARN, [ENV.queueUrl]: queueUrl };
+  const standIns: Record<string, string> = {
+    [ENV.signingSecretArn]: SECRET_ARN,
+    [ENV.queueUrl]: queueUrl,
+    [ENV.holdBucketName]: 'facesign-archive',
+    [ENV.holdCounterTableName]: 'facesign-idempotency',
+    [ENV.encryptionKeyArn]: 'arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-4000-8000-000000000000',
+  };
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(deployed.verifierEnvironment)) {
     if (typeof value === 'string') env[key] = value;
@@ -156,6 +167,10 @@ describe('a misconfiguration pages Critical at its first delivery', () => {
   beforeEach(() => {
     secretsMock.reset();
     sqsMock.reset();
+    dynamodbMock.reset();
+    s3Mock.reset();
+    dynamodbMock.on(UpdateItemCommand).resolves({});
+    s3Mock.on(PutObjectCommand).resolves({});
     stubVerifierEnvironment();
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: LIVE_SECRET });
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
@@ -271,6 +286,9 @@ describe('the shipped verifier bundle, in a fresh process, pages the same way', 
       ...verifierEnvironment(`${deadEndpoint}/111122223333/facesign`),
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
       AWS_ENDPOINT_URL_SQS: deadEndpoint,
+      // A wrong secret's hold finds its counter unreachable: counted as HoldsDropped, the 401 unchanged.
+      AWS_ENDPOINT_URL_DYNAMODB: deadEndpoint,
+      AWS_ENDPOINT_URL_S3: deadEndpoint,
       AWS_MAX_ATTEMPTS: '1',
     });
     return {
@@ -299,6 +317,10 @@ describe('the opt-in silence alarm', () => {
   beforeEach(() => {
     secretsMock.reset();
     sqsMock.reset();
+    dynamodbMock.reset();
+    s3Mock.reset();
+    dynamodbMock.on(UpdateItemCommand).resolves({});
+    s3Mock.on(PutObjectCommand).resolves({});
     stubVerifierEnvironment();
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: LIVE_SECRET });
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });

@@ -27,6 +27,8 @@ const EXPECTED: Record<string, { service?: string; statistic: string }> = {
   RequestsRejected: { service: SERVICE.verifier, statistic: 'Sum' },
   RequestsFailed: { service: SERVICE.verifier, statistic: 'Sum' },
   WrongSecretSuspected: { service: SERVICE.verifier, statistic: 'Sum' },
+  DeliveriesHeld: { service: SERVICE.verifier, statistic: 'Sum' },
+  HoldsDropped: { service: SERVICE.verifier, statistic: 'Sum' },
   SignatureAge: { service: SERVICE.verifier, statistic: 'Maximum' },
   TimestampHeaderMismatches: { service: SERVICE.verifier, statistic: 'Sum' },
   EventsQuarantined: { service: SERVICE.processor, statistic: 'Sum' },

@@ -310,7 +310,8 @@ describe('alarms', () => {
     expect(byName('kyc-Api-LatencyP99-Warning').Threshold).toBe(750);
     expect(byName('kyc-Verifier-SignatureFailures-Warning')).toMatchObject({ Threshold: 50, Namespace: 'Kyc/Webhooks' });
     const fns = Object.values(t.findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE);
-    expect(fns).toEqual(['Kyc/Webhooks', 'Kyc/Webhooks']);
+    // The verifier, the processor and the reverifier.
+    expect(fns).toEqual(['Kyc/Webhooks', 'Kyc/Webhooks', 'Kyc/Webhooks']);
     // A topic with no policy of its own keeps SNS's default, which lets this account's alarms publish.
     const report = walkAlarmDelivery(t.toJSON() as never);
     expect(report.alarms).toBeGreaterThan(0);
@@ -490,7 +491,8 @@ describe('deployments kept apart', () => {
     const a = identities(staging);
     const b = identities(production);
     expect(a.watched.size).toBeGreaterThan(5);
-    expect(a.published.size).toBe(3);
+    // The three functions' series and the access log's 429 count.
+    expect(a.published.size).toBe(4);
     for (const x of [...a.watched, ...a.published]) expect(b.watched.has(x) || b.published.has(x), x).toBe(false);
     expect(a.searches.length).toBeGreaterThan(3);
     for (const s of a.searches) expect(s).toContain('deployment=\\\\\\"Staging/FaceSignWebhooks\\\\\\"');

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANDLER_FUNCTIONS } from '../../contract/settings';
 
 // What a user does: npm install the tarball into a CDK app of their own and synthesize. Prefer-offline:
 // tarballs come from the npm cache that `npm ci` filled, and the registry metadata that a clean cache
@@ -76,6 +77,7 @@ describe('the installed package', () => {
       'dist/contract/settings.d.ts',
       'dist/assets/verifier/index.mjs',
       'dist/assets/processor/index.mjs',
+      'dist/assets/reverifier/index.mjs',
       'CHANGELOG.md',
       'README.md',
       'LICENSE',
@@ -133,12 +135,12 @@ describe('the installed package', () => {
     const template = JSON.parse(readFileSync(path.join(outdir, 'KycService.template.json'), 'utf8'));
     const functions = Object.values(template.Resources as Record<string, TemplateResource>).filter((r) => r.Type === 'AWS::Lambda::Function');
     const ours = functions.filter((f) => /^facesign-/.test(f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME ?? ''));
-    expect(ours).toHaveLength(2);
+    expect(ours).toHaveLength(HANDLER_FUNCTIONS.length);
     for (const f of ours) expect(f.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs24.x' });
 
     const assetDirs = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(path.join(outdir, d, 'index.mjs')));
     const bundles = assetDirs.map((d) => readFileSync(path.join(outdir, d, 'index.mjs')));
-    for (const name of ['verifier', 'processor']) {
+    for (const name of HANDLER_FUNCTIONS) {
       const shipped = readFileSync(path.join(app, 'node_modules', 'facesign-webhooks', 'dist', 'assets', name, 'index.mjs'));
       expect(
         bundles.some((b) => b.equals(shipped)),

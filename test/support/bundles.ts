@@ -7,10 +7,11 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { FaceSignWebhooksStack } from '../../lib';
 import { freePort } from '../../local/services/ports';
 
-/** The two handlers' code as `cdk synth` stages it for deployment: each one's asset folder in the cloud assembly. */
+/** The handlers' code as `cdk synth` stages it for deployment: each one's asset folder in the cloud assembly. */
 export interface DeployedBundles {
   readonly verifier: string;
   readonly processor: string;
+  readonly reverifier: string;
 }
 
 /** Synthesizes the app into a temporary folder and returns the asset folder each handler function deploys. */
@@ -29,7 +30,7 @@ export function synthesizeBundles(): DeployedBundles {
     if (!assetPath) throw new Error(`no asset found for ${service}`);
     return path.join(assembly.directory, assetPath);
   };
-  return { verifier: find('facesign-verifier'), processor: find('facesign-processor') };
+  return { verifier: find('facesign-verifier'), processor: find('facesign-processor'), reverifier: find('facesign-reverifier') };
 }
 
 /** Invokes a bundle's handler in a fresh Node process with the given environment. */

@@ -7,10 +7,10 @@
  * after the first delivery) lives in the fixture bucket under `runs/<runId>/`, because each
  * invocation may land in a fresh execution environment.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { buildSampleEvent } from '../../../local/sample-events';
@@ -45,7 +45,10 @@ export type DriverRequest =
   | { readonly action: 'deliver'; readonly round: 'first' | 'repeat' }
   | { readonly action: 'inspect'; readonly phase: 'first' | 'repeat' }
   | { readonly action: 'published' }
-  | { readonly action: 'alarmNotified'; readonly alarmName: string };
+  | { readonly action: 'alarmNotified'; readonly alarmName: string }
+  | { readonly action: 'deliverWithWrongSecret' }
+  | { readonly action: 'fixSecret' }
+  | { readonly action: 'recovered' };
 
 /** Names of the two authentic events, used as keys in every answer. */
 export type EventName = 'sessionStatus' | 'userPhoto';
@@ -111,6 +114,8 @@ export interface PublishedResult {
 
 interface RunState {
   readonly bodies: Readonly<Record<EventName, string>>;
+  /** The wrong-secret step: the secret the receiver does not have, and the body signed with it. */
+  readonly wrongSecret?: { readonly secret: string; readonly body: string };
   readonly firstSeen?: Readonly<Record<string, { readonly lastModified: string; readonly etag: string }>>;
 }
 
@@ -124,6 +129,8 @@ export function runIds(runId: string) {
     sessionId: `sess-integ-${runId}`,
     eventIds: { sessionStatus: `evt_integ_${runId}_status`, userPhoto: `evt_integ_${runId}_photo` } as Record<EventName, string>,
     mediaId: `m_integ_${runId}`,
+    /** The event FaceSign sends while the receiver has the wrong secret: held, then recovered by reverify. */
+    held: { eventId: `evt_integ_${runId}_held`, sessionId: `sess-integ-${runId}-held` },
     fixtureKey: `fixtures/${runId}/user-photo.jpg`,
     stateKey: `runs/${runId}/state.json`,
   };
@@ -148,7 +155,7 @@ export async function drive(
   config: DriverConfig,
   clients: DriverClients,
   nowMs = Date.now(),
-): Promise<DeliverResult | InspectResult | PublishedResult | AlarmNotifiedResult> {
+): Promise<DeliverResult | InspectResult | PublishedResult | AlarmNotifiedResult | WrongSecretResult | FixSecretResult | RecoveredResult> {
   switch (request.action) {
     case 'deliver':
       return request.round === 'first' ? deliverFirst(config, clients, nowMs) : deliverRepeat(config, clients);
@@ -158,6 +165,12 @@ export async function drive(
       return published(config, clients);
     case 'alarmNotified':
       return alarmNotified(request.alarmName, config, clients);
+    case 'deliverWithWrongSecret':
+      return deliverWithWrongSecret(config, clients, nowMs);
+    case 'fixSecret':
+      return fixSecret(config, clients);
+    case 'recovered':
+      return recovered(config, clients);
     default:
       throw new Error(`unknown driver request ${JSON.stringify(request)}`);
   }
@@ -350,6 +363,84 @@ export async function alarmNotified(alarmName: string, config: DriverConfig, cli
     }
   }
   return { alarmNotified: false, notificationsRead: read };
+}
+
+/** What `deliverWithWrongSecret` answers. */
+export interface WrongSecretResult {
+  /** `held=401:signature_mismatch` when refused as FaceSign's document requires. */
+  readonly summary: string;
+  readonly eventId: string;
+}
+
+/**
+ * Acts as FaceSign with a signing secret the receiver does not have (a wrong or stale one): signs a
+ * `session.status` event in FaceSign's exact form with a fresh random secret and posts it. The
+ * verifier must answer 401, count WrongSecretSuspected and hold it. The secret and the body are
+ * kept in the run state for `fixSecret` and `recovered`.
+ */
+export async function deliverWithWrongSecret(config: DriverConfig, clients: DriverClients, nowMs: number): Promise<WrongSecretResult> {
+  const ids = runIds(config.runId);
+  const state = await readState(config, clients);
+  const secret = `whsec_${randomBytes(24).toString('hex')}`;
+  const body = JSON.stringify(buildSampleEvent('session.status', { id: ids.held.eventId, sessionId: ids.held.sessionId, createdAt: nowMs }));
+  await writeState(config, clients, { ...state, wrongSecret: { secret, body } });
+  const answer = await post(config.webhookUrl, body, secret);
+  return { summary: `held=${answer.error ? `${answer.status}:${answer.error}` : answer.status}`, eventId: ids.held.eventId };
+}
+
+/** What `fixSecret` answers. */
+export interface FixSecretResult {
+  /** How many secrets are now active. */
+  readonly activeSecrets: number;
+}
+
+/**
+ * Fixes the receiver's secret as an operator would during a rotation: puts `{"secrets": [current,
+ * the one FaceSign used]}`, so the later deliveries of this run still verify under the first.
+ */
+export async function fixSecret(config: DriverConfig, clients: DriverClients): Promise<FixSecretResult> {
+  const state = await readState(config, clients);
+  if (!state.wrongSecret) throw new Error('fixSecret needs deliverWithWrongSecret first');
+  const out = await clients.secrets.send(new GetSecretValueCommand({ SecretId: config.signingSecretArn }));
+  const current = parseSigningSecrets(out.SecretString ?? '');
+  const secrets = [...current.filter((s) => s !== state.wrongSecret!.secret), state.wrongSecret.secret];
+  await clients.secrets.send(new PutSecretValueCommand({ SecretId: config.signingSecretArn, SecretString: JSON.stringify({ secrets }) }));
+  return { activeSecrets: secrets.length };
+}
+
+/** What `recovered` answers: the held event after reverify, in the archive and as published. */
+export interface RecoveredResult {
+  readonly archive: StoredObjectReport;
+  /** Distinct messages the `onEvent` rule delivered for it. */
+  readonly published: number;
+}
+
+/** Reads the re-verified event back: archived byte for byte, and published to the `onEvent` rule's queue. */
+export async function recovered(config: DriverConfig, clients: DriverClients, maxMs = 20_000): Promise<RecoveredResult> {
+  const ids = runIds(config.runId);
+  const state = await readState(config, clients);
+  if (!state.wrongSecret) throw new Error('recovered needs deliverWithWrongSecret first');
+  const event = JSON.parse(state.wrongSecret.body) as { id: string; sessionId: string; createdAt: number };
+  const {
+    lastModified: _l,
+    etag: _e,
+    ...archive
+  } = await readStored(config.archiveBucket, `events/${event.sessionId}/${event.createdAt}-${event.id}.json`, sha256(state.wrongSecret.body), clients);
+  const seen = new Set<string>();
+  const deadline = Date.now() + maxMs;
+  let emptyInARow = 0;
+  while (emptyInARow < 2 && Date.now() < deadline) {
+    const out = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: config.consumerQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2, VisibilityTimeout: 60 }),
+    );
+    const messages = out.Messages ?? [];
+    emptyInARow = messages.length === 0 ? emptyInARow + 1 : 0;
+    for (const m of messages) {
+      const id = (JSON.parse(m.Body ?? '{}') as { detail?: { event?: { id?: string } } }).detail?.event?.id;
+      if (id === ids.held.eventId) seen.add(m.MessageId ?? `${seen.size}`);
+    }
+  }
+  return { archive, published: seen.size };
 }
 
 async function readSigningSecret(config: DriverConfig, clients: DriverClients): Promise<string> {

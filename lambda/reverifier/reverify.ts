@@ -1,0 +1,134 @@
+/**
+ * Re-verifies held deliveries against the current signing secret(s). Each one goes through the
+ * verifier's own decision, {@link handleWebhook}, with the signature's age judged at the time the
+ * delivery was received: what verifies now is queued exactly as the verifier would have queued it
+ * (the processor's idempotency drops any that FaceSign also delivered again) and removed from hold;
+ * the rest stay until their retention runs out.
+ */
+import { parseHeldDelivery, type ReverifyReport } from '../../contract/held-delivery';
+import { SECONDS_PER_DAY } from '../../contract/settings';
+import type { EventMetrics, Logger } from '../shared/observability';
+import { handleWebhook, type VerifiedEvent } from '../verifier/handle-webhook';
+import { SigningSecretNotConfiguredError } from '../verifier/signing-secrets';
+
+/** What the re-verification needs from the outside world. Every call gets the invocation's deadline as `signal`. */
+export interface ReverifyDependencies {
+  /** The current secrets; throws SigningSecretNotConfiguredError when none is set. */
+  readonly readSecrets: (signal: AbortSignal) => Promise<string[]>;
+  /** One page of held keys, oldest first, and the token of the next page. */
+  readonly listHeld: (signal: AbortSignal, continuationToken?: string) => Promise<{ keys: string[]; next?: string }>;
+  readonly getHeld: (key: string, signal: AbortSignal) => Promise<string>;
+  readonly removeHeld: (key: string, signal: AbortSignal) => Promise<void>;
+  /** The verifier's enqueue (verifier/enqueue.ts). */
+  readonly enqueue: (event: VerifiedEvent, signal: AbortSignal) => Promise<void>;
+  readonly logger: Logger;
+  readonly toleranceSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly holdRetentionDays: number;
+  readonly now?: () => number;
+  /** Aborts every call once the invocation must stop; checked between deliveries too. */
+  readonly signal: AbortSignal;
+}
+
+/** The verifier's metrics are not counted again: the reverifier's outcome is its report. */
+const UNCOUNTED: EventMetrics = { count: () => undefined, countBy: () => undefined, record: () => undefined };
+
+/** Looks at every held delivery once; never throws for one delivery, only when the secret cannot be read. */
+export async function reverifyHeld(deps: ReverifyDependencies): Promise<ReverifyReport> {
+  const { signal, logger } = deps;
+  const now = deps.now ?? Date.now;
+  let secrets: string[];
+  try {
+    secrets = await deps.readSecrets(signal);
+  } catch (error) {
+    if (!(error instanceof SigningSecretNotConfiguredError)) throw error;
+    logger.warn('no signing secret is configured: nothing re-verified, nothing changed', { reason: error.message });
+    return { ...emptyReport(), secretConfigured: false, message: error.message };
+  }
+  const report = { ...emptyReport(), requeued: [] as Array<ReverifyReport['requeued'][number]>, refused: [] as Array<{ key: string; reason: string }> };
+  const failed: Array<{ key: string; reason: string }> = [];
+  let stillUnverified = 0;
+  let expired = 0;
+  let unreadable = 0;
+  let token: string | undefined;
+  const done = () => ({ ...report, failed, stillUnverified, expired, unreadable });
+  do {
+    if (signal.aborted) return { ...done(), complete: false };
+    let page: { keys: string[]; next?: string };
+    try {
+      page = await deps.listHeld(signal, token);
+    } catch (error) {
+      if (signal.aborted) return { ...done(), complete: false };
+      throw error;
+    }
+    for (const key of page.keys) {
+      if (signal.aborted) return { ...done(), complete: false };
+      let text: string;
+      try {
+        text = await deps.getHeld(key, signal);
+      } catch (error) {
+        // Removed meanwhile (by the lifecycle rule or a concurrent run): nothing left to do.
+        if ((error as Error)?.name === 'NoSuchKey') continue;
+        failed.push({ key, reason: `the held object could not be read (${(error as Error)?.name})` });
+        continue;
+      }
+      let held;
+      try {
+        held = parseHeldDelivery(text);
+      } catch (error) {
+        logger.warn('a held object is not a held delivery this version can read; left for the lifecycle rule', { key, reason: (error as Error).message });
+        unreadable += 1;
+        continue;
+      }
+      if (now() - held.receivedAt > deps.holdRetentionDays * SECONDS_PER_DAY * 1000) {
+        // Past its retention: re-verifying it now could process an event whose redelivery's idempotency record is gone.
+        await deps.removeHeld(key, signal).then(
+          () => (expired += 1),
+          (error: Error) => failed.push({ key, reason: `expired, but could not be removed (${error?.name})` }),
+        );
+        continue;
+      }
+      let queueFailure: string | undefined;
+      const response = await handleWebhook(
+        { headers: held.headers, body: held.body, isBase64Encoded: true },
+        {
+          secrets: { get: async () => secrets, refreshAfterMismatch: async () => undefined },
+          enqueue: (verified) =>
+            deps.enqueue(verified, signal).catch((error: Error) => {
+              queueFailure = error?.name;
+              throw error;
+            }),
+          logger,
+          metrics: UNCOUNTED,
+          toleranceSeconds: deps.toleranceSeconds,
+          maxBodyBytes: deps.maxBodyBytes,
+          // Judged as on arrival: the signature was fresh then, whatever its age now.
+          now: () => held.receivedAt,
+        },
+      );
+      const body = response.body as { error?: string; message?: string };
+      if (response.statusCode === 200) {
+        try {
+          await deps.removeHeld(key, signal);
+        } catch (error) {
+          // Queued: a later run queues it again, and the processor's idempotency drops the repeat.
+          failed.push({ key, reason: `queued, but not removed from hold (${(error as Error)?.name}); a later run queues it again as a duplicate` });
+        }
+        logger.info('held delivery re-verified and queued', { key, eventId: held.claimed.id, eventType: held.claimed.type, sessionId: held.claimed.sessionId });
+        report.requeued.push({ key, eventId: held.claimed.id, eventType: held.claimed.type });
+      } else if (response.statusCode === 503) {
+        failed.push({ key, reason: `${body.error}: ${queueFailure ?? body.message}` });
+      } else if (body.error === 'signature_mismatch' || body.error === 'missing_signature' || body.error === 'malformed_signature') {
+        stillUnverified += 1;
+      } else {
+        report.refused.push({ key, reason: `${response.statusCode} ${body.error}: ${body.message}` });
+      }
+    }
+    token = page.next;
+  } while (token !== undefined);
+  return { ...done(), complete: true };
+}
+
+function emptyReport(): ReverifyReport {
+  return { secretConfigured: true, requeued: [], stillUnverified: 0, refused: [], expired: 0, unreadable: 0, failed: [], complete: true };
+}
