@@ -250,7 +250,8 @@ export const SETTINGS = {
   idempotencyWindow: {
     prop: true,
     env: 'FACESIGN_IDEMPOTENCY_WINDOW_SECONDS',
-    functions: ['processor'],
+    // The reverifier re-queues nothing older than the window: a redelivery's record would be gone.
+    functions: ['processor', 'reverifier'],
     unit: 'seconds',
     default: DEFAULT_IDEMPOTENCY_WINDOW_SECONDS,
     min: 60,
@@ -536,7 +537,9 @@ export const CROSS_SETTING_RULES = {
    * FaceSign also delivered it again and that record has expired: so holds never outlive the window.
    */
   holdRetentionWithinIdempotencyWindow(holdRetentionDays: number, idempotencyWindowSeconds: number): string | undefined {
-    if (holdRetentionDays * DAY <= idempotencyWindowSeconds) return undefined;
+    // S3 lifecycle rules count whole days, so a window under a day still keeps holds for one; the
+    // reverifier re-queues none older than the window (lambda/reverifier/reverify.ts).
+    if (holdRetentionDays * DAY <= Math.max(DAY, idempotencyWindowSeconds)) return undefined;
     return `holdRetention must not exceed idempotencyWindow (a held delivery re-verified later could be processed twice), got ${holdRetentionDays} days and ${idempotencyWindowSeconds} s`;
   },
 } as const;

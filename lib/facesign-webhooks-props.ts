@@ -210,7 +210,8 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
    * `held/` for `npm run reverify`, in whole days: the created bucket's lifecycle rule expires it, and
    * the reverifier removes an older one unverified. At most `idempotencyWindow`, or a held delivery
    * re-verified later could be processed twice; so when not given, a shorter `idempotencyWindow`
-   * (in whole days) is used instead, and a window under 1 day is refused.
+   * (in whole days, at least 1) is used instead. Under a 1-day window holds are kept 1 day, and the
+   * reverifier re-queues none received longer ago than the window.
    * @default Duration.days(7)
    */
   readonly holdRetention?: Duration;
@@ -345,16 +346,11 @@ export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings 
     }
   }
   // Holds never outlive the idempotency window (CROSS_SETTING_RULES): unless given, holdRetention
-  // follows a shorter window, in the whole days S3 lifecycle rules count.
+  // follows a shorter window, in the whole days S3 lifecycle rules count (at least one; the
+  // reverifier re-queues nothing older than the window itself).
   const window = values.idempotencyWindow as number;
   if (given.holdRetention === undefined && !Token.isUnresolved(window)) {
-    const days = Math.min(SETTINGS.holdRetention.default, Math.floor(window / SECONDS_PER_DAY));
-    if (days < 1) {
-      throw new Error(
-        `idempotencyWindow must be at least 1 day (86400 s) for refused deliveries to be held for re-verification (holdRetention counts whole days), got ${window} s`,
-      );
-    }
-    values.holdRetention = days;
+    values.holdRetention = Math.max(1, Math.min(SETTINGS.holdRetention.default, Math.floor(window / SECONDS_PER_DAY)));
   }
   const settings = values as ResolvedSettings;
   const known = (...numbers: number[]) => numbers.every((n) => !Token.isUnresolved(n));

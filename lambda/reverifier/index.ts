@@ -53,6 +53,7 @@ export async function handler(_event: unknown, context: Context): Promise<Reveri
       toleranceSeconds: config.toleranceSeconds,
       maxBodyBytes: config.maxBodyBytes,
       holdRetentionDays: config.holdRetentionDays,
+      idempotencyWindowSeconds: config.idempotencyWindowSeconds,
       signal,
     });
     logger.info('re-verification done', {

@@ -25,6 +25,8 @@ export interface ReverifyDependencies {
   readonly toleranceSeconds: number;
   readonly maxBodyBytes: number;
   readonly holdRetentionDays: number;
+  /** How long the processor remembers an event id; nothing received longer ago is re-queued. */
+  readonly idempotencyWindowSeconds: number;
   readonly now?: () => number;
   /** Aborts every call once the invocation must stop; checked between deliveries too. */
   readonly signal: AbortSignal;
@@ -80,8 +82,9 @@ export async function reverifyHeld(deps: ReverifyDependencies): Promise<Reverify
         unreadable += 1;
         continue;
       }
-      if (now() - held.receivedAt > deps.holdRetentionDays * SECONDS_PER_DAY * 1000) {
-        // Past its retention: re-verifying it now could process an event whose redelivery's idempotency record is gone.
+      if (now() - held.receivedAt > Math.min(deps.holdRetentionDays * SECONDS_PER_DAY, deps.idempotencyWindowSeconds) * 1000) {
+        // Past its retention or the idempotency window: re-queued now, it could be processed a
+        // second time, because the record of a redelivery FaceSign made meanwhile may be gone.
         await deps.removeHeld(key, signal).then(
           () => (expired += 1),
           (error: Error) => failed.push({ key, reason: `expired, but could not be removed (${error?.name})` }),

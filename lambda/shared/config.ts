@@ -31,6 +31,7 @@ export interface ReverifierConfig {
   readonly toleranceSeconds: number;
   readonly maxBodyBytes: number;
   readonly holdRetentionDays: number;
+  readonly idempotencyWindowSeconds: number;
 }
 
 /** Where media may be downloaded from, and how much. */
@@ -88,6 +89,7 @@ export function loadReverifierConfig(env: Env = process.env): ReverifierConfig {
     toleranceSeconds: integer(env, 'signatureTolerance'),
     maxBodyBytes: integer(env, 'maxBodyBytes'),
     holdRetentionDays: integer(env, 'holdRetention'),
+    idempotencyWindowSeconds: integer(env, 'idempotencyWindow'),
   };
 }
 

@@ -58,6 +58,7 @@ function harness(objects: Array<{ key: string; text: string }>, overrides: Parti
     toleranceSeconds: TOLERANCE,
     maxBodyBytes: 256 * 1024,
     holdRetentionDays: 7,
+    idempotencyWindowSeconds: 7 * 24 * 3600,
     now: () => NOW_MS,
     signal: new AbortController().signal,
     ...overrides,
@@ -134,6 +135,17 @@ describe('reverifyHeld', () => {
     expect(report).toMatchObject({ expired: 1, unreadable: 1, requeued: [], complete: true });
     expect(queued).toHaveLength(0);
     expect([...store.keys()]).toEqual([garbage.key]);
+  });
+
+  it('re-queues nothing received longer ago than the idempotency window, even within holdRetention', async () => {
+    const inside = held('whsec_right', NOW_MS - 11 * 3600 * 1000);
+    const outside = held('whsec_right', NOW_MS - 13 * 3600 * 1000);
+    const { deps, store, queued } = harness([inside, outside], { holdRetentionDays: 1, idempotencyWindowSeconds: 12 * 3600 });
+    const report = await reverifyHeld(deps);
+    expect(report).toMatchObject({ expired: 1, complete: true });
+    expect(report.requeued.map((r) => r.key)).toEqual([inside.key]);
+    expect(queued).toHaveLength(1);
+    expect(store.size).toBe(0);
   });
 
   it('a queue failure leaves the delivery held and is reported; the run goes on', async () => {
