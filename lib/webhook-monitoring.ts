@@ -546,6 +546,18 @@ export class WebhookMonitoring extends Construct {
       'A delivery in FaceSign\'s exact signature form, freshly signed, over a FaceSign envelope, verified under no active signing secret: the secret is almost certainly wrong or stale, and FaceSign never retries the 401, so every event is lost until it is fixed. Put the current secret from the FaceSign dashboard (during a rotation both: {"secrets":["new","old"]}), then run npm run reverify to queue the held deliveries; ask FaceSign to resend only those counted in HoldsDropped (docs/operations.md, Runbook).',
       firstOccurrence,
     );
+    // A refused delivery in FaceSign's form that could not be held cannot be re-verified: FaceSign
+    // must resend it. Warning, because WrongSecretSuspected has paged for the same deliveries already;
+    // at the first one, so the on-call knows the recovery is incomplete while the page is open.
+    this.alarm(
+      'holdsDropped',
+      'Verifier',
+      'HoldsDropped',
+      'Warning',
+      this.metrics.metric(METRIC.holdsDropped, { period: one }),
+      'A refused delivery in FaceSign\'s form was not held (Reason: rate_limit above maxHeldPerHour, counter_unavailable or store_unavailable: DynamoDB or S3 failed or was slow), so npm run reverify cannot recover it. The verifier log line "refused delivery could not be held" names each eventId: ask FaceSign to resend those once the secret is right. Many rate_limit drops without a wrong secret: someone is copying FaceSign\'s form (docs/operations.md, Runbook).',
+      firstOccurrence,
+    );
     if (silence !== undefined) {
       // Missing data is the point here: no delivery means no data point, and that counts as silence.
       this.alarm(

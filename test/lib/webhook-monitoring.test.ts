@@ -65,6 +65,7 @@ describe('alarms', () => {
       'Ops-Queue-OldestMessageAge-Critical',
       'Ops-Verifier-DurationNearTimeout-Warning',
       'Ops-Verifier-Errors-Critical',
+      'Ops-Verifier-HoldsDropped-Warning',
       'Ops-Verifier-QueueUnavailable-Critical',
       'Ops-Verifier-RequestsRejected-Critical',
       'Ops-Verifier-SecretNotConfigured-Critical',
@@ -358,7 +359,7 @@ describe('alarm topic: CloudWatch can deliver every alarm', () => {
     );
     topic!.Properties.KmsMasterKeyId = { 'Fn::GetAtt': [keyId, 'Arn'] };
     const report = walkAlarmDelivery(merged as never);
-    expect(report.alarms).toBe(27);
+    expect(report.alarms).toBe(28);
     expect(report.problems).toEqual([]);
   });
 
@@ -623,7 +624,7 @@ describe('onEvent consumers', () => {
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
     });
     const report = walkAlarmDelivery(t.toJSON() as never);
-    expect(report.alarms).toBe(27);
+    expect(report.alarms).toBe(28);
     expect(report.problems).toEqual([]);
   });
 
@@ -725,7 +726,7 @@ describe('dashboard', () => {
       'Alarm notifications',
     ]);
     expect(widgets[0].type).toBe('alarm');
-    expect(widgets[0].properties.alarms).toHaveLength(25);
+    expect(widgets[0].properties.alarms).toHaveLength(26);
   });
 
   it('gives each function its own duration axis, with its timeout and the alarm line', () => {
@@ -793,7 +794,7 @@ describe('dashboard', () => {
     const t = Template.fromStack(stack);
     const w = widget('EventBridge consumers: failed deliveries and dead letters', t);
     expect(JSON.stringify(w.properties.metrics)).toContain('InvocationsSentToDlq');
-    expect(body(t).widgets[0].properties.alarms).toHaveLength(29);
+    expect(body(t).widgets[0].properties.alarms).toHaveLength(30);
     alarmIn(t, 'Ops-ConsumerOnSessionStatus2-FailedDeliveries-Critical');
   });
 
