@@ -134,7 +134,8 @@ const CONSTRAINTS: Constraint[] = [
   {
     name: 'a bucket has at most 1,000 lifecycle rules',
     types: ['AWS::S3::Bucket'],
-    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html',
+    // "You can add as many as 1000 rules."
+    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleConfiguration.html',
     violations: (t) => ofType(t, 'AWS::S3::Bucket').flatMap(([id, r]) => ((props(r).LifecycleConfiguration?.Rules?.length ?? 0) > 1000 ? [id] : [])),
     broken: bucket(Array.from({ length: 1001 }, (_, i) => ({ Id: `R${i}`, ExpirationInDays: 1, Status: 'Enabled' }))),
   },
@@ -166,14 +167,16 @@ const CONSTRAINTS: Constraint[] = [
   {
     name: 'a bucket policy is at most 20 KB',
     types: ['AWS::S3::BucketPolicy'],
-    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html',
+    // "Bucket policies are limited to 20 KB in size."
+    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html',
     violations: (t) => ofType(t, 'AWS::S3::BucketPolicy').flatMap(([id, r]) => (sizeOf(props(r).PolicyDocument) > 20 * 1024 ? [id] : [])),
     broken: policyOf('AWS::S3::BucketPolicy', 'PolicyDocument', { Statement: manyStatements(400) }),
   },
   {
     name: 'a KMS key policy is at most 32 KB',
     types: ['AWS::KMS::Key'],
-    doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html',
+    // Key policy format: "Up to 32 kilobytes (32,768 bytes)".
+    doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html',
     violations: (t) => ofType(t, 'AWS::KMS::Key').flatMap(([id, r]) => (sizeOf(props(r).KeyPolicy) > 32 * 1024 ? [id] : [])),
     broken: policyOf('AWS::KMS::Key', 'KeyPolicy', { Statement: manyStatements(700) }),
   },
@@ -218,7 +221,8 @@ const CONSTRAINTS: Constraint[] = [
   {
     name: 'a Secrets Manager resource policy is at most 20,480 characters',
     types: ['AWS::SecretsManager::ResourcePolicy'],
-    doc: 'https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html',
+    // ResourcePolicy: "Maximum length of 20480" (the API's model, NonEmptyResourcePolicyType, agrees).
+    doc: 'https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutResourcePolicy.html',
     violations: (t) => ofType(t, 'AWS::SecretsManager::ResourcePolicy').flatMap(([id, r]) => (sizeOf(props(r).ResourcePolicy) > 20_480 ? [id] : [])),
     broken: policyOf('AWS::SecretsManager::ResourcePolicy', 'ResourcePolicy', { Statement: manyStatements(400) }),
   },
@@ -351,7 +355,8 @@ const CONSTRAINTS: Constraint[] = [
   {
     name: 'a log group has at most 100 metric filters',
     types: ['AWS::Logs::MetricFilter'],
-    doc: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html',
+    // "The maximum number of metric filters that can be associated with a log group is 100."
+    doc: 'https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html',
     violations: (t) => {
       const count = new Map<string, number>();
       for (const [, r] of ofType(t, 'AWS::Logs::MetricFilter')) {
