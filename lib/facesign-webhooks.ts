@@ -125,7 +125,9 @@ export class FaceSignWebhooks extends Construct {
       this.accessLogsBucket = this.createAccessLogsBucket();
       this.bucket = this.createBucket(retention, this.accessLogsBucket, props.bucketProps);
     }
-    this.eventBus = props.existingEventBusObj ?? new events.EventBus(this, 'EventBus', props.eventBusProps);
+    this.eventBus =
+      props.existingEventBusObj ??
+      new events.EventBus(this, 'EventBus', { ...props.eventBusProps, eventBusName: props.eventBusProps?.eventBusName ?? eventBusName(this) });
     this.eventArchive = this.createEventArchive(Duration.days(settings.eventArchiveRetention));
     this.deadLetterQueue = this.createDeadLetterQueue();
     this.queue = this.createQueue(settings);
@@ -849,6 +851,22 @@ const VENDED_LOGS_PREFIX = '/aws/vendedlogs/';
  */
 function accessLogGroupName(scope: Construct): string {
   return `${VENDED_LOGS_PREFIX}apigateway/${Names.uniqueResourceName(scope, { maxLength: 255, separator: '-' })}-access`;
+}
+
+/**
+ * The created bus's name, unless `eventBusProps.eventBusName` gives one. CloudFormation requires a
+ * bus name, and CDK's default ({@link Names.uniqueId} of the bus) is built from construct ids only:
+ * one app deployed twice in an account and Region under two stack names (which the `deployment`
+ * dimension allows) would make the second stack's bus fail to create, as a name already in use.
+ * A stack named after its id keeps that default, since a new name would replace the bus, its
+ * archive and the events in it; a stack with a name of its own gets one from its stack name and
+ * the construct's path. A custom bus name is at most 256 characters of `[.\-_A-Za-z0-9]`
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html).
+ */
+function eventBusName(scope: Construct): string | undefined {
+  const stack = Stack.of(scope);
+  if (Token.isUnresolved(stack.stackName) || stack.stackName === stack.node.id) return undefined;
+  return `${Names.uniqueResourceName(scope, { maxLength: 256 - '-events'.length, separator: '-' })}-events`;
 }
 
 /** A retry policy's maximum event age in whole seconds, refused outside EventBridge's bounds with the value received. */

@@ -571,7 +571,7 @@ describe('each check finds the violation it is for', () => {
  */
 const READ_WITHOUT_FINDINGS: Record<string, string> = {
   'AWS::DynamoDB::Table': 'key schema and attribute definitions agree (CDK), billing mode, TTL attribute, PITR (schema, cfn-lint)',
-  'AWS::Events::EventBus': 'name and policy: CloudFormation generates the name; a customer key is not set',
+  'AWS::Events::EventBus': 'policy: none; a customer key is not set. Its name is required: the name row above',
   'AWS::Lambda::Permission': "principal, action and source ARN: written by CDK's integration; schema by cfn-lint",
   'AWS::ApiGatewayV2::Api': 'protocol and name: schema (cfn-lint)',
   'AWS::ApiGatewayV2::Route': 'route key `POST /webhooks/facesign` and target: schema (cfn-lint)',
@@ -595,6 +595,10 @@ const NAME_LIMITS = {
   logGroupUnique: {
     name: 'gives each deployment its own access log group: two constructs in a stack, one construct path in two stacks',
     doc: 'https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html',
+  },
+  busNameUnique: {
+    name: "gives each deployment its own event bus name, within 256 characters of [.-_A-Za-z0-9]: one app under two stack names (CloudFormation requires the name; CDK's default leaves the stack name out)",
+    doc: 'https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html',
   },
   bucketName: {
     name: "names the integration test's fixture bucket within S3's rules for the longest run id and Region name",
@@ -629,7 +633,8 @@ function constraintsDoc(): string {
     'file (in "every deployed template meets..." on all four stacks, and in "each check finds the violation it is for" on a',
     'template that breaks it). Deploy-time values (a `Ref`, a `GetAtt`) count as 160 characters, pseudo parameters at their longest.',
     'Assumed where AWS is silent: a name CloudFormation generates (rules, the archive, queues, functions, roles, topics, tables)',
-    "fits its service's limit, so the construct names only what must be named (the access log group under `/aws/vendedlogs/`).",
+    "fits its service's limit, so the construct names only what must be named (the access log group under `/aws/vendedlogs/`, and",
+    'the event bus, whose name CloudFormation requires).',
     '',
     row(["constraint (the test's name)", 'AWS documentation']),
     row(['---', '---']),
@@ -710,6 +715,26 @@ describe('names at their longest', () => {
     const names = ['Webhooks-One', 'WebhooksOne', 'Two'].flatMap((name) => vendedLogGroups(assembly.getStackByName(name).template as CfnTemplate));
     expect(names).toHaveLength(4);
     expect(new Set(names).size).toBe(4);
+  });
+
+  it(NAME_LIMITS.busNameUnique.name, () => {
+    // The same app deployed twice in one account and Region under its own stack names, as docs/operations.md
+    // ("Deployments kept apart") allows: a second bus of the same name fails that stack's first deploy.
+    const busNames = (stackName?: string) => {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const stack = new FaceSignWebhooksStack(app, 'FaceSignWebhooks', stackName === undefined ? {} : { stackName });
+      return ofType(app.synth().getStackByName(stack.stackName).template as CfnTemplate, 'AWS::Events::EventBus').map(([, r]) => props(r).Name);
+    };
+    const names = [busNames('FaceSignWebhooks-staging'), busNames('FaceSignWebhooks-prod'), busNames(LONGEST_STACK_NAME), busNames()].flat();
+    expect(names).toHaveLength(4);
+    expect(new Set(names).size).toBe(4);
+    for (const name of names) {
+      expect(name.length).toBeLessThanOrEqual(256);
+      expect(name).toMatch(/^[.\-_A-Za-z0-9]+$/);
+    }
+    // A stack named by its id (this repository's app, the integration test) keeps the name it had:
+    // a new name would replace the bus, and with it the archive and the events in it.
+    expect(busNames()).toEqual(['FaceSignWebhooksEventBusD213486F']);
   });
 
   it(NAME_LIMITS.bucketName.name, () => {
