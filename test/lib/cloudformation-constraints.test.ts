@@ -7,7 +7,8 @@
  * docs/cloudformation-constraints.md is the table of them, generated here; cfn-lint's own checks
  * run in test/lib/cfn-lint.test.ts.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Stage } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
@@ -732,9 +733,13 @@ describe('names at their longest', () => {
       expect(name.length).toBeLessThanOrEqual(256);
       expect(name).toMatch(/^[.\-_A-Za-z0-9]+$/);
     }
-    // A stack named by its id (this repository's app, the integration test) keeps the name it had:
-    // a new name would replace the bus, and with it the archive and the events in it.
+    // A stack with the name CDK gives it (this repository's app, the integration test, a stack in a
+    // Stage) keeps the bus name it had: a new one would replace the bus, its archive and their events.
     expect(busNames()).toEqual(['FaceSignWebhooksEventBusD213486F']);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const staged = new FaceSignWebhooksStack(new Stage(app, 'Prod'), 'FaceSignWebhooks');
+    const stagedBus = ofType(Template.fromStack(staged).toJSON() as CfnTemplate, 'AWS::Events::EventBus').map(([, r]) => props(r).Name);
+    expect(stagedBus).toEqual(['ProdFaceSignWebhooksEventBus39B4BA76']);
   });
 
   it(NAME_LIMITS.bucketName.name, () => {
