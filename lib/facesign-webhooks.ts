@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -133,7 +133,9 @@ export class FaceSignWebhooks extends Construct {
       this.accessLogsBucket = this.createAccessLogsBucket();
       this.bucket = this.createBucket(retention, this.accessLogsBucket, props.bucketProps);
     }
-    this.eventBus = props.existingEventBusObj ?? new events.EventBus(this, 'EventBus', props.eventBusProps);
+    this.eventBus =
+      props.existingEventBusObj ??
+      new events.EventBus(this, 'EventBus', { ...props.eventBusProps, eventBusName: props.eventBusProps?.eventBusName ?? eventBusName(this) });
     this.eventArchive = this.createEventArchive(Duration.days(settings.eventArchiveRetention));
     this.deadLetterQueue = this.createDeadLetterQueue();
     this.queue = this.createQueue(settings);
@@ -961,6 +963,25 @@ const VENDED_LOGS_PREFIX = '/aws/vendedlogs/';
  */
 function accessLogGroupName(scope: Construct): string {
   return `${VENDED_LOGS_PREFIX}apigateway/${Names.uniqueResourceName(scope, { maxLength: 255, separator: '-' })}-access`;
+}
+
+/**
+ * The created bus's name, unless `eventBusProps.eventBusName` gives one. CloudFormation requires a
+ * bus name, and CDK's default ({@link Names.uniqueId} of the bus) is built from construct ids only:
+ * one app deployed twice in an account and Region under two stack names (which the `deployment`
+ * dimension allows) would make the second stack's bus fail to create, as a name already in use.
+ * A stack with the name CDK gives it (its id, after the stage's name in a Stage) keeps that default,
+ * since a new name would replace the bus, its archive and the events in it; a stack with a name of
+ * its own gets one from its stack name and the construct's path. A custom bus name is at most 256 characters of `[.\-_A-Za-z0-9]`
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html).
+ */
+function eventBusName(scope: Construct): string | undefined {
+  const stack = Stack.of(scope);
+  // CDK's own stack name (the id, after the stage's name in a Stage) follows the path, and so does the default bus name.
+  const stageName = Stage.of(stack)?.stageName;
+  const defaultStackName = stageName ? `${stageName}-${stack.node.id}` : stack.node.id;
+  if (Token.isUnresolved(stack.stackName) || stack.stackName === defaultStackName) return undefined;
+  return `${Names.uniqueResourceName(scope, { maxLength: 256 - '-events'.length, separator: '-' })}-events`;
 }
 
 /** A retry policy's maximum event age in whole seconds, refused outside EventBridge's bounds with the value received. */

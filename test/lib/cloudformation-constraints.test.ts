@@ -7,7 +7,8 @@
  * docs/cloudformation-constraints.md is the table of them, generated here; cfn-lint's own checks
  * run in test/lib/cfn-lint.test.ts.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Stage } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
@@ -134,7 +135,8 @@ const CONSTRAINTS: Constraint[] = [
   {
     name: 'a bucket has at most 1,000 lifecycle rules',
     types: ['AWS::S3::Bucket'],
-    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html',
+    // "You can add as many as 1000 rules."
+    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleConfiguration.html',
     violations: (t) => ofType(t, 'AWS::S3::Bucket').flatMap(([id, r]) => ((props(r).LifecycleConfiguration?.Rules?.length ?? 0) > 1000 ? [id] : [])),
     broken: bucket(Array.from({ length: 1001 }, (_, i) => ({ Id: `R${i}`, ExpirationInDays: 1, Status: 'Enabled' }))),
   },
@@ -166,14 +168,16 @@ const CONSTRAINTS: Constraint[] = [
   {
     name: 'a bucket policy is at most 20 KB',
     types: ['AWS::S3::BucketPolicy'],
-    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html',
+    // "Bucket policies are limited to 20 KB in size."
+    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html',
     violations: (t) => ofType(t, 'AWS::S3::BucketPolicy').flatMap(([id, r]) => (sizeOf(props(r).PolicyDocument) > 20 * 1024 ? [id] : [])),
     broken: policyOf('AWS::S3::BucketPolicy', 'PolicyDocument', { Statement: manyStatements(400) }),
   },
   {
     name: 'a KMS key policy is at most 32 KB',
     types: ['AWS::KMS::Key'],
-    doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html',
+    // Key policy format: "Up to 32 kilobytes (32,768 bytes)".
+    doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html',
     violations: (t) => ofType(t, 'AWS::KMS::Key').flatMap(([id, r]) => (sizeOf(props(r).KeyPolicy) > 32 * 1024 ? [id] : [])),
     broken: policyOf('AWS::KMS::Key', 'KeyPolicy', { Statement: manyStatements(700) }),
   },
@@ -218,7 +222,8 @@ const CONSTRAINTS: Constraint[] = [
   {
     name: 'a Secrets Manager resource policy is at most 20,480 characters',
     types: ['AWS::SecretsManager::ResourcePolicy'],
-    doc: 'https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html',
+    // ResourcePolicy: "Maximum length of 20480" (the API's model, NonEmptyResourcePolicyType, agrees).
+    doc: 'https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutResourcePolicy.html',
     violations: (t) => ofType(t, 'AWS::SecretsManager::ResourcePolicy').flatMap(([id, r]) => (sizeOf(props(r).ResourcePolicy) > 20_480 ? [id] : [])),
     broken: policyOf('AWS::SecretsManager::ResourcePolicy', 'ResourcePolicy', { Statement: manyStatements(400) }),
   },
@@ -351,7 +356,8 @@ const CONSTRAINTS: Constraint[] = [
   {
     name: 'a log group has at most 100 metric filters',
     types: ['AWS::Logs::MetricFilter'],
-    doc: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html',
+    // "The maximum number of metric filters that can be associated with a log group is 100."
+    doc: 'https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html',
     violations: (t) => {
       const count = new Map<string, number>();
       for (const [, r] of ofType(t, 'AWS::Logs::MetricFilter')) {
@@ -566,7 +572,7 @@ describe('each check finds the violation it is for', () => {
  */
 const READ_WITHOUT_FINDINGS: Record<string, string> = {
   'AWS::DynamoDB::Table': 'key schema and attribute definitions agree (CDK), billing mode, TTL attribute, PITR (schema, cfn-lint)',
-  'AWS::Events::EventBus': 'name and policy: CloudFormation generates the name; a customer key is not set',
+  'AWS::Events::EventBus': 'policy: none; a customer key is not set. Its name is required: the name row above',
   'AWS::Lambda::Permission': "principal, action and source ARN: written by CDK's integration; schema by cfn-lint",
   'AWS::ApiGatewayV2::Api': 'protocol and name: schema (cfn-lint)',
   'AWS::ApiGatewayV2::Route': 'route key `POST /webhooks/facesign` and target: schema (cfn-lint)',
@@ -590,6 +596,10 @@ const NAME_LIMITS = {
   logGroupUnique: {
     name: 'gives each deployment its own access log group: two constructs in a stack, one construct path in two stacks',
     doc: 'https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html',
+  },
+  busNameUnique: {
+    name: "gives each deployment its own event bus name, within 256 characters of [.-_A-Za-z0-9]: one app under two stack names (CloudFormation requires the name; CDK's default leaves the stack name out)",
+    doc: 'https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html',
   },
   bucketName: {
     name: "names the integration test's fixture bucket within S3's rules for the longest run id and Region name",
@@ -624,7 +634,8 @@ function constraintsDoc(): string {
     'file (in "every deployed template meets..." on all four stacks, and in "each check finds the violation it is for" on a',
     'template that breaks it). Deploy-time values (a `Ref`, a `GetAtt`) count as 160 characters, pseudo parameters at their longest.',
     'Assumed where AWS is silent: a name CloudFormation generates (rules, the archive, queues, functions, roles, topics, tables)',
-    "fits its service's limit, so the construct names only what must be named (the access log group under `/aws/vendedlogs/`).",
+    "fits its service's limit, so the construct names only what must be named (the access log group under `/aws/vendedlogs/`, and",
+    'the event bus, whose name CloudFormation requires).',
     '',
     row(["constraint (the test's name)", 'AWS documentation']),
     row(['---', '---']),
@@ -705,6 +716,30 @@ describe('names at their longest', () => {
     const names = ['Webhooks-One', 'WebhooksOne', 'Two'].flatMap((name) => vendedLogGroups(assembly.getStackByName(name).template as CfnTemplate));
     expect(names).toHaveLength(4);
     expect(new Set(names).size).toBe(4);
+  });
+
+  it(NAME_LIMITS.busNameUnique.name, () => {
+    // The same app deployed twice in one account and Region under its own stack names, as docs/operations.md
+    // ("Deployments kept apart") allows: a second bus of the same name fails that stack's first deploy.
+    const busNames = (stackName?: string) => {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const stack = new FaceSignWebhooksStack(app, 'FaceSignWebhooks', stackName === undefined ? {} : { stackName });
+      return ofType(app.synth().getStackByName(stack.stackName).template as CfnTemplate, 'AWS::Events::EventBus').map(([, r]) => props(r).Name);
+    };
+    const names = [busNames('FaceSignWebhooks-staging'), busNames('FaceSignWebhooks-prod'), busNames(LONGEST_STACK_NAME), busNames()].flat();
+    expect(names).toHaveLength(4);
+    expect(new Set(names).size).toBe(4);
+    for (const name of names) {
+      expect(name.length).toBeLessThanOrEqual(256);
+      expect(name).toMatch(/^[.\-_A-Za-z0-9]+$/);
+    }
+    // A stack with the name CDK gives it (this repository's app, the integration test, a stack in a
+    // Stage) keeps the bus name it had: a new one would replace the bus, its archive and their events.
+    expect(busNames()).toEqual(['FaceSignWebhooksEventBusD213486F']);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const staged = new FaceSignWebhooksStack(new Stage(app, 'Prod'), 'FaceSignWebhooks');
+    const stagedBus = ofType(Template.fromStack(staged).toJSON() as CfnTemplate, 'AWS::Events::EventBus').map(([, r]) => props(r).Name);
+    expect(stagedBus).toEqual(['ProdFaceSignWebhooksEventBus39B4BA76']);
   });
 
   it(NAME_LIMITS.bucketName.name, () => {
