@@ -28,6 +28,7 @@ import { buildSampleEvent, sampleMediaUrl } from '../sample-events';
 import { isOwnOrigin } from '../services/loopback-host';
 import type { DeliveryJournal } from './journal';
 import { redriveDeadLetter, type RedriveQueues } from './redrive';
+import type { DeadLetterEntry } from '../runtime';
 
 export { isOwnOrigin };
 
@@ -40,16 +41,8 @@ const CALL_TIMEOUT_MS = 30_000;
 /** A comment line on every open event stream this often, so that idle streams are seen to be alive. */
 const HEARTBEAT_MS = 15_000;
 
-/** A dead-letter message as the page shows it (the runtime's `/__local/status` entries). */
-export interface DeadLetterView {
-  readonly messageId: string;
-  readonly failureReason: string;
-  readonly eventId?: string;
-  readonly eventType?: string;
-  readonly sessionId?: string;
-  readonly attempts?: string;
-  readonly failedAt?: string;
-}
+/** A dead-letter message as the page shows it: the runtime's `/__local/status` entries. */
+export type DeadLetterView = DeadLetterEntry;
 
 /** What the inspector needs from the runtime. */
 export interface InspectorOptions {

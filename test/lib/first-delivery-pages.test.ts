@@ -163,18 +163,21 @@ function reads(metric: MetricIdentity, datum: MetricDatum): boolean {
   );
 }
 
+/** Every dependency of the verifier answers, with the live secret; a test then breaks one. */
+function healthyDependencies(): void {
+  secretsMock.reset();
+  sqsMock.reset();
+  dynamodbMock.reset();
+  s3Mock.reset();
+  dynamodbMock.on(UpdateItemCommand).resolves({});
+  s3Mock.on(PutObjectCommand).resolves({});
+  stubVerifierEnvironment();
+  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: LIVE_SECRET });
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+}
+
 describe('a misconfiguration pages Critical at its first delivery', () => {
-  beforeEach(() => {
-    secretsMock.reset();
-    sqsMock.reset();
-    dynamodbMock.reset();
-    s3Mock.reset();
-    dynamodbMock.on(UpdateItemCommand).resolves({});
-    s3Mock.on(PutObjectCommand).resolves({});
-    stubVerifierEnvironment();
-    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: LIVE_SECRET });
-    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
-  });
+  beforeEach(healthyDependencies);
   afterEach(() => vi.unstubAllEnvs());
 
   it('reads every alarm it claims to: the evaluator understands each single-metric custom alarm', () => {
@@ -329,17 +332,7 @@ describe('the opt-in silence alarm', () => {
   const silent = synth({ silenceAlarmAfter: Duration.minutes(15), alarmEmail: 'oncall@example.com' });
   const props = silent.alarms.find((a) => a.AlarmName === 'Ops-Verifier-NoDeliveries-Critical')!;
 
-  beforeEach(() => {
-    secretsMock.reset();
-    sqsMock.reset();
-    dynamodbMock.reset();
-    s3Mock.reset();
-    dynamodbMock.on(UpdateItemCommand).resolves({});
-    s3Mock.on(PutObjectCommand).resolves({});
-    stubVerifierEnvironment();
-    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: LIVE_SECRET });
-    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
-  });
+  beforeEach(healthyDependencies);
   afterEach(() => vi.unstubAllEnvs());
 
   it('stays OK while events arrive, fires once a whole window passes without one, and never without its window', async () => {

@@ -276,20 +276,9 @@ export async function inspect(phase: 'first' | 'repeat', config: DriverConfig, c
 export async function published(config: DriverConfig, clients: DriverClients, maxMs = 20_000): Promise<PublishedResult> {
   const ids = runIds(config.runId);
   const seen = new Map<string, { name?: EventName; body: Record<string, unknown> }>();
-  const deadline = Date.now() + maxMs;
-  let emptyInARow = 0;
-  while (emptyInARow < 2 && Date.now() < deadline) {
-    const out = await clients.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: config.consumerQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2, VisibilityTimeout: 60 }),
-    );
-    const messages = out.Messages ?? [];
-    emptyInARow = messages.length === 0 ? emptyInARow + 1 : 0;
-    for (const m of messages) {
-      const body = JSON.parse(m.Body ?? '{}') as Record<string, unknown>;
-      const id = (body.detail as { event?: { id?: string } } | undefined)?.event?.id ?? '';
-      const name = EVENT_NAMES.find((n) => ids.eventIds[n] === id);
-      seen.set(m.MessageId ?? `${seen.size}`, { name, body });
-    }
+  for (const [messageId, body] of await consumerMessages(config, clients, maxMs)) {
+    const id = (body.detail as { event?: { id?: string } } | undefined)?.event?.id ?? '';
+    seen.set(messageId, { name: EVENT_NAMES.find((n) => ids.eventIds[n] === id), body });
   }
   const count: Record<EventName, number> = { sessionStatus: 0, userPhoto: 0 };
   const detailType: Partial<Record<EventName, string>> = {};
@@ -426,7 +415,20 @@ export async function recovered(config: DriverConfig, clients: DriverClients, ma
     etag: _e,
     ...archive
   } = await readStored(config.archiveBucket, `events/${event.sessionId}/${event.createdAt}-${event.id}.json`, sha256(state.wrongSecret.body), clients);
-  const seen = new Set<string>();
+  let deliveries = 0;
+  for (const body of (await consumerMessages(config, clients, maxMs)).values()) {
+    if ((body.detail as { event?: { id?: string } } | undefined)?.event?.id === ids.held.eventId) deliveries += 1;
+  }
+  return { archive, published: deliveries };
+}
+
+/**
+ * The distinct messages (by message id) the `onEvent` rule delivered to the consumer queue, read
+ * until two empty long polls or `maxMs`. Hidden for 60 s while counting, not deleted, so a retry
+ * after a minute counts them again.
+ */
+async function consumerMessages(config: DriverConfig, clients: DriverClients, maxMs: number): Promise<Map<string, Record<string, unknown>>> {
+  const seen = new Map<string, Record<string, unknown>>();
   const deadline = Date.now() + maxMs;
   let emptyInARow = 0;
   while (emptyInARow < 2 && Date.now() < deadline) {
@@ -435,12 +437,9 @@ export async function recovered(config: DriverConfig, clients: DriverClients, ma
     );
     const messages = out.Messages ?? [];
     emptyInARow = messages.length === 0 ? emptyInARow + 1 : 0;
-    for (const m of messages) {
-      const id = (JSON.parse(m.Body ?? '{}') as { detail?: { event?: { id?: string } } }).detail?.event?.id;
-      if (id === ids.held.eventId) seen.add(m.MessageId ?? `${seen.size}`);
-    }
+    for (const m of messages) seen.set(m.MessageId ?? `unnamed-${seen.size}`, JSON.parse(m.Body ?? '{}') as Record<string, unknown>);
   }
-  return { archive, published: seen.size };
+  return seen;
 }
 
 async function readSigningSecret(config: DriverConfig, clients: DriverClients): Promise<string> {
