@@ -19,7 +19,7 @@ export function packageRoot(from: string = __dirname): string {
   }
 }
 
-/** Where a handler's pre-built bundle lives: `<package root>/dist/assets/<name>` (index.mjs and its source map). */
+/** Where a handler's pre-built bundle lives: `<package root>/dist/assets/<name>` (index.mjs, its chunks under chunks/, a source map each). */
 export function handlerAssetDir(name: HandlerFunction, root: string = packageRoot()): string {
   return path.join(root, 'dist', 'assets', name);
 }

@@ -9,12 +9,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { packageRoot } from '../../lib/handler-code';
 import { bundleEntry } from '../../scripts/handler-bundles';
 
-/** The folder holding the driver's index.mjs and its source map. */
+/** The folder holding the driver's index.mjs, its chunks and their source maps. */
 export const DRIVER_BUNDLE_DIR = path.join(packageRoot(), 'dist', 'integ-driver');
 
 /** Builds the driver bundle and returns its index.mjs. */
 export function buildDriverBundle(): Promise<string> {
-  return bundleEntry(path.join(__dirname, 'driver', 'index.ts'), path.join(DRIVER_BUNDLE_DIR, 'index.mjs'));
+  return bundleEntry(path.join(__dirname, 'driver', 'index.ts'), DRIVER_BUNDLE_DIR);
 }
 
 /** The driver's deployment code; throws, saying what to run, when it has not been built. */

@@ -90,6 +90,9 @@ describe('the installed package', () => {
     ]) {
       expect(packedFiles, file).toContain(file);
     }
+    // The chunks beside each entry (code split: the entry imports them by relative path).
+    for (const name of HANDLER_FUNCTIONS)
+      expect(packedFiles.filter((f) => f.startsWith(`dist/assets/${name}/chunks/`) && f.endsWith('.mjs')).length, name).toBeGreaterThan(0);
     // The benchmark results, not the benchmarks.
     expect(packedFiles.filter((f) => f.startsWith('bench/'))).toEqual(['bench/RESULTS.md']);
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
