@@ -5,6 +5,7 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { HELD_PREFIX } from '../../contract/bucket-layout';
@@ -138,6 +139,26 @@ describe('held deliveries in the template', () => {
     const statements = statementsOf(template, 'facesign-reverifier');
     expect(statements.some((s) => actions(s).includes('secretsmanager:GetSecretValue'))).toBe(true);
     expect(statements.some((s) => actions(s).includes('sqs:SendMessage'))).toBe(true);
+  });
+});
+
+describe('the consumer read grants', () => {
+  it('grantReadArchive and grantReadMedia never reach held/ (unverified full event bodies, signed media URLs included)', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Held');
+    const webhooks = new FaceSignWebhooks(stack, 'FaceSign');
+    const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    webhooks.grantReadArchive(reader);
+    webhooks.grantReadMedia(reader);
+    const template = Template.fromStack(stack);
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: stack.getLogicalId(reader.node.defaultChild as iam.CfnRole) }] },
+    });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const reads = s3Grants(statements);
+    expect(reads.length).toBeGreaterThan(0);
+    for (const [action, resource] of reads) expect(resource, action).not.toContain(HELD_PREFIX);
+    expect(JSON.stringify(template.findResources('AWS::S3::BucketPolicy'))).not.toContain(HELD_PREFIX);
   });
 });
 
