@@ -195,6 +195,16 @@ describe('holdRetention and maxHeldPerHour at synth', () => {
   });
 });
 
+describe('the WrongSecretSuspected page', () => {
+  it('tells a user of the installed construct, who has no npm run reverify, to invoke the reverifier Lambda', () => {
+    const alarms = build().findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'WrongSecretSuspected' } });
+    const [alarm] = Object.values(alarms);
+    expect(JSON.stringify(alarm.Properties.AlarmDescription)).toMatch(
+      /npm run reverify, or, with the construct installed in your own app, invoke its reverifier Lambda/,
+    );
+  });
+});
+
 describe('the stack', () => {
   it('outputs the reverifier function name for npm run reverify', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
