@@ -84,4 +84,6 @@ export interface ReverifyReport {
   readonly failed: ReadonlyArray<{ readonly key: string; readonly reason: string }>;
   /** False when the invocation ran out of time first: invoke again to continue. */
   readonly complete: boolean;
+  /** When not complete: the last held key looked at; invoke again with `{"startAfter": resumeAfter}` to continue after it. */
+  readonly resumeAfter?: string;
 }

@@ -543,7 +543,7 @@ export class WebhookMonitoring extends Construct {
       'WrongSecretSuspected',
       'Critical',
       this.metrics.metric(METRIC.wrongSecretSuspected, { period: one }),
-      'A delivery in FaceSign\'s exact signature form, freshly signed, over a FaceSign envelope, verified under no active signing secret: the secret is almost certainly wrong or stale, and FaceSign never retries the 401, so every event is lost until it is fixed. Put the current secret from the FaceSign dashboard (during a rotation both: {"secrets":["new","old"]}), then run npm run reverify to queue the held deliveries; ask FaceSign to resend only those counted in HoldsDropped (docs/operations.md, Runbook).',
+      'A delivery in FaceSign\'s exact signature form, freshly signed, over a FaceSign envelope, verified under no active signing secret: the secret is almost certainly wrong or stale, and FaceSign never retries the 401, so every event is lost until it is fixed. Put the current secret from the FaceSign dashboard (during a rotation both: {"secrets":["new","old"]}), then queue the held deliveries: npm run reverify, or, with the construct installed in your own app, invoke its reverifier Lambda until the report says complete: true; ask FaceSign to resend only those counted in HoldsDropped (docs/operations.md, Runbook).',
       firstOccurrence,
     );
     // A refused delivery in FaceSign's form that could not be held cannot be re-verified: FaceSign

@@ -219,7 +219,7 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
   });
   teardown.add(() => deadLetters.stop());
 
-  const reverify = () => functions.reverifier.invoke<ReverifyReport>({});
+  const reverify = (startAfter?: string) => functions.reverifier.invoke<ReverifyReport>(startAfter === undefined ? {} : { startAfter });
   const status = () => readStatus({ services, resources, functions, settings, sqs: clients.sqs, eventSource });
   const publicWebhookUrl = publicUrl && `${publicUrl.origin}${WEBHOOK_PATH}`;
   const inspector = createInspector({

@@ -19,8 +19,8 @@ import { LOCAL_REVERIFY_PATH } from '../local/reverify-route';
 /** Where to run the re-verification. */
 export type ReverifyTarget = { readonly kind: 'lambda'; readonly functionName: string } | { readonly kind: 'local'; readonly url: string };
 
-/** One invocation of the reverifier, answering its report. */
-export type InvokeReverifier = () => Promise<ReverifyReport>;
+/** One invocation of the reverifier, continuing after `startAfter` (a previous report's resumeAfter) when given. */
+export type InvokeReverifier = (startAfter?: string) => Promise<ReverifyReport>;
 
 /** The most invocations one command makes: each looks at held deliveries for up to 5 minutes. */
 export const MAX_ROUNDS = 12;
@@ -61,10 +61,13 @@ export function lambdaInvoker(
   functionName: string,
   client = new LambdaClient({ maxAttempts: 1, requestHandler: { requestTimeout: invokeTimeoutMs() } }),
 ): InvokeReverifier {
-  return async () => {
-    const out = await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from('{}') }), {
-      abortSignal: AbortSignal.timeout(invokeTimeoutMs()),
-    });
+  return async (startAfter) => {
+    const out = await client.send(
+      new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify({ startAfter })) }),
+      {
+        abortSignal: AbortSignal.timeout(invokeTimeoutMs()),
+      },
+    );
     const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
     if (out.FunctionError) {
       const error = safeJson(text) as { errorType?: string; errorMessage?: string } | undefined;
@@ -76,19 +79,27 @@ export function lambdaInvoker(
 
 /** POSTs to the local runtime's reverify route (npm run dev), which runs the reverifier bundle. */
 export function localInvoker(url: string): InvokeReverifier {
-  return async () => {
-    const response = await fetch(`${url}${LOCAL_REVERIFY_PATH}`, { method: 'POST', signal: AbortSignal.timeout(invokeTimeoutMs()) });
+  return async (startAfter) => {
+    const response = await fetch(`${url}${LOCAL_REVERIFY_PATH}`, {
+      method: 'POST',
+      body: JSON.stringify({ startAfter }),
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(invokeTimeoutMs()),
+    });
     const text = await response.text();
     if (!response.ok) throw new Error(`the local reverifier failed: HTTP ${response.status}: ${text.slice(0, 500)}`);
     return asReport(text);
   };
 }
 
-/** Invokes until a report says it is complete (at most {@link MAX_ROUNDS} times) and merges the reports. */
+/**
+ * Invokes until a report says it is complete (at most {@link MAX_ROUNDS} times), each round after the
+ * key the last one stopped at, and merges the reports.
+ */
 export async function reverifyAll(invoke: InvokeReverifier): Promise<ReverifyReport> {
   let merged: ReverifyReport | undefined;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const report = await invoke();
+    const report = await invoke(merged?.resumeAfter);
     if (!report.secretConfigured) return report;
     merged = merged ? mergeReports(merged, report) : report;
     if (report.complete) return merged;
@@ -97,16 +108,17 @@ export async function reverifyAll(invoke: InvokeReverifier): Promise<ReverifyRep
 }
 
 function mergeReports(a: ReverifyReport, b: ReverifyReport): ReverifyReport {
-  // A later round sees again what an earlier one left: the last round's counts of what stays are the current ones.
+  // Each round continues after the key the previous one stopped at, so the rounds look at different deliveries.
   return {
     secretConfigured: true,
     requeued: [...a.requeued, ...b.requeued],
-    stillUnverified: b.stillUnverified,
-    refused: b.refused,
+    stillUnverified: a.stillUnverified + b.stillUnverified,
+    refused: [...a.refused, ...b.refused],
     expired: a.expired + b.expired,
-    unreadable: b.unreadable,
-    failed: b.failed,
+    unreadable: a.unreadable + b.unreadable,
+    failed: [...a.failed, ...b.failed],
     complete: b.complete,
+    ...(b.resumeAfter !== undefined ? { resumeAfter: b.resumeAfter } : {}),
   };
 }
 

@@ -27,7 +27,13 @@ const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: fal
 /** Kept back from the remaining time: the run stops looking at deliveries this long before the timeout, to answer with its report. */
 export const REPORT_RESERVE_MS = 15_000;
 
-export async function handler(_event: unknown, context: Context): Promise<ReverifyReport> {
+/** The invocation's payload: `{}`, or `{"startAfter": <a report's resumeAfter>}` to continue after that key. */
+export function startAfterOf(event: unknown): string | undefined {
+  const value = (event as { startAfter?: unknown } | null | undefined)?.startAfter;
+  return typeof value === 'string' && value.startsWith(HELD_PREFIX) ? value : undefined;
+}
+
+export async function handler(event: unknown, context: Context): Promise<ReverifyReport> {
   logger.addContext(context);
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : SETTINGS.reverifierTimeout.default * 1000;
   const signal = AbortSignal.timeout(Math.max(remaining - REPORT_RESERVE_MS, Math.floor(remaining / 2)));
@@ -37,8 +43,11 @@ export async function handler(_event: unknown, context: Context): Promise<Reveri
         const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: config.signingSecretArn }), { abortSignal });
         return parseSigningSecrets(out.SecretString ?? '');
       },
-      listHeld: async (abortSignal, token) => {
-        const out = await s3.send(new ListObjectsV2Command({ Bucket: config.holdBucketName, Prefix: HELD_PREFIX, ContinuationToken: token }), { abortSignal });
+      listHeld: async (abortSignal, token, startAfter) => {
+        const out = await s3.send(
+          new ListObjectsV2Command({ Bucket: config.holdBucketName, Prefix: HELD_PREFIX, ContinuationToken: token, StartAfter: startAfter }),
+          { abortSignal },
+        );
         return { keys: (out.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])), next: out.IsTruncated ? out.NextContinuationToken : undefined };
       },
       getHeld: async (key, abortSignal) => {
@@ -54,6 +63,7 @@ export async function handler(_event: unknown, context: Context): Promise<Reveri
       maxBodyBytes: config.maxBodyBytes,
       holdRetentionDays: config.holdRetentionDays,
       idempotencyWindowSeconds: config.idempotencyWindowSeconds,
+      startAfter: startAfterOf(event),
       signal,
     });
     logger.info('re-verification done', {
@@ -65,6 +75,7 @@ export async function handler(_event: unknown, context: Context): Promise<Reveri
       unreadable: report.unreadable,
       failed: report.failed.length,
       complete: report.complete,
+      resumeAfter: report.resumeAfter,
     });
     return report;
   } finally {

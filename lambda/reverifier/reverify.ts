@@ -15,8 +15,11 @@ import { SigningSecretNotConfiguredError } from '../verifier/signing-secrets';
 export interface ReverifyDependencies {
   /** The current secrets; throws SigningSecretNotConfiguredError when none is set. */
   readonly readSecrets: (signal: AbortSignal) => Promise<string[]>;
-  /** One page of held keys, oldest first, and the token of the next page. */
-  readonly listHeld: (signal: AbortSignal, continuationToken?: string) => Promise<{ keys: string[]; next?: string }>;
+  /**
+   * One page of held keys, oldest first, and the token of the next page. The first page (no token)
+   * starts after `startAfter` (ListObjectsV2 StartAfter), when given.
+   */
+  readonly listHeld: (signal: AbortSignal, continuationToken?: string, startAfter?: string) => Promise<{ keys: string[]; next?: string }>;
   readonly getHeld: (key: string, signal: AbortSignal) => Promise<string>;
   readonly removeHeld: (key: string, signal: AbortSignal) => Promise<void>;
   /** The verifier's enqueue (verifier/enqueue.ts). */
@@ -28,6 +31,12 @@ export interface ReverifyDependencies {
   /** How long the processor remembers an event id; nothing received longer ago is re-queued. */
   readonly idempotencyWindowSeconds: number;
   readonly now?: () => number;
+  /**
+   * Continue after this key: the previous run's {@link ReverifyReport.resumeAfter}. Without it a run
+   * that ran out of time would be followed by one that looks again at what the first left held, and
+   * with more held than one run can read (a forger at the cap fills ~24,000 a day) none would get further.
+   */
+  readonly startAfter?: string;
   /** Aborts every call once the invocation must stop; checked between deliveries too. */
   readonly signal: AbortSignal;
 }
@@ -53,18 +62,24 @@ export async function reverifyHeld(deps: ReverifyDependencies): Promise<Reverify
   let expired = 0;
   let unreadable = 0;
   let token: string | undefined;
+  // The last key looked at to the end; keys come in order, so a next run resumes after it.
+  let lookedAt = deps.startAfter;
+  let current: string | undefined;
   const done = () => ({ ...report, failed, stillUnverified, expired, unreadable });
+  const incomplete = () => ({ ...done(), complete: false, ...(lookedAt !== undefined ? { resumeAfter: lookedAt } : {}) });
   do {
-    if (signal.aborted) return { ...done(), complete: false };
+    if (signal.aborted) return incomplete();
     let page: { keys: string[]; next?: string };
     try {
-      page = await deps.listHeld(signal, token);
+      page = await deps.listHeld(signal, token, token === undefined ? deps.startAfter : undefined);
     } catch (error) {
-      if (signal.aborted) return { ...done(), complete: false };
+      if (signal.aborted) return incomplete();
       throw error;
     }
     for (const key of page.keys) {
-      if (signal.aborted) return { ...done(), complete: false };
+      if (current !== undefined) lookedAt = current;
+      if (signal.aborted) return incomplete();
+      current = key;
       let text: string;
       try {
         text = await deps.getHeld(key, signal);
@@ -127,6 +142,7 @@ export async function reverifyHeld(deps: ReverifyDependencies): Promise<Reverify
         report.refused.push({ key, reason: `${response.statusCode} ${body.error}: ${body.message}` });
       }
     }
+    if (current !== undefined) lookedAt = current;
     token = page.next;
   } while (token !== undefined);
   return { ...done(), complete: true };

@@ -5,6 +5,7 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { HELD_PREFIX } from '../../contract/bucket-layout';
@@ -141,6 +142,26 @@ describe('held deliveries in the template', () => {
   });
 });
 
+describe('the consumer read grants', () => {
+  it('grantReadArchive and grantReadMedia never reach held/ (unverified full event bodies, signed media URLs included)', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Held');
+    const webhooks = new FaceSignWebhooks(stack, 'FaceSign');
+    const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    webhooks.grantReadArchive(reader);
+    webhooks.grantReadMedia(reader);
+    const template = Template.fromStack(stack);
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: stack.getLogicalId(reader.node.defaultChild as iam.CfnRole) }] },
+    });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const reads = s3Grants(statements);
+    expect(reads.length).toBeGreaterThan(0);
+    for (const [action, resource] of reads) expect(resource, action).not.toContain(HELD_PREFIX);
+    expect(JSON.stringify(template.findResources('AWS::S3::BucketPolicy'))).not.toContain(HELD_PREFIX);
+  });
+});
+
 describe('holdRetention and maxHeldPerHour at synth', () => {
   it('refuses a hold retention longer than the idempotency window, naming both', () => {
     expect(() => build({ holdRetention: Duration.days(8) })).toThrow(
@@ -171,6 +192,16 @@ describe('holdRetention and maxHeldPerHour at synth', () => {
     const template = Template.fromStack(stack);
     const fn = functionOf(template, 'facesign-reverifier');
     expect(fn.Properties.Environment.Variables[ENV.holdRetention]).toBe('2');
+  });
+});
+
+describe('the WrongSecretSuspected page', () => {
+  it('tells a user of the installed construct, who has no npm run reverify, to invoke the reverifier Lambda', () => {
+    const alarms = build().findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'WrongSecretSuspected' } });
+    const [alarm] = Object.values(alarms);
+    expect(JSON.stringify(alarm.Properties.AlarmDescription)).toMatch(
+      /npm run reverify, or, with the construct installed in your own app, invoke its reverifier Lambda/,
+    );
   });
 });
 

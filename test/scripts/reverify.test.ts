@@ -80,6 +80,25 @@ describe('reverifyAll', () => {
     expect(merged).toMatchObject({ requeued: [{ key: 'held/a' }, { key: 'held/b' }], expired: 1, stillUnverified: 3, complete: true });
   });
 
+  it('starts each round after the key the previous one stopped at, and adds up what each round left', async () => {
+    const answers = [
+      report({ stillUnverified: 2, refused: [{ key: 'held/b', reason: '400 invalid_json: x' }], complete: false, resumeAfter: 'held/c' }),
+      report({ stillUnverified: 1, unreadable: 1, failed: [{ key: 'held/e', reason: 'queue_unavailable' }] }),
+    ];
+    const startedAfter: Array<string | undefined> = [];
+    const merged = await reverifyAll(async (startAfter) => (startedAfter.push(startAfter), answers.shift()!));
+    expect(startedAfter).toEqual([undefined, 'held/c']);
+    expect(merged).toMatchObject({ stillUnverified: 3, refused: [{ key: 'held/b' }], unreadable: 1, failed: [{ key: 'held/e' }], complete: true });
+  });
+
+  it('sends where to continue in the Invoke payload', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(JSON.stringify(report())) });
+    await lambdaInvoker('reverifier', new LambdaClient({}))('held/2026/12/06/1-abc.json');
+    expect(JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array).toString())).toEqual({
+      startAfter: 'held/2026/12/06/1-abc.json',
+    });
+  });
+
   it('stops after MAX_ROUNDS and says it is not finished', async () => {
     let calls = 0;
     const merged = await reverifyAll(async () => (calls++, report({ complete: false })));

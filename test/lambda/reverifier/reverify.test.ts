@@ -39,8 +39,9 @@ function harness(objects: Array<{ key: string; text: string }>, overrides: Parti
   const deps: ReverifyDependencies = {
     readSecrets: async () => ['whsec_right'],
     // Two keys a page, to walk the pagination; like S3's, the token is a position among keys, so removals do not shift it.
-    listHeld: async (_signal, token) => {
-      const keys = [...store.keys()].sort().filter((k) => token === undefined || k > token);
+    listHeld: async (_signal, token, startAfter) => {
+      const after = token ?? startAfter;
+      const keys = [...store.keys()].sort().filter((k) => after === undefined || k > after);
       const page = keys.slice(0, 2);
       return { keys: page, next: keys.length > 2 ? page[1] : undefined };
     },
@@ -205,6 +206,33 @@ describe('reverifyHeld', () => {
     });
     expect(report.complete).toBe(false);
     expect(report.requeued).toHaveLength(1);
+    expect(queued).toHaveLength(1);
+  });
+
+  it('says where it stopped, and a run given that key goes on after it instead of reading again what stays held', async () => {
+    // Sorted by key (the time received): two that still verify under no secret, then one that does.
+    const objects = [held('whsec_other', NOW_MS - 3 * DAY_MS), held('whsec_other', NOW_MS - 2 * DAY_MS), held('whsec_right', NOW_MS - DAY_MS)];
+    const [, second, third] = [...objects].sort((a, b) => (a.key < b.key ? -1 : 1));
+    const controller = new AbortController();
+    const read: string[] = [];
+    const { deps, queued } = harness(objects, { signal: controller.signal });
+    const getHeld = deps.getHeld;
+    const tracked = { ...deps, getHeld: (key: string, signal: AbortSignal) => (read.push(key), getHeld(key, signal)) };
+    const stopped = await reverifyHeld({
+      ...tracked,
+      getHeld: async (key, signal) => {
+        const text = await tracked.getHeld(key, signal);
+        if (key === second!.key) controller.abort();
+        return text;
+      },
+    });
+    // The delivery being looked at when the deadline passed is finished; the run stops before the next.
+    expect(stopped).toMatchObject({ complete: false, resumeAfter: second!.key, stillUnverified: 2 });
+    read.length = 0;
+    const resumed = await reverifyHeld({ ...tracked, signal: new AbortController().signal, startAfter: stopped.resumeAfter });
+    expect(read).toEqual([third!.key]);
+    expect(resumed).toMatchObject({ complete: true, stillUnverified: 0, requeued: [{ key: third!.key }] });
+    expect(resumed.resumeAfter).toBeUndefined();
     expect(queued).toHaveLength(1);
   });
 });
