@@ -7,7 +7,7 @@ import { signFaceSignPayload } from '../../contract/signature';
 import { HANDLER_FUNCTIONS, type HandlerFunction } from '../../contract/settings';
 import { handlerAssetDir, handlerCode, packageRoot } from '../../lib/handler-code';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
-import { sampleEvent } from '../support/events';
+import { sampleEvent, webhookApiEvent } from '../support/events';
 import { bundleModules } from '../../scripts/handler-bundles';
 import { freePortUrl, invokeBundle, synthesizeBundles } from '../support/bundles';
 
@@ -23,10 +23,6 @@ beforeAll(async () => {
   deadEndpoint = await freePortUrl();
 });
 afterAll(() => secrets?.close());
-
-function apiRequest(body: string, headers: Record<string, string>) {
-  return { version: '2.0', routeKey: 'POST /webhooks/facesign', rawPath: '/webhooks/facesign', headers, body, isBase64Encoded: false, requestContext: {} };
-}
 
 describe('handler bundles', () => {
   it('are what the synthesized stack deploys, byte for byte', () => {
@@ -97,11 +93,11 @@ describe('handler bundles', () => {
         JSON.parse(r.body).error,
       ]);
     // Unsigned: refused before any hold, and the hold chunk never loaded.
-    expect(await answers([apiRequest(body, {})])).toEqual([[401, 'missing_signature']]);
+    expect(await answers([webhookApiEvent(body, {})])).toEqual([[401, 'missing_signature']]);
     expect(existsSync(marker)).toBe(false);
     // A lookalike with a wrong signature is held (its counter unreachable here): the chunk loads then.
     const headers = { 'x-facesign-signature': forged.signature, 'x-facesign-timestamp': String(forged.timestamp) };
-    expect(await answers([apiRequest(body, headers)])).toEqual([[401, 'signature_mismatch']]);
+    expect(await answers([webhookApiEvent(body, headers)])).toEqual([[401, 'signature_mismatch']]);
     expect(readFileSync(marker, 'utf8')).toBe('loaded\n');
     await own.close();
   });
@@ -113,7 +109,7 @@ describe('handler bundles', () => {
     const forged = signFaceSignPayload(body, 'whsec_forged');
     const results = (await invokeBundle(
       bundle('verifier'),
-      [apiRequest(body, {}), apiRequest(body, { 'x-facesign-signature': forged.signature }), apiRequest(body, headers)],
+      [webhookApiEvent(body, {}), webhookApiEvent(body, { 'x-facesign-signature': forged.signature }), webhookApiEvent(body, headers)],
       {
         [ENV.signingSecretArn]: SECRET_ID,
         [ENV.queueUrl]: `${deadEndpoint}/123456789012/facesign`,

@@ -19,7 +19,7 @@ import { FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
 import { ENV } from '../../contract/settings';
 import { SERVICE } from '../../contract/metric-names';
 import { signFaceSignPayload } from '../../contract/signature';
-import { sampleEvent } from '../support/events';
+import { sampleEvent, webhookApiEvent } from '../support/events';
 import { captureOutputJson } from '../support/observability';
 import { handlerAssetDir } from '../../lib/handler-code';
 import { startSecretsManager, type LocalSecretsManager } from '../../local/secrets-manager-server';
@@ -97,23 +97,10 @@ function stubVerifierEnvironment(): void {
   vi.stubEnv('AWS_REGION', 'eu-west-1');
 }
 
-function apiEvent(body: string, headers: Record<string, string>): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/facesign',
-    rawPath: '/webhooks/facesign',
-    rawQueryString: '',
-    headers,
-    body,
-    isBase64Encoded: false,
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-  };
-}
-
 /** A delivery as FaceSign signs it, with the given secret. */
 function faceSignDelivery(secret: string, body = JSON.stringify(sampleEvent('session.status'))): APIGatewayProxyEventV2 {
   const { headers } = signFaceSignPayload(body, secret);
-  return apiEvent(body, {
+  return webhookApiEvent(body, {
     'content-type': 'application/json',
     'x-facesign-signature': headers['X-FaceSign-Signature'],
     'x-facesign-timestamp': headers['X-FaceSign-Timestamp'],
@@ -245,11 +232,11 @@ describe('a misconfiguration pages Critical at its first delivery', () => {
     const envelope = JSON.stringify(sampleEvent('session.status'));
     const stale = signFaceSignPayload(envelope, 'whsec_stale', Math.floor(Date.now() / 1000) - 8 * 24 * 3600).headers['X-FaceSign-Signature'];
     const garbage = [
-      apiEvent(envelope, {}),
-      apiEvent(envelope, { 'x-facesign-signature': 'v1=deadbeef' }),
+      webhookApiEvent(envelope, {}),
+      webhookApiEvent(envelope, { 'x-facesign-signature': 'v1=deadbeef' }),
       faceSignDelivery('whsec_stale', 'hello'),
       faceSignDelivery('whsec_stale', JSON.stringify({ hello: 'world' })),
-      apiEvent(envelope, { 'x-facesign-signature': stale }),
+      webhookApiEvent(envelope, { 'x-facesign-signature': stale }),
     ];
     const few = await runVerifier(garbage);
     expect(few.statusCodes).toEqual([401, 401, 401, 401, 401]);
@@ -352,7 +339,7 @@ describe('the opt-in silence alarm', () => {
 
   it('does not count garbage requests as deliveries', async () => {
     const alarm = alarmSpecFromTemplate(props);
-    const { statusCodes, data } = await runVerifier([apiEvent('{}', {}), faceSignDelivery('whsec_stale')]);
+    const { statusCodes, data } = await runVerifier([webhookApiEvent('{}', {}), faceSignDelivery('whsec_stale')]);
     expect(statusCodes).toEqual([401, 401]);
     const at = (Math.floor(Math.max(...data.map((d) => d.timestampMs)) / 300_000) + 1) * 300_000;
     expect(evaluateAlarm(alarm, data, { atMs: at }).state).toBe('ALARM');

@@ -1,3 +1,5 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { WEBHOOK_PATH } from '../../contract/webhook-path';
 import { buildSampleEvent, type SampleEventOptions } from '../../local/sample-events';
 
 /**
@@ -20,4 +22,18 @@ export function sampleEvent(
     contentType,
   };
   return buildSampleEvent(type, options);
+}
+
+/** A delivery to the webhook route as API Gateway's HTTP API (payload 2.0) hands it to the verifier. */
+export function webhookApiEvent(body: string, headers: Record<string, string>): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: `POST ${WEBHOOK_PATH}`,
+    rawPath: WEBHOOK_PATH,
+    rawQueryString: '',
+    headers,
+    body,
+    isBase64Encoded: false,
+    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
+  };
 }

@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../../lambda/shared/config';
 import { signFaceSignPayload } from '../../../contract/signature';
-import { sampleEvent } from '../../support/events';
+import { sampleEvent, webhookApiEvent } from '../../support/events';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:facesign-AbCdEf';
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/facesign';
@@ -18,22 +18,9 @@ async function loadHandler() {
   return (await import('../../../lambda/verifier/index.js')).handler;
 }
 
-function apiEvent(body: string, headers: Record<string, string>): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/facesign',
-    rawPath: '/webhooks/facesign',
-    rawQueryString: '',
-    headers,
-    body,
-    isBase64Encoded: false,
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-  };
-}
-
 function signed(body: string, secret = 'whsec_live'): APIGatewayProxyEventV2 {
   const { headers } = signFaceSignPayload(body, secret);
-  return apiEvent(body, { 'x-facesign-signature': headers['X-FaceSign-Signature'], 'x-facesign-timestamp': headers['X-FaceSign-Timestamp'] });
+  return webhookApiEvent(body, { 'x-facesign-signature': headers['X-FaceSign-Signature'], 'x-facesign-timestamp': headers['X-FaceSign-Timestamp'] });
 }
 
 describe('verifier Lambda handler', () => {

@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../../lambda/shared/config';
 import { referenceVerifier } from '../../support/reference-verifier';
+import { webhookApiEvent } from '../../support/events';
 
 // FaceSign's reference verifier decides what is authentic here: whatever it accepts (and is signed
 // inside our replay window) must be answered 200 and queued; whatever no (t, v1) pair of the header
@@ -83,16 +84,7 @@ afterAll(() => {
 async function deliver(c: Case): Promise<number | undefined> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-facesign-signature': c.header };
   if (c.timestampHeader !== undefined) headers['x-facesign-timestamp'] = c.timestampHeader;
-  const event = {
-    version: '2.0',
-    routeKey: 'POST /webhooks/facesign',
-    rawPath: '/webhooks/facesign',
-    rawQueryString: '',
-    headers,
-    body: c.body,
-    isBase64Encoded: false,
-    requestContext: {},
-  } as APIGatewayProxyEventV2;
+  const event = webhookApiEvent(c.body, headers);
   const result = await handler(event, { awsRequestId: 'req', functionName: 'verifier', getRemainingTimeInMillis: () => 9000 } as Context);
   return result.statusCode;
 }

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../../lambda/shared/config';
 import { signFaceSignPayload } from '../../../contract/signature';
-import { sampleEvent } from '../../support/events';
+import { sampleEvent, webhookApiEvent } from '../../support/events';
 import { captureOutputJson } from '../../support/observability';
 import { HOLD_BUDGET_MS } from '../../../lambda/shared/aws-clients';
 
@@ -67,16 +67,7 @@ afterAll(async () => {
 function signedEvent(secret = SECRET): APIGatewayProxyEventV2 {
   const body = JSON.stringify(sampleEvent('session.status'));
   const { headers } = signFaceSignPayload(body, secret);
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/facesign',
-    rawPath: '/webhooks/facesign',
-    rawQueryString: '',
-    headers: { 'x-facesign-signature': headers['X-FaceSign-Signature'] },
-    body,
-    isBase64Encoded: false,
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-  };
+  return webhookApiEvent(body, { 'x-facesign-signature': headers['X-FaceSign-Signature'] });
 }
 
 function contextWith(remainingMs: number): Context {
