@@ -3,7 +3,6 @@
  * then serves, and that what a tunnel forwards verifies as the bytes FaceSign signed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -15,6 +14,7 @@ import { DeliveryJournal } from '../../local/inspector/journal';
 import { createInspector } from '../../local/inspector/server';
 import { admitRequest, isPublicHost, parsePublicUrl, PublicUrlError } from '../../local/public-url';
 import { startLocalRuntime } from '../../local/runtime';
+import { sendRaw } from '../support/raw-request';
 
 const TUNNEL = 'abc123.ngrok-free.app';
 const PUBLIC_URL = new URL(`https://${TUNNEL}`);
@@ -176,19 +176,6 @@ describe('admitRequest', () => {
   });
 });
 
-/** One request with exact headers (fetch does not let a caller choose Host). */
-function send(port: number, options: { path: string; method?: string; headers: Record<string, string>; body?: Buffer }) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: options.path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
 describe('the local HTTP API with --public-url', () => {
   let stop: (() => Promise<void>) | undefined;
   afterEach(async () => {
@@ -218,7 +205,7 @@ describe('the local HTTP API with --public-url', () => {
     // Bytes a JSON re-serialization would change: spacing, escapes, non-ASCII.
     const body = Buffer.from('{"id":"evt_tunnel", "type":"session.status","name":"Zoë \\u00e9","n":1.50}');
     const signed = signFaceSignPayload(body, secret);
-    const answer = await send(port, {
+    const answer = await sendRaw(port, {
       path: WEBHOOK_PATH,
       method: 'POST',
       headers: {
@@ -238,7 +225,7 @@ describe('the local HTTP API with --public-url', () => {
 
     // The same request with one byte changed is not authentic, tunnel or not.
     const tampered = Buffer.from(body.toString('utf8').replace('1.50', '1.5'));
-    const refused = await send(port, {
+    const refused = await sendRaw(port, {
       path: WEBHOOK_PATH,
       method: 'POST',
       headers: { host: TUNNEL, 'content-type': 'application/json', ...signed.headers },
@@ -250,22 +237,22 @@ describe('the local HTTP API with --public-url', () => {
   it('through the tunnel Host, /__local/status and every other path are refused; on loopback they are served', async () => {
     const { port, seen } = await api(PUBLIC_URL);
     for (const path of ['/__local/status', '/', '/index.html', '/webhooks/facesign/../__local/status']) {
-      const refused = await send(port, { path, headers: { host: TUNNEL, 'x-forwarded-for': '203.0.113.7' } });
+      const refused = await sendRaw(port, { path, headers: { host: TUNNEL, 'x-forwarded-for': '203.0.113.7' } });
       expect(refused.status, path).toBe(403);
       expect(refused.body, path).not.toContain('event contents');
     }
     // A tunnel told to rewrite Host to the local one still adds X-Forwarded-For.
-    const rewritten = await send(port, { path: '/__local/status', headers: { host: `127.0.0.1:${port}`, 'x-forwarded-for': '203.0.113.7' } });
+    const rewritten = await sendRaw(port, { path: '/__local/status', headers: { host: `127.0.0.1:${port}`, 'x-forwarded-for': '203.0.113.7' } });
     expect(rewritten.status).toBe(403);
     expect(rewritten.body).not.toContain('event contents');
-    expect((await send(port, { path: '/__local/status', headers: { host: `127.0.0.1:${port}` } })).body).toContain('event contents');
+    expect((await sendRaw(port, { path: '/__local/status', headers: { host: `127.0.0.1:${port}` } })).body).toContain('event contents');
     expect(seen).toHaveLength(0);
   });
 
   it('without the opt-in, the tunnel Host gets the 403 it always got, and the message names --public-url', async () => {
     const { port, seen, secret } = await api();
     const body = Buffer.from('{"id":"evt_x","type":"session.status"}');
-    const answer = await send(port, {
+    const answer = await sendRaw(port, {
       path: WEBHOOK_PATH,
       method: 'POST',
       headers: { host: TUNNEL, 'x-forwarded-for': '203.0.113.7', ...signFaceSignPayload(body, secret).headers },
@@ -334,7 +321,7 @@ describe('the inspector with --public-url', () => {
     // A real delivery through the tunnel, with a photo stored: the journal has something to show and a thumbnail to serve.
     const event = { id: 'evt_secret_contents', type: 'media.user_photo', createdAt: 1, sessionId: 'ses_private' };
     const body = Buffer.from(JSON.stringify(event));
-    const delivered = await send(port, {
+    const delivered = await sendRaw(port, {
       path: WEBHOOK_PATH,
       method: 'POST',
       headers: { host: TUNNEL, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7', ...signFaceSignPayload(body, secret).headers },
@@ -382,7 +369,12 @@ describe('the inspector with --public-url', () => {
     for (const [way, headers] of ways) {
       for (const r of requests) {
         // With this page's own Origin and a JSON body: everything the inspector's own check asks for.
-        const answer = await send(port, { path: r.path, method: r.method, headers: { ...headers, origin, 'content-type': 'application/json' }, body: r.body });
+        const answer = await sendRaw(port, {
+          path: r.path,
+          method: r.method,
+          headers: { ...headers, origin, 'content-type': 'application/json' },
+          body: r.body,
+        });
         expect(answer.status, `${way}: ${r.method ?? 'GET'} ${r.path}`).toBe(403);
         expect(JSON.parse(answer.body).message, `${way}: ${r.path}`).toMatch(
           /is served on 127\.0\.0\.1:\d+ or localhost:\d+ only; through .*, only \/webhooks\/facesign is$/,
@@ -396,15 +388,15 @@ describe('the inspector with --public-url', () => {
     expect(calls).toEqual(before);
 
     // The same routes on loopback are live (so the 403s above are the tunnel's doing).
-    const page = await send(port, { path: '/', headers: { host: loopback } });
+    const page = await sendRaw(port, { path: '/', headers: { host: loopback } });
     expect(page.status).toBe(200);
     expect(page.body).toContain('<html');
-    const state = await send(port, { path: '/__inspector/state', headers: { host: loopback } });
+    const state = await sendRaw(port, { path: '/__inspector/state', headers: { host: loopback } });
     expect(state.status).toBe(200);
     expect(state.body).toContain('evt_secret_contents');
-    expect((await send(port, { path: '/__inspector/media?delivery=1', headers: { host: loopback } })).status).toBe(502);
+    expect((await sendRaw(port, { path: '/__inspector/media?delivery=1', headers: { host: loopback } })).status).toBe(502);
     expect(calls.s3).toBe(before.s3 + 1);
-    const sent = await send(port, {
+    const sent = await sendRaw(port, {
       path: '/__inspector/send',
       method: 'POST',
       headers: { host: loopback, origin, 'content-type': 'application/json' },

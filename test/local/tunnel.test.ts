@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +14,7 @@ import { signFaceSignPayload } from '../../contract/signature';
 import { WEBHOOK_PATH } from '../../contract/webhook-path';
 import { buildSampleEvent } from '../../local/sample-events';
 import { freePort, listenOnLoopback } from '../../local/services/ports';
+import { sendRaw } from '../support/raw-request';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEV = [process.execPath, '--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, 'local/dev.ts')];
@@ -44,25 +45,12 @@ function listeningPorts(pid: number): number[] {
   return ports.sort((a, b) => a - b);
 }
 
-/** One request to the local port with exact headers, as the tunnel's agent makes it. */
-function send(port: number, options: { path: string; method?: string; headers: Record<string, string>; body?: Buffer }) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: options.path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
 /** A delivery as it leaves the tunnel's agent: the public Host and the forwarding headers; the signed body as is. */
 function throughTunnel(port: number, event: Record<string, unknown>) {
   const body = Buffer.from(JSON.stringify(event));
   return {
     body,
-    answer: send(port, {
+    answer: sendRaw(port, {
       path: WEBHOOK_PATH,
       method: 'POST',
       headers: {
@@ -146,7 +134,7 @@ describe('npm run dev -- --public-url, receiving through a tunnel', { timeout: 1
 
       // Signed with another secret (the generated one a plain npm run dev would use): 401.
       const forged = Buffer.from(JSON.stringify(buildSampleEvent('session.status')));
-      const wrongSecret = await send(port, {
+      const wrongSecret = await sendRaw(port, {
         path: WEBHOOK_PATH,
         method: 'POST',
         headers: { host: TUNNEL, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7', ...signFaceSignPayload(forged, 'whsec_other').headers },
@@ -174,11 +162,11 @@ describe('npm run dev -- --public-url, receiving through a tunnel', { timeout: 1
       expect(mediaHits).toBe(0);
 
       // Through the tunnel Host, nothing but the webhook route; on loopback, the status page as always.
-      const viaTunnel = await send(port, { path: '/__local/status', headers: { host: TUNNEL, 'x-forwarded-for': '203.0.113.7' } });
+      const viaTunnel = await sendRaw(port, { path: '/__local/status', headers: { host: TUNNEL, 'x-forwarded-for': '203.0.113.7' } });
       expect(viaTunnel.status).toBe(403);
       expect(viaTunnel.body).not.toContain('evt_tunnel');
       expect(JSON.parse(viaTunnel.body).message).toContain(`only ${WEBHOOK_PATH} is`);
-      const local = await send(port, { path: '/__local/status', headers: { host: `127.0.0.1:${port}` } });
+      const local = await sendRaw(port, { path: '/__local/status', headers: { host: `127.0.0.1:${port}` } });
       expect(local.status).toBe(200);
       expect(JSON.parse(local.body).deadLetterQueue.messages).toContainEqual(
         expect.objectContaining({ eventId: 'evt_tunnel_media', failureReason: 'media_host_not_allowed' }),
@@ -190,7 +178,7 @@ describe('npm run dev -- --public-url, receiving through a tunnel', { timeout: 1
         ['GET', '/__inspector/state'],
         ['POST', '/__inspector/send'],
       ]) {
-        const refused = await send(port, {
+        const refused = await sendRaw(port, {
           path: route,
           method,
           headers: { host: TUNNEL, 'x-forwarded-for': '203.0.113.7', origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json' },
@@ -200,12 +188,12 @@ describe('npm run dev -- --public-url, receiving through a tunnel', { timeout: 1
         expect(refused.body).not.toContain('evt_tunnel');
       }
       // On loopback it shows the tunnelled delivery; with no sample media host, its media samples are refused, saying why.
-      const inspected = JSON.parse((await send(port, { path: '/__inspector/state', headers: { host: `127.0.0.1:${port}` } })).body);
+      const inspected = JSON.parse((await sendRaw(port, { path: '/__inspector/state', headers: { host: `127.0.0.1:${port}` } })).body);
       expect(inspected.deliveries).toContainEqual(expect.objectContaining({ eventId: 'evt_tunnel' }));
       // The page shows the URL to give FaceSign, as the terminal does.
       expect(inspected.publicWebhookUrl).toBe(`https://${TUNNEL}${WEBHOOK_PATH}`);
       expect(Object.keys(inspected.unavailableSamples)).toContain('media.user_photo');
-      const mediaSample = await send(port, {
+      const mediaSample = await sendRaw(port, {
         path: '/__inspector/send',
         method: 'POST',
         headers: { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json' },
@@ -214,7 +202,7 @@ describe('npm run dev -- --public-url, receiving through a tunnel', { timeout: 1
       expect(mediaSample.status).toBe(409);
       expect(JSON.parse(mediaSample.body).message).toMatch(/^media\.user_photo needs the sample media host/);
       // Another tunnel's Host: refused.
-      expect((await send(port, { path: WEBHOOK_PATH, method: 'POST', headers: { host: 'other.ngrok-free.app' }, body: status.body })).status).toBe(403);
+      expect((await sendRaw(port, { path: WEBHOOK_PATH, method: 'POST', headers: { host: 'other.ngrok-free.app' }, body: status.body })).status).toBe(403);
       expect(statSync(path.join(cwd, '.facesign-local', 'runtime.json')).mode & 0o777).toBe(0o600);
       // Five servers in the dev process: the HTTP API, dynalite, fauxqs, Secrets Manager and
       // EventBridge. No sample media host here, and no fault proxies (only the e2e suite starts them).
