@@ -44,7 +44,8 @@ const secrets = new SigningSecretCache(
 
 /**
  * The hold store, built at the first hold: its S3 and DynamoDB clients are loaded then (a dynamic
- * import, which esbuild evaluates lazily), so a cold start that holds nothing does not pay for them.
+ * import of a chunk of its own: scripts/handler-bundles.ts splits the bundle), so a cold start that
+ * holds nothing neither parses nor runs them.
  */
 let holdStore: Promise<DeliveryHoldStore> | undefined;
 const hold = config.hold;
