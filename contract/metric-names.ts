@@ -59,6 +59,12 @@ export const METRIC = {
   mediaBytesStored: 'MediaBytesStored',
   /** Processor: milliseconds from the first media request to the stored object. */
   mediaDownloadTime: 'MediaDownloadTime',
+  /**
+   * Processor: seconds a media file's signed URL had left when its download finished (the URL's
+   * expiry minus the time the object was stored; negative when it finished after the expiry). Read
+   * at its minimum: how close the pipeline came to losing a file whose URL dies.
+   */
+  mediaUrlHeadroom: 'MediaUrlHeadroom',
   /** API access log: requests API Gateway answered 429 (a metric filter, not a handler, counts them). */
   requestsThrottled: 'RequestsThrottled',
 } as const;

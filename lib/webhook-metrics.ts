@@ -28,6 +28,7 @@ const METRIC_SOURCES: Record<WebhookMetricName, { readonly service?: string; rea
   [METRIC.transientFailures]: { service: SERVICE.processor, statistic: 'Sum' },
   [METRIC.mediaBytesStored]: { service: SERVICE.processor, statistic: 'Sum' },
   [METRIC.mediaDownloadTime]: { service: SERVICE.processor, statistic: 'p99' },
+  [METRIC.mediaUrlHeadroom]: { service: SERVICE.processor, statistic: 'Minimum' },
   [METRIC.requestsThrottled]: { statistic: 'Sum' },
 };
 
