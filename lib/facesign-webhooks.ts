@@ -912,6 +912,14 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /**
+   * Seconds a media file's signed URL had left when its download finished (negative: after it expired).
+   * @default - Minimum over 5 minutes
+   */
+  public metricMediaUrlHeadroom(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.mediaUrlHeadroom, props);
+  }
+
+  /**
    * Requests API Gateway answered 429, counted from the access log (FaceSign never retries them). It has the `deployment` dimension only.
    * @default - Sum over 5 minutes
    */

@@ -39,6 +39,7 @@ const EXPECTED: Record<string, { service?: string; statistic: string }> = {
   TransientFailures: { service: SERVICE.processor, statistic: 'Sum' },
   MediaBytesStored: { service: SERVICE.processor, statistic: 'Sum' },
   MediaDownloadTime: { service: SERVICE.processor, statistic: 'p99' },
+  MediaUrlHeadroom: { service: SERVICE.processor, statistic: 'Minimum' },
   RequestsThrottled: { statistic: 'Sum' },
 };
 
