@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isUint8Array } from 'node:util/types';
-import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './settings';
+import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './handler-settings';
 
 /** Header carrying `t=<timestamp>,v1=<hex>[,v1=<hex>...]`. */
 export const SIGNATURE_HEADER = 'x-facesign-signature';

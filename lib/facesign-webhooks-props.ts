@@ -11,18 +11,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import {
-  CROSS_SETTING_RULES,
-  DEFAULTS_FROM,
-  describeBounds,
-  isValidHostEntry,
-  SECONDS_PER_DAY,
-  SETTINGS,
-  withinBounds,
-  type SettingName,
-  type SettingRow,
-  type SettingValue,
-} from '../contract/settings';
+import { CROSS_SETTING_RULES, DEFAULTS_FROM } from '../contract/construct-settings';
+import { describeBounds, isValidHostEntry, SETTINGS, withinBounds, type SettingName, type SettingRow, type SettingValue } from '../contract/settings';
+import { SECONDS_PER_DAY } from '../contract/time-budget';
 import type { WebhookAlarmOptions } from './webhook-monitoring';
 
 /** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */

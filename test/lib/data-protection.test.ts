@@ -10,7 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../../contract/bucket-layout';
-import { ENV } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
 import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>>; Principal?: unknown };

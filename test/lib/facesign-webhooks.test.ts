@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { FaceSignWebhooks, FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
-import { ENV } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
 
 /** Synthesises without bundling: these tests are about the template, not the bundles. */
 function synth(props?: FaceSignWebhooksProps): Template {

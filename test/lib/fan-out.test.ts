@@ -10,7 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { EVENT_BRIDGE_SOURCE, FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
-import { ENV } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
 
 function setup(props: FaceSignWebhooksProps | ((stack: Stack) => FaceSignWebhooksProps) = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
