@@ -37,9 +37,6 @@ import { suppressJustifiedNagFindings, suppressNag } from './nag-suppressions';
 import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring } from './webhook-monitoring';
 import type { WebhookMetricName } from './webhook-metrics';
 
-export { WEBHOOK_PATH };
-export type { FaceSignWebhooksProps, OnEventOptions } from './facesign-webhooks-props';
-
 /**
  * SQS's largest message, set explicitly on both queues: a body up to `maxBodyBytes` (at most
  * 760,000) plus its attributes must fit, or the verifier would answer 503 to it forever. Queues

@@ -342,7 +342,8 @@ describe('FaceSignWebhooks: props', () => {
       mediaDownloadTimeout: Duration.seconds(60),
       maxMediaBytes: 1000,
       logRetention: logs.RetentionDays.ONE_WEEK,
-      archiveExpiration: Duration.days(365),
+      mediaRetention: Duration.days(365),
+      archiveRetention: Duration.days(365),
       sourceMapStackTraces: true,
     });
     const verifier = functionNamed(template, 'facesign-verifier').properties;

@@ -169,8 +169,8 @@ describe('bring your own resources', () => {
     expect(() => setup(build)).toThrow(`${existing} and ${props} are mutually exclusive: pass an existing resource or settings for a new one, got both`);
   });
 
-  it('refuses archiveExpiration for a bucket it does not own', () => {
-    expect(() => setup((s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), archiveExpiration: Duration.days(30) }))).toThrow(
+  it('refuses archiveRetention for a bucket it does not own', () => {
+    expect(() => setup((s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), archiveRetention: Duration.days(30) }))).toThrow(
       /created bucket only/,
     );
   });
