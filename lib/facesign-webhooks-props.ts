@@ -117,8 +117,8 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * Steady-state request rate limit of the API stage, in requests per second. Opt-in, and
-   * dangerous: API Gateway answers a throttled request with 429, which FaceSign never retries
-   * (docs/reference.md "A 4xx is never retried"), and the limit is shared by everyone on the internet, so junk traffic can make real
+   * dangerous: API Gateway answers a throttled request with 429 (docs/reference.md "A 4xx is
+   * never retried"), and the limit is shared by everyone on the internet, so junk traffic can make real
    * deliveries be dropped. Prefer `verifierReservedConcurrency` (answers 500, which FaceSign retries).
    * @default - no stage throttle (the account-level API Gateway quota still applies)
    */
