@@ -99,6 +99,15 @@ describe('the synthesized template', () => {
     for (const fn of FUNCTIONS) for (const name of Object.keys(env[fn])) expect(known, name).toContain(name);
   });
 
+  it('writes the local-only settings only when the local runtime or a test gives them', () => {
+    const resources = { bucketName: 'b', idempotencyTableName: 't', queueUrl: 'q', deadLetterQueueUrl: 'd' };
+    const given = functionEnvironment('processor', resources, { retryBaseDelaySeconds: 1, mediaAllowHttpLoopback: true });
+    expect(given).toMatchObject({ [LOCAL_SETTINGS.retryBaseDelaySeconds.env]: '1', [LOCAL_SETTINGS.mediaAllowHttpLoopback.env]: 'true' });
+    const plain = functionEnvironment('processor', resources, {});
+    for (const row of Object.values(LOCAL_SETTINGS)) expect(plain[row.env], row.env).toBeUndefined();
+    expect(Object.keys(SETTINGS)).not.toContain('retryBaseDelaySeconds');
+  });
+
   it('writes a flag row when it is on', () => {
     const on = environments(synthesize({ sourceMapStackTraces: true }));
     for (const fn of FUNCTIONS) expect(on[fn][SETTINGS.sourceMapStackTraces.env], fn).toBe(SETTINGS.sourceMapStackTraces.flag);
