@@ -1,5 +1,5 @@
 // @ts-check
-// Lint rules, and the layers enforced as import boundaries (STYLE.md, practice 13), on static and dynamic imports
+// Lint rules, and the layers enforced as import boundaries (CONTRIBUTING.md "Layout"), on static and dynamic imports
 // (import(), require()) in every source extension:
 //   contract/ what the construct, the handlers and the local runtime agree on: imports nothing but itself and node:
 //   lambda/   the handlers: never the construct (lib/), the local runtime, benches or tests, nor CDK

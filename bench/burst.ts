@@ -29,8 +29,9 @@ import {
   MAX_RETRY_DELAY_SECONDS,
   MEDIA_URL_LIFETIME_SECONDS,
   queueVisibilityTimeoutSeconds,
-  SETTINGS,
-} from '../contract/settings';
+} from '../contract/time-budget';
+import { LOCAL_SETTINGS } from '../contract/handler-settings';
+import { SETTINGS } from '../contract/settings';
 import type { BenchRow } from './stats';
 
 const MIB = 1024 ** 2;
@@ -224,7 +225,7 @@ export function timeoutBudget() {
   const attemptCap = Math.min(SETTINGS.mediaDownloadTimeout.default, processorTimeout - FAILURE_RESERVE_SECONDS);
   let backoff = 0;
   for (let attempt = 1; attempt < SETTINGS.maxReceiveCount.default; attempt++) {
-    backoff += Math.min(MAX_RETRY_DELAY_SECONDS, SETTINGS.retryBaseDelaySeconds.default * 2 ** (attempt - 1) * 1.2);
+    backoff += Math.min(MAX_RETRY_DELAY_SECONDS, LOCAL_SETTINGS.retryBaseDelaySeconds.default * 2 ** (attempt - 1) * 1.2);
   }
   return {
     processorTimeout,

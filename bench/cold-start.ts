@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { BUNDLE_SETTINGS, buildHandlerBundles, bundleEntry, bundleModules, handlerEntry } from '../scripts/handler-bundles';
-import { functionEnvironment, SETTINGS, type HandlerFunction } from '../contract/settings';
+import { functionEnvironment } from '../contract/function-environment';
+import type { HandlerFunction } from '../contract/settings';
+import { VERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
 import { readStackSettings } from '../local/stack-settings';
 import { median, spread, type BenchRow } from './stats';
 
@@ -20,7 +22,7 @@ function coldStart(bundle: string, kind: string, env: Record<string, string>): P
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     // Every kind gets the verifier's (fixed) timeout as its time left: the invocations here are instant.
-    const child = spawn(process.execPath, [path.join(__dirname, 'cold-start-child.mjs'), bundle, kind, String(SETTINGS.verifierTimeout.default * 1000)], {
+    const child = spawn(process.execPath, [path.join(__dirname, 'cold-start-child.mjs'), bundle, kind, String(VERIFIER_TIMEOUT_SECONDS * 1000)], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

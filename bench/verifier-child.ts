@@ -10,7 +10,8 @@
 import { createHmac } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseFaceSignEvent } from '../contract/event';
-import { functionEnvironment, SETTINGS } from '../contract/settings';
+import { functionEnvironment } from '../contract/function-environment';
+import { VERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
 import { signFaceSignPayload, verifyFaceSignSignature } from '../contract/signature';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { buildSampleEvent } from '../local/sample-events';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     isBase64Encoded: false,
     requestContext: {},
   } as never;
-  const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => SETTINGS.verifierTimeout.default * 1000 } as never;
+  const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => VERIFIER_TIMEOUT_SECONDS * 1000 } as never;
 
   const floorA = () => {
     createHmac('sha256', SECRET).update(`${signed.timestamp}.`).update(bytes).digest();

@@ -31,7 +31,7 @@ export interface FaceSignMedia {
   readonly createdAt: number;
   /** Signed download URL; treat its query string as a secret. */
   readonly url: string;
-  /** When `url` stops working, in milliseconds since the epoch (15 minutes after generation). */
+  /** When `url` stops working, in milliseconds since the epoch (docs/reference.md "Media URLs live 15 minutes"). */
   readonly expires: number;
   readonly contentType: string;
 }

@@ -16,7 +16,7 @@ export const METRIC = {
   /** Verifier: 401s where no signature matched, so possible forgeries; also per `Reason` (missing_signature, malformed_signature, signature_mismatch). */
   signatureFailures: 'SignatureFailures',
   /**
-   * Verifier: authentic deliveries refused, which FaceSign never retries: 400s, 413s, and the 401s
+   * Verifier: authentic deliveries refused, so lost (docs/reference.md "A 4xx is never retried"): 400s, 413s, and the 401s
    * after a signature matched (invalid_timestamp, timestamp_out_of_tolerance); also per `Reason`.
    */
   requestsRejected: 'RequestsRejected',

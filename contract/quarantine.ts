@@ -1,6 +1,6 @@
 /**
  * Names for authentic deliveries that our envelope schema does not recognise (no `sessionId`,
- * `createdAt` as a string, ...). FaceSign never retries a 4xx, so the verifier answers 200 and
+ * `createdAt` as a string, ...). A 4xx would lose them (docs/reference.md "A 4xx is never retried"), so the verifier answers 200 and
  * queues them marked with {@link UNRECOGNIZED_ENVELOPE_ATTRIBUTE}; the processor validates them
  * again itself and archives them byte for byte under {@link QUARANTINE_PREFIX}. No imports: the
  * construct reads the prefix for its IAM grant.

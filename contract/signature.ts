@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isUint8Array } from 'node:util/types';
-import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './settings';
+import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './handler-settings';
 
 /** Header carrying `t=<timestamp>,v1=<hex>[,v1=<hex>...]`. */
 export const SIGNATURE_HEADER = 'x-facesign-signature';
@@ -24,8 +24,8 @@ export const DEFAULT_TOLERANCE_SECONDS = DEFAULT_IDEMPOTENCY_WINDOW_SECONDS;
 /**
  * Furthest in the future a signature may be, in seconds: 1 hour. This limit guards nothing
  * against replay (a replay is old, and only the holder of the secret can sign a future `t`); it
- * only refuses authentic deliveries when FaceSign's clock runs fast, and FaceSign never retries a
- * 4xx. So it is wide: it tolerates any plausible clock skew and still refuses a `t` that is
+ * only refuses authentic deliveries when FaceSign's clock runs fast, and a refused one is lost
+ * (docs/reference.md "A 4xx is never retried"). So it is wide: it tolerates any plausible clock skew and still refuses a `t` that is
  * plainly wrong (say, milliseconds read as seconds). The skew stays visible as a negative
  * SignatureAge.
  */

@@ -11,18 +11,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import {
-  CROSS_SETTING_RULES,
-  DEFAULTS_FROM,
-  describeBounds,
-  isValidHostEntry,
-  SECONDS_PER_DAY,
-  SETTINGS,
-  withinBounds,
-  type SettingName,
-  type SettingRow,
-  type SettingValue,
-} from '../contract/settings';
+import { CROSS_SETTING_RULES, DEFAULTS_FROM } from '../contract/construct-settings';
+import { describeBounds, isValidHostEntry, SETTINGS, withinBounds, type SettingName, type SettingRow, type SettingValue } from '../contract/settings';
+import { SECONDS_PER_DAY } from '../contract/time-budget';
 import type { WebhookAlarmOptions } from './webhook-monitoring';
 
 /** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
@@ -101,13 +92,6 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly archiveRetention?: Duration;
 
   /**
-   * @deprecated Use `mediaRetention` and `archiveRetention`. When given (and neither of those
-   * is), it sets both.
-   * @default - see `mediaRetention` and `archiveRetention`
-   */
-  readonly archiveExpiration?: Duration;
-
-  /**
    * Oldest accepted signature: how far the signed timestamp `t` may lie in the past. A signature
    * up to 1 hour in the future (`MAX_FUTURE_SECONDS`) is accepted whatever this is (less if this is
    * shorter). FaceSign does not say whether it re-signs its retries, so a shorter limit can refuse
@@ -125,16 +109,16 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
 
   /**
    * Largest accepted request body, in bytes; larger authentic bodies get 413 (counted as
-   * `RequestsRejected` `payload_too_large`: FaceSign does not retry it). At most 760,000 (SQS's
-   * 1 MiB message limit, less room for attributes).
+   * `RequestsRejected` `payload_too_large`; see docs/reference.md "A 4xx is never retried"). Bounded
+   * by SQS's 1 MiB message limit, less room for base64 and attributes.
    * @default 262144 (256 KiB)
    */
   readonly maxBodyBytes?: number;
 
   /**
    * Steady-state request rate limit of the API stage, in requests per second. Opt-in, and
-   * dangerous: API Gateway answers a throttled request with 429, which FaceSign treats as
-   * permanent, and the limit is shared by everyone on the internet, so junk traffic can make real
+   * dangerous: API Gateway answers a throttled request with 429 (docs/reference.md "A 4xx is
+   * never retried"), and the limit is shared by everyone on the internet, so junk traffic can make real
    * deliveries be dropped. Prefer `verifierReservedConcurrency` (answers 500, which FaceSign retries).
    * @default - no stage throttle (the account-level API Gateway quota still applies)
    */
@@ -171,7 +155,7 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly processorBatchSize?: number;
 
   /**
-   * Most concurrent processor invocations the queue starts (2 to 1000). The default drains a
+   * Most concurrent processor invocations the queue starts (Lambda's SQS scaling limits bound it). The default drains a
    * burst of 10,000 events, half of them media, before any media URL dies even at a tenth of the
    * media throughput measured in bench/RESULTS.md (`npm run bench -- burst`; docs/operations.md "Burst capacity").
    * @default 20
@@ -179,10 +163,10 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly processorMaxConcurrency?: number;
 
   /**
-   * Processor timeout (30 s to 7 minutes). The queue's visibility timeout is twice this, so a
-   * crashed or timed-out invocation's records are received again after 4 minutes by default,
-   * while the 15-minute media URLs still live (docs/operations.md "Timeout budget"). Must exceed
-   * `mediaDownloadTimeout` by at least 20 seconds.
+   * Processor timeout. The queue's visibility timeout is twice this, so a crashed or timed-out
+   * invocation's records are received again after 4 minutes by default, while the media URLs
+   * still live (docs/reference.md "Media URLs live 15 minutes"; docs/operations.md "Timeout
+   * budget"), which bounds it. Must exceed `mediaDownloadTimeout` by at least 20 seconds.
    * @default Duration.minutes(2)
    */
   readonly processorTimeout?: Duration;
@@ -315,24 +299,15 @@ export type ResolvedSettings = { readonly [N in WithDefault]: SettingValue<N> } 
 
 /**
  * Applies the table's defaults and refuses values outside its bounds or its cross-setting rules,
- * naming the value received. Token values are passed on unchecked. The one special case is the
- * deprecated `archiveExpiration`, which stands for both retentions when neither is given.
+ * naming the value received. Token values are passed on unchecked.
  */
 export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings {
   const given: Record<string, unknown> = { ...props };
-  // Where a value came from, for the error: the deprecated prop when it stood in for a retention.
-  const source: Record<string, string> = {};
-  if (props.archiveExpiration !== undefined && props.mediaRetention === undefined && props.archiveRetention === undefined) {
-    for (const name of ['mediaRetention', 'archiveRetention']) {
-      given[name] = props.archiveExpiration;
-      source[name] = 'archiveExpiration';
-    }
-  }
   const values: Record<string, unknown> = {};
   const rows = (Object.entries(SETTINGS) as [SettingName, SettingRow][]).filter(([, row]) => row.prop);
   for (const [name, row] of rows) {
     const value = given[name];
-    values[name] = value === undefined ? row.default : value instanceof Duration ? inUnit(source[name] ?? name, row, value) : value;
+    values[name] = value === undefined ? row.default : value instanceof Duration ? inUnit(name, row, value) : value;
   }
   for (const [name, from] of Object.entries(DEFAULTS_FROM)) if (given[name] === undefined) values[name] = values[from];
   for (const [name, row] of rows) {
@@ -341,8 +316,7 @@ export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings 
     if (row.unit === 'host list') {
       values[name] = checkHostList(name, value as readonly string[]);
     } else if (typeof value === 'number' && !Token.isUnresolved(value) && !withinBounds(name, value)) {
-      const prop = source[name] ?? name;
-      throw new Error(`${row.unit === 'seconds' || row.unit === 'days' ? `${prop} (${row.unit})` : prop} must be ${describeBounds(name)}, got ${value}`);
+      throw new Error(`${row.unit === 'seconds' || row.unit === 'days' ? `${name} (${row.unit})` : name} must be ${describeBounds(name)}, got ${value}`);
     }
   }
   // Holds never outlive the idempotency window (CROSS_SETTING_RULES): unless given, holdRetention
@@ -401,14 +375,10 @@ export interface Retention {
 
 /**
  * The retention of media and archive (resolved, like every setting, by {@link resolveSettings}),
- * after refusing the deprecated `archiveExpiration` beside its replacements, and any of the three
- * beside an existing bucket, whose lifecycle is the user's.
+ * after refusing either beside an existing bucket, whose lifecycle is the user's.
  */
 export function resolveRetention(props: FaceSignWebhooksProps, settings: ResolvedSettings): Retention {
-  const given = { mediaRetention: props.mediaRetention, archiveRetention: props.archiveRetention, archiveExpiration: props.archiveExpiration };
-  if (props.archiveExpiration && (props.mediaRetention || props.archiveRetention)) {
-    throw new Error('archiveExpiration is deprecated and replaced by mediaRetention and archiveRetention; pass those only, got archiveExpiration with them');
-  }
+  const given = { mediaRetention: props.mediaRetention, archiveRetention: props.archiveRetention };
   if (props.existingBucketObj) {
     const set = Object.entries(given)
       .filter(([, v]) => v !== undefined)

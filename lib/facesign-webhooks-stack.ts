@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { FaceSignWebhooks, type FaceSignWebhooksProps } from './facesign-webhooks';
+import { FaceSignWebhooks } from './facesign-webhooks';
+import type { FaceSignWebhooksProps } from './facesign-webhooks-props';
 
 /** Properties of {@link FaceSignWebhooksStack}. */
 export interface FaceSignWebhooksStackProps extends StackProps {

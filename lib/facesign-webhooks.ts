@@ -19,7 +19,9 @@ import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
 import { METRIC } from '../contract/metric-names';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX, HELD_PREFIX } from '../contract/bucket-layout';
 import { HOLD_COUNTER_KEY_PREFIX } from '../contract/held-delivery';
-import { DEAD_LETTER_RETENTION_DAYS, functionEnvironment, queueVisibilityTimeoutSeconds, SETTINGS } from '../contract/settings';
+import { DEAD_LETTER_RETENTION_DAYS } from '../contract/construct-settings';
+import { functionEnvironment } from '../contract/function-environment';
+import { queueVisibilityTimeoutSeconds, REVERIFIER_TIMEOUT_SECONDS, VERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 import {
   refuseExistingWithNew,
@@ -34,9 +36,6 @@ import { functionRole, grantSendEncrypted, handlerFunction } from './handler-fun
 import { suppressJustifiedNagFindings, suppressNag } from './nag-suppressions';
 import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring } from './webhook-monitoring';
 import type { WebhookMetricName } from './webhook-metrics';
-
-export { WEBHOOK_PATH };
-export type { FaceSignWebhooksProps, OnEventOptions } from './facesign-webhooks-props';
 
 /**
  * SQS's largest message, set explicitly on both queues: a body up to `maxBodyBytes` (at most
@@ -294,7 +293,7 @@ export class FaceSignWebhooks extends Construct {
       role: functionRole(this, 'VerifierRole', this.verifierLogGroup),
       description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
       memorySize: settings.verifierMemorySize,
-      timeout: Duration.seconds(SETTINGS.verifierTimeout.default),
+      timeout: Duration.seconds(VERIFIER_TIMEOUT_SECONDS),
       // Throttled invocations become API Gateway 500s (retried by FaceSign), never 429s:
       // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
       reservedConcurrentExecutions: settings.verifierReservedConcurrency,
@@ -357,7 +356,7 @@ export class FaceSignWebhooks extends Construct {
       role: functionRole(this, 'ReverifierRole', this.reverifierLogGroup),
       description: 'FaceSign webhooks: re-verifies held deliveries against the current signing secret (npm run reverify)',
       memorySize: 512,
-      timeout: Duration.seconds(SETTINGS.reverifierTimeout.default),
+      timeout: Duration.seconds(REVERIFIER_TIMEOUT_SECONDS),
       // No reserved concurrency: a reservation, even of 1, fails the deploy in a new account whose
       // quota leaves no room beside Lambda's 100 unreserved. Two runs at once are harmless: a
       // delivery queued twice is dropped by the processor's idempotency, and removing is idempotent.

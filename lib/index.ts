@@ -1,4 +1,5 @@
 export * from './facesign-webhooks';
+export type { FaceSignWebhooksProps, OnEventOptions } from './facesign-webhooks-props';
 export * from './facesign-webhooks-stack';
 export * from './webhook-monitoring';
 export * from './webhook-metrics';

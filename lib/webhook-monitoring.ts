@@ -13,7 +13,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, REQUEST_FAILURE_REASONS, SERVICE, type RequestFailureReason } from '../contract/metric-names';
-import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/settings';
+import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/time-budget';
 import { WebhookMetrics, type WebhookMetricName } from './webhook-metrics';
 
 /** The line after which media is lost: FaceSign's signed media URLs expire this long after they are made. */

@@ -3,7 +3,7 @@
  * mistake is a `DevUsageError` whose message says what to do.
  */
 import { parseArgs } from 'node:util';
-import { ENV } from '../contract/settings';
+import { ENV } from '../contract/function-environment';
 import { DEFAULT_LOCAL_PORT } from './http-api';
 import { parsePublicUrl, PUBLIC_URL_FLAG, PublicUrlError } from './public-url';
 import type { DynamoDBEngine } from './services/dynamodb';

@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isMediaEventType, type FaceSignEventType } from '../contract/event';
-import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/settings';
+import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/time-budget';
 
 /** What can be chosen about a sample event. */
 export interface SampleEventOptions {

@@ -13,7 +13,7 @@
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { ReverifyReport } from '../contract/held-delivery';
-import { SETTINGS } from '../contract/settings';
+import { REVERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
 import { LOCAL_REVERIFY_PATH } from '../local/reverify-route';
 
 /** Where to run the re-verification. */
@@ -148,7 +148,7 @@ export function exitCodeOf(report: ReverifyReport): 0 | 1 {
 }
 
 function invokeTimeoutMs(): number {
-  return SETTINGS.reverifierTimeout.default * 1000 + INVOKE_SLACK_MS;
+  return REVERIFIER_TIMEOUT_SECONDS * 1000 + INVOKE_SLACK_MS;
 }
 
 function asReport(text: string): ReverifyReport {

@@ -10,7 +10,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { ReverifyReport } from '../../contract/held-delivery';
 import { HELD_PREFIX } from '../../contract/bucket-layout';
-import { SETTINGS } from '../../contract/settings';
+import { REVERIFIER_TIMEOUT_SECONDS } from '../../contract/time-budget';
 import { CLIENT_TIMEOUTS, clientConfig } from '../shared/aws-clients';
 import { loadReverifierConfig } from '../shared/config';
 import { createObservability, SERVICE } from '../shared/observability';
@@ -35,7 +35,7 @@ export function startAfterOf(event: unknown): string | undefined {
 
 export async function handler(event: unknown, context: Context): Promise<ReverifyReport> {
   logger.addContext(context);
-  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : SETTINGS.reverifierTimeout.default * 1000;
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : REVERIFIER_TIMEOUT_SECONDS * 1000;
   const signal = AbortSignal.timeout(Math.max(remaining - REPORT_RESERVE_MS, Math.floor(remaining / 2)));
   try {
     const report = await reverifyHeld({

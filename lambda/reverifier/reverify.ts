@@ -6,7 +6,7 @@
  * the rest stay until their retention runs out.
  */
 import { parseHeldDelivery, type ReverifyReport } from '../../contract/held-delivery';
-import { SECONDS_PER_DAY } from '../../contract/settings';
+import { SECONDS_PER_DAY } from '../../contract/time-budget';
 import type { EventMetrics, Logger } from '../shared/observability';
 import { handleWebhook, type VerifiedEvent } from '../verifier/handle-webhook';
 import { SigningSecretNotConfiguredError } from '../verifier/signing-secrets';

@@ -1,14 +1,17 @@
 /**
- * The one configuration loader for both functions. Variable names, defaults and bounds are the rows
- * of contract/settings.ts, whose functionEnvironment the construct and the local runtime both use
- * to set them. A bad value fails the cold start with a message naming the variable and the value,
+ * The one configuration loader for the handlers. Variable names, defaults and bounds are the rows
+ * of contract/handler-settings.ts, written by contract/function-environment.ts's functionEnvironment,
+ * which the construct and the local runtime both use. A bad value fails the cold start with a message naming the variable and the value,
  * so a misconfiguration shows as a 5xx (and FaceSign retries) rather than as lost events.
  */
 
-import { describeBounds, ENV, isValidHostEntry, SETTINGS, withinBounds, type SettingName } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
+import { HANDLER_SETTINGS, LOCAL_SETTINGS } from '../../contract/handler-settings';
+import { describeBounds, isValidHostEntry, withinBounds, type SettingRow } from '../../contract/settings';
 
-// The handlers' names for what the contract defines: one definition each, in contract/settings.ts.
-export { ENV, IDEMPOTENCY_KEY_PREFIX, isValidHostEntry, POWERTOOLS_ENV } from '../../contract/settings';
+// Integrator: lambda/processor/index.ts still imports this from here; once it imports
+// contract/idempotency.ts directly, delete this line.
+export { IDEMPOTENCY_KEY_PREFIX } from '../../contract/idempotency';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -65,9 +68,9 @@ export function loadVerifierConfig(env: Env = process.env): VerifierConfig {
   return {
     signingSecretArn: required(env, ENV.signingSecretArn),
     queueUrl: required(env, ENV.queueUrl),
-    toleranceSeconds: integer(env, 'signatureTolerance'),
-    maxBodyBytes: integer(env, 'maxBodyBytes'),
-    secretCacheSeconds: integer(env, 'signingSecretCacheTtl'),
+    toleranceSeconds: integer(env, HANDLER_SETTINGS.signatureTolerance),
+    maxBodyBytes: integer(env, HANDLER_SETTINGS.maxBodyBytes),
+    secretCacheSeconds: integer(env, HANDLER_SETTINGS.signingSecretCacheTtl),
     hold: holdConfig(env),
   };
 }
@@ -75,7 +78,7 @@ export function loadVerifierConfig(env: Env = process.env): VerifierConfig {
 function holdConfig(env: Env): VerifierConfig['hold'] {
   const bucketName = env[ENV.holdBucketName]?.trim();
   const counterTableName = env[ENV.holdCounterTableName]?.trim();
-  const maxPerHour = integer(env, 'maxHeldPerHour');
+  const maxPerHour = integer(env, HANDLER_SETTINGS.maxHeldPerHour);
   if (!bucketName || !counterTableName) return undefined;
   return { bucketName, counterTableName, encryptionKeyArn: env[ENV.encryptionKeyArn]?.trim() || undefined, maxPerHour };
 }
@@ -86,10 +89,10 @@ export function loadReverifierConfig(env: Env = process.env): ReverifierConfig {
     signingSecretArn: required(env, ENV.signingSecretArn),
     queueUrl: required(env, ENV.queueUrl),
     holdBucketName: required(env, ENV.holdBucketName),
-    toleranceSeconds: integer(env, 'signatureTolerance'),
-    maxBodyBytes: integer(env, 'maxBodyBytes'),
-    holdRetentionDays: integer(env, 'holdRetention'),
-    idempotencyWindowSeconds: integer(env, 'idempotencyWindow'),
+    toleranceSeconds: integer(env, HANDLER_SETTINGS.signatureTolerance),
+    maxBodyBytes: integer(env, HANDLER_SETTINGS.maxBodyBytes),
+    holdRetentionDays: integer(env, HANDLER_SETTINGS.holdRetention),
+    idempotencyWindowSeconds: integer(env, HANDLER_SETTINGS.idempotencyWindow),
   };
 }
 
@@ -100,16 +103,16 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     idempotencyTableName: required(env, ENV.idempotencyTableName),
     queueUrl: required(env, ENV.queueUrl),
     deadLetterQueueUrl: required(env, ENV.deadLetterQueueUrl),
-    idempotencyWindowSeconds: integer(env, 'idempotencyWindow'),
-    maxReceiveCount: integer(env, 'maxReceiveCount'),
-    retryBaseDelaySeconds: integer(env, 'retryBaseDelaySeconds'),
+    idempotencyWindowSeconds: integer(env, HANDLER_SETTINGS.idempotencyWindow),
+    maxReceiveCount: integer(env, HANDLER_SETTINGS.maxReceiveCount),
+    retryBaseDelaySeconds: integer(env, LOCAL_SETTINGS.retryBaseDelaySeconds),
     eventBusName: env[ENV.eventBusName]?.trim() || undefined,
     encryptionKeyArn: env[ENV.encryptionKeyArn]?.trim() || undefined,
     media: {
       allowedHosts: hostList(env),
       allowHttpLoopback: env[ENV.mediaAllowHttpLoopback] === 'true',
-      downloadTimeoutMs: integer(env, 'mediaDownloadTimeout') * 1000,
-      maxBytes: integer(env, 'maxMediaBytes'),
+      downloadTimeoutMs: integer(env, HANDLER_SETTINGS.mediaDownloadTimeout) * 1000,
+      maxBytes: integer(env, HANDLER_SETTINGS.maxMediaBytes),
     },
   };
 }
@@ -120,24 +123,19 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-type NumericSetting = {
-  [N in SettingName]: (typeof SETTINGS)[N] extends { env: string; default: number } ? N : never;
-}[SettingName];
-
-/** A numeric setting: the table's default when unset, else an integer within the table's bounds. */
-function integer(env: Env, name: NumericSetting): number {
-  const row = SETTINGS[name];
+/** A numeric setting: the row's default when unset, else an integer within the row's bounds. */
+function integer(env: Env, row: SettingRow & { readonly env: string; readonly default: number }): number {
   const raw = env[row.env]?.trim();
   if (raw === undefined || raw === '') return row.default;
   const value = Number(raw);
-  if (!withinBounds(name, value)) {
-    throw new Error(`environment variable ${row.env} must be ${describeBounds(name)}, got "${raw}"`);
+  if (!withinBounds(row, value)) {
+    throw new Error(`environment variable ${row.env} must be ${describeBounds(row)}, got "${raw}"`);
   }
   return value;
 }
 
 function hostList(env: Env): readonly string[] {
-  const row = SETTINGS.allowedMediaHosts;
+  const row = HANDLER_SETTINGS.allowedMediaHosts;
   const raw = env[row.env]?.trim();
   if (raw === undefined || raw === '') return row.default;
   const hosts = raw

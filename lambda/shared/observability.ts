@@ -9,10 +9,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { ENV, POWERTOOLS_ENV } from './config';
+import { ENV, POWERTOOLS_ENV } from '../../contract/function-environment';
 import { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION } from '../../contract/metric-names';
 
-export { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION, DIMENSION, METRIC, SERVICE } from '../../contract/metric-names';
+// Integrator: lambda/processor/* still imports DIMENSION, METRIC and SERVICE from here; once it
+// imports contract/metric-names.ts directly, delete this line.
+export { DIMENSION, METRIC, SERVICE } from '../../contract/metric-names';
 
 /** What the handlers count. Totals feed the alarms; per-dimension counts feed the dashboard. */
 export interface EventMetrics {

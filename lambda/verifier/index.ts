@@ -7,7 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { CLIENT_TIMEOUTS, clientConfig, HOLD_BUDGET_MS } from '../shared/aws-clients';
 import { loadVerifierConfig } from '../shared/config';
-import { SETTINGS } from '../../contract/settings';
+import { VERIFIER_TIMEOUT_SECONDS } from '../../contract/time-budget';
 import { createObservability, SERVICE } from '../shared/observability';
 import { enqueueVerifiedEvent } from './enqueue';
 import { handleWebhook } from './handle-webhook';
@@ -27,7 +27,7 @@ const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: fal
  */
 export const RESPONSE_RESERVE_MS = 1_000;
 /** The remaining time assumed when the context does not say (the verifier's 10 s function timeout). */
-const DEFAULT_REMAINING_MS = SETTINGS.verifierTimeout.default * 1000;
+const DEFAULT_REMAINING_MS = VERIFIER_TIMEOUT_SECONDS * 1000;
 
 // The current invocation's deadline, for the secret read. A Lambda execution environment runs one
 // invocation at a time; a read shared by concurrent callers (tests) uses the latest deadline.

@@ -2,7 +2,7 @@
  * The three functions, each the deployed bundle in its own execution environments, with the stack's
  * environment for it and then what points it at the local services (AWS_ENDPOINT_URL_<SERVICE>).
  */
-import { functionEnvironment, POWERTOOLS_ENV, type SettingValues } from '../../contract/settings';
+import { functionEnvironment, POWERTOOLS_ENV, type EnvironmentSettings } from '../../contract/function-environment';
 import { LocalLambda } from '../local-lambda';
 import type { StackSettings } from '../stack-settings';
 import type { FaultEndpoints } from './faults';
@@ -65,7 +65,7 @@ export function startFunctions(
   };
   // What the local runtime sets differently from the stack: readable stack traces, and metrics in
   // a namespace of their own.
-  const local: SettingValues = { sourceMapStackTraces: true, metricsNamespace: 'FaceSignWebhooksLocal' };
+  const local: EnvironmentSettings = { sourceMapStackTraces: true, metricsNamespace: 'FaceSignWebhooksLocal' };
   const verifier = new LocalLambda({
     functionName: 'facesign-verifier',
     bundle: services.bundles.verifier,

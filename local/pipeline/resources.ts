@@ -5,7 +5,8 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DEAD_LETTER_RETENTION_DAYS, SECONDS_PER_DAY } from '../../contract/settings';
+import { DEAD_LETTER_RETENTION_DAYS } from '../../contract/construct-settings';
+import { SECONDS_PER_DAY } from '../../contract/time-budget';
 import type { StackSettings } from '../stack-settings';
 
 /** The names of the local resources. */

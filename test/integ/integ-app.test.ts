@@ -9,7 +9,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/shared/config';
+import { ENV } from '../../contract/function-environment';
 import { judgeResults, readAssertionPlan, describeProgress, type AssertionPlan } from '../../scripts/integ-plan';
 import { ASSERTION_LABELS_METADATA, buildIntegApp, type IntegApp } from './integ-app';
 

@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Context, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../lambda/shared/config';
+import { ENV } from '../../contract/function-environment';
 import { signFaceSignPayload } from '../../contract/signature';
 import { sampleEvent } from '../support/events';
 import { fakeIdempotencyTable } from '../support/idempotency-table';

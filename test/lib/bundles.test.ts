@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
 import { signFaceSignPayload } from '../../contract/signature';
 import { HANDLER_FUNCTIONS, type HandlerFunction } from '../../contract/settings';
 import { handlerAssetDir, handlerCode, packageRoot } from '../../lib/handler-code';

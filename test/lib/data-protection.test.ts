@@ -10,7 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../../contract/bucket-layout';
-import { ENV } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
 import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>>; Principal?: unknown };
@@ -217,19 +217,9 @@ describe('retention', () => {
     expect(list).toContainEqual(expect.objectContaining({ Id: 'ExpireArchive', Prefix: 'events/', ExpirationInDays: 400 }));
   });
 
-  it('reads the deprecated archiveExpiration as both, and refuses it together with the new props', () => {
-    const list = lifecycle(build({ archiveExpiration: Duration.days(365) }).template());
-    expect(list).toContainEqual(expect.objectContaining({ Id: 'ExpireMedia', ExpirationInDays: 365 }));
-    expect(list).toContainEqual(expect.objectContaining({ Id: 'ExpireArchive', ExpirationInDays: 365 }));
-    expect(() => build({ archiveExpiration: Duration.days(365), mediaRetention: Duration.days(30) })).toThrow(
-      /archiveExpiration is deprecated .* got archiveExpiration with them/,
-    );
-  });
-
   it.each<[string, FaceSignWebhooksProps, RegExp]>([
     ['hours', { mediaRetention: Duration.hours(36) }, /^mediaRetention must be a whole number of days, got 1 day 12 hours$/],
     ['zero', { archiveRetention: Duration.days(0) }, /^archiveRetention \(days\) must be an integer of at least 1, got 0$/],
-    ['hours, deprecated', { archiveExpiration: Duration.hours(36) }, /^archiveExpiration must be a whole number of days, got 1 day 12 hours$/],
     ['hours, event archive', { eventArchiveRetention: Duration.hours(5) }, /^eventArchiveRetention must be a whole number of days, got 5 hours$/],
   ])('refuses a retention of %s, naming the prop and showing the value', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);

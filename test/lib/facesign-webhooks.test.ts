@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { FaceSignWebhooks, FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
-import { ENV } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
 
 /** Synthesises without bundling: these tests are about the template, not the bundles. */
 function synth(props?: FaceSignWebhooksProps): Template {
@@ -342,7 +342,8 @@ describe('FaceSignWebhooks: props', () => {
       mediaDownloadTimeout: Duration.seconds(60),
       maxMediaBytes: 1000,
       logRetention: logs.RetentionDays.ONE_WEEK,
-      archiveExpiration: Duration.days(365),
+      mediaRetention: Duration.days(365),
+      archiveRetention: Duration.days(365),
       sourceMapStackTraces: true,
     });
     const verifier = functionNamed(template, 'facesign-verifier').properties;

@@ -10,7 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { EVENT_BRIDGE_SOURCE, FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
-import { ENV } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
 
 function setup(props: FaceSignWebhooksProps | ((stack: Stack) => FaceSignWebhooksProps) = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -169,8 +169,8 @@ describe('bring your own resources', () => {
     expect(() => setup(build)).toThrow(`${existing} and ${props} are mutually exclusive: pass an existing resource or settings for a new one, got both`);
   });
 
-  it('refuses archiveExpiration for a bucket it does not own', () => {
-    expect(() => setup((s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), archiveExpiration: Duration.days(30) }))).toThrow(
+  it('refuses archiveRetention for a bucket it does not own', () => {
+    expect(() => setup((s) => ({ existingBucketObj: s3.Bucket.fromBucketName(s, 'B', 'xyz-bucket'), archiveRetention: Duration.days(30) }))).toThrow(
       /created bucket only/,
     );
   });

@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
-import { ENV } from '../../contract/settings';
+import { ENV } from '../../contract/function-environment';
 import { SERVICE } from '../../contract/metric-names';
 import { signFaceSignPayload } from '../../contract/signature';
 import { sampleEvent, webhookApiEvent } from '../support/events';

@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { DEPLOYMENT_DIMENSION, METRIC, SERVICE } from '../../contract/metric-names';
 import { FaceSignWebhooks, FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
-import { ENV } from '../../lambda/shared/config';
+import { ENV } from '../../contract/function-environment';
 
 const context = { 'aws:cdk:bundling-stacks': [] };
 

@@ -9,7 +9,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
 import type { RecordProcessorDependencies } from '../../lambda/processor/process-record';
-import { ENV } from '../../lambda/shared/config';
+import { ENV } from '../../contract/function-environment';
 import { startMediaServer, type MediaServer } from './media-server';
 import { silentLogger } from './observability';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../../contract/settings';
-import { ENV, loadProcessorConfig, loadVerifierConfig } from '../../../lambda/shared/config';
+import { ENV } from '../../../contract/function-environment';
+import { loadProcessorConfig, loadVerifierConfig } from '../../../lambda/shared/config';
 
 const verifierEnv = { [ENV.signingSecretArn]: 'arn:secret', [ENV.queueUrl]: 'https://sqs/q' };
 const processorEnv = {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../../lambda/shared/config';
+import { ENV } from '../../../contract/function-environment';
 import { createObservability } from '../../../lambda/shared/observability';
 import { captureOutputJson } from '../../support/observability';
 

@@ -3,7 +3,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../../lambda/shared/config';
+import { ENV } from '../../../contract/function-environment';
 import { signFaceSignPayload } from '../../../contract/signature';
 import { sampleEvent, webhookApiEvent } from '../../support/events';
 

@@ -4,7 +4,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../../lambda/shared/config';
+import { ENV } from '../../../contract/function-environment';
 import { referenceVerifier } from '../../support/reference-verifier';
 import { webhookApiEvent } from '../../support/events';
 

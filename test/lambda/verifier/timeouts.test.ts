@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../../lambda/shared/config';
+import { ENV } from '../../../contract/function-environment';
 import { signFaceSignPayload } from '../../../contract/signature';
 import { sampleEvent, webhookApiEvent } from '../../support/events';
 import { captureOutputJson } from '../../support/observability';
