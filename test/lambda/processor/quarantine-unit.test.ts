@@ -2,13 +2,16 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { processRecord, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
-import { archiveQuarantinedBody, quarantineKey, type QuarantineInput } from '../../../lambda/processor/quarantine';
+import { processRecord, type RecordDependencies } from '../../../lambda/processor/routing';
+import { archiveQuarantinedBody, type QuarantineInput, type QuarantineUnitDependencies } from '../../../lambda/processor/quarantine-unit';
+import { quarantineKey, quarantineMediaKey } from '../../../lambda/processor/storage-names';
+import { deadlineIn } from '../../../lambda/processor/deadline';
+import type { MediaPolicy } from '../../../lambda/shared/config';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { recordingMetrics } from '../../support/observability';
@@ -43,15 +46,43 @@ describe('quarantineKey', () => {
   });
 });
 
+describe('quarantineMediaKey', () => {
+  const sha256 = 'cd'.repeat(32);
+  it('is media/<sessionId>/quarantine/<sha256>.<ext> when the body has a usable session id', () => {
+    expect(quarantineMediaKey(sha256, SENT_AT, 'ses/1', 'image/jpeg')).toBe(`media/ses%2F1/quarantine/${sha256}.jpg`);
+  });
+  it('is media/_unknown-session/quarantine/<yyyy>/<mm>/<dd>/<sha256>.<ext> without one, dated in UTC', () => {
+    expect(quarantineMediaKey(sha256, SENT_AT, undefined, 'application/octet-stream')).toBe(`media/_unknown-session/quarantine/2025/10/27/${sha256}.bin`);
+  });
+});
+
+const POLICY: MediaPolicy = { allowedHosts: ['media.facesign.ai'], allowHttpLoopback: true, downloadTimeoutMs: 5000, maxBytes: 1024 };
+function unitDeps(policy: MediaPolicy = POLICY): QuarantineUnitDependencies {
+  return { s3: s3.client, bucket: 'b', policy, now: () => SENT_AT };
+}
+const unitOptions = (attempt = 1) => ({ deadline: deadlineIn(60_000), attempt });
+
 describe('archiveQuarantinedBody', () => {
   it('stores the body byte for byte, with the problem and hash as metadata', async () => {
     const body = '{"id":1,  "note":"Zoë 🙂"}';
     const input: QuarantineInput = { rawBody: body, bodySha256: sha(body), problem: 'invalid_id', message: 'm', receivedAt: SENT_AT };
-    const result = await archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b', now: () => SENT_AT });
+    const result = await archiveQuarantinedBody(input, unitDeps(), unitOptions());
     expect(result).toMatchObject({ bucket: 'b', key: quarantineKey(sha(body), SENT_AT), problem: 'invalid_id', bodySha256: sha(body) });
     const stored = s3.objects.get(result.key)!;
     expect(stored.body.equals(Buffer.from(body, 'utf8'))).toBe(true);
     expect(stored.metadata).toEqual({ 'facesign-quarantine-reason': 'invalid_id', 'facesign-body-sha256': sha(body) });
+    expect(s3.mock.commandCalls(PutObjectCommand)[0].args[0].input.IfNoneMatch).toBe('*');
+  });
+
+  it('a body already quarantined (412: the media failed after it was written) counts as stored', async () => {
+    const body = '{"id":2}';
+    s3.mock.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } }));
+    try {
+      const input: QuarantineInput = { rawBody: body, bodySha256: sha(body), problem: 'invalid_id', message: 'm', receivedAt: SENT_AT };
+      expect(await archiveQuarantinedBody(input, unitDeps(), unitOptions(2))).toMatchObject({ key: quarantineKey(sha(body), SENT_AT) });
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(s3.putObject);
+    }
   });
 });
 
@@ -60,10 +91,10 @@ describe('processRecord with quarantine', () => {
   beforeEach(() => {
     recorded = recordingMetrics();
   });
-  function deps(overrides: Partial<RecordProcessorDependencies> = {}): RecordProcessorDependencies {
+  function deps(overrides: Partial<RecordDependencies> = {}): RecordDependencies {
     return recordDependencies(recorded.metrics, {
       processEventOnce: vi.fn(),
-      quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b' }),
+      quarantineOnce: (input, options) => archiveQuarantinedBody(input, unitDeps(), options),
       ...overrides,
     });
   }
@@ -132,7 +163,7 @@ describe('processRecord with quarantine', () => {
       const last = { ...record(body), attributes: { ...record(body).attributes, ApproximateReceiveCount: '5' } };
       const outcome = await processRecord(
         last,
-        deps({ quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b', media: { policy } }) }),
+        deps({ quarantineOnce: (input, options) => archiveQuarantinedBody(input, { ...unitDeps(policy), now: Date.now }, options) }),
       );
       expect(outcome).toMatchObject({
         status: 'quarantined',
