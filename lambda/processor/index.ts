@@ -37,7 +37,7 @@ const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(CLIEN
 const store: ObjectStore = { s3, bucket: config.bucketName, encryptionKeyArn: config.encryptionKeyArn };
 const eventUnit: EventUnitDependencies = {
   ...store,
-  storeMedia: mediaStore({ ...store, policy: config.media }),
+  storeMedia: mediaStore({ ...store, policy: config.media, now: Date.now }),
   publish: eventBridge && eventBusName ? eventPublisher(eventBridge, eventBusName) : undefined,
   logger,
   now: Date.now,

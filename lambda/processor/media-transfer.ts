@@ -51,8 +51,8 @@ export interface MediaTransferDependencies extends ObjectStore {
   readonly retry: boolean;
   /** The HTTP client (tests pass one that fails on cue). @default globalThis.fetch */
   readonly fetch?: typeof fetch;
-  /** The clock the URL's expiry is compared with. @default Date.now */
-  readonly now?: () => number;
+  /** The clock the URL's expiry and headroom are measured with. */
+  readonly now: () => number;
   /** Multipart part size. @default 5 MiB (S3's minimum: the best throughput and lowest memory measured, bench/RESULTS.md) */
   readonly partSize?: number;
   /** Parts uploaded at once. @default 4 */
@@ -115,7 +115,7 @@ export function mediaStore(deps: Omit<MediaTransferDependencies, 'deadline' | 'r
 
 /** Fetches one media URL into one S3 key: the work of {@link storeMedia}, for any key. */
 export async function transferMedia(transfer: MediaTransfer, deps: MediaTransferDependencies): Promise<StoredMedia> {
-  const now = deps.now ?? Date.now;
+  const now = deps.now;
   const started = Date.now();
   const { key, expiresAt } = transfer;
   const pastExpiry = () => expiresAt !== undefined && now() >= expiresAt;
@@ -194,7 +194,7 @@ async function download(transfer: MediaTransfer, deps: MediaTransferDependencies
     await upload(meter, { ...transfer, contentType }, deps, controller);
     const stored = { bucket: deps.bucket, key, bytes, sha256: hash.digest('hex'), contentType, durationMs: Date.now() - started };
     const expiresAt = transfer.expiresAt;
-    return expiresAt === undefined ? stored : { ...stored, urlHeadroomSeconds: (expiresAt - (deps.now ?? Date.now)()) / 1000 };
+    return expiresAt === undefined ? stored : { ...stored, urlHeadroomSeconds: (expiresAt - deps.now()) / 1000 };
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
     const failure = (error as { cause?: unknown })?.cause;
