@@ -152,6 +152,32 @@ describe('processRecord with quarantine', () => {
     expect(recorded.count('EventsQuarantined')).toBe(0);
   });
 
+  it("stores a quarantined body's file under media/<sessionId>/quarantine/ and publishes its URL headroom once", async () => {
+    const host = createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(Buffer.from('selfie')));
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    const { port } = host.address() as AddressInfo;
+    try {
+      const policy = { allowedHosts: [`127.0.0.1:${port}`], allowHttpLoopback: true, downloadTimeoutMs: 5000, maxBytes: 1024 };
+      const event = sampleEvent('media.user_photo', { sessionId: 'ses_qm', mediaUrl: `http://127.0.0.1:${port}/m.jpg?sig=s`, expires: Date.now() + 600_000 });
+      const body = JSON.stringify({ ...event, createdAt: 'late' });
+      const outcome = await processRecord(
+        record(body),
+        deps({ quarantineOnce: (input, options) => archiveQuarantinedBody(input, { ...unitDeps(policy), now: Date.now }, options) }),
+      );
+      const mediaKey = `media/ses_qm/quarantine/${sha(body)}.jpg`;
+      expect(outcome).toMatchObject({ status: 'quarantined', quarantine: { media: { key: mediaKey, bytes: 6 } } });
+      expect(s3.objects.get(mediaKey)?.body.toString()).toBe('selfie');
+      expect([...s3.objects.keys()].filter((k) => k.startsWith('quarantine/'))).toEqual([quarantineKey(sha(body), SENT_AT)]);
+      const headroom = recorded.records.filter((r) => r.name === 'MediaUrlHeadroom');
+      expect(headroom).toHaveLength(1);
+      expect(headroom[0].unit).toBe('Seconds');
+      expect(headroom[0].value).toBeGreaterThan(590);
+      expect(headroom[0].value).toBeLessThanOrEqual(600);
+    } finally {
+      await new Promise((resolve) => host.close(resolve));
+    }
+  });
+
   it('a body whose media download fails on the last attempt is quarantined without it: paged as quarantined, not counted as a dead letter', async () => {
     const host = createServer((_req, res) => res.writeHead(503).end());
     await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
