@@ -6,7 +6,8 @@
  */
 import { request } from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
-import { storeMedia } from '../lambda/processor/media-archiver';
+import { deadlineIn } from '../lambda/processor/deadline';
+import { storeMedia } from '../lambda/processor/media-transfer';
 
 const [, , mode, url, endpoint, sizeText] = process.argv;
 const size = Number(sizeText);
@@ -52,7 +53,14 @@ async function ours(): Promise<void> {
       sessionId: 'bench',
       media: { id: `m_${now}`, createdAt: now, url, expires: now + 900_000, contentType: 'video/mp4' },
     },
-    { s3, bucket: 'bench', policy: { allowedHosts: [new URL(url).host], allowHttpLoopback: true, downloadTimeoutMs: 600_000, maxBytes: 2 * 1024 ** 3 } },
+    {
+      s3,
+      bucket: 'bench',
+      policy: { allowedHosts: [new URL(url).host], allowHttpLoopback: true, downloadTimeoutMs: 600_000, maxBytes: 2 * 1024 ** 3 },
+      deadline: deadlineIn(900_000),
+      now: Date.now,
+      retry: false,
+    },
   );
 }
 

@@ -7,7 +7,7 @@
  */
 import { BUCKET_PREFIX } from './bucket-layout';
 
-/** S3 prefix of quarantined bodies: `quarantine/<yyyy>/<mm>/<dd>/<sha256 of the body>.json`. */
+/** S3 prefix of quarantined bodies: `quarantine/<yyyy>/<mm>/<dd>/<sha256 of the body>.json` (their media: bucket-layout.ts QUARANTINE_MEDIA). */
 export const QUARANTINE_PREFIX = BUCKET_PREFIX.quarantine;
 
 /** SQS message attribute set by the verifier on an unrecognized envelope; its value is the problem code. */

@@ -82,7 +82,3 @@ const HOST_ENTRY = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/;
 export function isValidHostEntry(entry: string): boolean {
   return HOST_ENTRY.test(entry);
 }
-
-// Integrator: lambda/processor/deadline.ts and process-record.ts still import these from here; once
-// they import contract/time-budget.ts directly, delete this line.
-export { FAILURE_RESERVE_SECONDS, MAX_RETRY_DELAY_SECONDS } from './time-budget';

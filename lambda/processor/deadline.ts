@@ -7,7 +7,7 @@
  * invocation well before its Lambda timeout, with its records back in the queue in seconds
  * instead of after the visibility timeout.
  */
-import { FAILURE_RESERVE_SECONDS } from '../../contract/settings';
+import { FAILURE_RESERVE_SECONDS } from '../../contract/time-budget';
 import { TransientFailure } from './failures';
 
 /**

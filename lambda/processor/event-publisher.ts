@@ -9,6 +9,7 @@ import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventb
 import { EVENT_BRIDGE_SOURCE, type FaceSignEventBridgeDetail } from '../../contract/event-bridge';
 import type { FaceSignEvent, UnknownFaceSignEvent } from '../../contract/event';
 import { stripUrlQueries } from '../../contract/redact-url';
+import type { Deadline } from './deadline';
 import { TransientFailure } from './failures';
 
 /** EventBridge's entry limit is 256 KB; leave room for the envelope. */
@@ -51,6 +52,12 @@ export function eventBridgeDetail(event: FaceSignEvent | UnknownFaceSignEvent, r
   if (Buffer.byteLength(full) <= MAX_DETAIL_BYTES) return full;
   // The type, kept whole, so that a rule can still tell omitted events apart.
   return JSON.stringify({ eventOmitted: true, eventType: event.type, ...rest });
+}
+
+/** {@link publishProcessedEvent} to one bus, as the event unit calls it (with the unit's deadline). */
+export function eventPublisher(client: EventBridgeClient, eventBusName: string) {
+  return (event: FaceSignEvent | UnknownFaceSignEvent, rest: Omit<FaceSignEventBridgeDetail, 'event' | 'eventOmitted'>, deadline: Deadline): Promise<void> =>
+    publishProcessedEvent(client, eventBusName, event, rest, deadline.signal);
 }
 
 /** Sends one entry; throws a transient failure if EventBridge does not accept it. */

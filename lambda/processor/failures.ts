@@ -36,6 +36,7 @@ export type TransientFailureReason =
 /** Retrying cannot help; the message goes to the dead-letter queue with this reason. */
 export class PermanentFailure extends Error {
   override readonly name = 'PermanentFailure';
+  readonly kind = 'permanent';
   constructor(
     readonly reason: PermanentFailureReason,
     message: string,
@@ -48,6 +49,7 @@ export class PermanentFailure extends Error {
 /** Worth retrying. */
 export class TransientFailure extends Error {
   override readonly name = 'TransientFailure';
+  readonly kind = 'transient';
   constructor(
     readonly reason: TransientFailureReason,
     message: string,
@@ -57,34 +59,36 @@ export class TransientFailure extends Error {
   }
 }
 
-/** A classified failure. */
-export type Classification =
-  | { readonly kind: 'permanent'; readonly reason: PermanentFailureReason; readonly message: string }
-  | { readonly kind: 'transient'; readonly reason: TransientFailureReason; readonly message: string };
+/** A failure that knows its kind: what the failure policy (disposition.ts) decides on. */
+export type Failure = PermanentFailure | TransientFailure;
+
+/** True for a failure of the media download or upload: the one part a record can be kept without. */
+export function isMediaFailure(failure: Failure): boolean {
+  return failure.reason.startsWith('media_');
+}
 
 /**
- * Classifies any error thrown while processing. Anything we do not recognise (S3, DynamoDB or
- * SQS errors, bugs) is transient: it is retried and then parked in the dead-letter queue, from
- * which it can be redriven once fixed.
+ * Any error thrown while processing, as a {@link Failure}. Anything we do not recognise (S3,
+ * DynamoDB or SQS errors, bugs) is transient: it is retried and then parked in the dead-letter
+ * queue, from which it can be redriven once fixed.
  */
-export function classifyFailure(error: unknown): Classification {
-  if (error instanceof PermanentFailure) return { kind: 'permanent', reason: error.reason, message: error.message };
-  if (error instanceof TransientFailure) return { kind: 'transient', reason: error.reason, message: error.message };
+export function classifyFailure(error: unknown): Failure {
+  if (error instanceof PermanentFailure || error instanceof TransientFailure) return error;
   if (error instanceof IdempotencyAlreadyInProgressError) {
-    return { kind: 'transient', reason: 'concurrent_delivery', message: 'another delivery of this event is being processed' };
+    return new TransientFailure('concurrent_delivery', 'another delivery of this event is being processed', { cause: error });
   }
   if (error instanceof S3ServiceException && PERMANENT_S3_ERRORS.has(error.name)) {
-    return {
-      kind: 'permanent',
-      reason: 'storage_rejected',
-      message: `S3 refused the object with ${error.name} (HTTP ${error.$metadata?.httpStatusCode ?? '?'}); no retry can change that`,
-    };
+    return new PermanentFailure(
+      'storage_rejected',
+      `S3 refused the object with ${error.name} (HTTP ${error.$metadata?.httpStatusCode ?? '?'}); no retry can change that`,
+      { cause: error },
+    );
   }
   const name = error instanceof Error ? error.name : typeof error;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return { kind: 'transient', reason: 'dependency_timeout', message: `an AWS call did not answer in time (${name})` };
+    return new TransientFailure('dependency_timeout', `an AWS call did not answer in time (${name})`, { cause: error });
   }
-  return { kind: 'transient', reason: 'dependency_error', message: `processing failed with ${name}` };
+  return new TransientFailure('dependency_error', `processing failed with ${name}`, { cause: error });
 }
 
 /**
@@ -92,7 +96,10 @@ export function classifyFailure(error: unknown): Classification {
  * every time (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
  * Deliberately not here: AccessDenied, NoSuchBucket, KMS errors (a deploy or an IAM/KMS policy
  * fixes them, and IAM changes take a while to apply everywhere), SlowDown, InternalError,
- * RequestTimeout (transient by nature). Those are retried, then dead-lettered as
+ * RequestTimeout (transient by nature), and 409 ConditionalRequestConflict, which S3 answers a
+ * conditional write that raced another write of the same key and asks to be retried
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html); the retry then
+ * gets 412, "already stored" (storage-writer.ts). Those are retried, then dead-lettered as
  * `retries_exhausted` naming the error, and can be redriven once fixed.
  */
 export const PERMANENT_S3_ERRORS: ReadonlySet<string> = new Set([

@@ -1,8 +1,9 @@
 /**
- * Processor Lambda: SQS batches in, partial batch failures out. Thin: clients, the idempotency
- * store and config are built once per cold start; the work is {@link processRecord} and
- * {@link processEvent}. It ships pre-built: your logic subscribes to what it publishes, through
- * `FaceSignWebhooks.onEvent` (see process-event.ts).
+ * Processor Lambda: SQS batches in, partial batch failures out. Wiring only: config, clients, the
+ * two idempotent units and the record dependencies are built once per cold start; each invocation
+ * gets its own deadline, passed to every record. Where a record goes is routing.ts; what a failure
+ * means is disposition.ts. It ships pre-built: your logic subscribes to what it publishes, through
+ * `FaceSignWebhooks.onEvent` (see event-unit.ts).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -12,16 +13,18 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { IDEMPOTENCY_KEY_PREFIX, loadProcessorConfig } from '../shared/config';
-import { createObservability, SERVICE } from '../shared/observability';
+import { IDEMPOTENCY_KEY_PREFIX } from '../../contract/idempotency';
+import { SERVICE } from '../../contract/metric-names';
+import { loadProcessorConfig } from '../shared/config';
+import { createObservability } from '../shared/observability';
 import { CLIENT_TIMEOUTS, clientConfig } from '../shared/aws-clients';
 import { invocationDeadline } from './deadline';
-import { publishProcessedEvent } from './event-publisher';
-import { storeMedia } from './media-archiver';
-import { processEvent, writeEventPayload, type EventInput, type ProcessingResult } from './process-event';
-import { processRecord, type UnitOptions } from './process-record';
-import { archiveQuarantinedBody, type QuarantineInput, type QuarantineResult } from './quarantine';
-import { conflictArchiveKey } from './s3-keys';
+import { eventPublisher } from './event-publisher';
+import { processEvent, type EventInput, type EventUnitDependencies, type UnitOptions } from './event-unit';
+import { mediaStore } from './media-transfer';
+import { archiveQuarantinedBody, type QuarantineInput, type QuarantineUnitDependencies } from './quarantine-unit';
+import { processRecord, type RecordDependencies } from './routing';
+import type { ObjectStore } from './storage-writer';
 
 const config = loadProcessorConfig();
 const { logger, metrics, eventMetrics, tracer } = createObservability(SERVICE.processor);
@@ -32,6 +35,16 @@ const eventBridge = eventBusName ? tracer.captureAWSv3Client(new EventBridgeClie
 // The regional (or AWS_ENDPOINT_URL_SQS) endpoint, not the queue URL's host: same in AWS, and local queue URLs use *.localhost.
 const sqs = tracer.captureAWSv3Client(new SQSClient({ ...clientConfig(CLIENT_TIMEOUTS.sqs), useQueueUrlAsEndpoint: false }));
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(clientConfig(CLIENT_TIMEOUTS.dynamodb)));
+
+const store: ObjectStore = { s3, bucket: config.bucketName, encryptionKeyArn: config.encryptionKeyArn };
+const eventUnit: EventUnitDependencies = {
+  ...store,
+  storeMedia: mediaStore({ ...store, policy: config.media, now: Date.now }),
+  publish: eventBridge && eventBusName ? eventPublisher(eventBridge, eventBusName) : undefined,
+  logger,
+  now: Date.now,
+};
+const quarantineUnit: QuarantineUnitDependencies = { ...store, policy: config.media, now: Date.now };
 
 const idempotencyConfig = new IdempotencyConfig({
   // FaceSign's event id, not the SQS message id: FaceSign's retries arrive as new messages.
@@ -46,29 +59,9 @@ const idempotencyConfig = new IdempotencyConfig({
   responseHook: (response) => ({ ...(response as object), duplicate: true }),
 });
 
-let remainingMs: () => number = () => Infinity;
-
 const processEventOnce = makeIdempotent(
-  // The options (deadline signal, receive count) are not part of the idempotency key (dataIndexArgument 0).
-  (input: EventInput, { signal, attempt }: UnitOptions = { attempt: 1 }): Promise<ProcessingResult> =>
-    processEvent(input, {
-      s3,
-      bucket: config.bucketName,
-      encryptionKeyArn: config.encryptionKeyArn,
-      logger,
-      signal,
-      storeMedia: (event) =>
-        storeMedia(event, {
-          s3,
-          bucket: config.bucketName,
-          encryptionKeyArn: config.encryptionKeyArn,
-          policy: config.media,
-          signal,
-          remainingMs,
-          retry: attempt > 1,
-        }),
-      publish: eventBridge && eventBusName ? (event, result) => publishProcessedEvent(eventBridge, eventBusName, event, result, signal) : undefined,
-    }),
+  // The options (deadline, receive count) are not part of the idempotency key (dataIndexArgument 0).
+  (input: EventInput, options: UnitOptions) => processEvent(input, eventUnit, options),
   {
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: dynamodb }),
     config: idempotencyConfig,
@@ -77,7 +70,7 @@ const processEventOnce = makeIdempotent(
   },
 );
 
-// Unrecognized envelopes: keyed by the body's SHA-256, in their own key space (see quarantine.ts).
+// Unrecognized envelopes: keyed by the body's SHA-256, in their own key space (see routing.ts).
 const quarantineIdempotencyConfig = new IdempotencyConfig({
   eventKeyJmesPath: 'bodySha256',
   throwOnNoIdempotencyKey: true,
@@ -85,15 +78,8 @@ const quarantineIdempotencyConfig = new IdempotencyConfig({
   responseHook: (response) => ({ ...(response as object), duplicate: true }),
 });
 const quarantineOnce = makeIdempotent(
-  // The options (deadline signal) are not part of the idempotency key (dataIndexArgument 0).
-  (input: QuarantineInput, options?: { signal?: AbortSignal }): Promise<QuarantineResult> =>
-    archiveQuarantinedBody(input, {
-      s3,
-      bucket: config.bucketName,
-      encryptionKeyArn: config.encryptionKeyArn,
-      // A quarantined media event's file is stored next to its body (quarantine.ts).
-      media: { policy: config.media, signal: options?.signal, remainingMs },
-    }),
+  // The options (deadline, receive count) are not part of the idempotency key (dataIndexArgument 0).
+  (input: QuarantineInput, options: UnitOptions) => archiveQuarantinedBody(input, quarantineUnit, options),
   {
     // A store of its own: a Powertools persistence layer keeps the first configuration it is given.
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: dynamodb }),
@@ -105,12 +91,20 @@ const quarantineOnce = makeIdempotent(
 
 const batch = new BatchProcessor(EventType.SQS);
 
-/** Keeps a different version of an already processed event id, byte for byte, under `conflicts/`. */
-async function archiveConflict(event: EventInput['event'], rawBody: string): Promise<string> {
-  const key = conflictArchiveKey(event, rawBody);
-  await writeEventPayload({ s3, bucket: config.bucketName, encryptionKeyArn: config.encryptionKeyArn }, key, { event, rawBody });
-  return key;
-}
+const records: Omit<RecordDependencies, 'deadline'> = {
+  processEventOnce,
+  quarantineOnce,
+  store,
+  sqs,
+  queueUrl: config.queueUrl,
+  deadLetterQueueUrl: config.deadLetterQueueUrl,
+  maxReceiveCount: config.maxReceiveCount,
+  retryBaseDelaySeconds: config.retryBaseDelaySeconds,
+  logger,
+  metrics: eventMetrics,
+  now: Date.now,
+  random: Math.random,
+};
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
@@ -121,26 +115,10 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   idempotencyConfig.registerLambdaContext(context);
   quarantineIdempotencyConfig.registerLambdaContext(context);
   const deadline = invocationDeadline(context);
-  remainingMs = deadline.remainingMs;
-  return processPartialResponse(
-    event,
-    (record: SQSRecord) =>
-      processRecord(record, {
-        processEventOnce,
-        sqs,
-        queueUrl: config.queueUrl,
-        deadLetterQueueUrl: config.deadLetterQueueUrl,
-        maxReceiveCount: config.maxReceiveCount,
-        retryBaseDelaySeconds: config.retryBaseDelaySeconds,
-        logger,
-        metrics: eventMetrics,
-        quarantineOnce,
-        deadline,
-        archiveConflict,
-      }),
-    batch,
-    { context, throwOnFullBatchFailure: false },
-  ).finally(() => {
+  return processPartialResponse(event, (record: SQSRecord) => processRecord(record, { ...records, deadline }), batch, {
+    context,
+    throwOnFullBatchFailure: false,
+  }).finally(() => {
     deadline.dispose();
     metrics.publishStoredMetrics();
   });

@@ -9,10 +9,6 @@ import { ENV } from '../../contract/function-environment';
 import { HANDLER_SETTINGS, LOCAL_SETTINGS } from '../../contract/handler-settings';
 import { describeBounds, isValidHostEntry, withinBounds, type SettingRow } from '../../contract/settings';
 
-// Integrator: lambda/processor/index.ts still imports this from here; once it imports
-// contract/idempotency.ts directly, delete this line.
-export { IDEMPOTENCY_KEY_PREFIX } from '../../contract/idempotency';
-
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Configuration of the verifier function. */

@@ -12,10 +12,6 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { ENV, POWERTOOLS_ENV } from '../../contract/function-environment';
 import { DEFAULT_METRICS_NAMESPACE, DEPLOYMENT_DIMENSION } from '../../contract/metric-names';
 
-// Integrator: lambda/processor/* still imports DIMENSION, METRIC and SERVICE from here; once it
-// imports contract/metric-names.ts directly, delete this line.
-export { DIMENSION, METRIC, SERVICE } from '../../contract/metric-names';
-
 /** What the handlers count. Totals feed the alarms; per-dimension counts feed the dashboard. */
 export interface EventMetrics {
   /** One occurrence, in total only. */

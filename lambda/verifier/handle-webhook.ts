@@ -15,7 +15,8 @@ import {
   type SignatureFailureReason,
 } from '../../contract/signature';
 import { parseFaceSignEvent, parseJson, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../../contract/event';
-import { DIMENSION, METRIC, MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
+import { DIMENSION, METRIC } from '../../contract/metric-names';
+import { MetricUnit, type EventMetrics, type Logger } from '../shared/observability';
 import type { RequestFailureReason } from '../../contract/metric-names';
 import { UNRECOGNIZED_EVENT_TYPE } from '../../contract/quarantine';
 import { SigningSecretNotConfiguredError } from './signing-secrets';

@@ -8,7 +8,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { CLIENT_TIMEOUTS, clientConfig, HOLD_BUDGET_MS } from '../shared/aws-clients';
 import { loadVerifierConfig } from '../shared/config';
 import { VERIFIER_TIMEOUT_SECONDS } from '../../contract/time-budget';
-import { createObservability, SERVICE } from '../shared/observability';
+import { SERVICE } from '../../contract/metric-names';
+import { createObservability } from '../shared/observability';
 import { enqueueVerifiedEvent } from './enqueue';
 import { handleWebhook } from './handle-webhook';
 import { SigningSecretCache } from './signing-secrets';

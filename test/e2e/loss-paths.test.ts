@@ -29,16 +29,28 @@ describe('media the processor used to lose', () => {
     expect(stored.contentType).toBe('video/mp4');
   });
 
-  it('a quarantined media event (createdAt as an ISO string) has its file stored next to the body', async () => {
+  it('a quarantined media event (createdAt as an ISO string) has its file stored under media/, in its session', async () => {
     const e = { ...(await mediaEvent('media.user_photo', { size: 2500, contentType: 'image/jpeg' })), createdAt: new Date().toISOString() };
     const body = JSON.stringify(e);
     expect((await post(body)).status).toBe(200);
-    const key = await waitFor('the quarantined media', async () => (await listKeys('quarantine/')).find((k) => k.endsWith(`/${sha(body)}.media`)));
-    expect(key).toMatch(/^quarantine\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{64}\.media$/);
-    const stored = await getObject(key);
-    expect(stored?.body.length).toBe(2500);
-    expect(stored?.contentType).toBe('image/jpeg');
-    expect((await getObject(key.replace(/\.media$/, '.json')))?.body.toString('utf8')).toBe(body);
+    const stored = await waitFor('the quarantined media', () => getObject(`media/${e.sessionId}/quarantine/${sha(body)}.jpg`));
+    expect(stored.body.length).toBe(2500);
+    expect(stored.contentType).toBe('image/jpeg');
+    const bodyKey = await waitFor('the quarantined body', async () => (await listKeys('quarantine/')).find((k) => k.endsWith(`/${sha(body)}.json`)));
+    expect((await getObject(bodyKey))?.body.toString('utf8')).toBe(body);
+    // Nothing but bodies under quarantine/: the file is biometric and kept under the media rules.
+    expect((await listKeys('quarantine/')).filter((k) => k.includes(sha(body)))).toEqual([bodyKey]);
+  });
+
+  it('a quarantined media event without a session id has its file stored dated under media/_unknown-session/', async () => {
+    const e = { ...(await mediaEvent('media.user_photo', { size: 700, contentType: 'image/png' }, { contentType: 'image/png' })), sessionId: '' };
+    const body = JSON.stringify(e);
+    expect((await post(body)).status).toBe(200);
+    const key = await waitFor('the quarantined media', async () =>
+      (await listKeys('media/_unknown-session/quarantine/')).find((k) => k.endsWith(`/${sha(body)}.png`)),
+    );
+    expect(key).toMatch(/^media\/_unknown-session\/quarantine\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{64}\.png$/);
+    expect((await getObject(key))?.body.length).toBe(700);
   });
 
   it('an expiry given in seconds is read as seconds: the file is stored', async () => {

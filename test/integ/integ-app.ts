@@ -29,7 +29,7 @@ export const ASSERTION_STACK_NAME = 'FaceSignWebhooksIntegAssertions';
 /** Template metadata key under which the assertion stack lists `{ logicalId, label }` of each assertion, in order. */
 export const ASSERTION_LABELS_METADATA = 'facesign:integ-assertions';
 /**
- * The processor's log line for a repeat delivery (lambda/processor/process-record.ts). The test
+ * The processor's log line for a repeat delivery (lambda/processor/routing.ts). The test
  * looks for it beside the event id: positive proof that the repeat was seen and skipped.
  */
 export const DUPLICATE_LOG_TEXT = 'duplicate delivery skipped';

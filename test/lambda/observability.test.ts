@@ -92,7 +92,22 @@ describe('processor logs and metrics', () => {
         m.Metrics.map((x) => `${m.Namespace}/${x.Name}`),
       ),
     );
-    expect(names).toEqual(expect.arrayContaining(['FaceSignTest/EventsProcessed', 'FaceSignTest/MediaBytesStored', 'FaceSignTest/MediaDownloadTime']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'FaceSignTest/EventsProcessed',
+        'FaceSignTest/MediaBytesStored',
+        'FaceSignTest/MediaDownloadTime',
+        'FaceSignTest/MediaUrlHeadroom',
+      ]),
+    );
+    // The URL's time left when the download finished: just under the 15 minutes the sample URL had.
+    const headroomLine = emf.find((l) => 'MediaUrlHeadroom' in l);
+    const units = (headroomLine?._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string; Unit: string }> }> }).CloudWatchMetrics.flatMap(
+      (m) => m.Metrics,
+    );
+    expect(units.find((m) => m.Name === 'MediaUrlHeadroom')?.Unit).toBe('Seconds');
+    expect(headroomLine?.MediaUrlHeadroom).toBeGreaterThan(880);
+    expect(headroomLine?.MediaUrlHeadroom).toBeLessThanOrEqual(900);
     const bytesLine = emf.find((l) => 'MediaBytesStored' in l);
     expect(bytesLine?.MediaBytesStored).toBe(10);
     expect(bytesLine?.service).toBe('facesign-processor');

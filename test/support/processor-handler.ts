@@ -8,7 +8,9 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
-import type { RecordProcessorDependencies } from '../../lambda/processor/process-record';
+import { deadlineIn } from '../../lambda/processor/deadline';
+import type { RecordDependencies } from '../../lambda/processor/routing';
+import { S3Client } from '@aws-sdk/client-s3';
 import { ENV } from '../../contract/function-environment';
 import { startMediaServer, type MediaServer } from './media-server';
 import { silentLogger } from './observability';
@@ -77,15 +79,18 @@ export function resetQueueAndBusMocks(sqsMock: AwsClientStub<SQSClient>, busMock
 
 /**
  * What `processRecord` needs, for tests that call it directly: SQS at fixed URLs, the documented
- * retry settings, a silent logger; `overrides` replace any of it.
+ * retry settings, a silent logger, a minute's deadline, units that fail the test if called;
+ * `overrides` replace any of it.
  */
-export function recordDependencies(
-  metrics: RecordProcessorDependencies['metrics'],
-  overrides: Partial<RecordProcessorDependencies> = {},
-): RecordProcessorDependencies {
+export function recordDependencies(metrics: RecordDependencies['metrics'], overrides: Partial<RecordDependencies> = {}): RecordDependencies {
   return {
     metrics,
     processEventOnce: () => Promise.reject(new Error('processEventOnce was not expected to be called')),
+    quarantineOnce: () => Promise.reject(new Error('quarantineOnce was not expected to be called')),
+    store: { s3: new S3Client({ region: 'eu-west-1' }), bucket: 'b' },
+    deadline: deadlineIn(60_000),
+    now: Date.now,
+    random: Math.random,
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queueUrl: 'https://sqs/q',
     deadLetterQueueUrl: 'https://sqs/dlq',

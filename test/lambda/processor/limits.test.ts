@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientConfig, CLIENT_TIMEOUTS } from '../../../lambda/shared/aws-clients';
 import { deadlineIn, invocationDeadline, raceAbort, FAILURE_RESERVE_MS } from '../../../lambda/processor/deadline';
 import { classifyFailure, TransientFailure } from '../../../lambda/processor/failures';
-import { conflictArchiveKey, eventArchiveKey, MAX_KEY_BYTES, MAX_METADATA_BYTES, mediaKey, objectMetadata } from '../../../lambda/processor/s3-keys';
+import { conflictArchiveKey, eventArchiveKey, MAX_KEY_BYTES, MAX_METADATA_BYTES, mediaKey, objectMetadata } from '../../../lambda/processor/storage-names';
 import { MAX_IDENTIFIER_LENGTH, type FaceSignMediaEvent } from '../../../contract/event';
 import { sampleEvent } from '../../support/events';
 

@@ -9,7 +9,9 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { quarantineKey } from '../../../lambda/processor/quarantine';
+import { quarantinedSessionId } from '../../../lambda/processor/quarantine-unit';
+import { validContentType } from '../../../lambda/processor/media-types';
+import { quarantineKey, quarantineMediaKey } from '../../../lambda/processor/storage-names';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { serveBytes } from '../../support/media-server';
@@ -31,6 +33,12 @@ const sqsEvent = (body: string, receiveCount = 1): SQSEvent => ({ Records: [sqsR
 function mediaEvent(type: string, id: string, path: string, mediaOverrides: Record<string, unknown> = {}): Record<string, unknown> {
   const event = sampleEvent('media.user_photo', { id, sessionId: `ses_${id}`, createdAt: Date.now(), mediaUrl: `${bed.media.origin}${path}?sig=secret` });
   return { ...event, type, media: { ...(event.media as object), ...mediaOverrides } };
+}
+
+/** Where a quarantined body's media file goes: under media/, by its session when it has one (storage-names.ts). */
+function quarantinedFile(body: string): string {
+  const declared = (JSON.parse(body) as { media?: { contentType?: unknown } }).media?.contentType;
+  return quarantineMediaKey(sha(body), SENT_AT, quarantinedSessionId(body), validContentType(declared) ?? 'application/octet-stream');
 }
 
 const dlqReasons = () => sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageAttributes?.failureReason?.StringValue);
@@ -81,14 +89,14 @@ describe('a quarantined body that carries a media URL', () => {
     ['createdAt as an ISO string', (e: Record<string, unknown>) => ({ ...e, createdAt: '2026-11-26T11:00:00Z' })],
     ['media without contentType, expires, createdAt and id', (e: Record<string, unknown>) => ({ ...e, media: { url: (e.media as { url: string }).url } })],
     ['an over-long id', (e: Record<string, unknown>) => ({ ...e, id: 'x'.repeat(300) })],
-  ])('%s: the body is quarantined and its media stored next to it', async (name, change) => {
+  ])('%s: the body is quarantined and its media stored under media/', async (name, change) => {
     const path = `/q-${sha(name).slice(0, 8)}.jpg`;
     const bytes = randomBytes(1500);
     bed.media.route(path, serveBytes(bytes, 'image/jpeg'));
     const body = JSON.stringify(change(mediaEvent('media.user_photo', `evt_q_${sha(name).slice(0, 6)}`, path)));
     expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString()).toBe(body);
-    const stored = s3.objects.get(quarantineKey(sha(body), SENT_AT, 'media'));
+    const stored = s3.objects.get(quarantinedFile(body));
     expect(stored?.body.equals(bytes)).toBe(true);
     expect(stored?.contentType).toBe('image/jpeg');
     expect(JSON.stringify(stored?.metadata)).not.toContain('secret');
@@ -103,7 +111,7 @@ describe('a quarantined body that carries a media URL', () => {
     const event = mediaEvent('media.user_photo', 'evt_q_noct', '/q-noct', { contentType: 'image/jpeg\r\nX-Evil: 1' });
     const body = JSON.stringify({ ...event, sessionId: '' });
     expect(await bed.handler(sqsEvent(body), context())).toEqual({ batchItemFailures: [] });
-    expect(s3.objects.get(quarantineKey(sha(body), SENT_AT, 'media'))?.contentType).toBe('application/octet-stream');
+    expect(s3.objects.get(quarantinedFile(body))?.contentType).toBe('application/octet-stream');
   });
 
   it('retries a transient download failure with a short visibility, keeping the body archived meanwhile', async () => {
@@ -113,12 +121,12 @@ describe('a quarantined body that carries a media URL', () => {
     const first = sqsEvent(body);
     expect(await bed.handler(first, context())).toEqual({ batchItemFailures: [{ itemIdentifier: first.Records[0].messageId }] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString()).toBe(body);
-    expect(s3.objects.has(quarantineKey(sha(body), SENT_AT, 'media'))).toBe(false);
+    expect(s3.objects.has(quarantinedFile(body))).toBe(false);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input.VisibilityTimeout).toBeLessThanOrEqual(12);
 
     expect(await bed.handler(sqsEvent(body, 2), context())).toEqual({ batchItemFailures: [] });
-    expect(s3.objects.get(quarantineKey(sha(body), SENT_AT, 'media'))?.body.toString()).toBe('second');
-    // The processor may list and read media/ only (IAM): a quarantine retry never looks under quarantine/.
+    expect(s3.objects.get(quarantinedFile(body))?.body.toString()).toBe('second');
+    // The processor may list and read media/ only (IAM): a quarantine retry looks for the file there, never under quarantine/.
     const reads = [
       ...s3.mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix),
       ...s3.mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key),
@@ -131,7 +139,7 @@ describe('a quarantined body that carries a media URL', () => {
     const body = JSON.stringify({ ...mediaEvent('media.user_photo', 'evt_q_down', '/q-down.jpg'), createdAt: 'never' });
     expect(await bed.handler(sqsEvent(body, 5), context())).toEqual({ batchItemFailures: [] });
     expect(s3.objects.get(quarantineKey(sha(body), SENT_AT))?.body.toString()).toBe(body);
-    expect(s3.objects.has(quarantineKey(sha(body), SENT_AT, 'media'))).toBe(false);
+    expect(s3.objects.has(quarantinedFile(body))).toBe(false);
   });
 
   it('keeps the body when the host refuses the URL for good, without a retry', async () => {

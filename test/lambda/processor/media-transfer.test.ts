@@ -1,11 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3ServiceException,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaPolicy } from '../../../lambda/shared/config';
 import type { FaceSignMediaEvent } from '../../../contract/event';
-import { PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
+import { classifyFailure, PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
 import { deadlineIn } from '../../../lambda/processor/deadline';
-import { checkMediaUrl, storeMedia } from '../../../lambda/processor/media-archiver';
+import { storeMedia } from '../../../lambda/processor/media-transfer';
+import { checkMediaUrl } from '../../../lambda/processor/media-url';
 import { redactUrl } from '../../../contract/redact-url';
 import { sampleEvent } from '../../support/events';
 import { serveBytes, startMediaServer, type MediaServer } from '../../support/media-server';
@@ -35,7 +44,10 @@ function mediaEvent(path: string, overrides: Parameters<typeof sampleEvent>[1] =
   }) as unknown as FaceSignMediaEvent;
 }
 function store(event: FaceSignMediaEvent, p: Partial<MediaPolicy> = {}, extra: { partSize?: number; now?: number } = {}) {
-  return storeMedia(event, { s3: s3.client, bucket: 'bucket', policy: policy(p), now: () => extra.now ?? NOW, partSize: extra.partSize });
+  return storeMedia(event, { ...transferDeps(p, extra.now), partSize: extra.partSize });
+}
+function transferDeps(p: Partial<MediaPolicy> = {}, now = NOW) {
+  return { s3: s3.client, bucket: 'bucket', policy: policy(p), now: () => now, deadline: deadlineIn(60_000), retry: false };
 }
 async function failure(promise: Promise<unknown>): Promise<PermanentFailure | TransientFailure> {
   const error = await promise.then(
@@ -45,6 +57,7 @@ async function failure(promise: Promise<unknown>): Promise<PermanentFailure | Tr
   if (!(error instanceof PermanentFailure || error instanceof TransientFailure)) throw new Error(`expected a classified failure, got ${String(error)}`);
   return error;
 }
+const preconditionFailed = () => new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } });
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('storeMedia', () => {
@@ -60,6 +73,7 @@ describe('storeMedia', () => {
       sha256: sha256(bytes),
       contentType: 'image/jpeg',
       durationMs: expect.any(Number),
+      urlHeadroomSeconds: 900,
     });
     const object = s3.objects.get(stored.key);
     expect(object?.body.equals(bytes)).toBe(true);
@@ -68,12 +82,51 @@ describe('storeMedia', () => {
     expect(JSON.stringify(object?.metadata)).not.toContain('supersecret');
   });
 
+  it('reports the URL headroom as the expiry less the moment the download finished, in seconds', async () => {
+    server.route('/late.jpg', serveBytes(randomBytes(100), 'image/jpeg'));
+    const event = mediaEvent('/late.jpg', { expires: NOW + 42_500 });
+    expect((await store(event)).urlHeadroomSeconds).toBe(42.5);
+    // A URL with no usable expiry has no headroom to report.
+    server.route('/unknown.jpg', serveBytes(randomBytes(100), 'image/jpeg'));
+    const unknown = { ...mediaEvent('/unknown.jpg'), media: { ...mediaEvent('/unknown.jpg').media, expires: NaN } };
+    expect((await store(unknown)).urlHeadroomSeconds).toBeUndefined();
+  });
+
+  it('writes conditionally (If-None-Match: *), and a 412 from S3 counts as stored, not as a failure', async () => {
+    server.route('/cond.jpg', serveBytes(randomBytes(100), 'image/jpeg'));
+    await store(mediaEvent('/cond.jpg', { sessionId: 'ses_cond' }));
+    expect(s3.mock.commandCalls(PutObjectCommand)[0].args[0].input.IfNoneMatch).toBe('*');
+    s3.mock.on(PutObjectCommand).rejects(preconditionFailed());
+    try {
+      const again = await store(mediaEvent('/cond.jpg', { sessionId: 'ses_cond' }));
+      expect(again).toMatchObject({ key: 'media/ses_cond/media.user_photo/m_1.jpg', bytes: 100 });
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(s3.putObject);
+    }
+  });
+
+  it('a 409 ConditionalRequestConflict is not "stored": it fails the transfer, to be retried', async () => {
+    server.route('/race.jpg', serveBytes(randomBytes(100), 'image/jpeg'));
+    s3.mock.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'ConditionalRequestConflict', $fault: 'client', $metadata: { httpStatusCode: 409 } }));
+    try {
+      const error = await store(mediaEvent('/race.jpg', { sessionId: 'ses_race' })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(classifyFailure(error)).toMatchObject({ kind: 'transient', reason: 'dependency_error' });
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(s3.putObject);
+    }
+  });
+
   it('streams a large file in parts and reassembles it byte for byte', async () => {
     const bytes = randomBytes(12 * 1024 * 1024 + 17);
     server.route('/video.mp4', serveBytes(bytes, 'video/mp4'));
     const stored = await store(mediaEvent('/video.mp4', { contentType: 'video/mp4' }), {}, { partSize: 5 * 1024 * 1024 });
     expect(s3.mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(1);
     expect(s3.mock.commandCalls(UploadPartCommand)).toHaveLength(3);
+    // The condition goes with the request that creates the object (S3 conditional writes).
+    expect(s3.mock.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.IfNoneMatch).toBe('*');
     expect(stored.sha256).toBe(sha256(bytes));
     expect(sha256(s3.objects.get(stored.key)!.body)).toBe(sha256(bytes));
   });
@@ -196,7 +249,7 @@ describe('storeMedia', () => {
     const host = other.host;
     await other.close();
     const event = sampleEvent('media.user_photo', { mediaUrl: `http://${host}/x.jpg`, createdAt: NOW }) as unknown as FaceSignMediaEvent;
-    const error = await failure(storeMedia(event, { s3: s3.client, bucket: 'b', policy: policy({ allowedHosts: [host] }), now: () => NOW }));
+    const error = await failure(storeMedia(event, transferDeps({ allowedHosts: [host] })));
     expect(error).toMatchObject({ reason: 'media_download_failed' });
     expect(error).toBeInstanceOf(TransientFailure);
   });
@@ -285,13 +338,7 @@ describe('storeMedia: empty answers, stored files, and the invocation deadline',
     await store(mediaEvent('/first.jpg', { sessionId: 'ses_first' }));
     expect(s3.mock.commandCalls(ListObjectsV2Command)).toHaveLength(0);
     const hits = server.hits.get('/first.jpg');
-    const again = await storeMedia(mediaEvent('/first.jpg', { sessionId: 'ses_first' }), {
-      s3: s3.client,
-      bucket: 'bucket',
-      policy: policy(),
-      now: () => NOW,
-      retry: true,
-    });
+    const again = await storeMedia(mediaEvent('/first.jpg', { sessionId: 'ses_first' }), { ...transferDeps(), retry: true });
     expect(s3.mock.commandCalls(ListObjectsV2Command)).toHaveLength(1);
     expect(again.bytes).toBe(1000);
     expect(server.hits.get('/first.jpg')).toBe(hits);
@@ -308,16 +355,7 @@ describe('storeMedia: empty answers, stored files, and the invocation deadline',
     try {
       const deadline = deadlineIn(300);
       const started = Date.now();
-      const error = await failure(
-        storeMedia(mediaEvent('/hung-s3.jpg', { sessionId: 'ses_hung' }), {
-          s3: s3.client,
-          bucket: 'bucket',
-          policy: policy(),
-          now: () => NOW,
-          signal: deadline.signal,
-          remainingMs: deadline.remainingMs,
-        }),
-      );
+      const error = await failure(storeMedia(mediaEvent('/hung-s3.jpg', { sessionId: 'ses_hung' }), { ...transferDeps(), deadline }));
       expect(error).toMatchObject({ reason: 'invocation_deadline' });
       expect(Date.now() - started).toBeLessThan(2_000);
     } finally {
@@ -328,22 +366,16 @@ describe('storeMedia: empty answers, stored files, and the invocation deadline',
     }
   });
 
-  it('the download cap shrinks to the time the invocation has left', async () => {
+  it('the download cap shrinks to the time the invocation has left: the deadline ends it, as invocation_deadline', async () => {
     server.route('/slow.jpg', (_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg' });
       res.write(Buffer.alloc(10));
     });
     const started = Date.now();
     const error = await failure(
-      storeMedia(mediaEvent('/slow.jpg', { sessionId: 'ses_slow' }), {
-        s3: s3.client,
-        bucket: 'bucket',
-        policy: policy({ downloadTimeoutMs: 60_000 }),
-        now: () => NOW,
-        remainingMs: () => 200,
-      }),
+      storeMedia(mediaEvent('/slow.jpg', { sessionId: 'ses_slow' }), { ...transferDeps({ downloadTimeoutMs: 60_000 }), deadline: deadlineIn(200) }),
     );
-    expect(error).toMatchObject({ reason: 'media_download_timeout' });
+    expect(error).toMatchObject({ reason: 'invocation_deadline' });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

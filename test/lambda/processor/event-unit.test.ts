@@ -1,8 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
 import { PermanentFailure } from '../../../lambda/processor/failures';
-import { processEvent } from '../../../lambda/processor/process-event';
-import { eventArchiveKey, extensionFor, mediaKey, type EventWithMedia } from '../../../lambda/processor/s3-keys';
+import { processEvent, type EventUnitDependencies, type UnitOptions } from '../../../lambda/processor/event-unit';
+import { conflictArchiveKey, eventArchiveKey, mediaKey, type EventWithMedia } from '../../../lambda/processor/storage-names';
+import { extensionFor } from '../../../lambda/processor/media-types';
+import { deadlineIn } from '../../../lambda/processor/deadline';
+import { PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { FACESIGN_EVENT_TYPES, MEDIA_EVENT_TYPES, type FaceSignMediaEvent } from '../../../contract/event';
 import { sampleEvent } from '../../support/events';
 import { silentLogger } from '../../support/observability';
@@ -16,8 +19,14 @@ function run(event: Record<string, unknown>, rawBody = JSON.stringify(event), fa
     if (fails) throw fails;
     return { bucket: 'b', key: mediaKey(e), bytes: 3, sha256: 'abc', contentType: 'image/jpeg', durationMs: 5 };
   });
-  const promise = processEvent({ event: event as never, rawBody }, { s3: s3.client, bucket: 'b', storeMedia, logger: silentLogger(), now: () => NOW });
+  const promise = processEvent({ event: event as never, rawBody }, unitDeps({ storeMedia }), options());
   return { promise, storeMedia };
+}
+function unitDeps(overrides: Partial<EventUnitDependencies> = {}): EventUnitDependencies {
+  return { s3: s3.client, bucket: 'b', storeMedia: vi.fn(), publish: undefined, logger: silentLogger(), now: () => NOW, ...overrides };
+}
+function options(): UnitOptions {
+  return { deadline: deadlineIn(60_000), attempt: 1 };
 }
 
 describe('processEvent', () => {
@@ -45,7 +54,7 @@ describe('processEvent', () => {
     const { promise, storeMedia } = run(event);
     const result = await promise;
     expect(storeMedia).toHaveBeenCalledTimes(1);
-    expect(storeMedia).toHaveBeenCalledWith(event);
+    expect(storeMedia).toHaveBeenCalledWith(event, expect.objectContaining({ attempt: 1 }));
     expect(result.media).toEqual({
       bucket: 'b',
       key: mediaKey(event as unknown as FaceSignMediaEvent),
@@ -74,10 +83,50 @@ describe('processEvent', () => {
     const failing = { send: async () => Promise.reject(new Error('AccessDenied')) } as unknown as S3Client;
     const storeMedia = vi.fn();
     const event = sampleEvent('media.user_photo');
-    await expect(
-      processEvent({ event: event as never, rawBody: JSON.stringify(event) }, { s3: failing, bucket: 'b', storeMedia, logger: silentLogger() }),
-    ).rejects.toThrow('AccessDenied');
+    await expect(processEvent({ event: event as never, rawBody: JSON.stringify(event) }, unitDeps({ s3: failing, storeMedia }), options())).rejects.toThrow(
+      'AccessDenied',
+    );
     expect(storeMedia).not.toHaveBeenCalled();
+  });
+});
+
+describe('processEvent: conditional archive writes', () => {
+  it('sends If-None-Match: * with the archive write', async () => {
+    const event = sampleEvent('session.status', { id: 'evt_c1', sessionId: 'ses_c1' });
+    await run(event).promise;
+    const put = s3.mock.commandCalls(PutObjectCommand).find((call) => call.args[0].input.Key === eventArchiveKey(event as never));
+    expect(put?.args[0].input.IfNoneMatch).toBe('*');
+  });
+
+  it('an archive key S3 refuses with 412 (processed before the idempotency window) is kept; this delivery goes under conflicts/, and the unit completes', async () => {
+    const event = sampleEvent('session.status', { id: 'evt_late', sessionId: 'ses_late' });
+    const archiveKey = eventArchiveKey(event as never);
+    s3.objects.set(archiveKey, { body: Buffer.from('the first version') });
+    s3.mock
+      .on(PutObjectCommand, { Key: archiveKey })
+      .rejects(new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } }));
+    try {
+      const rawBody = JSON.stringify({ ...event, note: 'a later version' });
+      const result = await run(event, rawBody).promise;
+      expect(result.archive.key).toBe(archiveKey);
+      expect(s3.objects.get(archiveKey)?.body.toString()).toBe('the first version');
+      const lateKey = conflictArchiveKey(event as never, rawBody);
+      expect(result.lateVersionKey).toBe(lateKey);
+      expect(s3.objects.get(lateKey)?.body.toString()).toBe(rawBody);
+      expect(s3.mock.commandCalls(PutObjectCommand).find((call) => call.args[0].input.Key === lateKey)?.args[0].input.IfNoneMatch).toBe('*');
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(s3.putObject);
+    }
+  });
+
+  it('a 409 ConditionalRequestConflict on the archive fails the unit (S3 asks for a retry)', async () => {
+    const event = sampleEvent('session.status', { id: 'evt_409', sessionId: 'ses_409' });
+    s3.mock.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'ConditionalRequestConflict', $fault: 'client', $metadata: { httpStatusCode: 409 } }));
+    try {
+      await expect(run(event).promise).rejects.toMatchObject({ name: 'ConditionalRequestConflict' });
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(s3.putObject);
+    }
   });
 });
 
@@ -89,7 +138,7 @@ describe('processEvent: an undocumented event type that carries media', () => {
     const { promise, storeMedia } = run(undocumented(media));
     const result = await promise;
     expect(storeMedia).toHaveBeenCalledTimes(1);
-    expect(storeMedia).toHaveBeenCalledWith({ id: 'evt_u', type: 'media.document_video', createdAt: 1761595700000, sessionId: 'ses_u', media });
+    expect(storeMedia.mock.calls[0][0]).toEqual({ id: 'evt_u', type: 'media.document_video', createdAt: 1761595700000, sessionId: 'ses_u', media });
     expect(result.media?.key).toBe('media/ses_u/media.document_video/m_u.mp4');
   });
 
@@ -158,16 +207,17 @@ describe('processEvent: publishing to EventBridge', () => {
       sha256: 'abc',
       contentType: 'image/jpeg',
       durationMs: 5,
+      urlHeadroomSeconds: 800,
     }));
-    await processEvent(
-      { event: event as never, rawBody: JSON.stringify(event) },
-      { s3: s3.client, bucket: 'b', storeMedia, logger: silentLogger(), now: () => NOW, publish },
-    );
-    expect(publish).toHaveBeenCalledWith(event, {
-      archive: { bucket: 'b', key: 'events/ses_pub/1761595700000-evt_pub.json' },
-      media: { bucket: 'b', key: 'media/ses_pub/media.user_photo/m_1.jpg', bytes: 3, sha256: 'abc', contentType: 'image/jpeg' },
-      processedAt: new Date(NOW).toISOString(),
-    });
+    await processEvent({ event: event as never, rawBody: JSON.stringify(event) }, unitDeps({ storeMedia, publish }), options());
+    expect(publish.mock.calls[0].slice(0, 2)).toEqual([
+      event,
+      {
+        archive: { bucket: 'b', key: 'events/ses_pub/1761595700000-evt_pub.json' },
+        media: { bucket: 'b', key: 'media/ses_pub/media.user_photo/m_1.jpg', bytes: 3, sha256: 'abc', contentType: 'image/jpeg' },
+        processedAt: new Date(NOW).toISOString(),
+      },
+    ]);
   });
 
   it('fails the unit when publishing fails, so it is retried', async () => {
@@ -175,13 +225,8 @@ describe('processEvent: publishing to EventBridge', () => {
     await expect(
       processEvent(
         { event: event as never, rawBody: JSON.stringify(event) },
-        {
-          s3: s3.client,
-          bucket: 'b',
-          storeMedia: vi.fn(),
-          logger: silentLogger(),
-          publish: async () => Promise.reject(new Error('EventBridge down')),
-        },
+        unitDeps({ publish: async () => Promise.reject(new Error('EventBridge down')) }),
+        options(),
       ),
     ).rejects.toThrow('EventBridge down');
   });

@@ -1,5 +1,6 @@
 /**
- * Where things land in the bucket. One session's events list together, in time order:
+ * Every name S3 gets from the processor: object keys and user metadata, within S3's limits. The
+ * layout is contract/bucket-layout.ts's; one session's events list together, in time order:
  *   events/<sessionId>/<createdAt>-<eventId>.json
  *   media/<sessionId>/<eventType>/<mediaId>.<ext>
  * Every segment taken from the event is percent-encoded, so an id holding "/" cannot nest prefixes.
@@ -13,7 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { FaceSignMedia } from '../../contract/event';
-import { BUCKET_PREFIX } from '../../contract/bucket-layout';
+import { BUCKET_PREFIX, QUARANTINE_MEDIA } from '../../contract/bucket-layout';
+import { extensionFor } from './media-types';
 
 /** S3's key limit, in bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024;
@@ -34,7 +36,7 @@ interface EventIds {
 
 /**
  * An event with a file to store: a documented media event, or an undocumented type that carries a
- * `media` object (process-event.ts fills in the fields it lacks). Its type, whatever FaceSign
+ * `media` object (event-unit.ts fills in the fields it lacks). Its type, whatever FaceSign
  * named it, is the media key's folder.
  */
 export interface EventWithMedia extends EventIds {
@@ -63,6 +65,31 @@ export function mediaKey(event: EventWithMedia): string {
   );
 }
 
+/** `quarantine/<yyyy>/<mm>/<dd>/<sha256>.json`, dated in UTC: a quarantined body. */
+export function quarantineKey(sha256: string, receivedAt: number): string {
+  return `${BUCKET_PREFIX.quarantine}${utcDay(receivedAt)}/${sha256}.json`;
+}
+
+/**
+ * A quarantined body's media file, under `media/` (contract/bucket-layout.ts QUARANTINE_MEDIA):
+ * in its session's folder when the body carries a usable session id, else dated in UTC.
+ */
+export function quarantineMediaKey(sha256: string, receivedAt: number, sessionId: string | undefined, contentType: string): string {
+  const folder = sessionId
+    ? `${segment(sessionId)}/${QUARANTINE_MEDIA.folder}`
+    : `${QUARANTINE_MEDIA.unknownSession}/${QUARANTINE_MEDIA.folder}/${utcDay(receivedAt)}`;
+  return checked(`${BUCKET_PREFIX.media}${folder}/${sha256}.${extensionFor(contentType)}`);
+}
+
+function utcDay(at: number): string {
+  return new Date(at).toISOString().slice(0, 10).replace(/-/g, '/');
+}
+
+/** The metadata of an event's payload (its archive copy and any conflicting version). */
+export function eventMetadata(event: EventIds & { readonly type: string }): Record<string, string> {
+  return { 'facesign-event-id': event.id, 'facesign-event-type': event.type, 'facesign-session-id': event.sessionId };
+}
+
 /**
  * S3 user metadata from plain values: each value percent-encoded (metadata travels as HTTP
  * headers, so ASCII only) and capped at {@link MAX_METADATA_VALUE_BYTES}; entries that would
@@ -79,28 +106,6 @@ export function objectMetadata(values: Readonly<Record<string, string>>): Record
     total += size;
   }
   return out;
-}
-
-const EXTENSIONS: Readonly<Record<string, string>> = {
-  'image/jpeg': 'jpg',
-  'image/jpg': 'jpg',
-  'image/png': 'png',
-  'image/webp': 'webp',
-  'image/heic': 'heic',
-  'image/gif': 'gif',
-  'video/mp4': 'mp4',
-  'video/webm': 'webm',
-  'video/quicktime': 'mov',
-  'application/pdf': 'pdf',
-};
-
-/** A file extension for a content type; `bin` when nothing sensible can be derived. */
-export function extensionFor(contentType: string): string {
-  const type = contentType.split(';')[0].trim().toLowerCase();
-  const known = EXTENSIONS[type];
-  if (known) return known;
-  const subtype = type.split('/')[1] ?? '';
-  return /^[a-z0-9]{1,10}$/.test(subtype) ? subtype : 'bin';
 }
 
 function segment(value: string, maxBytes = MAX_SEGMENT_BYTES): string {

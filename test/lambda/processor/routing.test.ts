@@ -7,12 +7,18 @@ import { deadlineIn } from '../../../lambda/processor/deadline';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordDependencies } from '../../support/processor-handler';
 import { PermanentFailure, TransientFailure } from '../../../lambda/processor/failures';
-import type { ProcessingResult } from '../../../lambda/processor/process-event';
-import { processRecord, retryDelaySeconds, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
+import type { ProcessingResult } from '../../../lambda/processor/event-unit';
+import { processRecord, type RecordDependencies } from '../../../lambda/processor/routing';
+import { retryDelaySeconds } from '../../../lambda/processor/disposition';
+import type { UnitOptions } from '../../../lambda/processor/event-unit';
+import { conflictArchiveKey } from '../../../lambda/processor/storage-names';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { captureS3 } from '../../support/s3-capture';
 import { sampleEvent } from '../../support/events';
 import { recordingMetrics } from '../../support/observability';
 
 const sqsMock = mockClient(SQSClient);
+const s3 = captureS3();
 const NOW = 1_761_595_700_000;
 
 function record(body: string, receiveCount = 1): SQSRecord {
@@ -30,8 +36,8 @@ function record(body: string, receiveCount = 1): SQSRecord {
 }
 
 let recorded = recordingMetrics();
-function deps(processEventOnce: RecordProcessorDependencies['processEventOnce']): RecordProcessorDependencies {
-  return recordDependencies(recorded.metrics, { processEventOnce, now: () => NOW, random: () => 0.5 });
+function deps(processEventOnce: RecordDependencies['processEventOnce']): RecordDependencies {
+  return recordDependencies(recorded.metrics, { processEventOnce, store: { s3: s3.client, bucket: 'b' }, now: () => NOW, random: () => 0.5 });
 }
 
 const result: ProcessingResult = {
@@ -56,26 +62,38 @@ describe('processRecord', () => {
     sqsMock.reset();
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
     sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+    s3.mock.resetHistory();
+    s3.objects.clear();
   });
 
   it('hands the parsed event and the exact body to the idempotent unit', async () => {
     const body = JSON.stringify(sampleEvent('session.status'), null, 1);
     const once = vi.fn(async () => result);
     expect(await processRecord(record(body), deps(once))).toEqual({ status: 'processed', result });
-    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body }, { signal: undefined, attempt: 1 });
+    expect(once).toHaveBeenCalledWith({ event: JSON.parse(body), rawBody: body }, expect.objectContaining({ attempt: 1 }));
     expect(sqsMock.calls()).toHaveLength(0);
     expect(recorded.count('EventsProcessed', { EventType: 'session.status' })).toBe(1);
     expect(recorded.count('EventsProcessed')).toBe(1);
   });
 
-  it('counts stored media bytes and download time', async () => {
-    const media = { bucket: 'b', key: 'media/k.jpg', bytes: 1234, sha256: 'x', contentType: 'image/jpeg', durationMs: 56 };
+  it('counts stored media bytes, download time and the URL headroom', async () => {
+    const media = { bucket: 'b', key: 'media/k.jpg', bytes: 1234, sha256: 'x', contentType: 'image/jpeg', durationMs: 56, urlHeadroomSeconds: 812.5 };
     await processRecord(
       record(JSON.stringify(sampleEvent('media.user_photo'))),
       deps(async () => ({ ...result, media })),
     );
     expect(recorded.records).toContainEqual({ name: 'MediaBytesStored', unit: 'Bytes', value: 1234, dimensions: {} });
     expect(recorded.records).toContainEqual({ name: 'MediaDownloadTime', unit: 'Milliseconds', value: 56, dimensions: {} });
+    expect(recorded.records).toContainEqual({ name: 'MediaUrlHeadroom', unit: 'Seconds', value: 812.5, dimensions: {} });
+  });
+
+  it('publishes no URL headroom for a file it did not download now (found stored, or no expiry)', async () => {
+    const media = { bucket: 'b', key: 'media/k.jpg', bytes: 1234, sha256: 'x', contentType: 'image/jpeg', durationMs: 3 };
+    await processRecord(
+      record(JSON.stringify(sampleEvent('media.user_photo'))),
+      deps(async () => ({ ...result, media })),
+    );
+    expect(recorded.records.filter((r) => r.name === 'MediaUrlHeadroom')).toEqual([]);
   });
 
   it('reports a repeat delivery as a duplicate', async () => {
@@ -113,9 +131,9 @@ describe('processRecord', () => {
     expect(recorded.count('PermanentFailures')).toBe(1);
   });
 
-  it('sends a body that is not a valid envelope to the DLQ as invalid_envelope', async () => {
+  it('sends a body that is not a JSON object to the DLQ as invalid_envelope (a JSON object is quarantined instead)', async () => {
     const once = vi.fn();
-    const outcome = await processRecord(record('{"id":"x"}'), deps(once));
+    const outcome = await processRecord(record('"just a string"'), deps(once));
     expect(outcome).toEqual({ status: 'dead_lettered', reason: 'invalid_envelope' });
     expect(dlqAttributes().attrs.failureReason).toBe('invalid_envelope');
     expect(once).not.toHaveBeenCalled();
@@ -246,13 +264,15 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
     sqsMock.reset();
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
     sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+    s3.mock.resetHistory();
+    s3.objects.clear();
   });
 
   it('a unit that hangs past the deadline is failed as invocation_deadline, with a short visibility', async () => {
     const deadline = deadlineIn(50);
     let signalSeen: AbortSignal | undefined;
-    const hangs = vi.fn(async (_input: unknown, options?: { signal?: AbortSignal }) => {
-      signalSeen = options?.signal;
+    const hangs = vi.fn(async (_input: unknown, options: UnitOptions) => {
+      signalSeen = options.deadline.signal;
       return new Promise<ProcessingResult>(() => undefined);
     });
     const error = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(hangs), deadline }).catch((e: unknown) => e);
@@ -266,9 +286,9 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
   it('an AWS call aborted by the deadline counts as the deadline, not as whatever the SDK threw', async () => {
     const deadline = deadlineIn(20);
     const aborted = vi.fn(
-      (_input: unknown, options?: { signal?: AbortSignal }) =>
+      (_input: unknown, options: UnitOptions) =>
         new Promise<ProcessingResult>((_resolve, reject) =>
-          options?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+          options.deadline.signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
         ),
     );
     const error = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), { ...deps(aborted), deadline }).catch((e: unknown) => e);
@@ -288,48 +308,55 @@ describe('processRecord: the invocation deadline and conflicting versions', () =
 
   it('a different version of a processed event id is archived under conflicts/, counted, and not retried', async () => {
     const body = JSON.stringify(sampleEvent('session.status', { id: 'evt_c' }));
-    const archiveConflict = vi.fn(async () => 'conflicts/s/1-evt_c/abc.json');
-    const outcome = await processRecord(record(body), { ...deps(async () => Promise.reject(validationError('hash-of-first', result))), archiveConflict });
-    expect(outcome).toEqual({ status: 'conflicting_duplicate', conflictKey: 'conflicts/s/1-evt_c/abc.json' });
-    expect(archiveConflict).toHaveBeenCalledWith(JSON.parse(body), body);
+    const outcome = await processRecord(
+      record(body),
+      deps(async () => Promise.reject(validationError('hash-of-first', result))),
+    );
+    const conflictKey = conflictArchiveKey(JSON.parse(body), body);
+    expect(conflictKey).toMatch(/^conflicts\/.+\/[0-9a-f]{64}\.json$/);
+    expect(outcome).toEqual({ status: 'conflicting_duplicate', conflictKey });
+    expect(s3.objects.get(conflictKey)?.body.toString()).toBe(body);
+    expect(s3.mock.commandCalls(PutObjectCommand)[0].args[0].input.IfNoneMatch).toBe('*');
     expect(recorded.count('ConflictingDuplicates')).toBe(1);
     expect(recorded.count('DuplicatesSkipped')).toBe(0);
     expect(sqsMock.calls()).toHaveLength(0);
   });
 
   it('if the conflicting version cannot be archived, the record is retried, not skipped', async () => {
-    const archiveConflict = vi.fn(async () => Promise.reject(new Error('S3 down')));
-    await expect(
-      processRecord(record(JSON.stringify(sampleEvent('session.status'))), {
-        ...deps(async () => Promise.reject(validationError('h', result))),
-        archiveConflict,
-      }),
-    ).rejects.toThrow('S3 down');
+    s3.mock.on(PutObjectCommand).rejects(new Error('S3 down'));
+    try {
+      await expect(
+        processRecord(
+          record(JSON.stringify(sampleEvent('session.status'))),
+          deps(async () => Promise.reject(validationError('h', result))),
+        ),
+      ).rejects.toThrow('S3 down');
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(s3.putObject);
+    }
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
     expect(recorded.count('ConflictingDuplicates')).toBe(0);
   });
 
   it('a record stored before payload validation was enabled (no hash) is a plain duplicate', async () => {
-    const archiveConflict = vi.fn(async () => 'never');
-    const outcome = await processRecord(record(JSON.stringify(sampleEvent('session.status'))), {
-      ...deps(async () => Promise.reject(validationError(undefined, result))),
-      archiveConflict,
-    });
+    const outcome = await processRecord(
+      record(JSON.stringify(sampleEvent('session.status'))),
+      deps(async () => Promise.reject(validationError(undefined, result))),
+    );
     expect(outcome).toMatchObject({ status: 'duplicate' });
-    expect(archiveConflict).not.toHaveBeenCalled();
+    expect(s3.mock.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(recorded.count('DuplicatesSkipped')).toBe(1);
   });
 
   it('a different version arriving while the first is still in progress is retried as concurrent_delivery, not filed as a conflict', async () => {
-    const archiveConflict = vi.fn(async () => 'conflicts/never.json');
     const inProgress = validationError('hash-of-first', undefined, IdempotencyRecordStatus.INPROGRESS);
-    const error = await processRecord(record(JSON.stringify(sampleEvent('session.status', { id: 'evt_ip' }))), {
-      ...deps(async () => Promise.reject(inProgress)),
-      archiveConflict,
-    }).catch((e: unknown) => e);
+    const error = await processRecord(
+      record(JSON.stringify(sampleEvent('session.status', { id: 'evt_ip' }))),
+      deps(async () => Promise.reject(inProgress)),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientFailure);
     expect((error as TransientFailure).reason).toBe('concurrent_delivery');
-    expect(archiveConflict).not.toHaveBeenCalled();
+    expect(s3.mock.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(recorded.count('ConflictingDuplicates')).toBe(0);
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input.VisibilityTimeout).toBe(10);

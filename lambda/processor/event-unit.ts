@@ -8,20 +8,29 @@
  * `detail` carries the event and the S3 locations of its archived payload and stored media.
  * Delivery is at least once: deduplicate on `detail.event.id`.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isKnownEventType, isMediaEvent, usableIdentifier, type FaceSignEvent, type UnknownFaceSignEvent } from '../../contract/event';
 import type { FaceSignEventBridgeDetail } from '../../contract/event-bridge';
 import { redactUrl } from '../../contract/redact-url';
 import type { Logger } from '../shared/observability';
+import { keepLateVersion } from './conflicts';
+import type { Deadline } from './deadline';
 import { PermanentFailure } from './failures';
-import type { StoredMedia } from './media-archiver';
-import { objectEncryption } from './object-encryption';
-import { eventArchiveKey, objectMetadata, type EventWithMedia } from './s3-keys';
+import { storedObject, type StoredMedia } from './media-transfer';
+import { eventArchiveKey, eventMetadata, type EventWithMedia } from './storage-names';
+import { writeObject, type ObjectStore } from './storage-writer';
 
 /** One event to process, with the exact bytes FaceSign signed. */
 export interface EventInput {
   readonly event: FaceSignEvent | UnknownFaceSignEvent;
   readonly rawBody: string;
+}
+
+/** What a unit gets besides its input (not part of the idempotency key). */
+export interface UnitOptions {
+  /** The invocation's deadline: every wait of the unit ends by it. */
+  readonly deadline: Deadline;
+  /** The message's receive count: 1 on a first attempt. */
+  readonly attempt: number;
 }
 
 /** The outcome of a completed run, stored in the idempotency record and returned for duplicates. */
@@ -30,74 +39,60 @@ export interface ProcessingResult {
   readonly eventType: string;
   readonly sessionId: string;
   readonly archive: { readonly bucket: string; readonly key: string };
+  /**
+   * Set when the archive key already held an object (a delivery after the idempotency window):
+   * this delivery's bytes, kept under `conflicts/` (conflicts.ts).
+   */
+  readonly lateVersionKey?: string;
   readonly media?: StoredMedia;
   readonly processedAt: string;
   /** Set on the copy returned for a delivery that was already processed. */
   readonly duplicate?: boolean;
 }
 
+/** The rest of the EventBridge detail, besides the event. */
+export type PublishedDetail = Omit<FaceSignEventBridgeDetail, 'event' | 'eventOmitted'>;
+
 /** What {@link processEvent} needs. */
-export interface ProcessEventDependencies {
-  readonly s3: S3Client;
-  readonly bucket: string;
-  /** KMS key the archived payload is written under (SSE-KMS); unset: the bucket's default. */
-  readonly encryptionKeyArn?: string;
-  readonly storeMedia: (event: EventWithMedia) => Promise<StoredMedia>;
+export interface EventUnitDependencies extends ObjectStore {
+  /** Stores an event's media file (media-transfer.ts `storeMedia`, given the unit's deadline and attempt). */
+  readonly storeMedia: (event: EventWithMedia, options: UnitOptions) => Promise<StoredMedia>;
+  /** Publishes the processed event (EventBridge); last step of the unit. Undefined: no event bus configured. */
+  readonly publish: ((event: FaceSignEvent | UnknownFaceSignEvent, detail: PublishedDetail, deadline: Deadline) => Promise<void>) | undefined;
   readonly logger: Logger;
-  readonly now?: () => number;
-  /** Publishes the processed event (EventBridge); last step of the unit. Absent: not published. */
-  readonly publish?: (event: FaceSignEvent | UnknownFaceSignEvent, result: Omit<FaceSignEventBridgeDetail, 'event' | 'eventOmitted'>) => Promise<void>;
-  /** Aborts the archive write when the invocation runs out of time (see deadline.ts). */
-  readonly signal?: AbortSignal;
+  readonly now: () => number;
 }
 
 /**
- * Writes an event's payload byte for byte under `key`, SSE-KMS, with the event's identity as
- * metadata: the archive copy, and the copy of a conflicting second version.
+ * Archives the payload, stores the event's media if it carries any, and publishes the event. The
+ * archive write is conditional (storage-writer.ts): when the key already holds an object, this
+ * event id was processed before the idempotency window began, and the stored copy is never
+ * replaced. The processor may not read `events/` (least privilege), so it cannot tell whether the
+ * bytes differ: this delivery's bytes are kept under `conflicts/`, named by their SHA-256 (a
+ * repeat of the same bytes is one object), and the unit goes on (its media, if stored, is found;
+ * the event is published again: delivery is at least once).
  */
-export async function writeEventPayload(
-  deps: Pick<ProcessEventDependencies, 's3' | 'bucket' | 'encryptionKeyArn' | 'signal'>,
-  key: string,
-  { event, rawBody }: EventInput,
-): Promise<void> {
-  await deps.s3.send(
-    new PutObjectCommand({
-      Bucket: deps.bucket,
-      Key: key,
-      Body: rawBody,
-      ContentType: 'application/json',
-      ...objectEncryption(deps.encryptionKeyArn),
-      Metadata: objectMetadata({ 'facesign-event-id': event.id, 'facesign-event-type': event.type, 'facesign-session-id': event.sessionId }),
-    }),
-    { abortSignal: deps.signal },
-  );
-}
-
-/** Archives the payload, stores the event's media if it carries any, and publishes the event. */
-export async function processEvent({ event, rawBody }: EventInput, deps: ProcessEventDependencies): Promise<ProcessingResult> {
+export async function processEvent({ event, rawBody }: EventInput, deps: EventUnitDependencies, options: UnitOptions): Promise<ProcessingResult> {
+  const { deadline } = options;
   const key = eventArchiveKey(event);
-  await writeEventPayload(deps, key, { event, rawBody });
-
   const logger = deps.logger.createChild({ persistentKeys: { eventId: event.id, sessionId: event.sessionId, eventType: event.type } });
-  const media = await storeCarriedMedia(event, deps.storeMedia, logger);
+  const archived = await writeObject(deps, { key, body: rawBody, contentType: 'application/json', metadata: eventMetadata(event) }, deadline.signal);
+  const lateVersionKey = archived === 'already_stored' ? await keepLateVersion(deps, event, rawBody, key, logger, deadline) : undefined;
 
+  const media = await storeCarriedMedia(event, deps, logger, options);
   const processed: ProcessingResult = {
     eventId: event.id,
     eventType: event.type,
     sessionId: event.sessionId,
     archive: { bucket: deps.bucket, key },
+    ...(lateVersionKey ? { lateVersionKey } : {}),
     ...(media ? { media } : {}),
-    processedAt: new Date((deps.now ?? Date.now)()).toISOString(),
+    processedAt: new Date(deps.now()).toISOString(),
   };
   if (deps.publish) {
     const detail = { archive: processed.archive, processedAt: processed.processedAt };
-    if (media) {
-      // Rule targets get where and what was stored, not how long the download took.
-      const { durationMs, ...stored } = media;
-      await deps.publish(event, { ...detail, media: stored });
-    } else {
-      await deps.publish(event, detail);
-    }
+    // Rule targets get where and what was stored, not how the download went.
+    await deps.publish(event, media ? { ...detail, media: storedObject(media) } : detail, deadline);
   }
   return processed;
 }
@@ -111,9 +106,11 @@ export async function processEvent({ event, rawBody }: EventInput, deps: Process
  */
 async function storeCarriedMedia(
   event: FaceSignEvent | UnknownFaceSignEvent,
-  storeMedia: ProcessEventDependencies['storeMedia'],
+  deps: EventUnitDependencies,
   logger: Logger,
+  options: UnitOptions,
 ): Promise<StoredMedia | undefined> {
+  const storeMedia = (mediaEvent: EventWithMedia) => deps.storeMedia(mediaEvent, options);
   if (isMediaEvent(event)) return storeAndLog(event, storeMedia, logger);
   if (isKnownEventType(event.type)) return undefined;
 
@@ -138,7 +135,7 @@ async function storeCarriedMedia(
   }
 }
 
-async function storeAndLog(event: EventWithMedia, storeMedia: ProcessEventDependencies['storeMedia'], logger: Logger): Promise<StoredMedia> {
+async function storeAndLog(event: EventWithMedia, storeMedia: (event: EventWithMedia) => Promise<StoredMedia>, logger: Logger): Promise<StoredMedia> {
   const media = await storeMedia(event);
   logger.info('media stored', {
     key: media.key,

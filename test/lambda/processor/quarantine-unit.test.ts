@@ -2,13 +2,16 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { processRecord, type RecordProcessorDependencies } from '../../../lambda/processor/process-record';
-import { archiveQuarantinedBody, quarantineKey, type QuarantineInput } from '../../../lambda/processor/quarantine';
+import { processRecord, type RecordDependencies } from '../../../lambda/processor/routing';
+import { archiveQuarantinedBody, type QuarantineInput, type QuarantineUnitDependencies } from '../../../lambda/processor/quarantine-unit';
+import { quarantineKey, quarantineMediaKey } from '../../../lambda/processor/storage-names';
+import { deadlineIn } from '../../../lambda/processor/deadline';
+import type { MediaPolicy } from '../../../lambda/shared/config';
 import { sampleEvent } from '../../support/events';
 import { fakeIdempotencyTable } from '../../support/idempotency-table';
 import { recordingMetrics } from '../../support/observability';
@@ -43,15 +46,43 @@ describe('quarantineKey', () => {
   });
 });
 
+describe('quarantineMediaKey', () => {
+  const sha256 = 'cd'.repeat(32);
+  it('is media/<sessionId>/quarantine/<sha256>.<ext> when the body has a usable session id', () => {
+    expect(quarantineMediaKey(sha256, SENT_AT, 'ses/1', 'image/jpeg')).toBe(`media/ses%2F1/quarantine/${sha256}.jpg`);
+  });
+  it('is media/_unknown-session/quarantine/<yyyy>/<mm>/<dd>/<sha256>.<ext> without one, dated in UTC', () => {
+    expect(quarantineMediaKey(sha256, SENT_AT, undefined, 'application/octet-stream')).toBe(`media/_unknown-session/quarantine/2025/10/27/${sha256}.bin`);
+  });
+});
+
+const POLICY: MediaPolicy = { allowedHosts: ['media.facesign.ai'], allowHttpLoopback: true, downloadTimeoutMs: 5000, maxBytes: 1024 };
+function unitDeps(policy: MediaPolicy = POLICY): QuarantineUnitDependencies {
+  return { s3: s3.client, bucket: 'b', policy, now: () => SENT_AT };
+}
+const unitOptions = (attempt = 1) => ({ deadline: deadlineIn(60_000), attempt });
+
 describe('archiveQuarantinedBody', () => {
   it('stores the body byte for byte, with the problem and hash as metadata', async () => {
     const body = '{"id":1,  "note":"Zoë 🙂"}';
     const input: QuarantineInput = { rawBody: body, bodySha256: sha(body), problem: 'invalid_id', message: 'm', receivedAt: SENT_AT };
-    const result = await archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b', now: () => SENT_AT });
+    const result = await archiveQuarantinedBody(input, unitDeps(), unitOptions());
     expect(result).toMatchObject({ bucket: 'b', key: quarantineKey(sha(body), SENT_AT), problem: 'invalid_id', bodySha256: sha(body) });
     const stored = s3.objects.get(result.key)!;
     expect(stored.body.equals(Buffer.from(body, 'utf8'))).toBe(true);
     expect(stored.metadata).toEqual({ 'facesign-quarantine-reason': 'invalid_id', 'facesign-body-sha256': sha(body) });
+    expect(s3.mock.commandCalls(PutObjectCommand)[0].args[0].input.IfNoneMatch).toBe('*');
+  });
+
+  it('a body already quarantined (412: the media failed after it was written) counts as stored', async () => {
+    const body = '{"id":2}';
+    s3.mock.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } }));
+    try {
+      const input: QuarantineInput = { rawBody: body, bodySha256: sha(body), problem: 'invalid_id', message: 'm', receivedAt: SENT_AT };
+      expect(await archiveQuarantinedBody(input, unitDeps(), unitOptions(2))).toMatchObject({ key: quarantineKey(sha(body), SENT_AT) });
+    } finally {
+      s3.mock.on(PutObjectCommand).callsFake(s3.putObject);
+    }
   });
 });
 
@@ -60,10 +91,10 @@ describe('processRecord with quarantine', () => {
   beforeEach(() => {
     recorded = recordingMetrics();
   });
-  function deps(overrides: Partial<RecordProcessorDependencies> = {}): RecordProcessorDependencies {
+  function deps(overrides: Partial<RecordDependencies> = {}): RecordDependencies {
     return recordDependencies(recorded.metrics, {
       processEventOnce: vi.fn(),
-      quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b' }),
+      quarantineOnce: (input, options) => archiveQuarantinedBody(input, unitDeps(), options),
       ...overrides,
     });
   }
@@ -121,6 +152,32 @@ describe('processRecord with quarantine', () => {
     expect(recorded.count('EventsQuarantined')).toBe(0);
   });
 
+  it("stores a quarantined body's file under media/<sessionId>/quarantine/ and publishes its URL headroom once", async () => {
+    const host = createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(Buffer.from('selfie')));
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    const { port } = host.address() as AddressInfo;
+    try {
+      const policy = { allowedHosts: [`127.0.0.1:${port}`], allowHttpLoopback: true, downloadTimeoutMs: 5000, maxBytes: 1024 };
+      const event = sampleEvent('media.user_photo', { sessionId: 'ses_qm', mediaUrl: `http://127.0.0.1:${port}/m.jpg?sig=s`, expires: Date.now() + 600_000 });
+      const body = JSON.stringify({ ...event, createdAt: 'late' });
+      const outcome = await processRecord(
+        record(body),
+        deps({ quarantineOnce: (input, options) => archiveQuarantinedBody(input, { ...unitDeps(policy), now: Date.now }, options) }),
+      );
+      const mediaKey = `media/ses_qm/quarantine/${sha(body)}.jpg`;
+      expect(outcome).toMatchObject({ status: 'quarantined', quarantine: { media: { key: mediaKey, bytes: 6 } } });
+      expect(s3.objects.get(mediaKey)?.body.toString()).toBe('selfie');
+      expect([...s3.objects.keys()].filter((k) => k.startsWith('quarantine/'))).toEqual([quarantineKey(sha(body), SENT_AT)]);
+      const headroom = recorded.records.filter((r) => r.name === 'MediaUrlHeadroom');
+      expect(headroom).toHaveLength(1);
+      expect(headroom[0].unit).toBe('Seconds');
+      expect(headroom[0].value).toBeGreaterThan(590);
+      expect(headroom[0].value).toBeLessThanOrEqual(600);
+    } finally {
+      await new Promise((resolve) => host.close(resolve));
+    }
+  });
+
   it('a body whose media download fails on the last attempt is quarantined without it: paged as quarantined, not counted as a dead letter', async () => {
     const host = createServer((_req, res) => res.writeHead(503).end());
     await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
@@ -132,7 +189,7 @@ describe('processRecord with quarantine', () => {
       const last = { ...record(body), attributes: { ...record(body).attributes, ApproximateReceiveCount: '5' } };
       const outcome = await processRecord(
         last,
-        deps({ quarantineOnce: (input) => archiveQuarantinedBody(input, { s3: s3.client, bucket: 'b', media: { policy } }) }),
+        deps({ quarantineOnce: (input, options) => archiveQuarantinedBody(input, { ...unitDeps(policy), now: Date.now }, options) }),
       );
       expect(outcome).toMatchObject({
         status: 'quarantined',
