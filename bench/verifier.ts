@@ -2,10 +2,12 @@
  * Bench 1: the verifier's work per request, warm, in-process, network replaced by an in-process
  * transport. Ratios against floors measured in the same process, call by call.
  */
+import { buildHandlerBundles } from '../scripts/handler-bundles';
 import { runChild } from './child';
 import { median, spread, type BenchRow } from './stats';
 
 type ChildResult = { bodyBytes: number; result: Record<string, { medians: number[]; p99s: number[] }> };
+type ForgeryResult = { maxBodyBytes: number; oversizeBytes: number; secrets: number; result: Record<string, { medians: number[]; p99s: number[] }> };
 
 const VARIANTS = {
   full: {},
@@ -81,6 +83,57 @@ export async function runVerifierBench(): Promise<BenchRow[]> {
     rows.push(
       { bench: 'verifier', case: kb, measure: 'b. spent on logging (µs, est.)', value: show(cost('no logs')) },
       { bench: 'verifier', case: kb, measure: 'b. spent on metrics (µs, est.)', value: show(cost('no metrics')) },
+    );
+  }
+  rows.push(...(await runForgeryBench()));
+  return rows;
+}
+
+/**
+ * c. What a forgery costs beside an authentic delivery of maxBodyBytes (the floor), on the
+ * deployed bundle invoked as Lambda invokes it (verifier-forgery-child.ts), with one secret and
+ * with two (a rotation). Goal: the worst forgery at most 2x the floor.
+ */
+export async function runForgeryBench(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  await buildHandlerBundles();
+  for (const secrets of [1, 2]) {
+    const run = await runChild<ForgeryResult>('verifier-forgery-child.ts', { BENCH_SECRETS: String(secrets), BENCH_ROUNDS: '5', BENCH_ITERATIONS: '30' });
+    const r = run.result;
+    const ms = (values: number[]) => values.map((v) => v / 1000);
+    const ratio = (name: string) => r[name].medians.map((v, i) => v / r.authenticMax.medians[i]);
+    const c = `deployed bundle, ${secrets} secret${secrets > 1 ? 's (rotation)' : ''}`;
+    const floor = spread(ms(r.authenticMax.medians));
+    rows.push(
+      {
+        bench: 'verifier',
+        case: c,
+        measure: 'c. authentic typical event, median ms',
+        value: spread(ms(r.authenticTypical.medians)),
+        floor,
+        ratio: spread(ratio('authenticTypical')),
+      },
+      { bench: 'verifier', case: c, measure: `c. authentic maxBodyBytes (${run.maxBodyBytes} B) = floor, median ms`, value: floor },
+      {
+        bench: 'verifier',
+        case: c,
+        measure: `c. forgery: ${run.maxBodyBytes} B not UTF-8 as base64, 8 t, 16 v1, median ms`,
+        value: spread(ms(r.forgedMax.medians)),
+        floor,
+        ratio: spread(ratio('forgedMax')),
+        goal: '≤ 2x',
+        met: median(ratio('forgedMax')) <= 2,
+      },
+      {
+        bench: 'verifier',
+        case: c,
+        measure: `c. forgery: ${run.oversizeBytes} B not UTF-8 as base64, 8 t, 16 v1, median ms`,
+        value: spread(ms(r.forgedOversize.medians)),
+        floor,
+        ratio: spread(ratio('forgedOversize')),
+        goal: '≤ 2x',
+        met: median(ratio('forgedOversize')) <= 2,
+      },
     );
   }
   return rows;

@@ -1,30 +1,55 @@
 /**
  * Signed URLs are bearer credentials: FaceSign's media URLs carry their signature in the query
- * string, and anyone holding the whole URL can download a person's selfie until it expires. These
- * functions keep the query (and fragment) from leaving the processor: not in logs, not in S3
- * metadata, not in what is published to EventBridge. No imports: the construct may load this.
+ * string, and anyone holding the whole URL can download a person's selfie until it expires. Other
+ * signers put the token elsewhere: in a path segment (`/token/<jwt>/file.jpg`), in `;` parameters
+ * (`/file.jpg;sig=...`), in the fragment or in user info (`https://user:pass@host`). No rule can
+ * tell a token in a path from a file name, so everything after the host goes: a URL leaves the
+ * processor (logs, S3 metadata, dead-letter reasons, what is published to EventBridge) as its
+ * scheme and host only, with {@link REDACTED_PATH} where anything followed. What the URL pointed
+ * at is still known: the event's `media.id`, and the stored copy's bucket and key.
+ * No imports: the construct may load this.
  */
 
-/** A URL without its query string and fragment. */
+/** What stands for everything after a URL's host: path, `;` parameters, query and fragment. */
+export const REDACTED_PATH = '/[redacted]';
+
+/** A URL reduced to its scheme and host (user info dropped), with {@link REDACTED_PATH} if anything followed the host. */
 export function redactUrl(url: string): string {
+  let parsed: URL;
   try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+    parsed = new URL(url);
   } catch {
     return '<unparseable url>';
   }
+  // A URL without an authority (mailto:, data:) is all path: nothing of it is kept.
+  if (parsed.host === '') return `${parsed.protocol}${REDACTED_PATH}`;
+  // The URL parser lets some characters into a host (`https://h;sig=...` has host `h;sig=...`): a
+  // host name ends where a character no DNS name or IP address holds begins.
+  const end = parsed.host.search(/[^a-z0-9.:_\-[\]]/i);
+  const host = end < 0 ? parsed.host : parsed.host.slice(0, end);
+  const rest = (end < 0 ? '' : parsed.host.slice(end)) + parsed.pathname + parsed.search + parsed.hash;
+  return `${parsed.protocol}//${host}${rest === '' || rest === '/' ? rest : REDACTED_PATH}`;
 }
 
-// An absolute URL of any scheme, up to where whitespace or a quote ends it.
-const URL_WITH_QUERY = /\b([a-z][a-z0-9+.-]*:\/\/[^\s"'<>?#]*)[?#][^\s"'<>]*/gi;
+// An absolute URL in free text: the scheme and `//`, the authority (to the first `/`, `?`, `#`,
+// `;`, backslash, quote or white space), then the rest, which runs to white space whatever it
+// holds: a quote or `<` inside a URL must not end it before its query (a JSON string's `\"`,
+// an attacker's `'`). Matching more than the URL costs at most a few characters of the text.
+const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#;\\"'<>]*)(\S*)/gi;
+
+function redactMatch(_match: string, scheme: string, authority: string, rest: string): string {
+  // User info (`user:password@`) is a credential too; the host is what follows the last `@`.
+  const host = authority.slice(authority.lastIndexOf('@') + 1);
+  return `${scheme}${host}${rest === '' || rest === '/' ? rest : REDACTED_PATH}`;
+}
 
 /**
- * A copy of a JSON value in which every URL inside a string has lost its query string and
- * fragment, wherever it sits: `media.url` of today's events, and any URL a future event type
- * might carry. Everything else is unchanged.
+ * A copy of a JSON value in which every URL inside a string is reduced as {@link redactUrl} does,
+ * wherever it sits: `media.url` of today's events, a URL in an error message, and any URL a future
+ * event type might carry. Everything else is unchanged.
  */
 export function stripUrlQueries<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(URL_WITH_QUERY, '$1') as T;
+  if (typeof value === 'string') return value.replace(URL_IN_TEXT, redactMatch) as T;
   if (Array.isArray(value)) return value.map((item) => stripUrlQueries(item)) as T;
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripUrlQueries(v)])) as T;
@@ -32,10 +57,19 @@ export function stripUrlQueries<T>(value: T): T {
   return value;
 }
 
-/** True when a text holds a URL with a query string or fragment: what must never be logged or published. */
+/**
+ * True when a text holds a URL with anything after its host other than {@link REDACTED_PATH} (a
+ * path, `;` parameters, a query, a fragment) or with user info: what must never be logged or
+ * published. A JSON text is read as it is written, so a URL inside a JSON string ends where it does.
+ */
 export function containsUrlQuery(text: string): boolean {
-  URL_WITH_QUERY.lastIndex = 0;
-  const found = URL_WITH_QUERY.test(text);
-  URL_WITH_QUERY.lastIndex = 0;
-  return found;
+  for (const [, , authority, rest] of text.matchAll(URL_IN_TEXT)) {
+    if (authority.includes('@')) return true;
+    // In JSON text a string ends at an unescaped quote: what follows it is no longer the URL.
+    const urlRest = rest.replace(/(?<!\\)".*$/s, '');
+    const afterMarker = urlRest.startsWith(REDACTED_PATH) ? urlRest.slice(REDACTED_PATH.length) : urlRest;
+    // Left of a redacted URL: nothing, a lone `/`, or punctuation of the text around it.
+    if (!/^\/?[,.:;)\]}\\]*$/.test(afterMarker)) return true;
+  }
+  return false;
 }

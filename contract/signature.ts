@@ -57,9 +57,13 @@ export type SignatureVerification =
 
 /** A parsed `X-FaceSign-Signature` header. */
 export interface ParsedSignatureHeader {
-  /** Every `t` value as sent (the HMAC covers the text, not the number). */
-  readonly timestamps: readonly string[];
-  /** Every usable `v1` signature, decoded from hex (32 bytes each). */
+  /**
+   * The one `t` the HMAC is checked with, as sent (the HMAC covers the text, not the number): the
+   * `t` FaceSign's reference verifier reads, or, when it reads none, the last `t` a lenient
+   * reading finds. One `t` whatever the header holds, so a forgery costs one HMAC per secret.
+   */
+  readonly timestamp: string;
+  /** Every usable `v1` signature, decoded from hex (32 bytes each). Comparing one costs no HMAC. */
   readonly signatures: readonly Buffer[];
 }
 
@@ -86,9 +90,13 @@ export interface VerifyOptions {
 /** Headers as a plain object; names are matched case-insensitively. */
 export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
 
-const MAX_HEADER_LENGTH = 8192;
-const MAX_SIGNATURES = 16;
-const MAX_TIMESTAMPS = 8;
+/**
+ * API Gateway's own limit on the request line and header values together (HTTP API: 10,240 bytes;
+ * REST API: 10,240 bytes of header values), so no header that reaches the verifier is refused for
+ * its length; the cap only bounds the work on a request that did not come through API Gateway.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+ */
+const MAX_HEADER_LENGTH = 10_240;
 const SHA256_BYTES = 32;
 // Unix seconds, optionally with a fraction; at or above 1e11 it can only be milliseconds (year 5138 in seconds).
 const NUMERIC_TIMESTAMP = /^[0-9]{1,16}(\.[0-9]{1,9})?$/;
@@ -101,13 +109,16 @@ type ParseResult = { ok: true; header: ParsedSignatureHeader } | { ok: false; re
  * Parses `t=<timestamp>,v1=<hex>[,v1=<hex>...]` at least as leniently as FaceSign's reference
  * verifier (`Object.fromEntries(header.split(',').map(p => p.split('=')))`, then
  * `Buffer.from(v1, 'hex')`), because the HMAC, not the formatting, decides authenticity:
- * - elements other than `t` and `v1` are ignored: flags without `=`, other schemes, empty elements;
- * - white space around elements, keys and values is ignored, and keys in any case;
- * - as in the reference, a value ends at a second `=`;
- * - every `t` is kept (the reference keeps the last; a stray `t` before the signed one is common
- *   header drift), and every `v1` that decodes to 32 bytes the way `Buffer.from(v, 'hex')` decodes
- *   (upper case, trailing junk after 64 hex digits, odd length).
- * Only a header without any `t` or usable `v1`, or beyond the size caps, is malformed.
+ * - `t` is the one the reference reads: the value of the last element whose key is exactly `t`
+ *   (a value ends at a second `=`, as in the reference). Only when that is missing or empty (the
+ *   reference then refuses everything) is the last `t` of a lenient reading taken instead: keys
+ *   trimmed and in any case, the value trimmed. Never more than one `t`: each `t` costs an HMAC
+ *   over the whole body, and the reference could never accept under any other.
+ * - every `v1` is kept that decodes to 32 bytes the way `Buffer.from(v, 'hex')` decodes (upper
+ *   case, trailing junk after 64 hex digits, an odd last digit), under a key read leniently, so
+ *   the reference's `v1` (the last) is always among them; any number, since comparing costs no HMAC.
+ * - elements other than `t` and `v1` are ignored: flags without `=`, other schemes, empty elements.
+ * Only a header without a `t` or a usable `v1`, or longer than API Gateway lets through, is malformed.
  */
 export function parseSignatureHeader(value: string | undefined): ParseResult {
   if (value === undefined || value.trim() === '') {
@@ -116,33 +127,28 @@ export function parseSignatureHeader(value: string | undefined): ParseResult {
   if (value.length > MAX_HEADER_LENGTH) {
     return malformed(`the X-FaceSign-Signature header is ${value.length} characters long; at most ${MAX_HEADER_LENGTH} are accepted`);
   }
-  const timestamps: string[] = [];
+  let referenceT: string | undefined;
+  let lenientT: string | undefined;
   const signatures: Buffer[] = [];
   for (const element of value.split(',')) {
     const [rawKey, rawValue] = element.split('=');
+    if (rawKey === 't') referenceT = rawValue; // as Object.fromEntries does: the last wins, even when it has no value
     if (rawValue === undefined) continue;
     const key = rawKey.trim().toLowerCase();
     if (key === 't') {
-      // The HMAC covers the text as sent; try it trimmed as well.
-      for (const text of new Set([rawValue, rawValue.trim()])) {
-        if (text.trim() !== '' && !timestamps.includes(text)) timestamps.push(text);
-      }
+      if (rawValue.trim() !== '') lenientT = rawValue.trim();
     } else if (key === 'v1') {
       const bytes = Buffer.from(rawValue.trim(), 'hex');
       if (bytes.length >= SHA256_BYTES) signatures.push(bytes.subarray(0, SHA256_BYTES));
     }
   }
-  if (timestamps.length === 0) return malformed('the X-FaceSign-Signature header has no t element with a value');
+  // The reference's `if (!parts.t)`: an empty or missing value is no t.
+  const timestamp = referenceT || lenientT;
+  if (timestamp === undefined) return malformed('the X-FaceSign-Signature header has no t element with a value');
   if (signatures.length === 0) {
     return malformed('the X-FaceSign-Signature header has no v1 element holding a 64-hexadecimal-character signature');
   }
-  if (timestamps.length > MAX_TIMESTAMPS) {
-    return malformed(`the X-FaceSign-Signature header has more than ${MAX_TIMESTAMPS} t values`);
-  }
-  if (signatures.length > MAX_SIGNATURES) {
-    return malformed(`the X-FaceSign-Signature header has more than ${MAX_SIGNATURES} v1 elements`);
-  }
-  return { ok: true, header: { timestamps, signatures } };
+  return { ok: true, header: { timestamp, signatures } };
 }
 
 /** Computes the hex `v1` signature of a payload: HMAC-SHA256(secret, `<timestamp>.<rawBody>`). */
@@ -151,9 +157,10 @@ export function computeSignature(rawBody: string | Uint8Array, secret: string, t
 }
 
 /**
- * Verifies a FaceSign delivery against the raw body bytes as received: the header is present and
- * has a `t` and a `v1`; some `v1` equals the HMAC over some `t` under some active secret
- * (constant-time); that `t` is a time at most `toleranceSeconds` old and at most
+ * Verifies a FaceSign delivery against the raw body bytes as received (one leading byte order mark
+ * aside: see {@link signedContent}): the header is present and has a `t` and a `v1`; some `v1`
+ * equals the HMAC over the header's `t` (see {@link parseSignatureHeader}) under some active
+ * secret (constant-time); that `t` is a time at most `toleranceSeconds` old and at most
  * `maxFutureSeconds` ahead. `X-FaceSign-Timestamp` is not signed and never refuses a delivery;
  * when it disagrees with `t`, the result lists an anomaly. The signature is checked before the
  * clock, as Stripe does, so that a wrong secret is reported as a wrong signature rather than
@@ -189,65 +196,68 @@ export function verifyParsedSignature(
   options: VerifyOptions = {},
 ): SignatureVerification {
   const { maxAgeSeconds, maxFutureSeconds } = checkArguments(rawBody, secrets, options);
-  let verified = signedTimestamps(rawBody, header, secrets);
-  if (verified.length === 0) {
-    // The reference verifier reads the body with req.text(), whose TextDecoder strips one leading
-    // byte order mark and replaces bytes that are not UTF-8 with U+FFFD before the HMAC; a signer
-    // that signed that text must verify here too. The exact bytes are still what is kept.
-    const asText = referenceText(rawBody);
-    if (asText !== undefined) verified = signedTimestamps(asText, header, secrets);
-  }
-  if (verified.length === 0) {
+  if (!signedUnderAnySecret(signedContent(rawBody), header, secrets)) {
     return {
       ok: false,
       reason: 'signature_mismatch',
-      message: 'no v1 signature matches the HMAC-SHA256 of "<t>.<raw body>" for any t under any active signing secret',
+      message: 'no v1 signature matches the HMAC-SHA256 of "<t>.<raw body>" under any active signing secret',
     };
   }
 
   const nowSeconds = (options.nowMs ?? Date.now()) / 1000;
-  let readable: number | undefined;
-  for (const text of verified) {
-    const time = readTimestamp(text);
-    if (time === undefined) continue;
-    readable = time.seconds;
-    const ageSeconds = nowSeconds - time.seconds;
-    if (ageSeconds <= maxAgeSeconds && -ageSeconds <= maxFutureSeconds) {
-      const anomalies: TimestampAnomaly[] = time.milliseconds ? ['t_milliseconds'] : [];
-      const headerAnomaly = timestampHeaderAnomaly(timestampHeader, text, time.seconds);
-      if (headerAnomaly) anomalies.push(headerAnomaly);
-      return { ok: true, timestamp: time.seconds, ageSeconds, anomalies };
-    }
-  }
-  if (readable === undefined) {
+  const time = readTimestamp(header.timestamp);
+  if (time === undefined) {
     return {
       ok: false,
       reason: 'invalid_timestamp',
       message: "the signed t element is not a Unix timestamp, so the signature's age cannot be checked",
     };
   }
-  const age = Math.round(nowSeconds - readable);
-  return {
-    ok: false,
-    reason: 'timestamp_out_of_tolerance',
-    message:
-      age >= 0
-        ? `the signature is ${age} seconds old; at most ${maxAgeSeconds} are accepted`
-        : `the signature is ${-age} seconds in the future; at most ${maxFutureSeconds} are accepted`,
-  };
+  const ageSeconds = nowSeconds - time.seconds;
+  if (ageSeconds > maxAgeSeconds || -ageSeconds > maxFutureSeconds) {
+    const age = Math.round(ageSeconds);
+    return {
+      ok: false,
+      reason: 'timestamp_out_of_tolerance',
+      message:
+        age >= 0
+          ? `the signature is ${age} seconds old; at most ${maxAgeSeconds} are accepted`
+          : `the signature is ${-age} seconds in the future; at most ${maxFutureSeconds} are accepted`,
+    };
+  }
+  const anomalies: TimestampAnomaly[] = time.milliseconds ? ['t_milliseconds'] : [];
+  const headerAnomaly = timestampHeaderAnomaly(timestampHeader, header.timestamp, time.seconds);
+  if (headerAnomaly) anomalies.push(headerAnomaly);
+  return { ok: true, timestamp: time.seconds, ageSeconds, anomalies };
 }
 
-/** The `t` values under which some `v1` verifies. Every pair is compared, in constant time. */
-function signedTimestamps(rawBody: string | Uint8Array, header: ParsedSignatureHeader, secrets: readonly string[]): string[] {
-  const verified: string[] = [];
-  for (const text of header.timestamps) {
-    let matched = false;
-    for (const secret of secrets) {
-      if (matchesAny(hmac(rawBody, secret, text), header.signatures)) matched = true;
-    }
-    if (matched) verified.push(text);
+/**
+ * The body as FaceSign signed it: the bytes received without one leading byte order mark. The
+ * reference verifier reads the body with `req.text()`, whose UTF-8 decoder drops one leading BOM
+ * before the HMAC (https://encoding.spec.whatwg.org/#utf-8-decode), so a BOM is never part of
+ * what it accepts as signed; a captured delivery with a BOM prepended is the same signed bytes.
+ * Bytes that are not UTF-8 are hashed as they are: the reference would hash its U+FFFD
+ * replacement text instead (up to 3 times the bytes, at a cost a forger chooses), but such a body
+ * is never FaceSign's JSON (RFC 8259 section 8.1: JSON exchanged between systems is UTF-8) and is
+ * refused whatever its signature.
+ */
+export function signedContent<T extends string | Uint8Array>(rawBody: T): T {
+  if (typeof rawBody === 'string') return (rawBody.startsWith(BOM) ? rawBody.slice(1) : rawBody) as T;
+  const bytes = rawBody as Uint8Array;
+  return (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes) as T;
+}
+
+/**
+ * True when some `v1` equals the HMAC over the header's one `t` under some secret: one HMAC of the
+ * body per secret, whatever the header holds. Every secret and every `v1` is compared, in constant
+ * time, so the time taken does not say which matched.
+ */
+function signedUnderAnySecret(content: string | Uint8Array, header: ParsedSignatureHeader, secrets: readonly string[]): boolean {
+  let matched = false;
+  for (const secret of secrets) {
+    if (matchesAny(hmac(content, secret, header.timestamp), header.signatures)) matched = true;
   }
-  return verified;
+  return matched;
 }
 
 /** Reads `t` as Unix seconds, or milliseconds when it can only be milliseconds. */
@@ -343,23 +353,6 @@ function matchesAny(expected: Buffer, candidates: readonly Buffer[]): boolean {
     if (timingSafeEqual(expected, candidate)) matched = true;
   }
   return matched;
-}
-
-/** The body as the reference's req.text() reads it, when that differs from the body as received. */
-function referenceText(rawBody: string | Uint8Array): string | undefined {
-  if (typeof rawBody === 'string') return rawBody.startsWith(BOM) ? rawBody.slice(1) : undefined;
-  const startsWithBom = rawBody.length >= 3 && rawBody[0] === 0xef && rawBody[1] === 0xbb && rawBody[2] === 0xbf;
-  if (!startsWithBom && isUtf8(rawBody)) return undefined;
-  return new TextDecoder('utf-8').decode(rawBody);
-}
-
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function malformed(message: string): ParseResult {

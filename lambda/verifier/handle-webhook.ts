@@ -10,8 +10,10 @@ import {
   parseSignatureHeader,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
+  signedContent,
   verifyParsedSignature,
   type HeaderBag,
+  type ParsedSignatureHeader,
   type SignatureFailureReason,
 } from '../../contract/signature';
 import { parseFaceSignEvent, parseJson, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../../contract/event';
@@ -79,7 +81,8 @@ export interface VerifierDependencies {
   readonly hold?: (request: HoldRequest) => Promise<HoldOutcome>;
 }
 
-// ignoreBOM keeps a leading byte order mark in the text, so the queued body is the bytes as signed.
+// ignoreBOM: the one leading byte order mark that is not signed is dropped by signedContent before
+// decoding; a second one is part of the signed text and stays (JSON.parse then refuses it: 400).
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // 401 reasons given only after some v1 matched the HMAC: the delivery is authentic.
 const AUTHENTIC_REASONS: ReadonlySet<WebhookErrorName> = new Set<WebhookErrorName>(['invalid_timestamp', 'timestamp_out_of_tolerance']);
@@ -97,8 +100,6 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     deps.metrics.countBy(forgery ? METRIC.signatureFailures : METRIC.requestsRejected, DIMENSION.reason, error);
     return failure(statusCode, error, message);
   };
-  const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
-
   // A request without a usable signature header is refused before the secret is even read.
   const signatureHeader = getHeader(request.headers, SIGNATURE_HEADER);
   const header = parseSignatureHeader(signatureHeader);
@@ -111,6 +112,12 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     return secretFailure(deps, error);
   }
 
+  // The size is known before anything is decoded or hashed: a forged body of the largest size
+  // Lambda takes (about 4.4 MB of bytes as base64) costs no more than an authentic one.
+  const size = bodySize(request);
+  if (size > deps.maxBodyBytes) return refuseOversize(request, header.header, secrets[0], size, deps, reject);
+
+  const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
   const timestampHeader = getHeader(request.headers, TIMESTAMP_HEADER);
   const verify = (active: string[]) =>
     verifyParsedSignature(bytes, header.header, timestampHeader, active, { toleranceSeconds: deps.toleranceSeconds, nowMs: deps.now?.() });
@@ -155,14 +162,11 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     deps.metrics.countBy(METRIC.timestampHeaderMismatches, DIMENSION.reason, anomaly);
   }
 
-  // Checked after the HMAC so that every 413 counted is an authentic delivery refused (and pages);
-  // a forged oversized body is a 401 like any other forgery.
-  if (bytes.length > deps.maxBodyBytes) {
-    return reject(413, 'payload_too_large', `the body is ${bytes.length} bytes; at most ${deps.maxBodyBytes} are accepted`);
-  }
   let rawBody: string;
   try {
-    rawBody = utf8.decode(bytes);
+    // What was signed: without a leading byte order mark (signedContent), so a captured delivery
+    // replayed with one prepended queues the very body it was, and is a duplicate, not a new event.
+    rawBody = utf8.decode(signedContent(bytes));
   } catch {
     return reject(400, 'invalid_json', 'the body is not valid UTF-8');
   }
@@ -203,6 +207,39 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
     deps.metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, verified.event.type);
   }
   return { statusCode: 200, body: { received: true } };
+}
+
+/** The body's size in bytes, computed without decoding it (API Gateway's base64 has no line breaks or padding inside, so it is exact). */
+function bodySize({ body, isBase64Encoded }: WebhookRequest): number {
+  if (body === undefined) return 0;
+  return Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8');
+}
+
+/**
+ * Refuses a body over `maxBodyBytes`. One HMAC, over the header's one `t` under the newest secret,
+ * tells an authentic delivery refused (413, RequestsRejected, which pages at the first) from
+ * anything else (401 signature_mismatch, a possible forgery, which does not page). Not every
+ * secret: during a rotation, an over-size delivery signed with the older one is counted as a
+ * forgery, a loss of a page, not of an event (it is refused either way).
+ */
+function refuseOversize(
+  request: WebhookRequest,
+  header: ParsedSignatureHeader,
+  newestSecret: string,
+  size: number,
+  deps: VerifierDependencies,
+  reject: (statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string) => WebhookResponse,
+): WebhookResponse {
+  const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
+  const verification = verifyParsedSignature(bytes, header, undefined, [newestSecret], { toleranceSeconds: deps.toleranceSeconds, nowMs: deps.now?.() });
+  if (!verification.ok && verification.reason === 'signature_mismatch') {
+    return reject(
+      401,
+      'signature_mismatch',
+      `the body is ${size} bytes, over the ${deps.maxBodyBytes} accepted, and not signed by the newest active signing secret`,
+    );
+  }
+  return reject(413, 'payload_too_large', `the body is ${size} bytes; at most ${deps.maxBodyBytes} are accepted`);
 }
 
 /**

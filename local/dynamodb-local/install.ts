@@ -1,7 +1,7 @@
 /**
  * Fetches DynamoDB Local (the AWS jar, as shipped inside the npm package
  * amplify-dynamodb-simulator) into a git-ignored cache, checks it, and compiles the small launcher
- * that binds it to 127.0.0.1. Only the emulator folder is kept; the package's 300 MB of
+ * that binds it to 127.0.0.1 and puts it behind the loopback guard (Host and Origin). Only the emulator folder is kept; the package's 300 MB of
  * dependencies are never installed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -34,7 +34,9 @@ export function hasJava(): boolean {
  */
 export function ensureDynamoDBLocal(cacheDir = CACHE_DIR): DynamoDBLocalInstall {
   const emulatorDir = path.join(cacheDir, 'emulator');
-  const launcherDir = path.join(cacheDir, 'launcher');
+  // One folder per launcher source, so a changed launcher (its guard) is compiled again, never run stale.
+  const launcherSource = path.join(__dirname, 'LoopbackDynamoDBLocal.java');
+  const launcherDir = path.join(cacheDir, `launcher-${createHash('sha256').update(readFileSync(launcherSource)).digest('hex').slice(0, 16)}`);
   const jar = path.join(emulatorDir, 'DynamoDBLocal.jar');
   if (!existsSync(jar)) {
     const work = mkdtempSync(path.join(tmpdir(), 'dynamodb-local-'));
@@ -54,13 +56,7 @@ export function ensureDynamoDBLocal(cacheDir = CACHE_DIR): DynamoDBLocalInstall 
   }
   if (!existsSync(path.join(launcherDir, 'LoopbackDynamoDBLocal.class'))) {
     mkdirSync(launcherDir, { recursive: true });
-    execFileSync('javac', [
-      '-cp',
-      `${jar}${path.delimiter}${path.join(emulatorDir, 'DynamoDBLocal_lib', '*')}`,
-      '-d',
-      launcherDir,
-      path.join(__dirname, 'LoopbackDynamoDBLocal.java'),
-    ]);
+    execFileSync('javac', ['-cp', `${jar}${path.delimiter}${path.join(emulatorDir, 'DynamoDBLocal_lib', '*')}`, '-d', launcherDir, launcherSource]);
   }
   return { emulatorDir, launcherDir };
 }

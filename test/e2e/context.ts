@@ -16,6 +16,8 @@ export interface E2EContext {
   /** Test-only control endpoint: media routes and faults. */
   readonly controlUrl: string;
   readonly dynamodbKind: string;
+  /** The local DynamoDB the processor uses (DynamoDB Local or dynalite), for its guard's tests. */
+  readonly dynamodbEndpoint: string;
   /** The queue's visibility timeout, as the construct derived it from the props the suite passes. */
   readonly visibilityTimeoutSeconds: number;
   readonly processorTimeoutSeconds: number;

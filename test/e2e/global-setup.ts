@@ -123,6 +123,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     mediaOrigin: `http://${mediaHost}`,
     controlUrl: `http://127.0.0.1:${controlListener.port}`,
     dynamodbKind: runtime.dynamodbKind,
+    dynamodbEndpoint: runtime.endpoints.dynamodb,
     visibilityTimeoutSeconds: runtime.settings.queue.visibilityTimeoutSeconds,
     processorTimeoutSeconds: runtime.settings.processor.timeoutSeconds,
   });

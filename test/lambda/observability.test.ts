@@ -84,7 +84,7 @@ describe('processor logs and metrics', () => {
       expect(line).toHaveProperty('cold_start');
     }
     const stored = eventLines.find((l) => l.message === 'media stored');
-    expect(stored?.source).toBe(`${media.origin}/selfie.jpg`);
+    expect(stored?.source).toBe(`${media.origin}/[redacted]`);
 
     const emf = out.lines().filter((l) => '_aws' in l);
     const names = emf.flatMap((l) =>

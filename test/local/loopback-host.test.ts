@@ -3,7 +3,7 @@
  * requests carry its own name in Host), and the files that hold the secret.
  */
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -13,13 +13,14 @@ import { startEventBridge } from '../../local/eventbridge-server';
 import { startHttpApi } from '../../local/http-api';
 import { startSampleMedia } from '../../local/sample-media';
 import { startSecretsManager } from '../../local/secrets-manager-server';
+import { hasJava } from '../../local/dynamodb-local/install';
 import { startDynamoDB } from '../../local/services/dynamodb';
 import { isLoopbackHost, writePrivateFile } from '../../local/services/loopback-host';
 import { startSqsS3 } from '../../local/services/sqs-s3';
 
 /** One request with an exact Host header (fetch does not let a caller choose it). */
 function get(url: string, host: string | undefined, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+  return new Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>((resolve, reject) => {
     const u = new URL(url);
     const req = request(
       {
@@ -33,7 +34,7 @@ function get(url: string, host: string | undefined, options: { method?: string; 
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       },
     );
     req.on('error', reject);
@@ -195,9 +196,14 @@ describe('the local SQS and S3 (fauxqs), which hold payloads and media', () => {
   });
 });
 
-describe('dynalite, which allows any Origin by CORS', () => {
-  it('refuses a web page (its preflight and its call) and a foreign Host; an SDK client is served', async () => {
-    const db = await startDynamoDB('dynalite');
+// Both answer CORS for any origin on their own (dynalite always; DynamoDB Local's -cors defaults to *).
+describe.each([
+  ['dynalite', true],
+  ['dynamodb-local', hasJava()],
+] as const)('%s, behind the loopback guard', (engine, runs) => {
+  it.skipIf(!runs)('refuses a web page (its preflight and its call) and a foreign Host; an SDK client is served', async () => {
+    const db = await startDynamoDB(engine);
+    expect(db.kind).toBe(engine === 'dynalite' ? 'dynalite' : 'DynamoDB Local');
     stops.push(db.stop);
     const host = `127.0.0.1:${new URL(db.endpoint).port}`;
     const call = (headers: Record<string, string>, method = 'POST') =>
@@ -209,8 +215,18 @@ describe('dynalite, which allows any Origin by CORS', () => {
     const origin = 'https://attacker.example';
     const preflight = await call({ origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-amz-target' }, 'OPTIONS');
     expect(preflight.status).toBe(403);
+    expect(preflight.body).toContain('refused');
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
     expect((await call({ origin })).status).toBe(403);
-    expect((await call({ host: `attacker.example:${new URL(db.endpoint).port}` })).status).toBe(403);
+    expect((await call({ origin: `http://${host}` })).status).toBe(403);
+    const rebound = await call({ host: `attacker.example:${new URL(db.endpoint).port}` });
+    expect(rebound).toMatchObject({ status: 403, body: expect.stringContaining('attacker.example') });
+    expect((await call({ host: `localhost.attacker.example:${new URL(db.endpoint).port}` })).status).toBe(403);
+    // Let through, DynamoDB itself answers (400: the call is not signed).
+    expect(await call({ host: `localhost:${new URL(db.endpoint).port}` })).toMatchObject({
+      status: 400,
+      body: expect.stringMatching(/MissingAuthenticationToken|authentication/i),
+    });
     const client = new DynamoDBClient({ endpoint: db.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     expect((await client.send(new ListTablesCommand({}))).TableNames).toEqual([]);
   });

@@ -100,7 +100,7 @@ describe('processor Lambda handler', () => {
     const sent = JSON.parse(body);
     expect(JSON.parse(entry!.Detail!)).toMatchObject({
       // The signed query never leaves the processor.
-      event: { ...sent, media: { ...sent.media, url: `${bed.media.origin}/pub.jpg` } },
+      event: { ...sent, media: { ...sent.media, url: `${bed.media.origin}/[redacted]` } },
       archive: { bucket: 'archive-bucket', key: expect.stringMatching(/^events\/ses_evt_pub\/\d+-evt_pub\.json$/) },
       media: { bucket: 'archive-bucket', key: 'media/ses_evt_pub/media.user_photo/m_1.jpg', bytes: 3, contentType: 'image/jpeg' },
     });

@@ -296,8 +296,8 @@ describe('checkMediaUrl', () => {
 });
 
 describe('redactUrl', () => {
-  it('drops the query string and fragment', () => {
-    expect(redactUrl('https://media.facesign.ai/m_1.jpg?X-Amz-Signature=abc&exp=1#f')).toBe('https://media.facesign.ai/m_1.jpg');
+  it('drops everything after the host: path, query string and fragment', () => {
+    expect(redactUrl('https://media.facesign.ai/m_1.jpg?X-Amz-Signature=abc&exp=1#f')).toBe('https://media.facesign.ai/[redacted]');
   });
 });
 

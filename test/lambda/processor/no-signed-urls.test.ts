@@ -81,16 +81,20 @@ beforeEach(() => {
 });
 
 describe('stripUrlQueries and containsUrlQuery', () => {
-  it('removes the query and fragment of every URL in a JSON value, and nothing else', () => {
+  it('reduces every URL in a JSON value to its scheme and host, and changes nothing else', () => {
     const value = { a: 'https://h/p?x=1#f', b: ['see http://127.0.0.1:9/x.jpg?sig=2 now', 'no url? fine'], c: { d: 'wss://h/p#frag', n: 3, z: null } };
-    expect(stripUrlQueries(value)).toEqual({ a: 'https://h/p', b: ['see http://127.0.0.1:9/x.jpg now', 'no url? fine'], c: { d: 'wss://h/p', n: 3, z: null } });
+    expect(stripUrlQueries(value)).toEqual({
+      a: 'https://h/[redacted]',
+      b: ['see http://127.0.0.1:9/[redacted] now', 'no url? fine'],
+      c: { d: 'wss://h/[redacted]', n: 3, z: null },
+    });
     expect(containsUrlQuery(JSON.stringify(value))).toBe(true);
     expect(containsUrlQuery(JSON.stringify(stripUrlQueries(value)))).toBe(false);
   });
 });
 
 describe('the processor handler never passes a signed URL on', () => {
-  it('publishes the stored object (bucket, key, type, size, SHA-256) and the event with its URL stripped of the query', async () => {
+  it('publishes the stored object (bucket, key, type, size, SHA-256) and the event with its URL reduced to its host', async () => {
     const bytes = Buffer.from('selfie bytes');
     media.route('/selfie.jpg', serveBytes(bytes, 'image/jpeg'));
     const body = mediaEvent('evt_nsu_ok', `${media.origin}/selfie.jpg?${SIGNATURE}#frag`);
@@ -100,8 +104,8 @@ describe('the processor handler never passes a signed URL on', () => {
     expect(containsUrlQuery(entry.Detail!)).toBe(false);
     expect(entry.Detail).not.toContain('SIGNEDPART');
     const detail = JSON.parse(entry.Detail!);
-    expect(detail.event.media.url).toBe(`${media.origin}/selfie.jpg`);
-    expect(detail.event).toEqual({ ...JSON.parse(body), media: { ...JSON.parse(body).media, url: `${media.origin}/selfie.jpg` } });
+    expect(detail.event.media.url).toBe(`${media.origin}/[redacted]`);
+    expect(detail.event).toEqual({ ...JSON.parse(body), media: { ...JSON.parse(body).media, url: `${media.origin}/[redacted]` } });
     expect(detail.media).toEqual({
       bucket: 'archive',
       key: 'media/ses_nsu/media.user_photo/m_1.jpg',

@@ -83,23 +83,37 @@ describe('handleWebhook: the answers FaceSign gets', () => {
       isBase64Encoded: true,
     });
 
-    it.each([
-      ['the bytes, BOM included', bytes],
-      ['the text without the BOM (what the reference verifies after req.text())', text],
-    ])('signed over %s: 200, parsed, and queued with the BOM kept', async (_name, signedOver) => {
+    it('signed over the text without the BOM (what the reference verifies after req.text()): 200, queued as signed, without the BOM', async () => {
       const { deps, queued } = harness();
-      expect(await handleWebhook(request(signedOver), deps)).toEqual({ statusCode: 200, body: { received: true } });
+      expect(await handleWebhook(request(text), deps)).toEqual({ statusCode: 200, body: { received: true } });
       expect(queued).toHaveLength(1);
-      expect(queued[0].rawBody).toBe(`\uFEFF${text}`);
-      expect(Buffer.from(queued[0].rawBody, 'utf8').equals(bytes)).toBe(true);
+      expect(queued[0].rawBody).toBe(text);
       expect(queued[0].event).toMatchObject({ id: event.id, type: event.type });
     });
 
-    it('an unrecognized envelope behind a BOM is queued for quarantine with its ids', async () => {
-      const odd = `\uFEFF${JSON.stringify({ id: 'evt_bom', type: 'session.status', sessionId: 'ses_bom', createdAt: 'yesterday' })}`;
+    it('signed over the BOM too: 401, as the reference refuses it (it never hashes a leading BOM)', async () => {
       const { deps, queued } = harness();
-      expect((await handleWebhook(signedRequest(odd), deps)).statusCode).toBe(200);
-      expect(queued[0]).toMatchObject({ rawBody: odd, unrecognized: { ids: { id: 'evt_bom', sessionId: 'ses_bom' } } });
+      expect(await handleWebhook(request(bytes), deps)).toMatchObject({ statusCode: 401, body: { error: 'signature_mismatch' } });
+      expect(queued).toHaveLength(0);
+    });
+
+    it('a captured delivery replayed with a BOM prepended queues the very body it was: a duplicate, not a new event', async () => {
+      const odd = JSON.stringify({ id: 'evt_bom', type: 'session.status', sessionId: 'ses_bom', createdAt: 'yesterday' });
+      const original = signedRequest(odd);
+      const replayed = { ...original, body: `\uFEFF${original.body}` };
+      const { deps, queued } = harness();
+      expect((await handleWebhook(original, deps)).statusCode).toBe(200);
+      expect((await handleWebhook(replayed, deps)).statusCode).toBe(200);
+      expect(queued).toHaveLength(2);
+      expect(queued[1]).toEqual(queued[0]);
+      expect(queued[1]).toMatchObject({ rawBody: odd, unrecognized: { ids: { id: 'evt_bom', sessionId: 'ses_bom' } } });
+    });
+
+    it('only one BOM is not signed: a second one is signed text, and queued as signed', async () => {
+      const { deps, queued } = harness();
+      const twice = { ...request(`\uFEFF${text}`), body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]).toString('base64') };
+      expect((await handleWebhook(twice, deps)).statusCode).toBe(200);
+      expect(queued[0].rawBody).toBe(`\uFEFF${text}`);
     });
   });
 
@@ -223,6 +237,32 @@ describe('handleWebhook: the answers FaceSign gets', () => {
     expect(recorded.count('RequestsRejected')).toBe(1);
     const fits = JSON.stringify(sampleEvent('session.status'));
     expect((await handleWebhook(signedRequest(fits), deps)).statusCode).toBe(200);
+  });
+
+  it('measures the decoded size before decoding: base64 of exactly maxBodyBytes is let through, one byte more is 413', async () => {
+    const { deps, recorded } = harness({ maxBodyBytes: 1024 });
+    const event = JSON.stringify(sampleEvent('session.status'));
+    const exact = JSON.stringify({ ...JSON.parse(event), pad: 'x'.repeat(1024 - event.length - 9) });
+    expect(Buffer.byteLength(exact)).toBe(1024);
+    for (const [body, status] of [
+      [exact, 200],
+      [`${exact} `, 413],
+    ] as const) {
+      expect((await handleWebhook(signedRequest(body, { base64: true }), deps)).statusCode).toBe(status);
+    }
+    expect(recorded.count('RequestsRejected', { Reason: 'payload_too_large' })).toBe(1);
+  });
+
+  it('an over-size body is judged by one HMAC under the newest secret: signed with an older one in a rotation, it counts as a 401', async () => {
+    const { deps, recorded } = harness({
+      maxBodyBytes: 1024,
+      secrets: { get: async () => ['whsec_newest', SECRET], refreshAfterMismatch: async () => undefined },
+    });
+    const body = JSON.stringify({ ...sampleEvent('session.status'), pad: 'x'.repeat(2000) });
+    expect((await handleWebhook(signedRequest(body, { secret: 'whsec_newest' }), deps)).statusCode).toBe(413);
+    expect((await handleWebhook(signedRequest(body, { secret: SECRET }), deps)).statusCode).toBe(401);
+    expect(recorded.count('RequestsRejected', { Reason: 'payload_too_large' })).toBe(1);
+    expect(recorded.count('SignatureFailures', { Reason: 'signature_mismatch' })).toBe(1);
   });
 
   describe('5xx for our own failures, so FaceSign retries', () => {

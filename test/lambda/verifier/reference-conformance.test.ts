@@ -34,8 +34,9 @@ const BODY = JSON.stringify({ id: 'evt_conf_1', type: 'session.status', createdA
 
 /**
  * Header variants built from the drift FaceSign's parser tolerates: element order, empty elements,
- * flags without `=`, other schemes, extra `=`, a stray `t` before the signed one, several `v1`
- * (the reference keeps the last), upper-case hex, junk after the 64 hex digits.
+ * flags without `=`, other schemes, extra `=`, stray `t` before the signed one (up to a dozen),
+ * several `v1` (up to 22; the reference keeps the last), keys the reference does not read as `t`
+ * after it (` t`, `T`, a bare `t`), upper-case hex, junk after the 64 hex digits.
  */
 function driftCases(count: number): Case[] {
   const r = prng(20261126);
@@ -50,6 +51,9 @@ function driftCases(count: number): Case[] {
     const elements = [`t=${t}`, `v1=${v1}`];
     if (r.chance(0.4)) elements.unshift(`t=${Number(t) - 7}`); // a stray t before the signed one
     if (r.chance(0.3)) elements.splice(elements.length - 1, 0, `v1=${'0'.repeat(64)}`); // an older v1 before the good one
+    if (r.chance(0.2)) elements.unshift(...Array.from({ length: 12 }, (_, k) => `t=${Number(t) - 100 - k}`)); // more t than the old cap of 8
+    if (r.chance(0.2)) elements.splice(elements.length - 1, 0, ...Array.from({ length: 20 }, (_, k) => `v1=${String(k).repeat(64)}`)); // more v1 than the old 16
+    if (r.chance(0.2)) elements.push(r.pick([` t=${Number(t) + 9}`, `T=${Number(t) + 9}`, 't'])); // keys the reference does not read as t
     if (r.chance(0.3)) elements.push(r.pick(['v0=deadbeef', 'v2=abc', 'scheme=x']));
     if (r.chance(0.3)) elements.splice(1, 0, r.pick(['test', 'live', 'flag']));
     if (r.chance(0.3)) elements.push('');

@@ -48,6 +48,20 @@ describe('SigningSecretCache', () => {
     expect(read).toHaveBeenCalledTimes(2);
   });
 
+  it('bounds a revoked secret: accepted by a warm instance until its cached value is maxAgeMs old, never after', async () => {
+    // The secret in Secrets Manager: a rotation, then the old secret revoked 10 s after the first read.
+    let stored = '{"secrets":["whsec_new","whsec_revoked"]}';
+    const { c, advance } = cache(async () => stored);
+    expect(await c.get()).toContain('whsec_revoked');
+    advance(10_000);
+    stored = '{"secrets":["whsec_new"]}';
+    // A signature under the revoked secret matches, so no mismatch refresh happens: only the age ends it.
+    advance(289_999);
+    expect(await c.get()).toContain('whsec_revoked');
+    advance(1);
+    expect(await c.get()).toEqual(['whsec_new']);
+  });
+
   it('shares one read between concurrent callers', async () => {
     const read = vi.fn(() => new Promise<string>((resolve) => setTimeout(() => resolve('s'), 5)));
     const { c } = cache(read);

@@ -77,7 +77,7 @@ describe('DeliveryJournal', () => {
     expect(d.archiveKey).toBe('events/ses_1/1-evt_1.json');
     expect(d.media).toEqual({ key: PHOTO.key, bytes: 134, sha256: PHOTO.sha256, contentType: 'image/jpeg', thumbnail: true });
     expect(JSON.stringify(journal.deliveries())).not.toContain('X-Amz-Signature');
-    expect(JSON.stringify(d.published)).toContain('https://media.facesign.ai/m.jpg"');
+    expect(JSON.stringify(d.published)).toContain('https://media.facesign.ai/[redacted]"');
     expect(told).toEqual([1, 1, 1, 1]);
   });
 
@@ -173,7 +173,7 @@ describe('DeliveryJournal', () => {
     );
     journal.recordsFinished(['m1'], new Set());
     journal.deadLettered({ messageId: 'dlq1', failureReason: 'media_not_available', eventId: 'evt_1' });
-    expect(d).toMatchObject({ state: 'dead-lettered', deadLetter: { reason: 'media_not_available', detail: 'GET https://h/x answered 404' } });
+    expect(d).toMatchObject({ state: 'dead-lettered', deadLetter: { reason: 'media_not_available', detail: 'GET https://h/[redacted] answered 404' } });
     expect(states(d).filter((s) => s === 'dead-lettered')).toHaveLength(1);
 
     journal.redriven('evt_1', d.bodySha256);
