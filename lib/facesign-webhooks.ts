@@ -534,6 +534,9 @@ export class FaceSignWebhooks extends Construct {
       grantee,
       actions: ['kms:Decrypt'],
       resourceArns: [this.encryptionKey.keyArn],
+      // In a key policy (a grantee of another account) the key is "*": its own ARN there would make
+      // the key depend on itself (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html).
+      resourceSelfArns: ['*'],
       resource: this.encryptionKey,
       conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
     });

@@ -192,3 +192,16 @@ describe('grantReadMedia, grantReadArchive and break-glass principals', () => {
     expect(warnings).toHaveLength(1);
   });
 });
+
+describe('a grantee of another account', () => {
+  it('reads media through the bucket policy and the key policy, the key naming itself "*" (no dependency on itself)', () => {
+    const reviewer = 'arn:aws:iam::444455556666:role/photo-reviewer';
+    const { template } = build({}, (s, webhooks) => {
+      webhooks.grantReadMedia(iam.Role.fromRoleArn(s, 'Reviewer', reviewer));
+    });
+    expect(denied(template, reviewer, PHOTO)).toBe(false);
+    const keys = template.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('identity media') } });
+    const statements = Object.values(keys)[0].Properties.KeyPolicy.Statement as Array<{ Action: string; Resource: unknown; Principal: unknown }>;
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: '*', Principal: { AWS: reviewer } }));
+  });
+});
