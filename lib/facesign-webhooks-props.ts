@@ -65,6 +65,45 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly bucketProps?: s3.BucketProps;
 
   /**
+   * Principals that may read stored media (`media/*`) besides the processor and
+   * `grantReadMedia` grantees: IAM role or user ARNs, or `ArnLike` patterns (such as an IAM
+   * Identity Center role's `arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_BreakGlass_*`).
+   * Every other principal, administrators included, is denied `s3:GetObject` on `media/*` by the
+   * bucket policy (docs/data-protection.md, "Who can read media"). Also the way to name a reader in
+   * another stack, whose ARN would otherwise make the stacks refer to each other.
+   * @default - none: only the processor and `grantReadMedia` grantees read media
+   */
+  readonly mediaBreakGlassPrincipalArns?: string[];
+
+  /**
+   * Log every read of `media/*` as CloudTrail data events: a single-Region trail with an S3 data
+   * event selector on `media/`, writing to the server-access-log bucket under `cloudtrail/`.
+   * CloudTrail charges $0.10 per 100,000 data events (docs/data-protection.md, "Read auditing").
+   * Created bucket only.
+   * @default false
+   */
+  readonly auditMediaReads?: boolean;
+
+  /**
+   * Turns on S3 Versioning and Object Lock in governance mode with this default retention (whole
+   * days, at most `mediaRetention`): for that long no stored object can be overwritten or deleted
+   * except by a principal allowed `s3:BypassGovernanceRetention`. **Decide at the first deploy:**
+   * `ObjectLockEnabled` is create-only in CloudFormation, so adding this to a deployed stack
+   * replaces the bucket (a new, empty one; the old one is retained, with its objects, but without
+   * its bucket policy), and Object Lock can never be turned off again. Created bucket only.
+   * @default - no versioning, no Object Lock
+   */
+  readonly objectLockRetention?: Duration;
+
+  /**
+   * Page (on the topic Critical alarms notify) on every change to the signing secret's value,
+   * stages, rotation, replication or resource policy, from CloudTrail's management events (needs a
+   * trail logging in the account and Region). See docs/operations.md, "The signing secret changed".
+   * @default true
+   */
+  readonly watchSigningSecret?: boolean;
+
+  /**
    * An existing EventBridge bus to publish processed events to.
    * @default - a bus is created
    */

@@ -3,6 +3,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -30,9 +31,10 @@ import {
   type FaceSignWebhooksProps,
   type OnEventOptions,
   type ResolvedSettings,
-  type Retention,
 } from './facesign-webhooks-props';
+import { createMediaReadTrail, MediaReadRestriction, SigningSecretWatch } from './data-protection';
 import { functionRole, grantSendEncrypted, handlerFunction } from './handler-function';
+import { createAccessLogsBucket, createArchiveBucket, createEncryptionKey, createSigningSecret } from './storage';
 import { suppressJustifiedNagFindings, suppressNag } from './nag-suppressions';
 import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring } from './webhook-monitoring';
 import type { WebhookMetricName } from './webhook-metrics';
@@ -109,6 +111,12 @@ export class FaceSignWebhooks extends Construct {
   public readonly accessLogsBucket?: s3.Bucket;
   /** Alarms, their topic, and the dashboard. */
   public readonly monitoring: WebhookMonitoring;
+  /** Pages on every change to the signing secret (undefined with `watchSigningSecret: false`). */
+  public readonly signingSecretWatch?: SigningSecretWatch;
+  /** The trail logging reads of `media/` (undefined unless `auditMediaReads`). */
+  public readonly mediaReadTrail?: cloudtrail.Trail;
+  /** The bucket policy's rule naming who may read `media/`. */
+  private readonly mediaReaders: MediaReadRestriction;
 
   constructor(scope: Construct, id: string, props: FaceSignWebhooksProps = {}) {
     super(scope, id);
@@ -122,15 +130,26 @@ export class FaceSignWebhooks extends Construct {
     const metricsDeployment = `${Stack.of(this).stackName}/${this.node.path.slice(Stack.of(this).node.path.length + 1)}`;
 
     // The architecture, in order: signing secret → key → bucket → bus and archive → queues →
-    // idempotency table → verifier → processor → API → monitoring → cdk-nag acknowledgements.
-    this.createdSigningSecret = props.existingSigningSecretObj ? undefined : this.createSigningSecret(props.signingSecretProps);
+    // idempotency table → verifier → processor (and the media read rule naming it) → API →
+    // monitoring → the signing-secret watch → cdk-nag acknowledgements.
+    this.createdSigningSecret = props.existingSigningSecretObj ? undefined : createSigningSecret(this, props.signingSecretProps);
     this.signingSecret = props.existingSigningSecretObj ?? this.createdSigningSecret!;
-    this.encryptionKey = props.existingEncryptionKeyObj ?? this.createEncryptionKey(props.encryptionKeyProps);
+    this.encryptionKey = props.existingEncryptionKeyObj ?? createEncryptionKey(this, props.encryptionKeyProps);
     if (props.existingBucketObj) {
+      for (const name of ['objectLockRetention', 'auditMediaReads'] as const) {
+        if (props[name] !== undefined)
+          throw new Error(`${name} applies to a created bucket only; configure existingBucketObj yourself, got ${name} with existingBucketObj`);
+      }
       this.bucket = props.existingBucketObj;
     } else {
-      this.accessLogsBucket = this.createAccessLogsBucket();
-      this.bucket = this.createBucket(retention, this.accessLogsBucket, props.bucketProps);
+      this.accessLogsBucket = createAccessLogsBucket(this);
+      this.bucket = createArchiveBucket(this, {
+        retention,
+        encryptionKey: this.encryptionKey,
+        accessLogsBucket: this.accessLogsBucket,
+        objectLockRetention: props.objectLockRetention,
+        overrides: props.bucketProps,
+      });
     }
     this.eventBus =
       props.existingEventBusObj ??
@@ -144,6 +163,11 @@ export class FaceSignWebhooks extends Construct {
     this.verifier = this.createVerifier(settings, metricsDeployment);
     this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.processor = this.createProcessor(settings, metricsDeployment);
+    this.mediaReaders = new MediaReadRestriction(this, this.bucket, {
+      processorRole: this.processor.role!,
+      breakGlassPrincipalArns: props.mediaBreakGlassPrincipalArns ?? [],
+    });
+    if (props.auditMediaReads === true) this.mediaReadTrail = createMediaReadTrail(this, 'MediaReadTrail', this.bucket, this.accessLogsBucket!);
     this.reverifierLogGroup = new logs.LogGroup(this, 'ReverifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.reverifier = this.createReverifier(settings, metricsDeployment);
     this.restrictSecretValueTo([this.verifier, this.reverifier]);
@@ -189,6 +213,12 @@ export class FaceSignWebhooks extends Construct {
       apiLatencyP99Threshold: props.apiLatencyP99Threshold,
       signatureFailureAlarmThreshold: props.signatureFailureAlarmThreshold,
     });
+    if (props.watchSigningSecret !== false) {
+      this.signingSecretWatch = new SigningSecretWatch(this, 'SigningSecretWatch', {
+        secret: this.signingSecret,
+        topic: this.monitoring.criticalAlarmTopic,
+      });
+    }
     suppressJustifiedNagFindings({
       scope: this,
       api: this.api,
@@ -201,29 +231,6 @@ export class FaceSignWebhooks extends Construct {
       reverifierLogGroup: this.reverifierLogGroup,
       bucket: this.bucket,
       accessLogsBucket: this.accessLogsBucket,
-    });
-  }
-
-  private createSigningSecret(overrides: FaceSignWebhooksProps['signingSecretProps']): secretsmanager.Secret {
-    return new secretsmanager.Secret(this, 'SigningSecret', {
-      description: 'FaceSign webhook signing secret: the value from the FaceSign dashboard, or {"secrets":["new","old"]}',
-      ...overrides,
-      // An empty list, so the verifier knows the secret is not set yet and answers 503 (FaceSign retries).
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ secrets: [] }),
-        generateStringKey: 'placeholder',
-        excludePunctuation: true,
-      },
-    });
-  }
-
-  private createEncryptionKey(overrides: FaceSignWebhooksProps['encryptionKeyProps']): kms.Key {
-    return new kms.Key(this, 'EncryptionKey', {
-      description: 'FaceSign webhooks: archived events, stored identity media, and the event queues',
-      removalPolicy: RemovalPolicy.RETAIN,
-      ...overrides,
-      // Not negotiable: this key protects identity data.
-      enableKeyRotation: true,
     });
   }
 
@@ -454,87 +461,6 @@ export class FaceSignWebhooks extends Construct {
     });
   }
 
-  private createAccessLogsBucket(): s3.Bucket {
-    return new s3.Bucket(this, 'AccessLogsBucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      // Object keys and requesters, no contents: SSE-S3, so that log delivery needs no grant on the data key.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(365) }],
-    });
-  }
-
-  private createBucket(retention: Retention, accessLogsBucket: s3.Bucket, overrides: s3.BucketProps = {}): s3.Bucket {
-    for (const name of ['encryption', 'encryptionKey', 'bucketKeyEnabled'] as const) {
-      if (overrides[name] !== undefined) {
-        throw new Error(
-          `bucketProps.${name} is set by the construct (SSE-KMS with its key and S3 Bucket Keys); pass existingEncryptionKeyObj to choose the key, got ${name} in bucketProps`,
-        );
-      }
-    }
-    refuseRulesWithoutAction(overrides.lifecycleRules ?? []);
-    const bucket = new s3.Bucket(this, 'Bucket', {
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // Identity documents and selfies: never deleted with the stack by accident.
-      removalPolicy: RemovalPolicy.RETAIN,
-      ...overrides,
-      // Not negotiable: this bucket holds identity documents.
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      // SSE-KMS under the customer-managed key; Bucket Keys keep KMS requests (and their cost)
-      // flat per object: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: true,
-      // Retention on purpose: nothing identifying outlives its retention by more than a day, in
-      // any version or as a part of an unfinished upload. CloudFormation refuses a rule without one
-      // of AbortIncompleteMultipartUpload, ExpirationDate, ExpirationInDays, NoncurrentVersion*
-      // or Transition(s) (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html),
-      // so a rule of ExpiredObjectDeleteMarker alone fails the deploy; it rides on the abort rule,
-      // and only on a versioned bucket (bucketProps.versioned), the only kind that has delete markers.
-      lifecycleRules: [
-        {
-          id: 'AbortIncompleteMultipartUploads',
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-          ...(overrides.versioned === true ? { expiredObjectDeleteMarker: true } : {}),
-        },
-        { id: 'ExpireMedia', prefix: BUCKET_PREFIX.media, expiration: retention.media, noncurrentVersionExpiration: Duration.days(1) },
-        // Rule ids as they were before quarantine/ and conflicts/ existed, so upgrades keep the rules.
-        ...ARCHIVE_PREFIXES.map((prefix) => ({
-          id: prefix === BUCKET_PREFIX.events ? 'ExpireArchive' : `ExpireArchive-${prefix.replace('/', '')}`,
-          prefix,
-          expiration: retention.archive,
-          noncurrentVersionExpiration: Duration.days(1),
-        })),
-        // Held deliveries (refused, in FaceSign's form) live only as long as a re-verification may use them.
-        { id: 'ExpireHeld', prefix: HELD_PREFIX, expiration: retention.held, noncurrentVersionExpiration: Duration.days(1) },
-        ...(overrides.lifecycleRules ?? []),
-      ],
-    });
-    // Server access logs delivered under a bucket policy, not ACLs, whatever the app's feature
-    // flags say (the ACL route needs ObjectWriter ownership on the log bucket).
-    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
-      destinationBucketName: accessLogsBucket.bucketName,
-      logFilePrefix: 'archive/',
-    };
-    accessLogsBucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-        actions: ['s3:PutObject'],
-        resources: [accessLogsBucket.arnForObjects('archive/*')],
-        conditions: {
-          ArnLike: { 'aws:SourceArn': bucket.bucketArn },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-        },
-      }),
-    );
-    return bucket;
-  }
-
   /** Exactly what the processor calls, on exactly what it touches. */
   private grantProcessor(processor: lambda.Function): void {
     // Consuming (receive, delete, change visibility, and kms:Decrypt on the queue's key) is granted by the event source.
@@ -576,17 +502,21 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /**
-   * Lets `grantee` read stored media (`media/*`): `s3:GetObject` on that prefix and
-   * `kms:Decrypt` on {@link encryptionKey} through S3 only. For example, a rule target that
-   * reads the photo a `media.user_photo` event points at.
+   * Lets `grantee` (a role, user or function) read stored media (`media/*`): `s3:GetObject` on
+   * that prefix, `kms:Decrypt` on {@link encryptionKey} through S3 only, and its ARN among the
+   * readers the bucket policy's media rule admits (every other principal is denied). For example,
+   * a rule target that reads the photo a `media.user_photo` event points at.
    */
   public grantReadMedia(grantee: iam.IGrantable): iam.Grant {
+    this.mediaReaders.addReader(grantee);
     return this.grantReadPrefixes(grantee, [BUCKET_PREFIX.media]);
   }
 
   /**
    * Lets `grantee` read archived event payloads (`events/*`, and the quarantined and conflicting
-   * ones under `quarantine/*` and `conflicts/*`), as {@link grantReadMedia} does for media.
+   * ones under `quarantine/*` and `conflicts/*`), as {@link grantReadMedia} does for media. No
+   * media: every media file, a quarantined event's included, is under `media/`, which the bucket
+   * policy denies to anyone not named by {@link grantReadMedia}.
    */
   public grantReadArchive(grantee: iam.IGrantable): iam.Grant {
     return this.grantReadPrefixes(grantee, ARCHIVE_PREFIXES);
@@ -603,6 +533,9 @@ export class FaceSignWebhooks extends Construct {
       grantee,
       actions: ['kms:Decrypt'],
       resourceArns: [this.encryptionKey.keyArn],
+      // In a key policy (a grantee of another account) the key is "*": its own ARN there would make
+      // the key depend on itself (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html).
+      resourceSelfArns: ['*'],
       resource: this.encryptionKey,
       conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
     });
@@ -924,31 +857,6 @@ export class FaceSignWebhooks extends Construct {
    */
   public metricRequestsThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.requestsThrottled, props);
-  }
-}
-
-/** What makes a lifecycle rule one CloudFormation accepts: an expiration, transition or abort action. */
-const LIFECYCLE_ACTIONS = [
-  'abortIncompleteMultipartUploadAfter',
-  'expiration',
-  'expirationDate',
-  'noncurrentVersionExpiration',
-  'noncurrentVersionTransitions',
-  'transitions',
-] as const satisfies readonly (keyof s3.LifecycleRule)[];
-
-/**
- * Refuses, at synth, a `bucketProps.lifecycleRules` rule that CloudFormation would refuse at deploy
- * (after creating, and then retaining, the keys and the log bucket): one without any of the actions
- * the AWS::S3::Bucket Rule reference requires, such as a rule of `expiredObjectDeleteMarker` alone
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html).
- */
-function refuseRulesWithoutAction(rules: readonly s3.LifecycleRule[]): void {
-  for (const rule of rules) {
-    if (LIFECYCLE_ACTIONS.some((action) => rule[action] !== undefined && !(Array.isArray(rule[action]) && rule[action].length === 0))) continue;
-    throw new Error(
-      `bucketProps.lifecycleRules rule ${JSON.stringify(rule.id ?? '(no id)')} needs one of ${LIFECYCLE_ACTIONS.join(', ')}: CloudFormation refuses a rule without an action, got ${JSON.stringify(rule)}`,
-    );
   }
 }
 

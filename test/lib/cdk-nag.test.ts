@@ -1,20 +1,33 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { FaceSignWebhooksStack } from '../../lib';
+import { FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
 
-function synthWithNag() {
+function synthWithNag(webhooks?: FaceSignWebhooksProps) {
   const outdir = mkdtempSync(path.join(tmpdir(), 'facesign-nag-'));
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new FaceSignWebhooksStack(app, 'Nag');
+  const stack = new FaceSignWebhooksStack(app, 'Nag', { webhooks });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack, outdir };
 }
 
 describe('cdk-nag AwsSolutions', () => {
+  it('reports nothing more with every data-protection option on (Object Lock, the media read trail, a break-glass reader)', () => {
+    const { app, outdir } = synthWithNag({
+      objectLockRetention: Duration.days(7),
+      auditMediaReads: true,
+      mediaBreakGlassPrincipalArns: ['arn:aws:iam::123456789012:role/BreakGlass'],
+    });
+    app.synth();
+    const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; violations: unknown[] }>;
+    };
+    expect(report.pluginReports.find((r) => r.pluginName === 'AwsSolutions')?.violations).toEqual([]);
+  });
+
   it('reports no unacknowledged error or warning on the stack', () => {
     const { app, outdir } = synthWithNag();
     let failure = '';

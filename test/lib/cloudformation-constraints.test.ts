@@ -166,6 +166,59 @@ const CONSTRAINTS: Constraint[] = [
     },
   },
   {
+    name: 'a bucket with Object Lock has ObjectLockEnabled and versioning on (Object Lock needs versioning)',
+    types: ['AWS::S3::Bucket'],
+    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html',
+    violations: (t) =>
+      ofType(t, 'AWS::S3::Bucket').flatMap(([id, r]) => {
+        const p = props(r);
+        if (p.ObjectLockConfiguration === undefined && p.ObjectLockEnabled === undefined) return [];
+        return p.ObjectLockEnabled === true && p.VersioningConfiguration?.Status === 'Enabled' ? [] : [id];
+      }),
+    broken: {
+      Resources: { B: { Type: 'AWS::S3::Bucket', Properties: { ObjectLockEnabled: true, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } } } },
+    },
+  },
+  {
+    name: 'server access logs never go to a bucket with Object Lock',
+    types: ['AWS::S3::Bucket'],
+    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html',
+    violations: (t) =>
+      ofType(t, 'AWS::S3::Bucket').flatMap(([id, r]) => {
+        const destination = t.Resources[target(props(r).LoggingConfiguration?.DestinationBucketName) ?? ''];
+        return destination && (props(destination).ObjectLockEnabled === true || props(destination).ObjectLockConfiguration) ? [id] : [];
+      }),
+    broken: {
+      Resources: {
+        Logs: { Type: 'AWS::S3::Bucket', Properties: { ObjectLockEnabled: true, VersioningConfiguration: { Status: 'Enabled' } } },
+        B: { Type: 'AWS::S3::Bucket', Properties: { LoggingConfiguration: { DestinationBucketName: { Ref: 'Logs' } } } },
+      },
+    },
+  },
+  {
+    name: "a trail's log bucket lets cloudtrail.amazonaws.com read its ACL and put objects under the trail's prefix",
+    types: ['AWS::CloudTrail::Trail'],
+    doc: 'https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html',
+    violations: (t) =>
+      ofType(t, 'AWS::CloudTrail::Trail').flatMap(([id, r]) => {
+        const bucketId = target(props(r).S3BucketName);
+        const policy = ofType(t, 'AWS::S3::BucketPolicy').find(([, p]) => target(props(p).Bucket) === bucketId);
+        const allowed = statements(policy ? props(policy[1]).PolicyDocument : undefined).filter(
+          (s) => s.Effect === 'Allow' && JSON.stringify(s.Principal) === JSON.stringify({ Service: 'cloudtrail.amazonaws.com' }),
+        );
+        const actions = allowed.flatMap((s) => [s.Action].flat());
+        const prefix = String(props(r).S3KeyPrefix ?? '');
+        const putUnderPrefix = allowed.some((s) => [s.Action].flat().includes('s3:PutObject') && JSON.stringify(s.Resource).includes(`/${prefix}/AWSLogs/`));
+        return actions.includes('s3:GetBucketAcl') && putUnderPrefix ? [] : [id];
+      }),
+    broken: {
+      Resources: {
+        Logs: { Type: 'AWS::S3::Bucket' },
+        T: { Type: 'AWS::CloudTrail::Trail', Properties: { S3BucketName: { Ref: 'Logs' }, S3KeyPrefix: 'cloudtrail', IsLogging: true } },
+      },
+    },
+  },
+  {
     name: 'a bucket policy is at most 20 KB',
     types: ['AWS::S3::BucketPolicy'],
     // "Bucket policies are limited to 20 KB in size."
@@ -545,10 +598,11 @@ beforeAll(() => {
 });
 
 describe('every deployed template meets what AWS documents and neither CDK nor cfn-lint checks', () => {
-  it('reads the app (with and without an alarm e-mail) and both integration test stacks', () => {
+  it('reads the app (with and without an alarm e-mail, and with every data-protection option) and both integration test stacks', () => {
     expect(templates.map((t) => t.stackName)).toEqual([
       'FaceSignWebhooks',
       'FaceSignWebhooks (alarmEmail)',
+      'FaceSignWebhooks (objectLock, auditMediaReads)',
       'FaceSignWebhooksInteg',
       'FaceSignWebhooksIntegAssertions',
     ]);
@@ -577,6 +631,7 @@ const READ_WITHOUT_FINDINGS: Record<string, string> = {
   'AWS::ApiGatewayV2::Api': 'protocol and name: schema (cfn-lint)',
   'AWS::ApiGatewayV2::Route': 'route key `POST /webhooks/facesign` and target: schema (cfn-lint)',
   'AWS::SNS::Topic': 'KMS key usable by CloudWatch: the alarm row above',
+
   'AWS::SNS::Subscription': 'protocol and endpoint: schema (cfn-lint); an e-mail subscription waits for confirmation (README)',
   'AWS::SecretsManager::Secret': 'SecretStringTemplate with GenerateStringKey together: checked by CDK',
   'AWS::StepFunctions::StateMachine': 'made by integ-tests-alpha for its waiting assertions; definition far below the 1 MB quota',

@@ -61,7 +61,8 @@ describe('EventBridge fan-out', () => {
     expect(a.node.id).toBe('Photos');
     expect(b.node.id).toBe('PhotosAudit');
     expect(webhooks.node.tryFindChild('PhotosAuditDeadLetterQueue')).toBeInstanceOf(sqs.Queue);
-    const rules = Object.values(template().findResources('AWS::Events::Rule'));
+    // The onEvent rules: the signing-secret watch's rule matches aws.secretsmanager.
+    const rules = Object.values(template().findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['facesign.webhooks'] } } }));
     expect(rules).toHaveLength(2);
     for (const r of rules) expect(r.Properties.EventPattern['detail-type']).toEqual(['media.user_photo', 'media.document_photo']);
   });

@@ -542,7 +542,7 @@ describe('onEvent consumers', () => {
   it('gives a target a dead-letter queue EventBridge may send to, and a retry policy', () => {
     const { stack } = consumerStack();
     const t = Template.fromStack(stack);
-    const [ruleId] = Object.keys(t.findResources('AWS::Events::Rule'));
+    const [ruleId] = Object.keys(t.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['facesign.webhooks'] } } }));
     const dlqs = t.findResources('AWS::SQS::Queue', { Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true } });
     const dlqId = Object.keys(dlqs).find((id) => id.includes('OnSessionStatusDeadLetterQueue'));
     expect(dlqId).toBeDefined();

@@ -156,7 +156,10 @@ describe('the installed package', () => {
   it("routes session.status events to the app's own Lambda through onEvent", () => {
     const template = JSON.parse(readFileSync(path.join(outdir, 'KycService.template.json'), 'utf8'));
     const resources = template.Resources as Record<string, TemplateResource>;
-    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    // The onEvent rules (the signing-secret watch's rule matches aws.secretsmanager).
+    const rules = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Events::Rule' && (r.Properties.EventPattern as { source?: string[] } | undefined)?.source?.[0] === 'facesign.webhooks',
+    );
     expect(rules).toHaveLength(1);
     expect(rules[0].Properties.EventPattern).toEqual({ source: ['facesign.webhooks'], 'detail-type': ['session.status'] });
     const targetId = rules[0].Properties.Targets?.[0].Arn['Fn::GetAtt'][0] ?? '(no target)';

@@ -1,10 +1,11 @@
 /**
  * The two templates this repository deploys, synthesized offline as `cdk deploy` would send them
- * to CloudFormation: the app's stack (bin/facesign-webhooks.ts, with and without an alarm e-mail)
+ * to CloudFormation: the app's stack (bin/facesign-webhooks.ts, with and without an alarm e-mail,
+ * and with every optional data-protection resource: Object Lock, the media read trail)
  * and the integration test's two stacks (test/integ/integ-app.ts). The constraint tests and the
  * cfn-lint test read them from here, so both check the same templates.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { FaceSignWebhooksStack } from '../../lib';
 import { buildIntegApp } from '../integ/integ-app';
 
@@ -48,12 +49,18 @@ export function deployedTemplates(): DeployedTemplate[] {
   const plainStack = new FaceSignWebhooksStack(plain, 'FaceSignWebhooks', { env });
   const withEmail = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const withEmailStack = new FaceSignWebhooksStack(withEmail, 'FaceSignWebhooks', { env, webhooks: { alarmEmail: 'oncall@example.com' } });
+  const guarded = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const guardedStack = new FaceSignWebhooksStack(guarded, 'FaceSignWebhooks', {
+    env,
+    webhooks: { objectLockRetention: Duration.days(7), auditMediaReads: true, mediaBreakGlassPrincipalArns: [`arn:aws:iam::${ACCOUNT}:role/BreakGlass`] },
+  });
   const integ = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const built = buildIntegApp(integ, { account: ACCOUNT, region: REGION, runId: 'constraints' });
   const integAssembly = integ.synth();
   return [
     templateOf(plain, plainStack),
     { ...templateOf(withEmail, withEmailStack), stackName: `${withEmailStack.stackName} (alarmEmail)` },
+    { ...templateOf(guarded, guardedStack), stackName: `${guardedStack.stackName} (objectLock, auditMediaReads)` },
     ...[built.stack, built.assertionStack].map((s) => ({
       stackName: s.stackName,
       template: integAssembly.getStackByName(s.stackName).template as CfnTemplate,

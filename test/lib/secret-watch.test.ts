@@ -1,0 +1,135 @@
+/**
+ * The signing-secret watch: an EventBridge rule on CloudTrail's management events for this secret,
+ * matched against sample events the way EventBridge matches (exact values and prefixes), and its
+ * target: the topic Critical alarms notify, through a role that may publish there and nowhere else.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { describe, expect, it } from 'vitest';
+import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
+import { ACCOUNT, REGION, render } from '../support/template-values';
+
+function build(props: FaceSignWebhooksProps | ((stack: Stack) => FaceSignWebhooksProps) = {}) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Watched');
+  const webhooks = new FaceSignWebhooks(stack, 'FaceSign', typeof props === 'function' ? props(stack) : props);
+  return { stack, webhooks, template: Template.fromStack(stack) };
+}
+
+const WATCH_DESCRIPTION = Match.stringLikeRegexp('changes? to the signing secret');
+
+function watchRule(template: Template) {
+  const rules = Object.values(template.findResources('AWS::Events::Rule', { Properties: { Description: WATCH_DESCRIPTION } }));
+  expect(rules).toHaveLength(1);
+  return rules[0].Properties;
+}
+
+/** The name CloudFormation gives a secret without one: `<logical id>-<random>`; its ARN adds `-<6 characters>`. */
+const GENERATED_NAME = 'FaceSignSigningSecretB53CF33C-q1w2e3r4t5y6';
+const FULL_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${GENERATED_NAME}-AbCdEf`;
+
+type Pattern = { [key: string]: Pattern | (string | { prefix: string })[] };
+
+/** EventBridge's matching for what the rule uses: arrays of exact values and `prefix` matchers, nested objects. */
+function matches(pattern: Pattern, event: Record<string, unknown>): boolean {
+  return Object.entries(pattern).every(([key, want]) => {
+    const got = event[key];
+    if (Array.isArray(want)) return want.some((w) => (typeof w === 'string' ? got === w : typeof got === 'string' && got.startsWith(w.prefix)));
+    return got !== null && typeof got === 'object' && matches(want, got as Record<string, unknown>);
+  });
+}
+
+function cloudTrailEvent(eventName: string, secretId: string): Record<string, unknown> {
+  return {
+    source: 'aws.secretsmanager',
+    'detail-type': 'AWS API Call via CloudTrail',
+    detail: {
+      eventSource: 'secretsmanager.amazonaws.com',
+      eventName,
+      userIdentity: { arn: `arn:aws:iam::${ACCOUNT}:user/mallory` },
+      requestParameters: { secretId },
+    },
+  };
+}
+
+describe('the signing-secret watch', () => {
+  const { template } = build();
+  const physical = (id: string) => {
+    if (id === 'FaceSignSigningSecretB53CF33C') return FULL_ARN;
+    throw new Error(`unexpected Ref ${id}`);
+  };
+  const pattern = render(watchRule(template).EventPattern, physical) as Pattern;
+
+  it.each(['PutSecretValue', 'UpdateSecret', 'UpdateSecretVersionStage', 'RotateSecret', 'PutResourcePolicy', 'DeleteResourcePolicy', 'DeleteSecret'])(
+    'matches %s on this secret, named by full ARN, partial ARN or name',
+    (eventName) => {
+      for (const secretId of [FULL_ARN, FULL_ARN.slice(0, -'-AbCdEf'.length), GENERATED_NAME]) {
+        expect(matches(pattern, cloudTrailEvent(eventName, secretId)), secretId).toBe(true);
+      }
+    },
+  );
+
+  it('does not match reads, another secret, or another service', () => {
+    expect(matches(pattern, cloudTrailEvent('GetSecretValue', FULL_ARN))).toBe(false);
+    expect(matches(pattern, cloudTrailEvent('DescribeSecret', FULL_ARN))).toBe(false);
+    expect(matches(pattern, cloudTrailEvent('PutSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:other-AbCdEf`))).toBe(false);
+    expect(matches(pattern, cloudTrailEvent('PutSecretValue', 'other'))).toBe(false);
+    expect(matches(pattern, { ...cloudTrailEvent('PutSecretValue', FULL_ARN), source: 'aws.ssm' })).toBe(false);
+  });
+
+  it('is on the default bus (where CloudTrail delivers) and publishes a readable line to the alarm topic through a role of its own', () => {
+    const rule = watchRule(template);
+    expect(rule.EventBusName).toBeUndefined();
+    const [topicId] = Object.keys(template.findResources('AWS::SNS::Topic'));
+    expect(rule.Targets).toHaveLength(1);
+    const target = rule.Targets[0];
+    expect(target.Arn).toEqual({ Ref: topicId });
+    expect(target.InputTransformer.InputPathsMap).toEqual(
+      expect.objectContaining({ 'detail-eventName': '$.detail.eventName', 'detail-userIdentity-arn': '$.detail.userIdentity.arn' }),
+    );
+    expect(target.InputTransformer.InputTemplate).toContain('The signing secret changed');
+    const roleId = target.RoleArn['Fn::GetAtt'][0];
+    const role = template.findResources('AWS::IAM::Role')[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'events.amazonaws.com' } }),
+    ]);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const [topicKeyId] = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('alarm topic') } }));
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } },
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': [topicKeyId, 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sns.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
+    ]);
+  });
+
+  it('pages the Critical topic when Critical alarms have one', () => {
+    const { template: t } = build((stack) => ({
+      existingCriticalAlarmTopicObj: sns.Topic.fromTopicArn(stack, 'Pager', `arn:aws:sns:${REGION}:${ACCOUNT}:pager`),
+    }));
+    expect(watchRule(t).Targets[0].Arn).toBe(`arn:aws:sns:${REGION}:${ACCOUNT}:pager`);
+  });
+
+  it('watches an existing secret by its ARN and name', () => {
+    const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:facesign/signing-AbCdEf`;
+    const { template: t } = build((stack) => ({ existingSigningSecretObj: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Mine', arn) }));
+    const p = render(watchRule(t).EventPattern, () => {
+      throw new Error('no Ref expected');
+    }) as Pattern;
+    expect(matches(p, cloudTrailEvent('PutResourcePolicy', arn))).toBe(true);
+    expect(matches(p, cloudTrailEvent('PutResourcePolicy', 'facesign/signing'))).toBe(true);
+    expect(matches(p, cloudTrailEvent('PutResourcePolicy', 'facesign/other'))).toBe(false);
+  });
+
+  it('is left out with watchSigningSecret: false', () => {
+    const { webhooks, template: t } = build({ watchSigningSecret: false });
+    expect(t.findResources('AWS::Events::Rule', { Properties: { Description: WATCH_DESCRIPTION } })).toEqual({});
+    expect(webhooks.signingSecretWatch).toBeUndefined();
+  });
+});
