@@ -23,7 +23,7 @@ import {
   type SettingRow,
   type SettingValue,
 } from '../contract/settings';
-import type { WebhookAlarmOptions } from './webhook-monitoring';
+import type { WebhookAlarmOptions } from './monitoring/alarm-options';
 
 /** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
 export interface FaceSignWebhooksProps extends WebhookAlarmOptions {

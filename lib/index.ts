@@ -1,6 +1,8 @@
 export * from './facesign-webhooks';
 export * from './facesign-webhooks-stack';
-export * from './webhook-monitoring';
+// The monitoring facade and what its fields are typed with; its props and defaults stay internal.
+export { WebhookMonitoring, type CoreAlarmKey, type OptionalAlarmKey, type WebhookAlarmKey, type WebhookAlarms } from './monitoring/webhook-monitoring';
+export type { WebhookAlarmOptions } from './monitoring/alarm-options';
 export * from './webhook-metrics';
 export * from '../contract/webhook-path';
 // The settings table: every setting's default, bounds and unit, for users who want the defaults.

@@ -26,7 +26,7 @@ import {
 } from '../../contract/settings';
 import { loadProcessorConfig, loadReverifierConfig, loadVerifierConfig } from '../../lambda/shared/config';
 import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../../lib';
-import { ALARM_DEFAULTS } from '../../lib/webhook-monitoring';
+import { ALARM_DEFAULTS } from '../../lib/monitoring/alarm-options';
 
 const rows = Object.entries(SETTINGS) as [SettingName, SettingRow][];
 const FUNCTIONS: readonly HandlerFunction[] = ['verifier', 'processor', 'reverifier'];
@@ -246,7 +246,7 @@ describe('docs/reference.md', () => {
 });
 
 describe('the alarm props', () => {
-  const documented = propDefaults('webhook-monitoring.ts');
+  const documented = propDefaults('monitoring/alarm-options.ts');
 
   it.each(Object.entries(ALARM_DEFAULTS))('%s documents the default it gets', (name, value) => {
     expect(documented.has(name), `${name} in WebhookAlarmOptions`).toBe(true);
