@@ -19,7 +19,8 @@ export type HandlerFunction = 'verifier' | 'processor' | 'reverifier';
 export const HANDLER_FUNCTIONS: readonly HandlerFunction[] = ['verifier', 'processor', 'reverifier'];
 
 /** What a setting's number counts; Duration props are converted to this unit. */
-export type SettingUnit = 'seconds' | 'days' | 'bytes' | 'MiB' | 'count' | 'requests per second' | 'requests' | 'host list' | 'boolean' | 'name';
+export type SettingUnit =
+  'seconds' | 'milliseconds' | 'days' | 'bytes' | 'MiB' | 'count' | 'percent' | 'requests per second' | 'requests' | 'host list' | 'boolean' | 'name';
 
 /** One row of {@link SETTINGS}. */
 export interface SettingRow {
@@ -504,13 +505,21 @@ export function functionEnvironment<F extends HandlerFunction>(fn: F, resources:
 
 /** True when `value` is an integer within the row's bounds. */
 export function withinBounds(name: SettingName, value: number): boolean {
-  const row: SettingRow = SETTINGS[name];
-  return Number.isInteger(value) && value >= (row.min ?? -Infinity) && value <= (row.max ?? Infinity);
+  return rowWithinBounds(SETTINGS[name], value);
 }
 
 /** The row's bounds in words, for the construct's and the handlers' errors alike: `an integer from 1 to 10`. */
 export function describeBounds(name: SettingName): string {
-  const row: SettingRow = SETTINGS[name];
+  return describeRowBounds(SETTINGS[name]);
+}
+
+/** {@link withinBounds} for a row of another table of settings (contract/alarm-settings.ts). */
+export function rowWithinBounds(row: SettingRow, value: number): boolean {
+  return Number.isInteger(value) && value >= (row.min ?? -Infinity) && value <= (row.max ?? Infinity);
+}
+
+/** {@link describeBounds} for a row of another table of settings. */
+export function describeRowBounds(row: SettingRow): string {
   if (row.min !== undefined && row.max !== undefined) return `an integer from ${row.min} to ${row.max}`;
   if (row.min !== undefined) return `an integer of at least ${row.min}`;
   if (row.max !== undefined) return `an integer of at most ${row.max}`;

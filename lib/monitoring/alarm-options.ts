@@ -2,15 +2,16 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import { ALARM_SETTINGS } from '../../contract/alarm-settings';
 import { packageRoot } from '../handler-code';
 
-/** The defaults of {@link WebhookAlarmOptions}' thresholds, in one place (their `@default`s are checked against it). */
+/** The defaults of {@link WebhookAlarmOptions}' thresholds, from their rows in contract/alarm-settings.ts (their `@default`s are checked against it). */
 export const ALARM_DEFAULTS = {
-  queueAgeAlarmThreshold: Duration.minutes(2),
-  apiServerErrorRateThreshold: 5,
-  apiServerErrorMinimumCount: 5,
-  apiLatencyP99Threshold: Duration.seconds(1),
-  signatureFailureAlarmThreshold: 10,
+  queueAgeAlarmThreshold: Duration.seconds(ALARM_SETTINGS.queueAgeAlarmThreshold.default),
+  apiServerErrorRateThreshold: ALARM_SETTINGS.apiServerErrorRateThreshold.default,
+  apiServerErrorMinimumCount: ALARM_SETTINGS.apiServerErrorMinimumCount.default,
+  apiLatencyP99Threshold: Duration.millis(ALARM_SETTINGS.apiLatencyP99Threshold.default),
+  signatureFailureAlarmThreshold: ALARM_SETTINGS.signatureFailureAlarmThreshold.default,
 } as const;
 
 /**

@@ -1,10 +1,11 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { METRIC } from '../../contract/metric-names';
-import { MEDIA_URL_LIFETIME_SECONDS } from '../../contract/settings';
+import { ALARM_SETTINGS, type AlarmSettingName } from '../../contract/alarm-settings';
+import { describeRowBounds, rowWithinBounds, type SettingRow } from '../../contract/settings';
 import type { WebhookMetrics } from '../webhook-metrics';
 import type { AlarmSpec } from './alarm-factory';
-import { ALARM_DEFAULTS, type WebhookAlarmOptions } from './alarm-options';
+import type { WebhookAlarmOptions } from './alarm-options';
 
 /** The longest silence alarm: CloudWatch evaluates at most 7 days (Period x EvaluationPeriods). */
 const MAX_SILENCE = Duration.days(7);
@@ -18,37 +19,31 @@ export interface AlarmThresholds {
   readonly signature: number;
 }
 
-/** The thresholds with their defaults, each refused with the value received when it cannot work. */
+/**
+ * The thresholds with their defaults, each checked against its row of the settings table
+ * (contract/alarm-settings.ts) and refused with the value received, in the row's unit.
+ */
 export function validThresholds(props: WebhookAlarmOptions): AlarmThresholds {
-  const t: AlarmThresholds = {
-    queueAge: props.queueAgeAlarmThreshold ?? ALARM_DEFAULTS.queueAgeAlarmThreshold,
-    serverErrorRate: props.apiServerErrorRateThreshold ?? ALARM_DEFAULTS.apiServerErrorRateThreshold,
-    serverErrorMinimum: props.apiServerErrorMinimumCount ?? ALARM_DEFAULTS.apiServerErrorMinimumCount,
-    latency: props.apiLatencyP99Threshold ?? ALARM_DEFAULTS.apiLatencyP99Threshold,
-    signature: props.signatureFailureAlarmThreshold ?? ALARM_DEFAULTS.signatureFailureAlarmThreshold,
+  const check = (name: AlarmSettingName, value: number | undefined): number => {
+    const row: SettingRow = ALARM_SETTINGS[name];
+    if (value === undefined) return row.default as number;
+    if (!Token.isUnresolved(value) && !rowWithinBounds(row, value)) throw new Error(`${name} (${row.unit}) must be ${describeRowBounds(row)}, got ${value}`);
+    return value;
   };
-  if (t.queueAge.toSeconds() >= MEDIA_URL_LIFETIME_SECONDS) {
-    throw new Error(
-      `queueAgeAlarmThreshold must be under ${MEDIA_URL_LIFETIME_SECONDS / 60} minutes (a media URL's life), or media is lost before it fires; got ${t.queueAge.toSeconds()} s`,
-    );
-  }
-  if (!(t.serverErrorRate > 0 && t.serverErrorRate <= 100)) {
-    throw new Error(`apiServerErrorRateThreshold must be a percentage above 0 and at most 100, got ${t.serverErrorRate}`);
-  }
-  if (!(Number.isInteger(t.serverErrorMinimum) && t.serverErrorMinimum >= 1)) {
-    throw new Error(`apiServerErrorMinimumCount must be a positive integer, got ${t.serverErrorMinimum}`);
-  }
-  if (!(Number.isInteger(t.signature) && t.signature >= 1)) {
-    throw new Error(`signatureFailureAlarmThreshold must be a positive integer, got ${t.signature}`);
-  }
-  return t;
+  return {
+    queueAge: Duration.seconds(check('queueAgeAlarmThreshold', props.queueAgeAlarmThreshold?.toSeconds({ integral: false }))),
+    serverErrorRate: check('apiServerErrorRateThreshold', props.apiServerErrorRateThreshold),
+    serverErrorMinimum: check('apiServerErrorMinimumCount', props.apiServerErrorMinimumCount),
+    latency: Duration.millis(check('apiLatencyP99Threshold', props.apiLatencyP99Threshold?.toMilliseconds({ integral: false }))),
+    signature: check('signatureFailureAlarmThreshold', props.signatureFailureAlarmThreshold),
+  };
 }
 
 /**
  * Refuses what CloudWatch would refuse at deploy, or what would make every alarm meaningless: an
  * empty metrics namespace or one in the `AWS/` space CloudWatch keeps for itself
- * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html), an
- * empty alarm name prefix (the topic's publish condition is `<prefix>-*`), a latency threshold of 0.
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html), or an
+ * empty alarm name prefix (the topic's publish condition is `<prefix>-*`).
  */
 export function refuseUnusableNames(props: WebhookAlarmOptions & { readonly metricsNamespace: string }): void {
   const namespace = props.metricsNamespace;
@@ -62,10 +57,6 @@ export function refuseUnusableNames(props: WebhookAlarmOptions & { readonly metr
     throw new Error(
       `alarmNamePrefix must not be empty: it starts every alarm name and scopes who may publish to the alarm topic, got ${JSON.stringify(prefix)}`,
     );
-  }
-  const latency = props.apiLatencyP99Threshold;
-  if (latency !== undefined && !(latency.toMilliseconds({ integral: false }) > 0)) {
-    throw new Error(`apiLatencyP99Threshold must be more than 0 (at 0 the alarm would always fire), got ${latency.toHumanString()}`);
   }
 }
 

@@ -338,15 +338,25 @@ describe('alarms', () => {
   });
 
   it.each<[string, FaceSignWebhooksProps, RegExp]>([
-    ['a queue-age threshold past the media URL life', { queueAgeAlarmThreshold: Duration.minutes(15) }, /under 15 minutes.*got 900 s/],
+    // Each against its row of the settings table (contract/alarm-settings.ts), in the row's unit.
+    [
+      'a queue-age threshold past the media URL life',
+      { queueAgeAlarmThreshold: Duration.minutes(15) },
+      /^queueAgeAlarmThreshold \(seconds\) must be an integer from 1 to 899, got 900$/,
+    ],
+    ['a fractional 5xx rate', { apiServerErrorRateThreshold: 2.5 }, /^apiServerErrorRateThreshold \(percent\) must be an integer from 1 to 100, got 2.5$/],
     ['a 5xx rate over 100%', { apiServerErrorRateThreshold: 150 }, /got 150/],
-    ['a 5xx minimum count of 0', { apiServerErrorMinimumCount: 0 }, /apiServerErrorMinimumCount must be a positive integer, got 0/],
+    ['a 5xx minimum count of 0', { apiServerErrorMinimumCount: 0 }, /^apiServerErrorMinimumCount \(count\) must be an integer of at least 1, got 0$/],
     ['a fractional signature threshold', { signatureFailureAlarmThreshold: 2.5 }, /got 2.5/],
     ['an empty metrics namespace', { metricsNamespace: '' }, /^metricsNamespace must be non-empty and must not start with "AWS\/" .*, got ""$/],
     ['a blank metrics namespace', { metricsNamespace: '  ' }, /metricsNamespace must be non-empty.*, got "  "$/],
     ["a metrics namespace in CloudWatch's AWS/ space", { metricsNamespace: 'AWS/Lambda' }, /must not start with "AWS\/" .*, got "AWS\/Lambda"$/],
     ['an empty alarm name prefix', { alarmNamePrefix: '' }, /^alarmNamePrefix must not be empty: .*, got ""$/],
-    ['a latency threshold of 0', { apiLatencyP99Threshold: Duration.seconds(0) }, /^apiLatencyP99Threshold must be more than 0 .*, got 0 seconds$/],
+    [
+      'a latency threshold of 0',
+      { apiLatencyP99Threshold: Duration.seconds(0) },
+      /^apiLatencyP99Threshold \(milliseconds\) must be an integer from 1 to 30000, got 0$/,
+    ],
   ])('refuses %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
