@@ -791,6 +791,19 @@ describe('dashboard', () => {
     ]);
   });
 
+  it('answers "are we losing anything?" in its first row: one number per loss signal, new dead letters counted once', () => {
+    const row = body().widgets.slice(1, 6);
+    expect(row.every((w) => w.type === 'metric' && (w.properties as { view?: string }).view === 'singleValue')).toBe(true);
+    const metrics = (title: string) => JSON.stringify(widget(title).properties.metrics);
+    expect(metrics('Received vs archived (5 min)')).toMatch(/"EventsReceived".*"EventsProcessed"/);
+    // One line per period, the largest of the three signals: a message the processor sends shows in all three.
+    expect(metrics('Dead letters: new (1 min) and total')).toContain('MAX([FILL(sent, 0), FILL(failed, 0), FILL(IF(change > 0, change, 0), 0)])');
+    expect(metrics('Dead letters: new (1 min) and total')).toContain('ApproximateNumberOfMessagesVisible');
+    expect(metrics('Authentic deliveries refused (5 min)')).toContain('"RequestsRejected"');
+    // The time a signed URL had left when its download finished: the least over the period is the risk.
+    expect(metrics('Media URL headroom (min, s)')).toMatch(/"MediaUrlHeadroom".*"stat":"Minimum"/);
+  });
+
   it('draws the queue age against the 15-minute media URL life and the alarm line', () => {
     expect(widget('Queue depth and oldest message age').properties.annotations?.horizontal).toEqual([
       expect.objectContaining({ value: 900, label: 'media URLs expire (15 min)', yAxis: 'right' }),
