@@ -4,7 +4,10 @@
  * prop's meaning is its JSDoc in FaceSignWebhooksProps.
  */
 import type { SettingName, SettingRow } from './settings';
-import { MAX_PROCESSOR_TIMEOUT_SECONDS, PROCESSOR_TIMEOUT_RESERVE_SECONDS, SECONDS_PER_DAY as DAY } from './time-budget';
+import { MAX_PROCESSOR_TIMEOUT_SECONDS, MEDIA_URL_LIFETIME_SECONDS, PROCESSOR_TIMEOUT_RESERVE_SECONDS, SECONDS_PER_DAY as DAY } from './time-budget';
+
+/** API Gateway's longest integration timeout: a p99 above it cannot be measured (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
+const API_GATEWAY_MAX_INTEGRATION_MS = 30_000;
 
 /**
  * How long both dead-letter queues (the processor's and an onEvent target's) keep a message: SQS's
@@ -109,6 +112,46 @@ export const CONSTRUCT_SETTINGS = {
     // A logs.RetentionDays value: CloudWatch Logs accepts only the enum's days, so the type bounds it.
     unit: 'days',
     default: 30,
+  },
+  // The alarm thresholds (lib/monitoring/).
+  queueAgeAlarmThreshold: {
+    prop: true,
+    functions: [],
+    unit: 'seconds',
+    default: 120,
+    min: 1,
+    // The page comes a period or two after the threshold, and media URLs die 15 minutes after they are made.
+    max: MEDIA_URL_LIFETIME_SECONDS - 1,
+  },
+  apiServerErrorRateThreshold: {
+    prop: true,
+    functions: [],
+    unit: 'percent',
+    default: 5,
+    min: 1,
+    max: 100,
+  },
+  apiServerErrorMinimumCount: {
+    prop: true,
+    functions: [],
+    unit: 'count',
+    default: 5,
+    min: 1,
+  },
+  apiLatencyP99Threshold: {
+    prop: true,
+    functions: [],
+    unit: 'milliseconds',
+    default: 1000,
+    min: 1,
+    max: API_GATEWAY_MAX_INTEGRATION_MS,
+  },
+  signatureFailureAlarmThreshold: {
+    prop: true,
+    functions: [],
+    unit: 'count',
+    default: 10,
+    min: 1,
   },
 } as const satisfies Record<string, SettingRow>;
 

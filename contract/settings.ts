@@ -18,7 +18,8 @@ export type HandlerFunction = 'verifier' | 'processor' | 'reverifier';
 export const HANDLER_FUNCTIONS: readonly HandlerFunction[] = ['verifier', 'processor', 'reverifier'];
 
 /** What a setting's number counts; Duration props are converted to this unit. */
-export type SettingUnit = 'seconds' | 'days' | 'bytes' | 'MiB' | 'count' | 'requests per second' | 'requests' | 'host list' | 'boolean' | 'name';
+export type SettingUnit =
+  'seconds' | 'milliseconds' | 'days' | 'bytes' | 'MiB' | 'count' | 'percent' | 'requests per second' | 'requests' | 'host list' | 'boolean' | 'name';
 
 /** One row of a settings table. */
 export interface SettingRow {

@@ -14,7 +14,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { CROSS_SETTING_RULES, DEFAULTS_FROM } from '../contract/construct-settings';
 import { describeBounds, isValidHostEntry, SETTINGS, withinBounds, type SettingName, type SettingRow, type SettingValue } from '../contract/settings';
 import { SECONDS_PER_DAY } from '../contract/time-budget';
-import type { WebhookAlarmOptions } from './webhook-monitoring';
+import type { WebhookAlarmOptions } from './monitoring/alarm-options';
 
 /** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
 export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
@@ -329,6 +329,9 @@ export interface OnEventOptions {
   readonly maxEventAge?: Duration;
 }
 
+/** Units named in a bound's error, since the prop is given in another form (a Duration) or the number alone is ambiguous. */
+const UNITS_NAMED = new Set<string>(['seconds', 'milliseconds', 'days', 'percent']);
+
 /** The settings the construct resolves from its props: every table row with a prop. */
 type ResolvedName = { [N in SettingName]: (typeof SETTINGS)[N]['prop'] extends true ? N : never }[SettingName];
 type WithDefault = { [N in ResolvedName]: (typeof SETTINGS)[N] extends { default: unknown } ? N : never }[ResolvedName];
@@ -355,7 +358,7 @@ export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings 
     if (row.unit === 'host list') {
       values[name] = checkHostList(name, value as readonly string[]);
     } else if (typeof value === 'number' && !Token.isUnresolved(value) && !withinBounds(name, value)) {
-      throw new Error(`${row.unit === 'seconds' || row.unit === 'days' ? `${name} (${row.unit})` : name} must be ${describeBounds(name)}, got ${value}`);
+      throw new Error(`${UNITS_NAMED.has(row.unit) ? `${name} (${row.unit})` : name} must be ${describeBounds(name)}, got ${value}`);
     }
   }
   // Holds never outlive the idempotency window (CROSS_SETTING_RULES): unless given, holdRetention
@@ -384,10 +387,11 @@ export function resolveSettings(props: FaceSignWebhooksProps): ResolvedSettings 
  * here, naming the prop (CDK's own conversion error names neither the prop nor the unit wanted).
  */
 function inUnit(prop: string, row: SettingRow, value: Duration): number {
-  const days = row.unit === 'days';
+  const convert = (options?: { integral: false }) =>
+    row.unit === 'days' ? value.toDays(options) : row.unit === 'milliseconds' ? value.toMilliseconds(options) : value.toSeconds(options);
   // A token converts only from its own unit; CDK's error says so.
-  if (value.isUnresolved()) return days ? value.toDays() : value.toSeconds();
-  const amount = days ? value.toDays({ integral: false }) : value.toSeconds({ integral: false });
+  if (value.isUnresolved()) return convert();
+  const amount = convert({ integral: false });
   if (!Number.isInteger(amount)) throw new Error(`${prop} must be a whole number of ${row.unit}, got ${value.toHumanString()}`);
   return amount;
 }

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -15,7 +15,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FACESIGN_EVENT_TYPES } from '../contract/event';
 import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
 import { METRIC } from '../contract/metric-names';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX, HELD_PREFIX } from '../contract/bucket-layout';
@@ -35,8 +34,9 @@ import {
 import { createMediaReadTrail, MediaReadRestriction, SigningSecretWatch } from './data-protection';
 import { functionRole, grantSendEncrypted, handlerFunction } from './handler-function';
 import { createAccessLogsBucket, createArchiveBucket, createEncryptionKey, createSigningSecret } from './storage';
-import { suppressJustifiedNagFindings, suppressNag } from './nag-suppressions';
-import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring } from './webhook-monitoring';
+import { suppressJustifiedNagFindings } from './nag-suppressions';
+import { addConsumer } from './consumers';
+import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring } from './monitoring/webhook-monitoring';
 import type { WebhookMetricName } from './webhook-metrics';
 
 /**
@@ -46,16 +46,6 @@ import type { WebhookMetricName } from './webhook-metrics';
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
  */
 const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
-
-/**
- * EventBridge's bounds on a target's retry policy, which are also onEvent's defaults (its most):
- * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html
- */
-const EVENTBRIDGE_RETRY_POLICY = {
-  maxRetryAttempts: 185,
-  minEventAge: Duration.seconds(60),
-  maxEventAge: Duration.hours(24),
-} as const;
 
 /**
  * Receives FaceSign webhooks: an HTTP API route to a verifier Lambda that checks the HMAC
@@ -74,8 +64,6 @@ export class FaceSignWebhooks extends Construct {
   public readonly signingSecret: secretsmanager.ISecret;
   /** The secret this construct created (undefined when one was passed in): only it gets our resource policy. */
   private readonly createdSigningSecret?: secretsmanager.Secret;
-  /** The children onEvent created, by construct id, with the id of the call that created them. */
-  private readonly onEventChildren = new Map<string, string>();
   /** Verified events waiting for the processor. */
   public readonly queue: sqs.Queue;
   /** Events that could not be processed, with the reason as message attributes. */
@@ -207,11 +195,8 @@ export class FaceSignWebhooks extends Construct {
       criticalAlarmEmail: props.criticalAlarmEmail,
       silenceAlarmAfter: props.silenceAlarmAfter,
       alarmNamePrefix: props.alarmNamePrefix,
-      queueAgeAlarmThreshold: props.queueAgeAlarmThreshold,
-      apiServerErrorRateThreshold: props.apiServerErrorRateThreshold,
-      apiServerErrorMinimumCount: props.apiServerErrorMinimumCount,
-      apiLatencyP99Threshold: props.apiLatencyP99Threshold,
-      signatureFailureAlarmThreshold: props.signatureFailureAlarmThreshold,
+      thresholds: settings,
+      runbookBaseUrl: props.runbookBaseUrl,
     });
     if (props.watchSigningSecret !== false) {
       this.signingSecretWatch = new SigningSecretWatch(this, 'SigningSecretWatch', {
@@ -573,7 +558,11 @@ export class FaceSignWebhooks extends Construct {
    *
    * Unless the target sets its own, it gets a retry policy (24 hours, 185 attempts) and a dead-letter
    * queue for what still fails, and a Critical alarm in {@link monitoring} fires on the first event
-   * it could not deliver. Every event is also kept in {@link eventArchive}, for replay.
+   * it could not deliver. A Lambda function target (a `Function`, `Alias` or `Version` of this
+   * stack without asynchronous invocation settings) also gets that queue as its on-failure
+   * destination: EventBridge invokes it asynchronously, so what the function fails after Lambda
+   * took the event is otherwise dropped after Lambda's retries. Every event is also kept in
+   * {@link eventArchive}, for replay.
    *
    * A type that is not in FaceSign's documented list gets a synth-time warning (a misspelling would
    * match nothing), never an error: FaceSign may send types it has not documented yet.
@@ -588,108 +577,7 @@ export class FaceSignWebhooks extends Construct {
    * @example webhooks.onEvent('Photos', { eventTypes: ['media.user_photo', 'media.document_photo'], target: new targets.SqsQueue(q) });
    */
   public onEvent(id: string, options: OnEventOptions): events.Rule {
-    if (typeof id !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(id)) {
-      throw new Error(`onEvent id must be PascalCase letters and digits, got ${JSON.stringify(id)}`);
-    }
-    this.refuseTakenOnEventId(id);
-    const types: unknown = options?.eventTypes;
-    if (!Array.isArray(types) || types.length === 0 || types.some((t) => typeof t !== 'string' || t.trim() === '')) {
-      throw new Error(`onEvent needs eventTypes, one or more event type names, got ${JSON.stringify(types)}`);
-    }
-    if (options.target === undefined || typeof options.target.bind !== 'function') {
-      throw new Error(`onEvent needs a target (an events.IRuleTarget), got ${String(options.target)}`);
-    }
-    const retryAttempts = options.retryAttempts ?? EVENTBRIDGE_RETRY_POLICY.maxRetryAttempts;
-    const maxEventAgeSeconds = checkedMaxEventAge(options.maxEventAge ?? EVENTBRIDGE_RETRY_POLICY.maxEventAge);
-    if (
-      !Token.isUnresolved(retryAttempts) &&
-      !(Number.isInteger(retryAttempts) && retryAttempts >= 0 && retryAttempts <= EVENTBRIDGE_RETRY_POLICY.maxRetryAttempts)
-    ) {
-      throw new Error(
-        `onEvent retryAttempts must be an integer from 0 to ${EVENTBRIDGE_RETRY_POLICY.maxRetryAttempts} (EventBridge's limits), got ${retryAttempts}`,
-      );
-    }
-    const list = [...(types as string[])];
-    const target = options.target;
-    const rule = new events.Rule(this, id, {
-      eventBus: this.eventBus,
-      description: options.description ?? `FaceSign ${list.join(', ')} events`,
-      eventPattern: { source: [EVENT_BRIDGE_SOURCE], detailType: list },
-    });
-    const ruleId = id;
-    this.onEventChildren.set(id, id).set(`${id}DeadLetterQueue`, id);
-    // A warning, never an error: FaceSign may send types it has not documented yet, and a rule for one is legitimate.
-    const documented: readonly string[] = FACESIGN_EVENT_TYPES;
-    for (const type of list.filter((t) => !documented.includes(t))) {
-      Annotations.of(rule).addWarningV2(
-        'facesign-webhooks:onEventUndocumentedType',
-        `onEvent "${id}": "${type}" is not a documented FaceSign event type (${FACESIGN_EVENT_TYPES.join(', ')}); the rule matches it exactly as written, so check its spelling`,
-      );
-    }
-    let deadLetterQueue: sqs.IQueue | undefined;
-    // Rule.addTarget binds at once, so after it we know whether the target brought its own settings.
-    rule.addTarget({
-      bind: (boundRule, targetId) => {
-        const config = target.bind(boundRule, targetId);
-        let deadLetterConfig = config.deadLetterConfig;
-        if (!deadLetterConfig) {
-          deadLetterQueue = options.deadLetterQueue ?? this.consumerDeadLetterQueue(`${ruleId}DeadLetterQueue`);
-          // What EventBridge needs to send there (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
-          deadLetterQueue.addToResourcePolicy(
-            new iam.PolicyStatement({
-              sid: `AllowEventRule${ruleId}`,
-              principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-              actions: ['sqs:SendMessage'],
-              resources: [deadLetterQueue.queueArn],
-              conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
-            }),
-          );
-          deadLetterConfig = { arn: deadLetterQueue.queueArn };
-        }
-        const retryPolicy = config.retryPolicy ?? { maximumRetryAttempts: retryAttempts, maximumEventAgeInSeconds: maxEventAgeSeconds };
-        return { ...config, deadLetterConfig, retryPolicy };
-      },
-    });
-    this.monitoring.monitorConsumer(ruleId, rule, this.eventBus, deadLetterQueue);
-    return rule;
-  }
-
-  /**
-   * Refuses an onEvent id whose rule or dead-letter queue name is already a child of this
-   * construct, saying whether an earlier onEvent call took it or the construct's own resources do.
-   */
-  private refuseTakenOnEventId(id: string): void {
-    for (const name of [id, `${id}DeadLetterQueue`]) {
-      if (!this.node.tryFindChild(name)) continue;
-      const taken = name === id ? `onEvent id "${id}"` : `onEvent id "${id}" would name its dead-letter queue "${name}", which`;
-      const earlier = this.onEventChildren.get(name);
-      if (earlier !== undefined) {
-        const what = name === earlier ? 'rule' : 'dead-letter queue';
-        throw new Error(`${taken} is already used in this construct: an earlier onEvent("${earlier}") created the ${what} of that name`);
-      }
-      throw new Error(`${taken} is reserved: FaceSignWebhooks names one of its own resources so; choose another id`);
-    }
-  }
-
-  /**
-   * A dead-letter queue for one onEvent target: SSL only, 14 days, SSE-SQS. What it holds is the
-   * published detail (no signed URL, no media), so the customer key and the key-policy grant to
-   * EventBridge it would need are not used here.
-   */
-  private consumerDeadLetterQueue(id: string): sqs.Queue {
-    const queue = new sqs.Queue(this, id, {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(DEAD_LETTER_RETENTION_DAYS),
-    });
-    suppressNag(queue, [
-      {
-        id: 'AwsSolutions-SQS3',
-        reason:
-          'This queue is itself a dead-letter queue: EventBridge sends it the events an onEvent target could not take (a rule target DLQ, which cdk-nag does not recognise as one).',
-      },
-    ]);
-    return queue;
+    return addConsumer({ scope: this, eventBus: this.eventBus, monitoring: this.monitoring }, id, options);
   }
 
   /**
@@ -897,17 +785,4 @@ function eventBusName(scope: Construct): string | undefined {
   const defaultStackName = stageName ? `${stageName}-${stack.node.id}` : stack.node.id;
   if (Token.isUnresolved(stack.stackName) || stack.stackName === defaultStackName) return undefined;
   return `${Names.uniqueResourceName(scope, { maxLength: 256 - '-events'.length, separator: '-' })}-events`;
-}
-
-/** A retry policy's maximum event age in whole seconds, refused outside EventBridge's bounds with the value received. */
-function checkedMaxEventAge(maxEventAge: Duration): number {
-  const seconds = maxEventAge.toSeconds({ integral: false });
-  if (Token.isUnresolved(seconds)) return maxEventAge.toSeconds();
-  const { minEventAge, maxEventAge: most } = EVENTBRIDGE_RETRY_POLICY;
-  if (!Number.isInteger(seconds) || seconds < minEventAge.toSeconds() || seconds > most.toSeconds()) {
-    throw new Error(
-      `onEvent maxEventAge must be whole seconds from ${minEventAge.toHumanString()} to ${most.toHumanString()} (EventBridge's limits), got ${maxEventAge.toHumanString()}`,
-    );
-  }
-  return seconds;
 }

@@ -1,7 +1,9 @@
 export * from './facesign-webhooks';
 export type { FaceSignWebhooksProps, OnEventOptions } from './facesign-webhooks-props';
 export * from './facesign-webhooks-stack';
-export * from './webhook-monitoring';
+// The monitoring facade and what its fields are typed with; its props and defaults stay internal.
+export { WebhookMonitoring, type CoreAlarmKey, type OptionalAlarmKey, type WebhookAlarmKey, type WebhookAlarms } from './monitoring/webhook-monitoring';
+export type { WebhookAlarmOptions } from './monitoring/alarm-options';
 export * from './webhook-metrics';
 export * from '../contract/webhook-path';
 // The settings table: every setting's default, bounds and unit, for users who want the defaults.

@@ -63,6 +63,8 @@ export function readProps(file = PROPS_FILE, interfaceName = 'FaceSignWebhooksPr
 
 const UNIT_WORDS: Readonly<Record<string, string>> = {
   seconds: 's',
+  milliseconds: 'ms',
+  percent: '%',
   days: 'days',
   bytes: 'bytes',
   MiB: 'MiB',
@@ -104,6 +106,7 @@ export function describeDefault(name: string, row: SettingRow): string {
   if (value === undefined) return 'none';
   if (typeof value === 'number') {
     if (row.unit === 'seconds') return humanSeconds(value);
+    if (row.unit === 'milliseconds' && value % 1000 === 0) return humanSeconds(value / 1000);
     if (row.unit === 'days') return `${value} day${value === 1 ? '' : 's'}`;
     if (row.unit === 'bytes') return humanBytes(value);
     return [String(value), UNIT_WORDS[row.unit]].filter(Boolean).join(' ');
@@ -132,10 +135,10 @@ export function describeRowBounds(row: SettingRow): string {
  * `['a']`, `logs.RetentionDays.ONE_MONTH`), or undefined for `- words` that state no value.
  */
 export function documentedValue(text: string, row: SettingRow): unknown {
-  const duration = /^Duration\.(seconds|minutes|hours|days)\((\d+)\)/.exec(text);
+  const duration = /^Duration\.(millis|seconds|minutes|hours|days)\((\d+)\)/.exec(text);
   if (duration) {
-    const seconds = Number(duration[2]) * { seconds: 1, minutes: 60, hours: 3600, days: 86_400 }[duration[1] as 'seconds'];
-    return row.unit === 'days' ? seconds / 86_400 : seconds;
+    const millis = Number(duration[2]) * { millis: 1, seconds: 1000, minutes: 60_000, hours: 3_600_000, days: 86_400_000 }[duration[1] as 'seconds'];
+    return row.unit === 'days' ? millis / 86_400_000 : row.unit === 'milliseconds' ? millis : millis / 1000;
   }
   if (text.startsWith('[')) return JSON.parse(text.replace(/'/g, '"')) as unknown;
   if (/^\d/.test(text)) return Number(/^\d+/.exec(text)![0]);

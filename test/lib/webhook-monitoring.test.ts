@@ -5,13 +5,15 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FaceSignWebhooks, FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
 import { ENV } from '../../contract/function-environment';
 import { walkAlarmDelivery } from '../support/alarm-delivery';
+import { runbookAnchor } from '../../lib/monitoring/alarm-factory';
+import { defaultRunbookBaseUrl } from '../../lib/monitoring/alarm-options';
 
 const context = { 'aws:cdk:bundling-stacks': [] };
 function synth(props?: FaceSignWebhooksProps, stackName = 'Ops'): Template {
@@ -51,17 +53,19 @@ describe('alarms', () => {
       'Ops-Api-LatencyP99-Warning',
       'Ops-Api-ServerErrorRate-Critical',
       'Ops-Api-Throttled-Critical',
+      'Ops-DeadLetterQueue-HeldLong-Critical',
       'Ops-DeadLetterQueue-NewMessages-Critical',
       'Ops-DeadLetterQueue-OldestMessageAge-Critical',
       'Ops-DeadLetterQueue-VisibleMessages-Warning',
       'Ops-IdempotencyTable-SystemErrors-Warning',
       'Ops-IdempotencyTable-Throttles-Warning',
       'Ops-Processor-ConcurrencyAtMaximum-Warning',
-      'Ops-Processor-ConflictingDuplicates-Critical',
+      'Ops-Processor-ConflictingDuplicates-Warning',
       'Ops-Processor-DurationNearTimeout-Warning',
-      'Ops-Processor-Errors-Critical',
+      'Ops-Processor-Errors-Warning',
       'Ops-Processor-EventsQuarantined-Critical',
       'Ops-Processor-Throttles-Warning',
+      'Ops-Queue-NothingDeleted-Critical',
       'Ops-Queue-OldestMessageAge-Critical',
       'Ops-Verifier-DurationNearTimeout-Warning',
       'Ops-Verifier-Errors-Critical',
@@ -101,39 +105,49 @@ describe('alarms', () => {
     );
   });
 
-  it('has a runbook row in docs/operations.md for every alarm', () => {
+  it('links every alarm to its own heading in docs/operations.md, and the docs have no heading without an alarm', () => {
     const operations = readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
-    const runbook = operations.slice(operations.indexOf('## Runbook'), operations.indexOf('### Redrive the dead-letter queue'));
-    const rows = runbook.split('\n').filter((l) => l.startsWith('| `<prefix>-'));
-    // The opt-in alarms too.
-    const optIn = synth({ silenceAlarmAfter: Duration.hours(6), criticalAlarmEmail: 'pager@example.com' });
-    for (const name of [template, optIn].flatMap((t) =>
-      Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string),
-    )) {
-      const generic = name.replace(/^Ops-/, '<prefix>-');
-      expect(
-        rows.some((r) => r.includes(`\`${generic}\``)),
-        generic,
-      ).toBe(true);
-    }
-    for (const consumer of ['FailedDeliveries-Critical', 'DeadLetterAge-Critical']) {
-      expect(
-        rows.some((r) => r.includes(`\`<prefix>-Consumer<Id>-${consumer}\``)),
-        consumer,
-      ).toBe(true);
-    }
-    // Reading the DLQ must not hide what it reads (the alarms would flap).
-    for (const command of runbook.match(/aws sqs receive-message[^`]*/g) ?? []) expect(command).toContain('--visibility-timeout 0');
+    const section = operations.slice(operations.indexOf('### Alarms'), operations.indexOf('### Consumer dead letters'));
+    const headings = section.split('\n').flatMap((l) => /^#### (\S+)$/.exec(l)?.[1] ?? []);
+    // The opt-in alarms and a consumer's too.
+    const optIn = new FaceSignWebhooksStack(new App({ context }), 'Ops', {
+      webhooks: { silenceAlarmAfter: Duration.hours(6), criticalAlarmEmail: 'pager@example.com', processorMaxConcurrency: 5 },
+    });
+    optIn.webhooks.onEvent('Audit', { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(optIn, 'AuditQueue')) });
+    const links = [template, Template.fromStack(optIn)].flatMap((t) =>
+      Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => {
+        const description = a.Properties.AlarmDescription as string;
+        const link = /Runbook: (\S+)#([a-z0-9-]+)$/.exec(description);
+        expect(link, description).not.toBeNull();
+        expect(description.length, description).toBeLessThanOrEqual(1024);
+        expect(link![1]).toBe(defaultRunbookBaseUrl());
+        return link![2];
+      }),
+    );
+    expect(new Set(links)).toEqual(new Set(headings.map(runbookAnchor)));
+  });
+
+  it('links the runbook of the installed version, or the page given', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'runbook-'));
+    writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'facesign-webhooks', version: '1.2.3' }));
+    expect(defaultRunbookBaseUrl(root)).toBe('https://unpkg.com/facesign-webhooks@1.2.3/docs/operations.md');
+    writeFileSync(
+      path.join(root, 'package.json'),
+      JSON.stringify({ name: 'facesign-webhooks', version: '1.2.3', repository: { url: 'git+https://github.com/acme/facesign-webhooks.git' } }),
+    );
+    expect(defaultRunbookBaseUrl(root)).toBe('https://github.com/acme/facesign-webhooks/blob/v1.2.3/docs/operations.md');
+    const own = synth({ runbookBaseUrl: 'https://wiki.example.com/webhooks' });
+    expect(alarmIn(own, 'Ops-Verifier-Errors-Critical').AlarmDescription).toMatch(/ Runbook: https:\/\/wiki\.example\.com\/webhooks#verifier-errors$/);
   });
 
   it.each([
     ['Ops-DeadLetterQueue-VisibleMessages-Warning', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 60, 1, 'GreaterThanOrEqualToThreshold'],
     ['Ops-DeadLetterQueue-OldestMessageAge-Critical', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 'Maximum', 300, 9 * 86400, 'GreaterThanOrEqualToThreshold'],
-    ['Ops-Queue-OldestMessageAge-Critical', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 'Maximum', 60, 300, 'GreaterThanThreshold'],
+    ['Ops-Queue-OldestMessageAge-Critical', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 'Maximum', 60, 120, 'GreaterThanThreshold'],
     ['Ops-Verifier-Errors-Critical', 'AWS/Lambda', 'Errors', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
     ['Ops-Verifier-Throttles-Warning', 'AWS/Lambda', 'Throttles', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
     ['Ops-Verifier-DurationNearTimeout-Warning', 'AWS/Lambda', 'Duration', 'Maximum', 300, 8000, 'GreaterThanThreshold'],
-    ['Ops-Processor-Errors-Critical', 'AWS/Lambda', 'Errors', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
+    ['Ops-Processor-Errors-Warning', 'AWS/Lambda', 'Errors', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
     ['Ops-Processor-Throttles-Warning', 'AWS/Lambda', 'Throttles', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
     ['Ops-Processor-DurationNearTimeout-Warning', 'AWS/Lambda', 'Duration', 'Maximum', 300, 96_000, 'GreaterThanThreshold'],
     ['Ops-AlarmTopic-NotificationsFailed-Critical', 'AWS/SNS', 'NumberOfNotificationsFailed', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
@@ -174,9 +188,11 @@ describe('alarms', () => {
     const a = alarm('Ops-DeadLetterQueue-NewMessages-Critical');
     expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 1 });
     const q = queries(a);
-    expect(q.change.Expression).toBe('DIFF(FILL(depth, REPEAT))');
+    // An idle DLQ's first depth point has no predecessor: the outer FILL gives it one (0).
+    expect(q.change.Expression).toBe('DIFF(FILL(FILL(depth, REPEAT), 0))');
+    // Each period's largest signal: a message the processor sends shows in all three, and counts once.
     expect(Object.values(q).find((m) => m.Expression && m.Id !== 'change')?.Expression).toBe(
-      'FILL(sent, 0) + FILL(failed, 0) + FILL(IF(change > 0, change, 0), 0)',
+      'MAX([FILL(sent, 0), FILL(failed, 0), FILL(IF(change > 0, change, 0), 0)])',
     );
     expect(q.sent.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/SQS', MetricName: 'NumberOfMessagesSent' }, Stat: 'Sum', Period: 60 });
     expect(q.depth.MetricStat).toMatchObject({
@@ -188,7 +204,7 @@ describe('alarms', () => {
     expect(q.failed.MetricStat?.Metric.Dimensions).toEqual(expect.arrayContaining([{ Name: 'service', Value: 'facesign-processor' }]));
   });
 
-  it.each(['Ops-Processor-EventsQuarantined-Critical', 'Ops-Processor-ConflictingDuplicates-Critical'])(
+  it.each(['Ops-Processor-EventsQuarantined-Critical', 'Ops-Processor-ConflictingDuplicates-Warning'])(
     '%s pages at 1, whichever function counts it',
     (name) => {
       const a = alarm(name);
@@ -214,7 +230,7 @@ describe('alarms', () => {
     expect(Object.values(queries(alarmIn(custom, 'Ops-Api-ServerErrorRate-Critical'))).find((m) => m.Expression)?.Expression).toContain('errors >= 12');
   });
 
-  it('alarms on API p99 latency in 2 of 3 periods, ignoring periods with too few samples', () => {
+  it('alarms on API p99 latency in 2 of 3 periods, evaluating periods with few samples too', () => {
     expect(alarm('Ops-Api-LatencyP99-Warning')).toMatchObject({
       Namespace: 'AWS/ApiGateway',
       MetricName: 'Latency',
@@ -224,7 +240,7 @@ describe('alarms', () => {
       EvaluationPeriods: 3,
       DatapointsToAlarm: 2,
       ComparisonOperator: 'GreaterThanThreshold',
-      EvaluateLowSampleCountPercentile: 'ignore',
+      EvaluateLowSampleCountPercentile: 'evaluate',
     });
   });
 
@@ -320,15 +336,25 @@ describe('alarms', () => {
   });
 
   it.each<[string, FaceSignWebhooksProps, RegExp]>([
-    ['a queue-age threshold past the media URL life', { queueAgeAlarmThreshold: Duration.minutes(15) }, /under 15 minutes.*got 900 s/],
+    // Each against its row of the settings table (contract/construct-settings.ts) by resolveSettings; the unit is named where a number alone is ambiguous.
+    [
+      'a queue-age threshold past the media URL life',
+      { queueAgeAlarmThreshold: Duration.minutes(15) },
+      /^queueAgeAlarmThreshold \(seconds\) must be an integer from 1 to 899, got 900$/,
+    ],
+    ['a fractional 5xx rate', { apiServerErrorRateThreshold: 2.5 }, /^apiServerErrorRateThreshold \(percent\) must be an integer from 1 to 100, got 2.5$/],
     ['a 5xx rate over 100%', { apiServerErrorRateThreshold: 150 }, /got 150/],
-    ['a 5xx minimum count of 0', { apiServerErrorMinimumCount: 0 }, /apiServerErrorMinimumCount must be a positive integer, got 0/],
+    ['a 5xx minimum count of 0', { apiServerErrorMinimumCount: 0 }, /^apiServerErrorMinimumCount must be an integer of at least 1, got 0$/],
     ['a fractional signature threshold', { signatureFailureAlarmThreshold: 2.5 }, /got 2.5/],
     ['an empty metrics namespace', { metricsNamespace: '' }, /^metricsNamespace must be non-empty and must not start with "AWS\/" .*, got ""$/],
     ['a blank metrics namespace', { metricsNamespace: '  ' }, /metricsNamespace must be non-empty.*, got "  "$/],
     ["a metrics namespace in CloudWatch's AWS/ space", { metricsNamespace: 'AWS/Lambda' }, /must not start with "AWS\/" .*, got "AWS\/Lambda"$/],
     ['an empty alarm name prefix', { alarmNamePrefix: '' }, /^alarmNamePrefix must not be empty: .*, got ""$/],
-    ['a latency threshold of 0', { apiLatencyP99Threshold: Duration.seconds(0) }, /^apiLatencyP99Threshold must be more than 0 .*, got 0 seconds$/],
+    [
+      'a latency threshold of 0',
+      { apiLatencyP99Threshold: Duration.seconds(0) },
+      /^apiLatencyP99Threshold \(milliseconds\) must be an integer from 1 to 30000, got 0$/,
+    ],
   ])('refuses %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
@@ -359,7 +385,7 @@ describe('alarm topic: CloudWatch can deliver every alarm', () => {
     );
     topic!.Properties.KmsMasterKeyId = { 'Fn::GetAtt': [keyId, 'Arn'] };
     const report = walkAlarmDelivery(merged as never);
-    expect(report.alarms).toBe(28);
+    expect(report.alarms).toBe(30);
     expect(report.problems).toEqual([]);
   });
 
@@ -587,7 +613,7 @@ describe('onEvent consumers', () => {
     });
     alarmIn(t, 'Ops-ConsumerPhotos-FailedDeliveries-Critical');
     expect(() => stack.webhooks.onEvent('Photos', { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Q2')) })).toThrow(
-      'onEvent id "Photos" is already used',
+      'onEvent id "Photos" is already taken',
     );
     expect(() => stack.webhooks.onEvent('bad id', { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Q3')) })).toThrow(
       'got "bad id"',
@@ -599,7 +625,12 @@ describe('onEvent consumers', () => {
     const t = Template.fromStack(stack);
     const a = alarmIn(t, 'Ops-ConsumerOnSessionStatus-FailedDeliveries-Critical');
     expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
-    const stats = a.Metrics.filter((m: MetricQuery) => m.MetricStat).map((m: MetricQuery) => m.MetricStat!.Metric);
+    const all = a.Metrics.filter((m: MetricQuery) => m.MetricStat).map((m: MetricQuery) => m.MetricStat!.Metric);
+    // Every message reaching the consumer's dead-letter queue, also a Lambda target's on-failure record.
+    expect(all.filter((m: { Namespace: string }) => m.Namespace === 'AWS/SQS').map((m: { MetricName: string }) => m.MetricName)).toEqual([
+      'NumberOfMessagesSent',
+    ]);
+    const stats = all.filter((m: { Namespace: string }) => m.Namespace === 'AWS/Events');
     expect(stats.map((m: { MetricName: string }) => m.MetricName).sort()).toEqual([
       'FailedInvocations',
       'FailedInvocations',
@@ -624,7 +655,7 @@ describe('onEvent consumers', () => {
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
     });
     const report = walkAlarmDelivery(t.toJSON() as never);
-    expect(report.alarms).toBe(28);
+    expect(report.alarms).toBe(30);
     expect(report.problems).toEqual([]);
   });
 
@@ -705,28 +736,32 @@ describe('dashboard', () => {
     const widgets = body().widgets;
     expect(widgets.map((w) => w.properties.title)).toEqual([
       'Alarms',
+      'Received vs archived (5 min)',
+      'Dead letters: new (1 min) and total',
+      'Authentic deliveries refused (5 min)',
+      'Oldest queued event (s)',
+      'Media URL headroom (min, s)',
       'Webhook requests: 2xx / 4xx / 5xx',
       'Webhook latency',
-      'Refused and failed requests by reason',
-      'Throttled requests (429)',
-      'Quarantined, conflicting and refused authentic deliveries',
-      'Signature timing',
       'Events received by type',
+      'Refused and failed requests by reason',
+      'Quarantined and conflicting deliveries',
+      'Signature timing',
       'Queue depth and oldest message age',
-      'Dead-letter queue: depth and new arrivals',
+      'Dead-letter queue: depth and oldest message age',
+      'Media stored',
       'Verifier duration',
       'Processor duration',
       'Processor errors, throttles and concurrency',
       'Events processed by type',
       'Duplicates skipped',
       'Failures by reason',
-      'Media stored',
       'Idempotency table: throttled requests',
       'Idempotency table: system errors and latency',
       'Alarm notifications',
     ]);
     expect(widgets[0].type).toBe('alarm');
-    expect(widgets[0].properties.alarms).toHaveLength(26);
+    expect(widgets[0].properties.alarms).toHaveLength(28);
   });
 
   it('gives each function its own duration axis, with its timeout and the alarm line', () => {
@@ -754,10 +789,23 @@ describe('dashboard', () => {
     ]);
   });
 
+  it('answers "are we losing anything?" in its first row: one number per loss signal, new dead letters counted once', () => {
+    const row = body().widgets.slice(1, 6);
+    expect(row.every((w) => w.type === 'metric' && (w.properties as { view?: string }).view === 'singleValue')).toBe(true);
+    const metrics = (title: string) => JSON.stringify(widget(title).properties.metrics);
+    expect(metrics('Received vs archived (5 min)')).toMatch(/"EventsReceived".*"EventsProcessed"/);
+    // One line per period, the largest of the three signals: a message the processor sends shows in all three.
+    expect(metrics('Dead letters: new (1 min) and total')).toContain('MAX([FILL(sent, 0), FILL(failed, 0), FILL(IF(change > 0, change, 0), 0)])');
+    expect(metrics('Dead letters: new (1 min) and total')).toContain('ApproximateNumberOfMessagesVisible');
+    expect(metrics('Authentic deliveries refused (5 min)')).toContain('"RequestsRejected"');
+    // The time a signed URL had left when its download finished: the least over the period is the risk.
+    expect(metrics('Media URL headroom (min, s)')).toMatch(/"MediaUrlHeadroom".*"stat":"Minimum"/);
+  });
+
   it('draws the queue age against the 15-minute media URL life and the alarm line', () => {
     expect(widget('Queue depth and oldest message age').properties.annotations?.horizontal).toEqual([
       expect.objectContaining({ value: 900, label: 'media URLs expire (15 min)', yAxis: 'right' }),
-      expect.objectContaining({ value: 300, label: 'alarm', yAxis: 'right' }),
+      expect.objectContaining({ value: 120, label: 'alarm', yAxis: 'right' }),
     ]);
   });
 
@@ -794,7 +842,7 @@ describe('dashboard', () => {
     const t = Template.fromStack(stack);
     const w = widget('EventBridge consumers: failed deliveries and dead letters', t);
     expect(JSON.stringify(w.properties.metrics)).toContain('InvocationsSentToDlq');
-    expect(body(t).widgets[0].properties.alarms).toHaveLength(30);
+    expect(body(t).widgets[0].properties.alarms).toHaveLength(32);
     alarmIn(t, 'Ops-ConsumerOnSessionStatus2-FailedDeliveries-Critical');
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, alarmSpecFromTemplate, evaluateAlarm, metricDataFromEmf, type AlarmSpec, type MetricDatum } from './alarm-evaluator';
+import { aggregate, alarmSpecFromTemplate, evaluateAlarm, evaluateMath, metricDataFromEmf, type AlarmSpec, type MetricDatum } from './alarm-evaluator';
 
 const MINUTE = 60_000;
 // A whole hour, so period starts are easy to read.
@@ -180,11 +180,92 @@ describe('alarmSpecFromTemplate', () => {
   });
 
   it.each([
-    ['metric math', { Metrics: [] }, /metric math/],
+    [
+      'metric math returning two series',
+      {
+        Metrics: [
+          { Id: 'a', Expression: '1' },
+          { Id: 'b', Expression: '2' },
+        ],
+      },
+      /returns exactly one query, got 2/,
+    ],
     ['a percentile', { Statistic: undefined, ExtendedStatistic: 'p99' }, /got "p99"/],
     ['an anomaly band', { ComparisonOperator: 'LessThanLowerOrGreaterThanUpperThreshold' }, /unsupported ComparisonOperator/],
     ['a dimension that is a token', { Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'Fn' } }] }, /dimension FunctionName is not a literal/],
   ])('refuses %s by name', (_name, over, message) => {
     expect(() => alarmSpecFromTemplate({ ...props, ...over })).toThrow(message);
+  });
+});
+
+describe('metric math', () => {
+  // Five one-minute periods; m has data at minutes 2 and 4 only (an idle series' leading gap).
+  const range = [0, 1, 2, 3, 4].map((k) => T0 + k * MINUTE);
+  const data = [datum(2, 3), datum(4, 5)];
+  const m = { namespace: 'NS', metricName: 'Errors', dimensions: DIMS, statistic: 'Sum' as const, periodSeconds: 60 };
+  const run = (expression: string) =>
+    evaluateMath(
+      {
+        queries: [
+          { id: 'm', metric: m },
+          { id: 'e', expression },
+        ],
+        returnId: 'e',
+        periodSeconds: 60,
+      },
+      data,
+      range,
+    );
+
+  it.each([
+    ['m', [undefined, undefined, 3, undefined, 5]],
+    ['FILL(m, 0)', [0, 0, 3, 0, 5]],
+    ['FILL(m, REPEAT)', [undefined, undefined, 3, 3, 5]],
+    ['DIFF(m)', [undefined, undefined, undefined, undefined, 2]],
+    ['DIFF(FILL(m, REPEAT))', [undefined, undefined, undefined, 0, 2]],
+    ['DIFF(FILL(FILL(m, REPEAT), 0))', [undefined, 0, 3, 0, 2]],
+    ['IF(FILL(m, 0) > 3 AND 1 == 1, 10, 2 * 3 - 1)', [5, 5, 5, 5, 10]],
+    ['m + 1', [undefined, undefined, 4, undefined, 6]],
+    ['MAX([FILL(m, 0), 4 / 2])', [2, 2, 3, 2, 5]],
+  ])('%s', (expression, expected) => {
+    expect(run(expression)).toEqual(expected);
+  });
+
+  it('refuses a function it does not know, and an id that is no query', () => {
+    expect(() => run('RATE(m)')).toThrow('does not know RATE');
+    expect(() => run('n + 1')).toThrow('names n, which is no query');
+  });
+
+  it('evaluates a metric-math alarm read from a template over its own range, M of N', () => {
+    const alarm = alarmSpecFromTemplate({
+      AlarmName: 'math',
+      Metrics: [
+        {
+          Id: 'm',
+          ReturnData: false,
+          MetricStat: {
+            Metric: {
+              Namespace: 'NS',
+              MetricName: 'Errors',
+              Dimensions: [
+                { Name: 'service', Value: 'svc' },
+                { Name: 'deployment', Value: 'D' },
+              ],
+            },
+            Stat: 'Sum',
+            Period: 60,
+          },
+        },
+        { Id: 'e', Expression: 'FILL(m, 0)', Period: 60 },
+      ],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(evaluateAlarm(alarm, data, { atMs: T0 + 3 * MINUTE }).state).toBe('ALARM');
+    // No data at all: FILL gives zeros, so the alarm says OK rather than keeping its state.
+    expect(evaluateAlarm(alarm, [], { atMs: T0 + 3 * MINUTE })).toMatchObject({ state: 'OK', periods: [{ value: 0 }, { value: 0 }, { value: 0 }] });
   });
 });
