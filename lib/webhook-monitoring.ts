@@ -1,5 +1,4 @@
 import { Annotations, ArnFormat, Aspects, CfnOutput, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
-import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -12,15 +11,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { createThrottledRequestsFilter } from './front-door/access-log';
+import type { FrontDoorMetrics } from './front-door/front-door';
 import { DEPLOYMENT_DIMENSION, DIMENSION, METRIC, REQUEST_FAILURE_REASONS, SERVICE, type RequestFailureReason } from '../contract/metric-names';
 import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/settings';
 import { WebhookMetrics, type WebhookMetricName } from './webhook-metrics';
 
 /** The line after which media is lost: FaceSign's signed media URLs expire this long after they are made. */
 export const MEDIA_URL_LIFETIME = Duration.seconds(MEDIA_URL_LIFETIME_SECONDS);
-
-/** The field of the API access log that names the deployment; the 429 metric filter reads it. */
-export const ACCESS_LOG_DEPLOYMENT_FIELD = 'deployment';
 
 /** What the processor calls on the idempotency table. */
 const IDEMPOTENCY_OPERATIONS = [dynamodb.Operation.GET_ITEM, dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM, dynamodb.Operation.DELETE_ITEM];
@@ -150,8 +148,8 @@ export interface WebhookAlarmOptions {
 
 /** Properties of {@link WebhookMonitoring}. */
 export interface WebhookMonitoringProps extends WebhookAlarmOptions {
-  /** The HTTP API FaceSign posts to. */
-  readonly api: HttpApi;
+  /** The API FaceSign posts to: its metrics, whichever door it is (lib/front-door/front-door.ts). */
+  readonly api: FrontDoorMetrics;
   /** The verifier; its timeout draws the duration alarm's line. */
   readonly verifier: lambda.Function;
   /** The processor; its timeout draws the duration alarm's line. */
@@ -169,7 +167,7 @@ export interface WebhookMonitoringProps extends WebhookAlarmOptions {
   readonly idempotencyTable?: dynamodb.ITable;
   /**
    * The API access log group; a metric filter counts its 429s. Its lines must carry the
-   * `deployment` field ({@link ACCESS_LOG_DEPLOYMENT_FIELD}) with `metricsDeployment`.
+   * `deployment` field (`ACCESS_LOG_DEPLOYMENT_FIELD`, lib/front-door/access-log.ts) with `metricsDeployment`.
    * @default - 429s are not counted
    */
   readonly accessLogGroup?: logs.ILogGroup;
@@ -484,23 +482,17 @@ export class WebhookMonitoring extends Construct {
     // At a handful of requests p99 is simply the slowest one; such periods are not evaluated.
     (latency.node.defaultChild as cloudwatch.CfnAlarm).evaluateLowSampleCountPercentile = 'ignore';
     if (props.accessLogGroup) {
-      // A 429 never reaches the verifier; only the access log sees it. FaceSign never retries a 4xx.
-      new logs.MetricFilter(this, 'ThrottledRequestsFilter', {
-        logGroup: props.accessLogGroup,
-        filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
-        metricNamespace: this.namespace,
-        metricName: METRIC.requestsThrottled,
-        metricValue: '1',
-        dimensions: { [DEPLOYMENT_DIMENSION]: `$.${ACCESS_LOG_DEPLOYMENT_FIELD}` },
-        unit: cloudwatch.Unit.COUNT,
-      });
+      createThrottledRequestsFilter(this, props.accessLogGroup, this.namespace, DEPLOYMENT_DIMENSION);
       this.alarm(
         'apiThrottled',
         'Api',
         'Throttled',
-        'Critical',
+        // The REST door answers a throttle 503, which FaceSign retries: delayed, not lost.
+        props.api.throttlesAreRetried ? 'Warning' : 'Critical',
         this.metrics.metric(METRIC.requestsThrottled),
-        'API Gateway answered 429: FaceSign treats it as permanent and never retries, so those deliveries are lost unless FaceSign resends them. Find the source IPs in the access log (status 429); raise or remove the stage throttle, or ask AWS for a higher account limit. Then ask FaceSign to resend the affected events.',
+        props.api.throttlesAreRetried
+          ? "API Gateway throttled requests and answered them 503: FaceSign retries, so deliveries are delayed, not lost. Find the source IPs in the access log (responseType THROTTLED); a flood from one source is the web ACL's to block (wafRateLimit, allowedSourceIps); otherwise raise or remove the stage throttle, or ask AWS for a higher account limit."
+          : 'API Gateway answered 429: FaceSign treats it as permanent and never retries, so those deliveries are lost unless FaceSign resends them. Find the source IPs in the access log (status 429); raise or remove the stage throttle, or ask AWS for a higher account limit. Then ask FaceSign to resend the affected events.',
       );
     }
     this.alarm(
