@@ -186,7 +186,9 @@ export async function startHttpApi(
   const admitThrottle = (): boolean => {
     if (!bucket || !options.throttle) return true;
     const now = Date.now();
-    bucket.tokens = Math.min(options.throttle.burstLimit, bucket.tokens + ((now - bucket.at) / 1000) * options.throttle.rateLimit);
+    // An unlimited rate (Infinity) refills at once; written apart so that 0 ms × Infinity never makes NaN.
+    const refill = options.throttle.rateLimit === Infinity ? Infinity : ((now - bucket.at) / 1000) * options.throttle.rateLimit;
+    bucket.tokens = Math.min(options.throttle.burstLimit, bucket.tokens + refill);
     bucket.at = now;
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
