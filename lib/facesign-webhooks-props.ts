@@ -4,7 +4,9 @@
  * runtime agree on them.
  */
 import { Duration, Token } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as route53 from 'aws-cdk-lib/aws-route53';
 import type { FaceSignEventType } from '../contract/event';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +17,8 @@ import { CROSS_SETTING_RULES, DEFAULTS_FROM } from '../contract/construct-settin
 import { describeBounds, isValidHostEntry, SETTINGS, withinBounds, type SettingName, type SettingRow, type SettingValue } from '../contract/settings';
 import { SECONDS_PER_DAY } from '../contract/time-budget';
 import type { WebhookAlarmOptions } from './monitoring/alarm-options';
+import type { FrontDoorDomain, FrontDoorType } from './front-door/front-door';
+import { WAF_RATE_LIMIT } from './front-door/web-acl';
 
 /** Properties of {@link FaceSignWebhooks}; the alarm settings are those of {@link WebhookAlarmOptions}. */
 export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
@@ -155,10 +159,64 @@ export interface FaceSignWebhooksProps extends WebhookAlarmOptions {
   readonly maxBodyBytes?: number;
 
   /**
-   * Steady-state request rate limit of the API stage, in requests per second. Opt-in, and
-   * dangerous: API Gateway answers a throttled request with 429 (docs/reference.md "A 4xx is
+   * What FaceSign posts to (docs/reference.md "Front door" compares them, with prices):
+   * - `'rest-api-waf'`: a regional REST API behind a WAF web ACL. API Gateway's throttles (the
+   *   account's, shared by every API in the account and Region, and the stage's) and the web ACL's
+   *   blocks are answered 503 with Retry-After, which FaceSign retries.
+   * - `'http-api'`: the plain HTTP API, about a third of the price per request, but API Gateway
+   *   answers its throttles 429, which FaceSign never retries, and it cannot carry a web ACL.
+   * @default 'rest-api-waf'
+   */
+  readonly frontDoor?: FrontDoorType;
+
+  /**
+   * Requests one source IP may make within `wafRateLimitWindow` before the web ACL blocks its
+   * further requests (answered 503; FaceSign retries). `frontDoor` `'rest-api-waf'` only.
+   * At least 10 (AWS WAF's least).
+   * @default 50000 (about 170 a second over 5 minutes)
+   */
+  readonly wafRateLimit?: number;
+
+  /**
+   * The window `wafRateLimit` counts over: 1, 2, 5 or 10 minutes (what AWS WAF offers).
+   * `frontDoor` `'rest-api-waf'` only.
+   * @default Duration.minutes(5)
+   */
+  readonly wafRateLimitWindow?: Duration;
+
+  /**
+   * Source addresses (CIDRs, IPv4 or IPv6) that alone may reach the webhook URL, for when FaceSign
+   * publishes the addresses it delivers from; others are blocked by the web ACL (answered 503).
+   * `frontDoor` `'rest-api-waf'` only.
+   * @default - every source may (the rate limit aside)
+   */
+  readonly allowedSourceIps?: string[];
+
+  /**
+   * A custom domain for the webhook URL (`https://<domainName>/webhooks/facesign`): regional, TLS 1.2.
+   * The URL FaceSign holds then survives a replacement of the API or of the stack. Needs `certificate`.
+   * @default - the API's execute-api URL
+   */
+  readonly domainName?: string;
+
+  /**
+   * The ACM certificate of `domainName`, in the stack's Region.
+   * @default - none; required with `domainName`
+   */
+  readonly certificate?: acm.ICertificate;
+
+  /**
+   * A Route 53 hosted zone in which to create `domainName`'s alias A record to the API's domain.
+   * @default - no record: point `domainName` at the API's regional domain name yourself
+   */
+  readonly hostedZone?: route53.IHostedZone;
+
+  /**
+   * Steady-state request rate limit of the API stage, in requests per second. Opt-in. On the
+   * REST API door a throttled request is answered 503, which FaceSign retries (delayed, not lost).
+   * On the HTTP API door it is dangerous: API Gateway answers it 429 (docs/reference.md "A 4xx is
    * never retried"), and the limit is shared by everyone on the internet, so junk traffic can make real
-   * deliveries be dropped. Prefer `verifierReservedConcurrency` (answers 500, which FaceSign retries).
+   * deliveries be dropped. Prefer `verifierReservedConcurrency` there (answers 500, which FaceSign retries).
    * @default - no stage throttle (the account-level API Gateway quota still applies)
    */
   readonly throttlingRateLimit?: number;
@@ -449,4 +507,61 @@ export function refuseExistingWithNew(props: FaceSignWebhooksProps): void {
   exclusive('existingEventBusObj', props.existingEventBusObj, 'eventBusProps', props.eventBusProps);
   exclusive('existingAlarmTopicObj', props.existingAlarmTopicObj, 'alarmTopicProps', props.alarmTopicProps);
   exclusive('existingEncryptionKeyObj', props.existingEncryptionKeyObj, 'encryptionKeyProps', props.encryptionKeyProps);
+}
+
+/** The front door's settings, from its props: defaults applied, and refused with the value received where AWS would refuse them. */
+export function resolveFrontDoor(props: FaceSignWebhooksProps): {
+  type: FrontDoorType;
+  waf: { rateLimit: number; windowSeconds: number; allowedSourceIps?: readonly string[] };
+  domain?: FrontDoorDomain;
+} {
+  const type = props.frontDoor ?? 'rest-api-waf';
+  if (type !== 'rest-api-waf' && type !== 'http-api') throw new Error(`frontDoor must be 'rest-api-waf' or 'http-api', got ${JSON.stringify(type)}`);
+  if (type === 'http-api') {
+    const wafOnly = (['wafRateLimit', 'wafRateLimitWindow', 'allowedSourceIps'] as const).filter((name) => props[name] !== undefined);
+    if (wafOnly.length > 0)
+      throw new Error(
+        `${wafOnly.join(', ')} need${wafOnly.length === 1 ? 's' : ''} a web ACL, which an HTTP API cannot carry: use frontDoor 'rest-api-waf', got frontDoor 'http-api'`,
+      );
+  }
+  const rateLimit = props.wafRateLimit ?? 50_000;
+  if (!Token.isUnresolved(rateLimit) && (!Number.isInteger(rateLimit) || rateLimit < WAF_RATE_LIMIT.min || rateLimit > WAF_RATE_LIMIT.max)) {
+    throw new Error(`wafRateLimit must be an integer from ${WAF_RATE_LIMIT.min} to ${WAF_RATE_LIMIT.max} (AWS WAF's bounds), got ${rateLimit}`);
+  }
+  const window = props.wafRateLimitWindow ?? Duration.minutes(5);
+  const windowSeconds = window.toSeconds({ integral: false });
+  if (!(WAF_RATE_LIMIT.windowsSeconds as readonly number[]).includes(windowSeconds)) {
+    throw new Error(`wafRateLimitWindow must be 1, 2, 5 or 10 minutes (AWS WAF's evaluation windows), got ${window.toHumanString()}`);
+  }
+  const allowed = props.allowedSourceIps?.map((cidr) => cidr.trim());
+  if (allowed !== undefined) {
+    if (allowed.length === 0) throw new Error('allowedSourceIps must name at least one CIDR (leave it out to allow every source), got []');
+    for (const cidr of allowed) {
+      if (!isCidr(cidr)) throw new Error(`allowedSourceIps entries must be CIDRs such as 192.0.2.0/24 or 2001:db8::/32, got ${JSON.stringify(cidr)}`);
+    }
+  }
+  if (props.domainName === undefined) {
+    const orphans = (['certificate', 'hostedZone'] as const).filter((name) => props[name] !== undefined);
+    if (orphans.length > 0)
+      throw new Error(
+        `${orphans.join(' and ')} belong${orphans.length === 1 ? 's' : ''} to a custom domain: set domainName too, got ${orphans.join(' and ')} without it`,
+      );
+    return { type, waf: { rateLimit, windowSeconds, allowedSourceIps: allowed } };
+  }
+  if (props.certificate === undefined)
+    throw new Error(`domainName needs certificate (an ACM certificate for it in the stack's Region), got domainName ${JSON.stringify(props.domainName)} alone`);
+  return {
+    type,
+    waf: { rateLimit, windowSeconds, allowedSourceIps: allowed },
+    domain: { domainName: props.domainName, certificate: props.certificate, hostedZone: props.hostedZone },
+  };
+}
+
+/** An IPv4 or IPv6 CIDR as AWS WAF IP sets take them (https://docs.aws.amazon.com/waf/latest/APIReference/API_IPSet.html). */
+function isCidr(value: string): boolean {
+  const [address, prefix, ...rest] = value.split('/');
+  if (rest.length > 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  const bits = Number(prefix);
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) return address.split('.').every((octet) => Number(octet) <= 255) && bits >= 1 && bits <= 32;
+  return /^[0-9a-f:]+$/i.test(address) && address.includes(':') && bits >= 1 && bits <= 128;
 }

@@ -1,7 +1,6 @@
 import { Duration, Names, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -22,9 +21,9 @@ import { HOLD_COUNTER_KEY_PREFIX } from '../contract/held-delivery';
 import { DEAD_LETTER_RETENTION_DAYS } from '../contract/construct-settings';
 import { functionEnvironment } from '../contract/function-environment';
 import { queueVisibilityTimeoutSeconds, REVERIFIER_TIMEOUT_SECONDS, VERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
-import { WEBHOOK_PATH } from '../contract/webhook-path';
 import {
   refuseExistingWithNew,
+  resolveFrontDoor,
   resolveRetention,
   resolveSettings,
   type FaceSignWebhooksProps,
@@ -36,7 +35,9 @@ import { functionRole, grantSendEncrypted, handlerFunction } from './handler-fun
 import { createAccessLogsBucket, createArchiveBucket, createEncryptionKey, createSigningSecret } from './storage';
 import { suppressJustifiedNagFindings } from './nag-suppressions';
 import { addConsumer } from './consumers';
-import { ACCESS_LOG_DEPLOYMENT_FIELD, WebhookMonitoring } from './monitoring/webhook-monitoring';
+import { createAccessLogGroup } from './front-door/access-log';
+import { createFrontDoor, type FrontDoor } from './front-door/front-door';
+import { WebhookMonitoring } from './monitoring/webhook-monitoring';
 import type { WebhookMetricName } from './webhook-metrics';
 
 /**
@@ -54,10 +55,10 @@ const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
  * queue for what cannot be processed.
  */
 export class FaceSignWebhooks extends Construct {
-  /** The HTTP API. */
-  public readonly api: HttpApi;
-  /** The API's `$default` stage, with access logs (and throttling only if asked for). */
-  public readonly stage: HttpStage;
+  /** The API FaceSign posts to: a `RestApi` (`frontDoor` `rest-api-waf`, the default) or an `HttpApi` (`http-api`). */
+  public readonly api: apigateway.RestApi | HttpApi;
+  /** The front door: the API, its web ACL (REST API only), and the API metrics the alarms read. */
+  public readonly frontDoor: FrontDoor;
   /** The URL to give FaceSign. */
   public readonly webhookUrl: string;
   /** The signing secret the verifier reads. */
@@ -160,25 +161,20 @@ export class FaceSignWebhooks extends Construct {
     this.reverifier = this.createReverifier(settings, metricsDeployment);
     this.restrictSecretValueTo([this.verifier, this.reverifier]);
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', {
-      logGroupName: accessLogGroupName(this),
-      retention: logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+    this.accessLogGroup = createAccessLogGroup(this, logRetention);
+    this.frontDoor = createFrontDoor(this, {
+      ...resolveFrontDoor(props),
+      verifier: this.verifier,
+      accessLogGroup: this.accessLogGroup,
+      metricsDeployment,
+      throttlingRateLimit: settings.throttlingRateLimit,
+      throttlingBurstLimit: settings.throttlingBurstLimit,
     });
-    this.api = new HttpApi(this, 'Api', {
-      description: 'FaceSign webhooks',
-      createDefaultStage: false,
-    });
-    this.stage = this.createStage(settings, metricsDeployment);
-    this.api.addRoutes({
-      path: WEBHOOK_PATH,
-      methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration('VerifierIntegration', this.verifier),
-    });
-    this.webhookUrl = `${this.api.apiEndpoint}${WEBHOOK_PATH}`;
+    this.api = this.frontDoor.api;
+    this.webhookUrl = this.frontDoor.webhookUrl;
 
     this.monitoring = new WebhookMonitoring(this, 'Monitoring', {
-      api: this.api,
+      api: this.frontDoor,
       verifier: this.verifier,
       processor: this.processor,
       queue: this.queue,
@@ -206,7 +202,7 @@ export class FaceSignWebhooks extends Construct {
     }
     suppressJustifiedNagFindings({
       scope: this,
-      api: this.api,
+      frontDoor: this.frontDoor,
       createdSigningSecret: this.createdSigningSecret,
       verifier: this.verifier,
       verifierLogGroup: this.verifierLogGroup,
@@ -412,38 +408,6 @@ export class FaceSignWebhooks extends Construct {
     );
     this.grantProcessor(processor);
     return processor;
-  }
-
-  /** The `$default` stage: access logs without headers, and a throttle only if asked for. */
-  private createStage(settings: ResolvedSettings, metricsDeployment: string): HttpStage {
-    return new HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      // No throttle unless asked for: a throttled request gets 429, which FaceSign never retries.
-      ...(settings.throttlingRateLimit !== undefined || settings.throttlingBurstLimit !== undefined
-        ? { throttle: { rateLimit: settings.throttlingRateLimit, burstLimit: settings.throttlingBurstLimit } }
-        : {}),
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(this.accessLogGroup),
-        // No headers: the signature header must never reach a log.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            sourceIp: '$context.identity.sourceIp',
-            requestTime: '$context.requestTime',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            // A constant, so the 429 metric filter can give its metric this deployment's dimension.
-            [ACCESS_LOG_DEPLOYMENT_FIELD]: metricsDeployment,
-          }),
-        ),
-      },
-    });
   }
 
   /** Exactly what the processor calls, on exactly what it touches. */
@@ -746,26 +710,6 @@ export class FaceSignWebhooks extends Construct {
   public metricRequestsThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.requestsThrottled, props);
   }
-}
-
-/** Where API Gateway may deliver access logs without growing the account's CloudWatch Logs resource policy. */
-const VENDED_LOGS_PREFIX = '/aws/vendedlogs/';
-
-/**
- * The access log group's name: under `/aws/vendedlogs/`, so that API Gateway's log delivery never
- * has to add it to the account's CloudWatch Logs resource policy. That policy is limited to 5,120
- * characters (10 policies a Region), and once it is near full a stage whose log group is outside
- * the prefix fails to deploy ("Insufficient permissions to enable logging")
- * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html,
- * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html).
- * CloudFormation cannot generate a name under a prefix, so it is derived from the stack name and
- * the construct's path ({@link Names.uniqueResourceName}: letters, digits and a hash of the
- * path), unique per deployment in an account and Region. A log group name is at most 512
- * characters of `[.\-_/#A-Za-z0-9]`
- * (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html).
- */
-function accessLogGroupName(scope: Construct): string {
-  return `${VENDED_LOGS_PREFIX}apigateway/${Names.uniqueResourceName(scope, { maxLength: 255, separator: '-' })}-access`;
 }
 
 /**

@@ -3,7 +3,8 @@
  * concerns, with its reason. Written in the forms cdk-nag reads, so users of the construct need no cdk-nag.
  */
 import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
-import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type { FrontDoor } from './front-door/front-door';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -57,7 +58,7 @@ export function suppressNag(target: IConstruct | undefined, suppressions: NagSup
 export interface NaggedResources {
   /** The construct: findings name resources relative to its stack. */
   readonly scope: Construct;
-  readonly api: HttpApi;
+  readonly frontDoor: FrontDoor;
   /** The signing secret the construct created; undefined when one was passed in (it is the user's). */
   readonly createdSigningSecret?: secretsmanager.Secret;
   readonly verifier: lambda.Function;
@@ -73,14 +74,15 @@ export interface NaggedResources {
 
 /** The construct's findings that have no fix, each on one resource with its reason. */
 export function suppressJustifiedNagFindings(r: NaggedResources): void {
-  const route = r.api.node.findAll().find((c) => c instanceof CfnResource && c.cfnResourceType === 'AWS::ApiGatewayV2::Route');
+  const hmacOnly =
+    'FaceSign cannot send API Gateway credentials; every request is authenticated by its HMAC signature, verified in the verifier Lambda before anything is trusted.';
+  const routeType = r.frontDoor.type === 'http-api' ? 'AWS::ApiGatewayV2::Route' : 'AWS::ApiGateway::Method';
+  const route = r.frontDoor.api.node.findAll().find((c) => c instanceof CfnResource && c.cfnResourceType === routeType);
   suppressNag(route, [
-    {
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'FaceSign cannot send API Gateway credentials; every request is authenticated by its HMAC signature, verified in the verifier Lambda before anything is trusted.',
-    },
+    { id: 'AwsSolutions-APIG4', reason: hmacOnly },
+    ...(r.frontDoor.type === 'http-api' ? [] : [{ id: 'AwsSolutions-COG4', reason: hmacOnly }]),
   ]);
+  if (r.frontDoor.type === 'rest-api-waf') suppressRestApiFindings(r.frontDoor);
   if (r.createdSigningSecret) {
     suppressNag(r.createdSigningSecret, [
       {
@@ -133,4 +135,32 @@ export function suppressJustifiedNagFindings(r: NaggedResources): void {
   if (r.accessLogsBucket) {
     suppressNag(r.accessLogsBucket, [{ id: 'AwsSolutions-S1', reason: 'This is the server access log bucket; logging it into itself would loop.' }]);
   }
+}
+
+/** The REST API door's findings that have no fix. */
+function suppressRestApiFindings(door: FrontDoor): void {
+  const api = door.api as apigateway.RestApi;
+  suppressNag(api, [
+    {
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'The body is checked by the verifier: its HMAC first, then its JSON and envelope; an API Gateway model would refuse with a 400 (never retried) authentic events whose shape FaceSign changed, which the verifier quarantines instead.',
+    },
+  ]);
+  suppressNag(api.deploymentStage, [
+    {
+      id: 'AwsSolutions-APIG6',
+      reason:
+        'Every request is in the access log (status, gateway response type, WAF verdict, integration error); execution logs would add a log group outside the stack, with no retention, that API Gateway creates itself.',
+    },
+  ]);
+  const role = api.node.tryFindChild('CloudWatchRole');
+  suppressNag(role, [
+    {
+      id: 'AwsSolutions-IAM4',
+      reason:
+        "The account's API Gateway CloudWatch Logs role, which REST API access logging needs; AWS documents AmazonAPIGatewayPushToCloudWatchLogs as its policy (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).",
+      appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
+    },
+  ]);
 }

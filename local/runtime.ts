@@ -239,6 +239,9 @@ async function start(options: LocalRuntimeOptions, teardown: Teardown): Promise<
     port: options.port ?? DEFAULT_LOCAL_PORT,
     // The stack's reserved concurrency: beyond it, API Gateway's 500 (a throttled Lambda integration), as in AWS.
     maxConcurrency: settings.verifier.reservedConcurrency,
+    // The stack's door and stage throttle: 503 with Retry-After on the REST door, 429 on the HTTP API door.
+    frontDoor: settings.frontDoor.type,
+    throttle: settings.frontDoor.throttle,
     publicUrl,
     extraRoutes: { '/__local/status': statusRoute(status), [LOCAL_REVERIFY_PATH]: reverifyRoute(reverify) },
   });

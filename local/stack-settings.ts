@@ -6,9 +6,13 @@
  * environment variables are whatever the construct sets for these props, never a second copy.
  */
 import { App, Stack } from 'aws-cdk-lib';
+import { CfnStage as CfnRestStage } from 'aws-cdk-lib/aws-apigateway';
+import { CfnStage as CfnHttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { CfnEventSourceMapping, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { FaceSignWebhooks, type FaceSignWebhooksProps } from '../lib';
+import type { FrontDoorType } from '../lib/front-door/front-door';
+import type { StageThrottle } from './http-api';
 
 /** One function as the stack configures it. */
 export interface StackFunctionSettings {
@@ -26,6 +30,8 @@ export interface StackSettings {
   readonly verifier: StackFunctionSettings;
   readonly processor: StackFunctionSettings & { readonly batchSize: number; readonly maxConcurrency: number };
   readonly reverifier: StackFunctionSettings;
+  /** The front door and its stage throttle (a limit the stage leaves unset is unlimited here). */
+  readonly frontDoor: { readonly type: FrontDoorType; readonly throttle?: StageThrottle };
 }
 
 /** The props the local runtime can pass on: those that do not name an existing AWS resource. */
@@ -68,7 +74,20 @@ export function readStackSettings(props: LocalStackProps = {}): StackSettings {
       maxConcurrency: scaling?.maximumConcurrency ?? 2,
     },
     reverifier: functionSettings(webhooks.reverifier.node.defaultChild as CfnFunction, resolve),
+    frontDoor: { type: webhooks.frontDoor.type, ...stageThrottle(webhooks, resolve) },
   };
+}
+
+/** The stage's throttle as the construct set it: a REST stage's method settings, or an HTTP stage's default route settings. */
+function stageThrottle(webhooks: FaceSignWebhooks, resolve: <T>(value: unknown) => T): { throttle?: StageThrottle } {
+  type Limits = { throttlingRateLimit?: number; throttlingBurstLimit?: number };
+  let limits: Limits | undefined;
+  for (const c of webhooks.node.findAll()) {
+    if (c instanceof CfnRestStage) limits = resolve<Limits[] | undefined>(c.methodSettings)?.[0];
+    if (c instanceof CfnHttpStage) limits = resolve<Limits | undefined>(c.defaultRouteSettings);
+  }
+  if (limits?.throttlingRateLimit === undefined && limits?.throttlingBurstLimit === undefined) return {};
+  return { throttle: { rateLimit: limits.throttlingRateLimit ?? Infinity, burstLimit: limits.throttlingBurstLimit ?? Infinity } };
 }
 
 function functionSettings(fn: CfnFunction, resolve: <T>(value: unknown) => T): StackFunctionSettings {

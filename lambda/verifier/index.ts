@@ -1,10 +1,11 @@
 /**
- * Verifier Lambda: API Gateway HTTP API (payload v2) in, SQS out. Thin: clients and config are
+ * Verifier Lambda: API Gateway (REST API payload 1.0 or HTTP API payload 2.0) in, SQS out. Thin: clients and config are
  * built once per cold start, the decision is {@link handleWebhook}.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { apiRequest, type ApiGatewayEvent } from './api-event';
 import { CLIENT_TIMEOUTS, clientConfig, HOLD_BUDGET_MS } from '../shared/aws-clients';
 import { loadVerifierConfig } from '../shared/config';
 import { VERIFIER_TIMEOUT_SECONDS } from '../../contract/time-budget';
@@ -62,7 +63,7 @@ async function holdWithin(request: HoldRequest, invocation: AbortSignal): Promis
   return store.hold(request, budget);
 }
 
-export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+export async function handler(event: ApiGatewayEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
   metrics.captureColdStartMetric(context.functionName);
   tracer.annotateColdStart();
@@ -70,18 +71,15 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context): 
   const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : DEFAULT_REMAINING_MS;
   const signal = AbortSignal.timeout(Math.max(remaining - RESPONSE_RESERVE_MS, Math.floor(remaining / 2)));
   invocationSignal = signal;
-  const response = await handleWebhook(
-    { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
-    {
-      secrets,
-      enqueue: (verified) => enqueueVerifiedEvent(sqs, config.queueUrl, verified, signal),
-      logger,
-      metrics: eventMetrics,
-      toleranceSeconds: config.toleranceSeconds,
-      maxBodyBytes: config.maxBodyBytes,
-      hold: hold ? (request) => holdWithin(request, signal) : undefined,
-    },
-  ).finally(() => metrics.publishStoredMetrics());
+  const response = await handleWebhook(apiRequest(event), {
+    secrets,
+    enqueue: (verified) => enqueueVerifiedEvent(sqs, config.queueUrl, verified, signal),
+    logger,
+    metrics: eventMetrics,
+    toleranceSeconds: config.toleranceSeconds,
+    maxBodyBytes: config.maxBodyBytes,
+    hold: hold ? (request) => holdWithin(request, signal) : undefined,
+  }).finally(() => metrics.publishStoredMetrics());
   return {
     statusCode: response.statusCode,
     headers: { 'content-type': 'application/json' },

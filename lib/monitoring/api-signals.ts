@@ -4,7 +4,7 @@ import type { AlarmSpec } from './alarm-factory';
 
 /**
  * The front door's metrics, the only ones the monitoring reads from it: whatever serves the
- * webhook URL (an HTTP API today) hands them in here, so a new front door is rewired in one place.
+ * webhook URL (lib/front-door/: a REST API or an HTTP API) hands them in here, so a new front door is rewired in one place.
  */
 export interface ApiMetrics {
   /** Requests, Sum over 5 minutes. */
@@ -17,8 +17,8 @@ export interface ApiMetrics {
   readonly latency: (statistic: string) => cloudwatch.Metric;
 }
 
-/** The HTTP API's metrics as {@link ApiMetrics}. */
-export function httpApiMetrics(api: {
+/** The front door's metrics as {@link ApiMetrics}. */
+export function frontDoorMetrics(api: {
   metricCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricServerError(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricClientError(props?: cloudwatch.MetricOptions): cloudwatch.Metric;

@@ -1,5 +1,4 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
-import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -10,19 +9,19 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEPLOYMENT_DIMENSION, METRIC } from '../../contract/metric-names';
+import { createThrottledRequestsFilter } from '../front-door/access-log';
+import type { FrontDoorMetrics } from '../front-door/front-door';
 import { WebhookMetrics } from '../webhook-metrics';
 import { AlarmFactory, type AlarmSpec } from './alarm-factory';
 import { defaultRunbookBaseUrl, type WebhookAlarmOptions } from './alarm-options';
 import { createAlarmTopics } from './alarm-topic';
-import { apiAlarms, httpApiMetrics } from './api-signals';
+import { apiAlarms, frontDoorMetrics } from './api-signals';
 import { consumerSignals } from './consumer-alarms';
 import { createDashboard } from './dashboard';
 import { alarmThresholds, claimAlarmNamePrefix, refuseUnusableNames, silenceAlarm, type ThresholdSettings } from './monitoring-checks';
 import { deliveryAlarms, functionAlarms, tableAlarms, timeoutOf, topicAlarms } from './pipeline-alarms';
 import { queueAlarms } from './queue-signals';
 
-/** The field of the API access log that names the deployment; the 429 metric filter reads it. */
-export const ACCESS_LOG_DEPLOYMENT_FIELD = 'deployment';
 
 /** The keys of the alarms every deployment has. */
 export type CoreAlarmKey =
@@ -74,7 +73,7 @@ export type WebhookAlarms = Readonly<Record<CoreAlarmKey, cloudwatch.Alarm>> & R
 /** Properties of {@link WebhookMonitoring}: what {@link FaceSignWebhooks} hands it. */
 export interface WebhookMonitoringProps extends WebhookAlarmOptions {
   /** The HTTP API FaceSign posts to. */
-  readonly api: HttpApi;
+  readonly api: FrontDoorMetrics;
   readonly verifier: lambda.Function;
   readonly processor: lambda.Function;
   readonly queue: sqs.IQueue;
@@ -135,12 +134,12 @@ export class WebhookMonitoring extends Construct {
       criticalAlarmTopic: this.criticalAlarmTopic,
       runbookBaseUrl: props.runbookBaseUrl ?? defaultRunbookBaseUrl(),
     });
-    const api = httpApiMetrics(props.api);
+    const api = frontDoorMetrics(props.api);
     const specs = [
       ...queueAlarms({ ...props, metrics: this.metrics, queueAgeThreshold: t.queueAge, processorTimeout: timeoutOf(props.processor) }),
       ...functionAlarms(props.verifier, props.processor, props.processorMaxConcurrency),
       ...apiAlarms(api, { serverErrorRate: t.serverErrorRate, serverErrorMinimum: t.serverErrorMinimum, latencyP99: t.latency }),
-      ...(props.accessLogGroup ? [this.throttledRequests(props.accessLogGroup)] : []),
+      ...(props.accessLogGroup ? [this.throttledRequests(props.accessLogGroup, props.api.throttlesAreRetried)] : []),
       ...deliveryAlarms(this.metrics, t.signature),
       ...(props.silenceAlarmAfter === undefined ? [] : [silenceAlarm(this.metrics, props.silenceAlarmAfter)]),
       ...(props.idempotencyTable ? tableAlarms(props.idempotencyTable) : []),
@@ -181,26 +180,22 @@ export class WebhookMonitoring extends Construct {
   }
 
   /**
-   * A 429 never reaches the verifier; only the access log sees it, and FaceSign never retries a 4xx.
-   * A metric filter counts them per deployment.
+   * API Gateway's own throttles never reach the verifier; only the access log sees them, and a
+   * metric filter (lib/front-door/access-log.ts) counts them per deployment. The REST door answers
+   * them 503, which FaceSign retries (delayed: Warning); the HTTP API answers 429, which it never
+   * retries (lost: Critical).
    */
-  private throttledRequests(logGroup: logs.ILogGroup): AlarmSpec {
-    new logs.MetricFilter(this, 'ThrottledRequestsFilter', {
-      logGroup,
-      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
-      metricNamespace: this.metrics.namespace,
-      metricName: METRIC.requestsThrottled,
-      metricValue: '1',
-      dimensions: { [DEPLOYMENT_DIMENSION]: `$.${ACCESS_LOG_DEPLOYMENT_FIELD}` },
-      unit: cloudwatch.Unit.COUNT,
-    });
+  private throttledRequests(logGroup: logs.ILogGroup, retried: boolean): AlarmSpec {
+    createThrottledRequestsFilter(this, logGroup, this.metrics.namespace, DEPLOYMENT_DIMENSION);
     return {
       key: 'apiThrottled',
       resource: 'Api',
       metric: 'Throttled',
-      severity: 'Critical',
+      severity: retried ? 'Warning' : 'Critical',
       source: this.metrics.metric(METRIC.requestsThrottled),
-      summary: 'API Gateway answered 429: FaceSign never retries it, so those deliveries are lost unless FaceSign resends them.',
+      summary: retried
+        ? 'API Gateway throttled webhook requests and answered 503: FaceSign retries them, so deliveries are delayed, not lost.'
+        : 'API Gateway answered 429: FaceSign never retries it, so those deliveries are lost unless FaceSign resends them.',
     };
   }
 }

@@ -14,6 +14,9 @@ function synthWithNag(webhooks?: FaceSignWebhooksProps) {
   return { app, stack, outdir };
 }
 
+/** The REST door's findings without a fix (lib/nag-suppressions.ts says why); the HTTP API door has APIG4 alone. */
+const REST_DOOR_FINDINGS = ['AwsSolutions-APIG2', 'AwsSolutions-APIG6', 'AwsSolutions-COG4', 'AwsSolutions-IAM4'];
+
 describe('cdk-nag AwsSolutions', () => {
   it('reports nothing more with every data-protection option on (Object Lock, the media read trail, a break-glass reader)', () => {
     const { app, outdir } = synthWithNag({
@@ -28,8 +31,11 @@ describe('cdk-nag AwsSolutions', () => {
     expect(report.pluginReports.find((r) => r.pluginName === 'AwsSolutions')?.violations).toEqual([]);
   });
 
-  it('reports no unacknowledged error or warning on the stack', () => {
-    const { app, outdir } = synthWithNag();
+  it.each([
+    ['rest-api-waf', REST_DOOR_FINDINGS],
+    ['http-api', []],
+  ] as const)('reports no unacknowledged error or warning on the stack (frontDoor %s)', (frontDoor, doorFindings) => {
+    const { app, outdir } = synthWithNag({ frontDoor });
     let failure = '';
     try {
       app.synth();
@@ -55,12 +61,15 @@ describe('cdk-nag AwsSolutions', () => {
       expect(suppressed.reason.length, suppressed.ruleName).toBeGreaterThan(40);
       if (suppressed.ruleName.startsWith('AwsSolutions-IAM5')) expect(suppressed.ruleName).toMatch(/^AwsSolutions-IAM5\[Resource::.+\]$/);
     }
-    expect(nag?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, '')).sort()).toEqual([
-      'AwsSolutions-APIG4',
-      // X-Ray and log streams for each of the three functions, the processor's four prefixes, held/ for the verifier and the reverifier.
-      ...Array(12).fill('AwsSolutions-IAM5'),
-      'AwsSolutions-SMG4',
-    ]);
+    expect(nag?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, '')).sort()).toEqual(
+      [
+        ...doorFindings,
+        'AwsSolutions-APIG4',
+        // X-Ray and log streams for each of the three functions, the processor's four prefixes, held/ for the verifier and the reverifier.
+        ...Array(12).fill('AwsSolutions-IAM5'),
+        'AwsSolutions-SMG4',
+      ].sort(),
+    );
   });
 
   it('acknowledges each finding on one resource with a reason, IAM findings one wildcard at a time', () => {
@@ -76,7 +85,17 @@ describe('cdk-nag AwsSolutions', () => {
       .filter(([, r]) => r.Metadata?.cdk_nag)
       .map(([, r]) => ({ type: r.Type, rules: r.Metadata!.cdk_nag!.rules_to_suppress }));
     expect(suppressed.map((s) => s.type).sort()).toEqual(
-      ['AWS::ApiGatewayV2::Route', 'AWS::IAM::Policy', 'AWS::IAM::Policy', 'AWS::IAM::Policy', 'AWS::S3::Bucket', 'AWS::SecretsManager::Secret'].sort(),
+      [
+        'AWS::ApiGateway::Method',
+        'AWS::ApiGateway::RestApi',
+        'AWS::ApiGateway::Stage',
+        'AWS::IAM::Role',
+        'AWS::IAM::Policy',
+        'AWS::IAM::Policy',
+        'AWS::IAM::Policy',
+        'AWS::S3::Bucket',
+        'AWS::SecretsManager::Secret',
+      ].sort(),
     );
     for (const { rules } of suppressed) {
       for (const rule of rules) {

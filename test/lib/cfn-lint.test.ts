@@ -51,7 +51,7 @@ describe('cfn-lint', () => {
     version ? `${version} finds no error and no unacknowledged warning in the app's and the integration test's templates` : 'cfn-lint not installed: skipped',
     () => {
       const templates = Object.fromEntries(deployedTemplates().map((t) => [t.stackName.replace(/[^A-Za-z0-9]/g, ''), t.template]));
-      expect(Object.keys(templates)).toHaveLength(5);
+      expect(Object.keys(templates)).toHaveLength(7);
       expect(cfnLint(templates).map(readable)).toEqual([]);
     },
     // cfn-lint reads four templates in about 40 s on a busy machine.

@@ -374,6 +374,116 @@ const CONSTRAINTS: Constraint[] = [
     },
   },
   {
+    name: "a function behind a REST API times out before its integration's timeout (at most 29 seconds by default)",
+    types: ['AWS::ApiGateway::Method'],
+    doc: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html',
+    violations: (t) =>
+      ofType(t, 'AWS::ApiGateway::Method').flatMap(([id, r]) => {
+        const integration = props(r).Integration ?? {};
+        const uri = JSON.stringify(integration.Uri ?? '');
+        const fn = Object.entries(t.Resources).find(([fnId, f]) => f.Type === 'AWS::Lambda::Function' && uri.includes(`"${fnId}"`))?.[1];
+        const limit = (integration.TimeoutInMillis ?? 29_000) / 1000;
+        return fn && (props(fn).Timeout ?? 3) >= limit ? [`${id}: function timeout ${props(fn).Timeout} s`] : [];
+      }),
+    broken: {
+      Resources: {
+        F: { Type: 'AWS::Lambda::Function', Properties: { Timeout: 30 } },
+        M: { Type: 'AWS::ApiGateway::Method', Properties: { Integration: { Uri: { 'Fn::Join': ['', ['arn:', { 'Fn::GetAtt': ['F', 'Arn'] }]] } } } },
+      },
+    },
+  },
+  {
+    name: 'a REST API access log format includes $context.requestId or $context.extendedRequestId',
+    types: ['AWS::ApiGateway::Stage', 'AWS::ApiGateway::Deployment'],
+    doc: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-apigateway-stage-accesslogsetting.html',
+    violations: (t) =>
+      ofType(t, 'AWS::ApiGateway::Stage').flatMap(([id, r]) => {
+        const format = props(r).AccessLogSetting?.Format;
+        return format !== undefined && !/\$context\.(requestId|extendedRequestId)/.test(String(format)) ? [id] : [];
+      }),
+    broken: { Resources: { S: { Type: 'AWS::ApiGateway::Stage', Properties: { AccessLogSetting: { Format: '{"status":"$context.status"}' } } } } },
+  },
+  {
+    name: 'at most one AWS::ApiGateway::Account in a template: it sets the one CloudWatch role of the account and Region',
+    types: ['AWS::ApiGateway::Account'],
+    doc: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-account.html',
+    violations: (t) => (ofType(t, 'AWS::ApiGateway::Account').length > 1 ? ofType(t, 'AWS::ApiGateway::Account').map(([id]) => id) : []),
+    broken: { Resources: { A: { Type: 'AWS::ApiGateway::Account', Properties: {} }, B: { Type: 'AWS::ApiGateway::Account', Properties: {} } } },
+  },
+  {
+    name: 'a gateway response status code is a 3-digit HTTP status (CloudFormation takes it as a string)',
+    types: ['AWS::ApiGateway::GatewayResponse'],
+    doc: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-gatewayresponse.html',
+    violations: (t) => ofType(t, 'AWS::ApiGateway::GatewayResponse').flatMap(([id, r]) => (/^[1-5]\d\d$/.test(String(props(r).StatusCode ?? '')) ? [] : [id])),
+    broken: { Resources: { G: { Type: 'AWS::ApiGateway::GatewayResponse', Properties: { ResponseType: 'THROTTLED', StatusCode: '5xx' } } } },
+  },
+  {
+    name: "a web ACL's rate-based rules count at least 10 requests over 60, 120, 300 or 600 seconds, and its custom responses are 200 to 599",
+    types: ['AWS::WAFv2::WebACL'],
+    doc: 'https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html',
+    violations: (t) =>
+      ofType(t, 'AWS::WAFv2::WebACL').flatMap(([id, r]) => {
+        const found: string[] = [];
+        for (const rule of (props(r).Rules ?? []) as Json[]) {
+          const rate = rule.Statement?.RateBasedStatement;
+          if (rate && (rate.Limit < 10 || ![60, 120, 300, 600].includes(rate.EvaluationWindowSec ?? 300))) found.push(`${id}: ${rule.Name} rate`);
+          const code = rule.Action?.Block?.CustomResponse?.ResponseCode;
+          if (code !== undefined && (code < 200 || code > 599)) found.push(`${id}: ${rule.Name} response ${code}`);
+        }
+        const defaultCode = props(r).DefaultAction?.Block?.CustomResponse?.ResponseCode;
+        if (defaultCode !== undefined && (defaultCode < 200 || defaultCode > 599)) found.push(`${id}: default response ${defaultCode}`);
+        return found;
+      }),
+    broken: {
+      Resources: {
+        W: { Type: 'AWS::WAFv2::WebACL', Properties: { Rules: [{ Name: 'R', Statement: { RateBasedStatement: { Limit: 5, EvaluationWindowSec: 180 } } }] } },
+      },
+    },
+  },
+  {
+    name: 'a regional web ACL is associated with a REST API stage (arn:...:apigateway:<region>::/restapis/<id>/stages/<name>), never with an HTTP API',
+    types: ['AWS::WAFv2::WebACLAssociation'],
+    doc: 'https://docs.aws.amazon.com/waf/latest/developerguide/waf-web-acl-associating-aws-resource.html',
+    violations: (t) =>
+      ofType(t, 'AWS::WAFv2::WebACLAssociation').flatMap(([id, r]) => {
+        const arn = JSON.stringify(props(r).ResourceArn ?? '');
+        const acl = t.Resources[target(props(r).WebACLArn) ?? ''];
+        return arn.includes('/restapis/') && arn.includes('/stages/') && (!acl || props(acl).Scope === 'REGIONAL') ? [] : [id];
+      }),
+    broken: {
+      Resources: { A: { Type: 'AWS::WAFv2::WebACLAssociation', Properties: { ResourceArn: 'arn:aws:apigateway:eu-west-1::/apis/abc', WebACLArn: 'x' } } },
+    },
+  },
+  {
+    name: 'an IP set holds CIDRs of its own IP version only',
+    types: ['AWS::WAFv2::IPSet'],
+    doc: 'https://docs.aws.amazon.com/waf/latest/APIReference/API_IPSet.html',
+    violations: (t) =>
+      ofType(t, 'AWS::WAFv2::IPSet').flatMap(([id, r]) => {
+        const v6 = props(r).IPAddressVersion === 'IPV6';
+        return ((props(r).Addresses ?? []) as string[]).filter((a) => a.includes(':') !== v6 || !a.includes('/')).map((a) => `${id}: ${a}`);
+      }),
+    broken: { Resources: { I: { Type: 'AWS::WAFv2::IPSet', Properties: { IPAddressVersion: 'IPV4', Addresses: ['2001:db8::/32'] } } } },
+  },
+  {
+    name: 'a custom domain for an API is regional with the TLS 1.2 security policy',
+    types: ['AWS::ApiGateway::DomainName', 'AWS::ApiGatewayV2::DomainName'],
+    doc: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-custom-domain-tls-version.html',
+    violations: (t) => [
+      ...ofType(t, 'AWS::ApiGateway::DomainName').flatMap(([id, r]) =>
+        JSON.stringify(props(r).EndpointConfiguration?.Types) === '["REGIONAL"]' && props(r).SecurityPolicy === 'TLS_1_2' && props(r).RegionalCertificateArn
+          ? []
+          : [id],
+      ),
+      ...ofType(t, 'AWS::ApiGatewayV2::DomainName').flatMap(([id, r]) =>
+        ((props(r).DomainNameConfigurations ?? []) as Json[]).every((c) => c.EndpointType === 'REGIONAL' && c.SecurityPolicy === 'TLS_1_2') ? [] : [id],
+      ),
+    ],
+    broken: {
+      Resources: { D: { Type: 'AWS::ApiGateway::DomainName', Properties: { EndpointConfiguration: { Types: ['EDGE'] }, SecurityPolicy: 'TLS_1_0' } } },
+    },
+  },
+  {
     name: 'an HTTP API access log format includes $context.requestId',
     types: ['AWS::ApiGatewayV2::Stage'],
     doc: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-apigatewayv2-stage-accesslogsettings.html',
@@ -603,6 +713,8 @@ describe('every deployed template meets what AWS documents and neither CDK nor c
       'FaceSignWebhooks',
       'FaceSignWebhooks (alarmEmail)',
       'FaceSignWebhooks (objectLock, auditMediaReads)',
+      'FaceSignWebhooks (rest-api-waf, custom domain)',
+      'FaceSignWebhooks (http-api, custom domain)',
       'FaceSignWebhooksInteg',
       'FaceSignWebhooksIntegAssertions',
     ]);
@@ -630,6 +742,11 @@ const READ_WITHOUT_FINDINGS: Record<string, string> = {
   'AWS::Lambda::Permission': "principal, action and source ARN: written by CDK's integration; schema by cfn-lint",
   'AWS::ApiGatewayV2::Api': 'protocol and name: schema (cfn-lint)',
   'AWS::ApiGatewayV2::Route': 'route key `POST /webhooks/facesign` and target: schema (cfn-lint)',
+  'AWS::ApiGatewayV2::ApiMapping': 'API, domain and stage: written by CDK; schema (cfn-lint)',
+  'AWS::ApiGateway::RestApi': 'endpoint type REGIONAL and binary media types: schema (cfn-lint); the template tests hold their values',
+  'AWS::ApiGateway::Resource': 'path parts `webhooks`, `facesign`: schema (cfn-lint)',
+  'AWS::ApiGateway::BasePathMapping': 'domain, API and stage: written by CDK; schema (cfn-lint)',
+  'AWS::Route53::RecordSet': 'an alias A record to the API domain, written by CDK: schema (cfn-lint)',
   'AWS::SNS::Topic': 'KMS key usable by CloudWatch: the alarm row above',
 
   'AWS::SNS::Subscription': 'protocol and endpoint: schema (cfn-lint); an e-mail subscription waits for confirmation (README)',

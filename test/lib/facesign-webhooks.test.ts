@@ -48,34 +48,7 @@ const actionsOf = (statements: Array<{ Action: string | string[] }>) => statemen
 describe('FaceSignWebhooks: the synthesized template', () => {
   const template = synth();
 
-  it('routes POST /webhooks/facesign on an HTTP API to the verifier with payload format 2.0', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/facesign' });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
-  });
-
-  it('does not throttle the stage (a 429 is never retried by FaceSign) and writes access logs without any request header', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      AutoDeploy: true,
-      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"status":"\\$context.status"') },
-    });
-    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
-    expect(stage.Properties.DefaultRouteSettings?.ThrottlingRateLimit).toBeUndefined();
-    expect(stage.Properties.DefaultRouteSettings?.ThrottlingBurstLimit).toBeUndefined();
-    expect(stage.Properties.RouteSettings).toBeUndefined();
-    expect(stage.Properties.AccessLogSettings.Format).not.toMatch(/header/i);
-  });
-
-  it('writes access logs to its own log group under /aws/vendedlogs/ (no room needed in the account log resource policy)', () => {
-    const groups = template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/apigateway/') } });
-    expect(Object.keys(groups)).toHaveLength(1);
-    const [id] = Object.keys(groups);
-    expect(groups[id].Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/apigateway\/Test-FaceSignWebhooks-[0-9A-F]{8}-access$/);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [id, 'Arn'] } } });
-  });
+  // The API, its stage and its access log: test/lib/front-door.test.ts.
 
   it('leaves KmsKeyIdentifier out of the event archive, so EventBridge encrypts it with its AWS-owned key', () => {
     const archives = Object.values(template.findResources('AWS::Events::Archive'));
@@ -328,8 +301,6 @@ describe('FaceSignWebhooks: props', () => {
       signatureTolerance: Duration.minutes(2),
       signingSecretCacheTtl: Duration.minutes(1),
       maxBodyBytes: 64 * 1024,
-      throttlingRateLimit: 7,
-      throttlingBurstLimit: 9,
       maxReceiveCount: 3,
       processorBatchSize: 2,
       processorMaxConcurrency: 4,
@@ -363,7 +334,6 @@ describe('FaceSignWebhooks: props', () => {
     });
     template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 360, RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: Match.anyValue() } });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 2, ScalingConfig: { MaximumConcurrency: 4 } });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 365 })]) },
@@ -375,13 +345,6 @@ describe('FaceSignWebhooks: props', () => {
       functionNamed(construct(props).template, 'facesign-verifier').properties.Environment.Variables[ENV.signatureTolerance];
     expect(verifierTolerance({ idempotencyWindow: Duration.days(2) })).toBe(String(2 * 86400));
     expect(verifierTolerance({ idempotencyWindow: Duration.days(2), signatureTolerance: Duration.hours(1) })).toBe('3600');
-  });
-
-  it('applies a stage throttle only when asked for, with just the limits given', () => {
-    const { template } = construct({ throttlingBurstLimit: 500 });
-    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
-    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingBurstLimit: 500 });
-    expect(stage.Properties.DefaultRouteSettings.ThrottlingRateLimit).toBeUndefined();
   });
 
   it('uses an existing secret and bucket instead of creating them, and grants on them', () => {
@@ -431,7 +394,7 @@ describe('FaceSignWebhooks: props', () => {
     const { webhooks } = construct({});
     for (const field of [
       'api',
-      'stage',
+      'frontDoor',
       'signingSecret',
       'queue',
       'deadLetterQueue',

@@ -123,7 +123,7 @@ describe('EventBridge fan-out', () => {
     expect(() => webhooks.onEvent('Audit', options)).toThrow(`onEvent id "Audit" would name its dead-letter queue "AuditDeadLetterQueue", which ${taken}`);
   });
 
-  it.each(['Monitoring', 'Queue', 'DeadLetterQueue', 'Api'])("onEvent refuses %s, the id of one of the construct's own resources, as taken", (id) => {
+  it.each(['Monitoring', 'Queue', 'DeadLetterQueue', 'RestApi'])("onEvent refuses %s, the id of one of the construct's own resources, as taken", (id) => {
     const { webhooks, stack } = setup();
     const options = { eventTypes: ['session.status'], target: new targets.SqsQueue(new sqs.Queue(stack, 'Q')) };
     expect(() => webhooks.onEvent(id, options)).toThrow(`onEvent id "${id}" is already taken in this construct`);

@@ -112,7 +112,7 @@ describe('metricXxx methods', () => {
     for (const [own, builtIn] of [
       ['MySignatureAlarm', 'Ops-Verifier-SignatureFailures-Warning'],
       ['MyRejectedAlarm', 'Ops-Verifier-RequestsRejected-Critical'],
-      ['MyThrottledAlarm', 'Ops-Api-Throttled-Critical'],
+      ['MyThrottledAlarm', 'Ops-Api-Throttled-Warning'],
     ]) {
       const expected = rendered(byName(builtIn));
       expect(expected.MetricName, builtIn).toBeDefined();

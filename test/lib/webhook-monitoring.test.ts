@@ -52,7 +52,7 @@ describe('alarms', () => {
       'Ops-AlarmTopic-NotificationsFailed-Critical',
       'Ops-Api-LatencyP99-Warning',
       'Ops-Api-ServerErrorRate-Critical',
-      'Ops-Api-Throttled-Critical',
+      'Ops-Api-Throttled-Warning',
       'Ops-DeadLetterQueue-HeldLong-Critical',
       'Ops-DeadLetterQueue-NewMessages-Critical',
       'Ops-DeadLetterQueue-OldestMessageAge-Critical',
@@ -153,7 +153,7 @@ describe('alarms', () => {
     ['Ops-AlarmTopic-NotificationsFailed-Critical', 'AWS/SNS', 'NumberOfNotificationsFailed', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
     ['Ops-Verifier-SignatureFailures-Warning', 'FaceSignWebhooks', 'SignatureFailures', 'Sum', 300, 10, 'GreaterThanThreshold'],
     ['Ops-Verifier-RequestsRejected-Critical', 'FaceSignWebhooks', 'RequestsRejected', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
-    ['Ops-Api-Throttled-Critical', 'FaceSignWebhooks', 'RequestsThrottled', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
+    ['Ops-Api-Throttled-Warning', 'FaceSignWebhooks', 'RequestsThrottled', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold'],
   ])('%s watches %s %s (%s, %is) against %d', (name, namespace, metric, statistic, period, threshold, comparison) => {
     expect(alarm(name)).toMatchObject({
       Namespace: namespace,
@@ -181,7 +181,7 @@ describe('alarms', () => {
       ]),
     );
     expect(alarm('Ops-Verifier-RequestsRejected-Critical').Dimensions).toHaveLength(2);
-    expect(alarm('Ops-Api-Throttled-Critical').Dimensions).toEqual([{ Name: 'deployment', Value: deployment }]);
+    expect(alarm('Ops-Api-Throttled-Warning').Dimensions).toEqual([{ Name: 'deployment', Value: deployment }]);
   });
 
   it('pages on every new dead-letter message, also those SQS moves itself, not only on depth', () => {
@@ -224,7 +224,8 @@ describe('alarms', () => {
     const q = queries(a);
     expect(Object.values(q).find((m) => m.Expression)?.Expression).toBe('IF(requests > 0 AND errors >= 5, 100 * errors / requests, 0)');
     expect(q.requests.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count' }, Stat: 'Sum', Period: 300 });
-    expect(q.errors.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5xx' }, Stat: 'Sum', Period: 300 });
+    // The REST API door's metric (the HTTP API's is 5xx: test/lib/front-door.test.ts).
+    expect(q.errors.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5XXError' }, Stat: 'Sum', Period: 300 });
     expect(Object.values(q).find((m) => m.Expression)?.Expression).toContain('errors >= 12'.replace('12', '5'));
     const custom = synth({ apiServerErrorMinimumCount: 12 });
     expect(Object.values(queries(alarmIn(custom, 'Ops-Api-ServerErrorRate-Critical'))).find((m) => m.Expression)?.Expression).toContain('errors >= 12');
@@ -278,11 +279,11 @@ describe('alarms', () => {
     }
   });
 
-  it('counts 429s from the access log, whose lines name the deployment', () => {
+  it('counts throttles (429, or a THROTTLED or QUOTA_EXCEEDED gateway response) from the access log, whose lines name the deployment', () => {
     const [logGroupId] = Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.includes('AccessLog'));
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       LogGroupName: { Ref: logGroupId },
-      FilterPattern: '{ $.status = "429" }',
+      FilterPattern: '{ ($.status = "429") || ($.responseType = "THROTTLED") || ($.responseType = "QUOTA_EXCEEDED") }',
       MetricTransformations: [
         {
           MetricNamespace: 'FaceSignWebhooks',
@@ -293,8 +294,8 @@ describe('alarms', () => {
         },
       ],
     });
-    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
-    expect(JSON.parse(stage.Properties.AccessLogSettings.Format)).toMatchObject({ status: '$context.status', deployment: deploymentOf(template) });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(JSON.parse(stage.Properties.AccessLogSetting.Format)).toMatchObject({ status: '$context.status', deployment: deploymentOf(template) });
   });
 
   it('takes thresholds, prefix, namespace, email and an existing topic from props, and changes nothing on that topic', () => {
@@ -497,8 +498,8 @@ describe('deployments kept apart', () => {
     for (const fn of Object.values(t.findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment.Variables)) {
       published.add(`${fn.POWERTOOLS_METRICS_NAMESPACE}|*|service=${fn.POWERTOOLS_SERVICE_NAME},deployment=${fn[ENV.metricsDeployment]}`);
     }
-    const [stage] = Object.values(t.findResources('AWS::ApiGatewayV2::Stage'));
-    const accessLog = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    const [stage] = Object.values(t.findResources('AWS::ApiGateway::Stage'));
+    const accessLog = JSON.parse(stage.Properties.AccessLogSetting.Format);
     for (const f of Object.values(t.findResources('AWS::Logs::MetricFilter')).map((r) => r.Properties.MetricTransformations[0])) {
       const dims = Object.fromEntries(f.Dimensions.map((d: { Key: string; Value: string }) => [d.Key, accessLog[d.Value.replace('$.', '')]]));
       published.add(id(f.MetricNamespace, f.MetricName, dims));

@@ -188,13 +188,14 @@ describe('the local HTTP API with --public-url', () => {
     const secret = 'whsec_tunnel_test';
     const started = await startHttpApi(
       async (event) => {
-        seen.push(event);
+        seen.push(event as APIGatewayProxyEventV2);
         // What the verifier does: the HMAC over the body bytes, whatever else the headers say.
         const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64') : Buffer.from(event.body ?? '', 'utf8');
         const verdict = verifyFaceSignSignature(body, event.headers, [secret]);
         return verdict.ok ? { statusCode: 200, body: '{"received":true}' } : { statusCode: 401, body: JSON.stringify({ error: verdict.reason }) };
       },
-      { port: 0, publicUrl, extraRoutes: { '/__local/status': (_req, res) => res.end('{"published":["event contents"]}') } },
+      // The HTTP API door's payload 2.0 (lower-case headers, text body) keeps these checks short; the door itself: http-api.test.ts.
+      { port: 0, frontDoor: 'http-api', publicUrl, extraRoutes: { '/__local/status': (_req, res) => res.end('{"published":["event contents"]}') } },
     );
     stop = started.stop;
     return { ...started, seen, secret };
@@ -294,7 +295,7 @@ describe('the inspector with --public-url', () => {
     });
     const api = await startHttpApi(
       async (event) => {
-        seen.push(event);
+        seen.push(event as APIGatewayProxyEventV2);
         const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64') : Buffer.from(event.body ?? '', 'utf8');
         const verdict = verifyFaceSignSignature(body, event.headers, [secret]);
         return verdict.ok ? { statusCode: 200, body: '{"received":true}' } : { statusCode: 401, body: JSON.stringify({ error: verdict.reason }) };

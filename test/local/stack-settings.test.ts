@@ -69,3 +69,20 @@ describe('readStackSettings', () => {
     );
   });
 });
+
+describe('the front door', () => {
+  it('is the REST API door with no stage throttle by default, as the construct makes it', () => {
+    expect(readStackSettings().frontDoor).toEqual({ type: 'rest-api-waf' });
+  });
+
+  it.each(['rest-api-waf', 'http-api'] as const)('reads the %s door and its stage throttle from the construct', (frontDoor) => {
+    expect(readStackSettings({ frontDoor, throttlingRateLimit: 5, throttlingBurstLimit: 2 }).frontDoor).toEqual({
+      type: frontDoor,
+      throttle: { rateLimit: 5, burstLimit: 2 },
+    });
+  });
+
+  it('leaves a limit the stage does not set unlimited', () => {
+    expect(readStackSettings({ frontDoor: 'http-api', throttlingBurstLimit: 3 }).frontDoor.throttle).toEqual({ rateLimit: Infinity, burstLimit: 3 });
+  });
+});

@@ -6,6 +6,8 @@
  * cfn-lint test read them from here, so both check the same templates.
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import { FaceSignWebhooksStack } from '../../lib';
 import { buildIntegApp } from '../integ/integ-app';
 
@@ -41,7 +43,8 @@ function templateOf(app: App, stack: Stack): DeployedTemplate {
 
 /**
  * Every stack this repository deploys: the app's stack as `npx cdk deploy` makes it (no context,
- * and with `-c alarmEmail=...`), and both integration test stacks.
+ * and with `-c alarmEmail=...`), the stack with each front door on a custom domain, and both
+ * integration test stacks.
  */
 export function deployedTemplates(): DeployedTemplate[] {
   const env = { account: ACCOUNT, region: REGION };
@@ -54,6 +57,28 @@ export function deployedTemplates(): DeployedTemplate[] {
     env,
     webhooks: { objectLockRetention: Duration.days(7), auditMediaReads: true, mediaBreakGlassPrincipalArns: [`arn:aws:iam::${ACCOUNT}:role/BreakGlass`] },
   });
+  // Each front door with a custom domain, an alias record and (REST) a source allowlist: every resource type a user can turn on.
+  const doors = (['rest-api-waf', 'http-api'] as const).map((frontDoor) => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new FaceSignWebhooksStack(app, 'FaceSignWebhooks', {
+      env,
+      webhooks: {
+        frontDoor,
+        domainName: 'hooks.example.com',
+        certificate: acm.Certificate.fromCertificateArn(
+          new Stack(app, 'Imports', { env }),
+          'Certificate',
+          `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0b1e5a3c`,
+        ),
+        hostedZone: route53.HostedZone.fromHostedZoneAttributes(new Stack(app, 'Zone', { env }), 'Zone', {
+          hostedZoneId: 'Z0123456789ABC',
+          zoneName: 'example.com',
+        }),
+        ...(frontDoor === 'rest-api-waf' ? { allowedSourceIps: ['192.0.2.0/24', '2001:db8::/32'] } : {}),
+      },
+    });
+    return { ...templateOf(app, stack), stackName: `${stack.stackName} (${frontDoor}, custom domain)` };
+  });
   const integ = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const built = buildIntegApp(integ, { account: ACCOUNT, region: REGION, runId: 'constraints' });
   const integAssembly = integ.synth();
@@ -61,6 +86,7 @@ export function deployedTemplates(): DeployedTemplate[] {
     templateOf(plain, plainStack),
     { ...templateOf(withEmail, withEmailStack), stackName: `${withEmailStack.stackName} (alarmEmail)` },
     { ...templateOf(guarded, guardedStack), stackName: `${guardedStack.stackName} (objectLock, auditMediaReads)` },
+    ...doors,
     ...[built.stack, built.assertionStack].map((s) => ({
       stackName: s.stackName,
       template: integAssembly.getStackByName(s.stackName).template as CfnTemplate,

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { WEBHOOK_PATH } from '../../contract/webhook-path';
 import { buildSampleEvent, type SampleEventOptions } from '../../local/sample-events';
 
@@ -35,5 +35,28 @@ export function webhookApiEvent(body: string, headers: Record<string, string>): 
     body,
     isBase64Encoded: false,
     requestContext: {} as APIGatewayProxyEventV2['requestContext'],
+  };
+}
+
+/**
+ * A delivery to the webhook route as a REST API with binary media types `*\/*` hands it to the
+ * verifier (Lambda proxy, payload 1.0): the body base64-encoded, header names as sent, repeated
+ * headers in multiValueHeaders and only their last value in headers.
+ */
+export function webhookRestApiEvent(body: string | Buffer, headers: Record<string, string | string[]>): APIGatewayProxyEvent {
+  const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value : [value]]));
+  return {
+    resource: WEBHOOK_PATH,
+    path: WEBHOOK_PATH,
+    httpMethod: 'POST',
+    headers: Object.fromEntries(Object.entries(multiValueHeaders).map(([name, values]) => [name, values[values.length - 1]])),
+    multiValueHeaders,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: Buffer.from(body).toString('base64'),
+    isBase64Encoded: true,
+    requestContext: { requestId: 'rest-req-1', identity: { sourceIp: '203.0.113.7' } } as APIGatewayProxyEvent['requestContext'],
   };
 }
