@@ -16,7 +16,7 @@ import { signFaceSignPayload, verifyFaceSignSignature } from '../contract/signat
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { buildSampleEvent } from '../local/sample-events';
 import { installFakeAwsTransport } from './fake-aws-transport';
-import { median, quantile, sample } from './stats';
+import { interleaved } from './stats';
 
 const SECRET = 'whsec_bench_secret_value';
 const bodySize = Number(process.env.BENCH_BODY_BYTES ?? 0);
@@ -91,28 +91,7 @@ async function main(): Promise<void> {
   };
 
   // Lambda writes log lines to a pipe; here they go nowhere, but they are still formatted.
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  const result: Record<string, { medians: number[]; p99s: number[] }> = {};
-  const cases = { floorA, oursA, floorB, floorBWithAttributes, oursB };
-  try {
-    for (const fn of Object.values(cases)) await sample(fn, 500); // warm up
-    // Cases alternate call by call, so drift and noise on this shared machine hit them alike.
-    const entries = Object.entries(cases);
-    for (let round = 0; round < rounds; round++) {
-      const times: number[][] = entries.map(() => []);
-      for (let i = 0; i < iterations; i++) {
-        for (let c = 0; c < entries.length; c++) times[c].push(...(await sample(entries[c][1], 1)));
-      }
-      entries.forEach(([name], c) => {
-        result[name] ??= { medians: [], p99s: [] };
-        result[name].medians.push(median(times[c]));
-        result[name].p99s.push(quantile(times[c], 0.99));
-      });
-    }
-  } finally {
-    process.stdout.write = write;
-  }
+  const result = await interleaved({ floorA, oursA, floorB, floorBWithAttributes, oursB }, { rounds, iterations, warmup: 500 });
   process.stdout.write(`\n${JSON.stringify({ bodyBytes: bytes.length, result })}\n`);
 }
 

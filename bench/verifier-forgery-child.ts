@@ -22,7 +22,7 @@ import { VERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
 import { signFaceSignPayload } from '../contract/signature';
 import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { buildSampleEvent } from '../local/sample-events';
-import { median, quantile, sample } from './stats';
+import { interleaved } from './stats';
 
 const SECRETS = ['whsec_bench_newest', 'whsec_bench_previous'].slice(0, Number(process.env.BENCH_SECRETS ?? 1));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -124,25 +124,10 @@ async function main(): Promise<void> {
     ]),
   );
 
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  const result: Record<string, { medians: number[]; p99s: number[] }> = {};
+  let result;
   try {
-    for (const fn of Object.values(calls)) await sample(fn, 10); // warm up
-    const entries = Object.entries(calls);
-    for (let round = 0; round < rounds; round++) {
-      const times: number[][] = entries.map(() => []);
-      for (let i = 0; i < iterations; i++) {
-        for (let c = 0; c < entries.length; c++) times[c].push(...(await sample(entries[c][1], 1)));
-      }
-      entries.forEach(([name], c) => {
-        result[name] ??= { medians: [], p99s: [] };
-        result[name].medians.push(median(times[c]));
-        result[name].p99s.push(quantile(times[c], 0.99));
-      });
-    }
+    result = await interleaved(calls, { rounds, iterations, warmup: 10 });
   } finally {
-    process.stdout.write = write;
     server.close();
   }
   process.stdout.write(`\n${JSON.stringify({ maxBodyBytes, oversizeBytes: OVERSIZE_BYTES, secrets: SECRETS.length, result })}\n`);
