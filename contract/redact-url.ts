@@ -31,25 +31,50 @@ export function redactUrl(url: string): string {
   return `${parsed.protocol}//${host}${rest === '' || rest === '/' ? rest : REDACTED_PATH}`;
 }
 
-// An absolute URL in free text: the scheme and `//`, the authority (to the first `/`, `?`, `#`,
-// `;`, backslash, quote or white space), then the rest, which runs to white space whatever it
-// holds: a quote or `<` inside a URL must not end it before its query (a JSON string's `\"`,
-// an attacker's `'`). Matching more than the URL costs at most a few characters of the text.
-const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#;\\"'<>]*)(\S*)/gi;
+// An absolute URL in free text, in every form the WHATWG URL parser (which fetch uses) accepts: a
+// special scheme (http, https, ws, wss, ftp) followed by any run of `/` and `\` (none at all is
+// valid: `https:host/p`), other schemes by `//`; the authority (to the first `/`, `?`, `#`, `;`,
+// backslash, quote or white space), then the rest, which runs to a space whatever it holds: a quote
+// or `<` inside a URL must not end it before its query (a JSON string's `\"`, an attacker's `'`).
+// Tab, CR and LF do not end a URL either: the parser removes them, so `/a<LF>?sig=` is `/a?sig=`.
+// Matching more than the URL costs at most a few characters of the text.
+const URL_IN_TEXT = /\b((?:https?|wss?|ftp):[\t\n\r]*[\\/]*|[a-z][a-z0-9+.-]*:\/\/)((?:[^\s/?#;\\"'<>]|[\t\n\r])*)((?:\S|[\t\n\r])*)/gi;
 
-function redactMatch(_match: string, scheme: string, authority: string, rest: string): string {
+function redactMatch(match: string, scheme: string, authority: string, rest: string): string {
+  if (authority === '' && rest === '') return match;
   // User info (`user:password@`) is a credential too; the host is what follows the last `@`.
-  const host = authority.slice(authority.lastIndexOf('@') + 1);
-  return `${scheme}${host}${rest === '' || rest === '/' ? rest : REDACTED_PATH}`;
+  const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/[\t\n\r]/g, '');
+  const name = /^[a-z][a-z0-9+.-]*/i.exec(scheme)![0];
+  return `${name}://${host}${rest === '' || rest === '/' ? rest : REDACTED_PATH}`;
+}
+
+/** Schemes whose URLs have a host even when written without `//` (the WHATWG parser's special schemes). */
+const SPECIAL_SCHEMES = new Set(['http:', 'https:', 'ws:', 'wss:', 'ftp:']);
+
+/** True when the whole string is a URL with a host, as a fetch would read it (`media.url` in any form it accepts). */
+function isWholeUrl(value: string): boolean {
+  if (!/^\s*[a-z][a-z0-9+.-]*:/i.test(value)) return false;
+  try {
+    const parsed = new URL(value);
+    return parsed.host !== '' || SPECIAL_SCHEMES.has(parsed.protocol);
+  } catch {
+    return false;
+  }
 }
 
 /**
  * A copy of a JSON value in which every URL inside a string is reduced as {@link redactUrl} does,
- * wherever it sits: `media.url` of today's events, a URL in an error message, and any URL a future
- * event type might carry. Everything else is unchanged.
+ * wherever it sits: `media.url` of today's events (a string that is a URL is read as the URL parser
+ * reads it, so no spelling it accepts keeps its path), a URL in an error message, and any URL a
+ * future event type might carry. Everything else is unchanged.
  */
 export function stripUrlQueries<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(URL_IN_TEXT, redactMatch) as T;
+  if (typeof value === 'string') {
+    // A whole URL with anything after its host is read as the parser reads it; a bare origin (user
+    // info aside, which the text rule drops) is left as written.
+    const whole = isWholeUrl(value) ? redactUrl(value) : undefined;
+    return (whole?.endsWith(REDACTED_PATH) ? whole : value.replace(URL_IN_TEXT, redactMatch)) as T;
+  }
   if (Array.isArray(value)) return value.map((item) => stripUrlQueries(item)) as T;
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripUrlQueries(v)])) as T;

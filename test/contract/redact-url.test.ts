@@ -16,6 +16,13 @@ const HOSTILE: ReadonlyArray<readonly [string, string]> = [
   ['a token in user info', `https://u:${TOKEN}@media.facesign.ai/m_1.jpg`],
   ['a ; right after the host', `https://media.facesign.ai;sig=${TOKEN}`],
   ['an upper-case scheme', `HTTPS://media.facesign.ai/m_1.jpg?sig=${TOKEN}`],
+  // Spellings the WHATWG URL parser (and so fetch) accepts for the same URL.
+  ['a backslash for a slash after the scheme', `https:/\\media.facesign.ai/m_1.jpg?sig=${TOKEN}`],
+  ['backslashes for both slashes', `https:\\\\media.facesign.ai/m_1.jpg?sig=${TOKEN}`],
+  ['no slashes after the scheme', `https:media.facesign.ai/m_1.jpg?sig=${TOKEN}`],
+  ['a line feed before the ?', `https://media.facesign.ai/m_1.jpg\n?sig=${TOKEN}`],
+  ['a tab before the ?', `https://media.facesign.ai/m_1.jpg\t?sig=${TOKEN}`],
+  ['a carriage return in the host', `https://media.face\rsign.ai/m_1.jpg?sig=${TOKEN}`],
 ];
 
 describe('redactUrl', () => {
