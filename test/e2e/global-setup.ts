@@ -161,7 +161,8 @@ function eventIdsOf(event: unknown): string[] {
       return [];
     }
   };
-  const e = event as { Records?: Array<{ body: string }>; body?: string } | undefined;
+  const e = event as { Records?: Array<{ body: string }>; body?: string; isBase64Encoded?: boolean } | undefined;
   if (e?.Records) return e.Records.flatMap((r) => idOf(r.body));
-  return e?.body ? idOf(e.body) : [];
+  // The REST door (the default) hands the verifier every body base64-encoded.
+  return e?.body ? idOf(e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body) : [];
 }
