@@ -1,9 +1,9 @@
 /**
  * The verifier's decision, as a plain function of the request and its dependencies: which status
- * FaceSign gets, and when an event is queued. FaceSign treats 4xx as permanent and 5xx as
- * retryable, so every failure of ours is a 5xx, and a 4xx goes only to what is not authentic or
- * what we truly cannot keep. An authentic JSON object that our envelope schema does not
- * recognise is still queued (marked unrecognized) and answered 200.
+ * FaceSign gets, and when an event is queued. Every failure of ours is a 5xx, and a 4xx goes only
+ * to what is not authentic or what we truly cannot keep (docs/reference.md, "A 4xx is never
+ * retried"). An authentic JSON object that our envelope schema does not recognise is still queued
+ * (marked unrecognized) and answered 200.
  */
 import {
   getHeader,
@@ -88,7 +88,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // 401 reasons given only after some v1 matched the HMAC: the delivery is authentic.
 const AUTHENTIC_REASONS: ReadonlySet<WebhookErrorName> = new Set<WebhookErrorName>(['invalid_timestamp', 'timestamp_out_of_tolerance']);
 
-/** The refusal of a delivery: a 400, 401 or 413 that FaceSign never retries. */
+/** Refuses a delivery with a 400, 401 or 413 (docs/reference.md, "A 4xx is never retried"). */
 type Reject = (statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string) => WebhookResponse;
 
 /**
@@ -133,8 +133,7 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
 /**
  * Counts and logs a refusal. Only a 401 where no v1 matched may be a forgery. Every other refusal
  * comes after an HMAC verified (a 400, a 413, or a 401 for a signed t that is unreadable or outside
- * the window): an authentic delivery FaceSign will not retry, so it is RequestsRejected, which
- * pages at 1.
+ * the window): an authentic delivery lost, so it is RequestsRejected, which pages at 1.
  */
 function refuse({ logger, metrics }: VerifierDependencies, statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string): WebhookResponse {
   const forgery = statusCode === 401 && !AUTHENTIC_REASONS.has(error);
