@@ -14,7 +14,7 @@
  * every scenario also runs with the throughput divided by 4 and by 10.
  *
  * Model: all N events are queued at t = 0 (the worst case for queue age); each media URL was made
- * `DELIVERY_DELAY_S` before that (FaceSign's own delay eats into the 15 minutes). Lambda's SQS
+ * `DELIVERY_DELAY_S` before that (FaceSign's own delay eats into `URL_LIFE_S`). Lambda's SQS
  * poller starts 5 concurrent batches and adds up to 300 a minute, capped by the event source's
  * maximum concurrency (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).
  * A batch's records run in parallel; it takes as long as its slowest record, or as long as its

@@ -6,6 +6,7 @@
  */
 import { request } from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
+import { MEDIA_URL_LIFETIME_SECONDS } from '../contract/time-budget';
 import { deadlineIn } from '../lambda/processor/deadline';
 import { storeMedia } from '../lambda/processor/media-transfer';
 
@@ -51,7 +52,7 @@ async function ours(): Promise<void> {
       type: 'media.user_video',
       createdAt: now,
       sessionId: 'bench',
-      media: { id: `m_${now}`, createdAt: now, url, expires: now + 900_000, contentType: 'video/mp4' },
+      media: { id: `m_${now}`, createdAt: now, url, expires: now + MEDIA_URL_LIFETIME_SECONDS * 1000, contentType: 'video/mp4' },
     },
     {
       s3,

@@ -15,7 +15,7 @@ export interface SampleEventOptions {
   /** The media URL of a media event. @default a signed-looking https://media.facesign.ai URL */
   readonly mediaUrl?: string;
   readonly mediaId?: string;
-  /** @default createdAt + 15 minutes */
+  /** @default createdAt + MEDIA_URL_LIFETIME_SECONDS */
   readonly expires?: number;
   readonly contentType?: string;
 }

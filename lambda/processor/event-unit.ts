@@ -98,8 +98,8 @@ export async function processEvent({ event, rawBody }: EventInput, deps: EventUn
 }
 
 /**
- * Stores the file an event carries, because its signed URL dies 15 minutes after it was made:
- * always for a documented media event; for an undocumented type (`media.document_video`, say)
+ * Stores the file an event carries, because its signed URL dies soon (MEDIA_URL_LIFETIME_SECONDS,
+ * contract/time-budget.ts): always for a documented media event; for an undocumented type (`media.document_video`, say)
  * when it has a `media` object with a `url`, through the same path. Such a URL that fails the
  * media URL/host checks is not contacted; that event is then archived only. Returns undefined when
  * nothing was stored.

@@ -2,7 +2,8 @@
  * Failure classification. A permanent failure cannot be healed by trying again (the media URL is
  * dead, the host is not ours, the envelope is bad): the message goes to the dead-letter queue at
  * once, with its reason. A transient one (network, 5xx, throttling, our own dependencies) is
- * retried quickly enough to finish within the media URL's 15-minute life.
+ * retried quickly enough to finish within the media URL's life (MEDIA_URL_LIFETIME_SECONDS,
+ * contract/time-budget.ts).
  */
 import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import { S3ServiceException } from '@aws-sdk/client-s3';

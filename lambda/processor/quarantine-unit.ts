@@ -9,8 +9,8 @@
  * The idempotency key is the SHA-256 of the body, in its own key space: an unrecognized body may
  * have no usable `id`, and keying by `id` would let one version of an event hide another.
  *
- * A quarantined body may still be an authentic media event whose signed URL dies 15 minutes after
- * it was made. When it carries a `media.url` that passes the media URL/host checks, its file is
+ * A quarantined body may still be an authentic media event whose signed URL dies soon
+ * (MEDIA_URL_LIFETIME_SECONDS, contract/time-budget.ts). When it carries a `media.url` that passes the media URL/host checks, its file is
  * downloaded (best effort) and stored under the media rules, because it is biometric like any other
  * media file: `media/<sessionId>/quarantine/<sha256>.<ext>`, or dated under `media/_unknown-session/`
  * when the body has no usable session id (contract/bucket-layout.ts QUARANTINE_MEDIA).

@@ -1,7 +1,7 @@
 /**
  * The one way the processor writes an object (an event, a conflicting version, a quarantined body,
- * a media file): SSE-KMS under the construct's customer-managed key (object-encryption.ts), and
- * never over an object that exists.
+ * a media file): SSE-KMS under the construct's customer-managed key
+ * (shared/object-encryption.ts), and never over an object that exists.
  *
  * Every write is conditional, `If-None-Match: *` (SDK v3 `IfNoneMatch: '*'`, on PutObject and on
  * CompleteMultipartUpload, which `@aws-sdk/lib-storage`'s Upload sends it with): S3 refuses to
@@ -14,7 +14,7 @@
  * a retry, and it is retried as a transient failure (failures.ts); the retry then gets 412.
  */
 import { PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { objectEncryption, type ObjectEncryption } from './object-encryption';
+import { objectEncryption, type ObjectEncryption } from '../shared/object-encryption';
 import { objectMetadata } from './storage-names';
 
 /** Where the processor writes, and under which key. */
@@ -30,7 +30,7 @@ export interface WriteParameters extends ObjectEncryption {
   readonly IfNoneMatch: '*';
 }
 
-/** SSE-KMS under the store's key (object-encryption.ts; nothing when it has none) and `If-None-Match: *`. */
+/** SSE-KMS under the store's key (shared/object-encryption.ts; nothing when it has none) and `If-None-Match: *`. */
 export function writeParameters(store: Pick<ObjectStore, 'encryptionKeyArn'>): WriteParameters {
   return { ...objectEncryption(store.encryptionKeyArn), IfNoneMatch: '*' };
 }

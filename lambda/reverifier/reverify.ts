@@ -5,10 +5,10 @@
  * (the processor's idempotency drops any that FaceSign also delivered again) and removed from hold;
  * the rest stay until their retention runs out.
  */
-import { parseHeldDelivery, type ReverifyReport } from '../../contract/held-delivery';
+import { parseHeldDelivery, type HeldDelivery, type ReverifyReport } from '../../contract/held-delivery';
 import { SECONDS_PER_DAY } from '../../contract/time-budget';
 import type { EventMetrics, Logger } from '../shared/observability';
-import { handleWebhook, type VerifiedEvent } from '../verifier/handle-webhook';
+import { handleWebhook, type VerifiedEvent, type WebhookResponse } from '../verifier/handle-webhook';
 import { SigningSecretNotConfiguredError } from '../verifier/signing-secrets';
 
 /** What the re-verification needs from the outside world. Every call gets the invocation's deadline as `signal`. */
@@ -44,10 +44,19 @@ export interface ReverifyDependencies {
 /** The verifier's metrics are not counted again: the reverifier's outcome is its report. */
 const UNCOUNTED: EventMetrics = { count: () => undefined, countBy: () => undefined, record: () => undefined };
 
+/** The report as it is being filled in: one held key at a time adds to it. */
+interface Tally {
+  readonly requeued: Array<ReverifyReport['requeued'][number]>;
+  stillUnverified: number;
+  readonly refused: Array<{ key: string; reason: string }>;
+  expired: number;
+  unreadable: number;
+  readonly failed: Array<{ key: string; reason: string }>;
+}
+
 /** Looks at every held delivery once; never throws for one delivery, only when the secret cannot be read. */
 export async function reverifyHeld(deps: ReverifyDependencies): Promise<ReverifyReport> {
   const { signal, logger } = deps;
-  const now = deps.now ?? Date.now;
   let secrets: string[];
   try {
     secrets = await deps.readSecrets(signal);
@@ -56,16 +65,12 @@ export async function reverifyHeld(deps: ReverifyDependencies): Promise<Reverify
     logger.warn('no signing secret is configured: nothing re-verified, nothing changed', { reason: error.message });
     return { ...emptyReport(), secretConfigured: false, message: error.message };
   }
-  const report = { ...emptyReport(), requeued: [] as Array<ReverifyReport['requeued'][number]>, refused: [] as Array<{ key: string; reason: string }> };
-  const failed: Array<{ key: string; reason: string }> = [];
-  let stillUnverified = 0;
-  let expired = 0;
-  let unreadable = 0;
+  const tally: Tally = { requeued: [], stillUnverified: 0, refused: [], expired: 0, unreadable: 0, failed: [] };
   let token: string | undefined;
   // The last key looked at to the end; keys come in order, so a next run resumes after it.
   let lookedAt = deps.startAfter;
   let current: string | undefined;
-  const done = () => ({ ...report, failed, stillUnverified, expired, unreadable });
+  const done = () => ({ ...emptyReport(), ...tally });
   const incomplete = () => ({ ...done(), complete: false, ...(lookedAt !== undefined ? { resumeAfter: lookedAt } : {}) });
   do {
     if (signal.aborted) return incomplete();
@@ -80,72 +85,89 @@ export async function reverifyHeld(deps: ReverifyDependencies): Promise<Reverify
       if (current !== undefined) lookedAt = current;
       if (signal.aborted) return incomplete();
       current = key;
-      let text: string;
-      try {
-        text = await deps.getHeld(key, signal);
-      } catch (error) {
-        // Removed meanwhile (by the lifecycle rule or a concurrent run): nothing left to do.
-        if ((error as Error)?.name === 'NoSuchKey') continue;
-        failed.push({ key, reason: `the held object could not be read (${(error as Error)?.name})` });
-        continue;
-      }
-      let held;
-      try {
-        held = parseHeldDelivery(text);
-      } catch (error) {
-        logger.warn('a held object is not a held delivery this version can read; left for the lifecycle rule', { key, reason: (error as Error).message });
-        unreadable += 1;
-        continue;
-      }
-      if (now() - held.receivedAt > Math.min(deps.holdRetentionDays * SECONDS_PER_DAY, deps.idempotencyWindowSeconds) * 1000) {
-        // Past its retention or the idempotency window: re-queued now, it could be processed a
-        // second time, because the record of a redelivery FaceSign made meanwhile may be gone.
-        await deps.removeHeld(key, signal).then(
-          () => (expired += 1),
-          (error: Error) => failed.push({ key, reason: `expired, but could not be removed (${error?.name})` }),
-        );
-        continue;
-      }
-      let queueFailure: string | undefined;
-      const response = await handleWebhook(
-        { headers: held.headers, body: held.body, isBase64Encoded: true },
-        {
-          secrets: { get: async () => secrets, refreshAfterMismatch: async () => undefined },
-          enqueue: (verified) =>
-            deps.enqueue(verified, signal).catch((error: Error) => {
-              queueFailure = error?.name;
-              throw error;
-            }),
-          logger,
-          metrics: UNCOUNTED,
-          toleranceSeconds: deps.toleranceSeconds,
-          maxBodyBytes: deps.maxBodyBytes,
-          // Judged as on arrival: the signature was fresh then, whatever its age now.
-          now: () => held.receivedAt,
-        },
-      );
-      const body = response.body as { error?: string; message?: string };
-      if (response.statusCode === 200) {
-        try {
-          await deps.removeHeld(key, signal);
-        } catch (error) {
-          // Queued: a later run queues it again, and the processor's idempotency drops the repeat.
-          failed.push({ key, reason: `queued, but not removed from hold (${(error as Error)?.name}); a later run queues it again as a duplicate` });
-        }
-        logger.info('held delivery re-verified and queued', { key, eventId: held.claimed.id, eventType: held.claimed.type, sessionId: held.claimed.sessionId });
-        report.requeued.push({ key, eventId: held.claimed.id, eventType: held.claimed.type });
-      } else if (response.statusCode === 503) {
-        failed.push({ key, reason: `${body.error}: ${queueFailure ?? body.message}` });
-      } else if (body.error === 'signature_mismatch' || body.error === 'missing_signature' || body.error === 'malformed_signature') {
-        stillUnverified += 1;
-      } else {
-        report.refused.push({ key, reason: `${response.statusCode} ${body.error}: ${body.message}` });
-      }
+      await reverifyKey(key, secrets, deps, tally);
     }
     if (current !== undefined) lookedAt = current;
     token = page.next;
   } while (token !== undefined);
   return { ...done(), complete: true };
+}
+
+/** Reads one held key and re-verifies it, or removes it once expired; the outcome goes into `tally`. */
+async function reverifyKey(key: string, secrets: string[], deps: ReverifyDependencies, tally: Tally): Promise<void> {
+  const { signal, logger } = deps;
+  let text: string;
+  try {
+    text = await deps.getHeld(key, signal);
+  } catch (error) {
+    // Removed meanwhile (by the lifecycle rule or a concurrent run): nothing left to do.
+    if ((error as Error)?.name === 'NoSuchKey') return;
+    tally.failed.push({ key, reason: `the held object could not be read (${(error as Error)?.name})` });
+    return;
+  }
+  let held: HeldDelivery;
+  try {
+    held = parseHeldDelivery(text);
+  } catch (error) {
+    logger.warn('a held object is not a held delivery this version can read; left for the lifecycle rule', { key, reason: (error as Error).message });
+    tally.unreadable += 1;
+    return;
+  }
+  const now = deps.now ?? Date.now;
+  if (now() - held.receivedAt > Math.min(deps.holdRetentionDays * SECONDS_PER_DAY, deps.idempotencyWindowSeconds) * 1000) {
+    // Past its retention or the idempotency window: re-queued now, it could be processed a
+    // second time, because the record of a redelivery FaceSign made meanwhile may be gone.
+    await deps.removeHeld(key, signal).then(
+      () => (tally.expired += 1),
+      (error: Error) => tally.failed.push({ key, reason: `expired, but could not be removed (${error?.name})` }),
+    );
+    return;
+  }
+  const { response, queueFailure } = await replayToVerifier(held, secrets, deps);
+  const body = response.body as { error?: string; message?: string };
+  if (response.statusCode === 200) {
+    try {
+      await deps.removeHeld(key, signal);
+    } catch (error) {
+      // Queued: a later run queues it again, and the processor's idempotency drops the repeat.
+      tally.failed.push({ key, reason: `queued, but not removed from hold (${(error as Error)?.name}); a later run queues it again as a duplicate` });
+    }
+    logger.info('held delivery re-verified and queued', { key, eventId: held.claimed.id, eventType: held.claimed.type, sessionId: held.claimed.sessionId });
+    tally.requeued.push({ key, eventId: held.claimed.id, eventType: held.claimed.type });
+  } else if (response.statusCode === 503) {
+    tally.failed.push({ key, reason: `${body.error}: ${queueFailure ?? body.message}` });
+  } else if (body.error === 'signature_mismatch' || body.error === 'missing_signature' || body.error === 'malformed_signature') {
+    tally.stillUnverified += 1;
+  } else {
+    tally.refused.push({ key, reason: `${response.statusCode} ${body.error}: ${body.message}` });
+  }
+}
+
+/** Runs a held delivery through the verifier's own decision, with the current secrets; `queueFailure` is the queue's error name, when queueing failed. */
+async function replayToVerifier(
+  held: HeldDelivery,
+  secrets: string[],
+  deps: ReverifyDependencies,
+): Promise<{ response: WebhookResponse; queueFailure?: string }> {
+  let queueFailure: string | undefined;
+  const response = await handleWebhook(
+    { headers: held.headers, body: held.body, isBase64Encoded: true },
+    {
+      secrets: { get: async () => secrets, refreshAfterMismatch: async () => undefined },
+      enqueue: (verified) =>
+        deps.enqueue(verified, deps.signal).catch((error: Error) => {
+          queueFailure = error?.name;
+          throw error;
+        }),
+      logger: deps.logger,
+      metrics: UNCOUNTED,
+      toleranceSeconds: deps.toleranceSeconds,
+      maxBodyBytes: deps.maxBodyBytes,
+      // Judged as on arrival: the signature was fresh then, whatever its age now.
+      now: () => held.receivedAt,
+    },
+  );
+  return { response, queueFailure };
 }
 
 function emptyReport(): ReverifyReport {

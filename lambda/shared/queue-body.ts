@@ -3,8 +3,9 @@
  * `#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`; a body with other characters
  * is refused (InvalidMessageContents) or has them replaced by U+FFFD, depending on the API version
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
- * Valid JSON can carry U+FFFE and U+FFFF raw inside its strings, and FaceSign never retries a 4xx,
- * so such a body is sent base64-encoded (its UTF-8 bytes) with {@link BODY_ENCODING_ATTRIBUTE}
+ * Valid JSON can carry U+FFFE and U+FFFF raw inside its strings, and refusing it would lose it
+ * (docs/reference.md, "A 4xx is never retried"), so such a body is sent base64-encoded (its UTF-8
+ * bytes) with {@link BODY_ENCODING_ATTRIBUTE}
  * set to `base64`, and the processor decodes it before anything else: the archive stays byte for
  * byte what FaceSign signed. Every other body is sent as it is. No imports: both Lambdas use it.
  */

@@ -1,9 +1,9 @@
 /**
  * The verifier's decision, as a plain function of the request and its dependencies: which status
- * FaceSign gets, and when an event is queued. FaceSign treats 4xx as permanent and 5xx as
- * retryable, so every failure of ours is a 5xx, and a 4xx goes only to what is not authentic or
- * what we truly cannot keep. An authentic JSON object that our envelope schema does not
- * recognise is still queued (marked unrecognized) and answered 200.
+ * FaceSign gets, and when an event is queued. Every failure of ours is a 5xx, and a 4xx goes only
+ * to what is not authentic or what we truly cannot keep (docs/reference.md, "A 4xx is never
+ * retried"). An authentic JSON object that our envelope schema does not recognise is still queued
+ * (marked unrecognized) and answered 200.
  */
 import {
   getHeader,
@@ -15,6 +15,7 @@ import {
   type HeaderBag,
   type ParsedSignatureHeader,
   type SignatureFailureReason,
+  type SignatureVerification,
 } from '../../contract/signature';
 import { parseFaceSignEvent, parseJson, usableIdentifier, type EnvelopeProblem, type FaceSignEvent, type UnknownFaceSignEvent } from '../../contract/event';
 import { DIMENSION, METRIC } from '../../contract/metric-names';
@@ -87,19 +88,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // 401 reasons given only after some v1 matched the HMAC: the delivery is authentic.
 const AUTHENTIC_REASONS: ReadonlySet<WebhookErrorName> = new Set<WebhookErrorName>(['invalid_timestamp', 'timestamp_out_of_tolerance']);
 
-/** Verifies, validates and queues one delivery. Never throws: every outcome is a response. */
+/** Refuses a delivery with a 400, 401 or 413 (docs/reference.md, "A 4xx is never retried"). */
+type Reject = (statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string) => WebhookResponse;
+
+/**
+ * Verifies, validates and queues one delivery. Never throws: every outcome is a response. The
+ * steps run in this order: the header is parsed before the secret is read, and the body's size is
+ * checked before anything is decoded or hashed (contract/signature.ts).
+ */
 export async function handleWebhook(request: WebhookRequest, deps: VerifierDependencies): Promise<WebhookResponse> {
-  const { logger } = deps;
-  const reject = (statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string): WebhookResponse => {
-    // Only a 401 where no v1 matched may be a forgery. Every other refusal comes after an HMAC
-    // verified (a 400, a 413, or a 401 for a signed t that is unreadable or outside the window):
-    // an authentic delivery FaceSign will not retry, so it is RequestsRejected, which pages at 1.
-    const forgery = statusCode === 401 && !AUTHENTIC_REASONS.has(error);
-    if (forgery) logger.warn('webhook rejected', { statusCode, error, reason: message });
-    else logger.error('authentic delivery refused; FaceSign will not retry it', { statusCode, error, reason: message });
-    deps.metrics.countBy(forgery ? METRIC.signatureFailures : METRIC.requestsRejected, DIMENSION.reason, error);
-    return failure(statusCode, error, message);
-  };
+  const reject: Reject = (statusCode, error, message) => refuse(deps, statusCode, error, message);
   // A request without a usable signature header is refused before the secret is even read.
   const signatureHeader = getHeader(request.headers, SIGNATURE_HEADER);
   const header = parseSignatureHeader(signatureHeader);
@@ -119,79 +117,136 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
 
   const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
   const timestampHeader = getHeader(request.headers, TIMESTAMP_HEADER);
-  const verify = (active: string[]) =>
-    verifyParsedSignature(bytes, header.header, timestampHeader, active, { toleranceSeconds: deps.toleranceSeconds, nowMs: deps.now?.() });
-  let verification = verify(secrets);
-  if (!verification.ok && verification.reason === 'signature_mismatch') {
-    // The secret may have been rotated since we cached it; read it again, at a bounded rate.
-    try {
-      const fresh = await deps.secrets.refreshAfterMismatch();
-      if (fresh) verification = verify(fresh);
-    } catch (error) {
-      return secretFailure(deps, error);
-    }
-  }
+  const verification = await verifyAgainstSecrets(bytes, header.header, timestampHeader, secrets, deps);
+  if ('statusCode' in verification) return verification;
   if (!verification.ok) {
-    if (verification.reason === 'signature_mismatch') {
-      const lookalike = faceSignLookalike(signatureHeader, bytes, {
-        nowMs: deps.now?.() ?? Date.now(),
-        toleranceSeconds: deps.toleranceSeconds,
-        maxBodyBytes: deps.maxBodyBytes,
-      });
-      if (lookalike) {
-        logger.error("a delivery in FaceSign's form verified under no active secret: the signing secret is probably wrong or stale", {
-          eventId: lookalike.id,
-          sessionId: lookalike.sessionId,
-          eventType: lookalike.type,
-          signedAt: lookalike.signedAt,
-        });
-        deps.metrics.countBy(METRIC.wrongSecretSuspected, DIMENSION.eventType, lookalike.type);
-        if (deps.hold) await holdRefused(deps, { bytes, headers: request.headers, receivedAtMs: deps.now?.() ?? Date.now(), lookalike });
-      }
-    }
+    if (verification.reason === 'signature_mismatch') await noticeLookalike(request, signatureHeader, bytes, deps);
     return reject(401, verification.reason, verification.message);
   }
-  deps.metrics.record(METRIC.signatureAge, MetricUnit.Seconds, Math.round(verification.ageSeconds));
+  recordSignature(verification, timestampHeader, deps);
+
+  const read = readVerifiedEvent(bytes);
+  if (!read.ok) return reject(400, read.error, read.message);
+  return queueVerified(read.verified, read.eventKeys, bytes.length, deps);
+}
+
+/**
+ * Counts and logs a refusal. Only a 401 where no v1 matched may be a forgery. Every other refusal
+ * comes after an HMAC verified (a 400, a 413, or a 401 for a signed t that is unreadable or outside
+ * the window): an authentic delivery lost, so it is RequestsRejected, which pages at 1.
+ */
+function refuse({ logger, metrics }: VerifierDependencies, statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string): WebhookResponse {
+  const forgery = statusCode === 401 && !AUTHENTIC_REASONS.has(error);
+  if (forgery) logger.warn('webhook rejected', { statusCode, error, reason: message });
+  else logger.error('authentic delivery refused; FaceSign will not retry it', { statusCode, error, reason: message });
+  metrics.countBy(forgery ? METRIC.signatureFailures : METRIC.requestsRejected, DIMENSION.reason, error);
+  return failure(statusCode, error, message);
+}
+
+/**
+ * One HMAC per active secret; on a mismatch, the secrets are read again (the secret may have been
+ * rotated since we cached it, and the re-read is rate-bounded) and, when that gives any, verified
+ * once more. A secret that cannot be read is a 503.
+ */
+async function verifyAgainstSecrets(
+  bytes: Buffer,
+  header: ParsedSignatureHeader,
+  timestampHeader: string | undefined,
+  secrets: string[],
+  deps: VerifierDependencies,
+): Promise<SignatureVerification | WebhookResponse> {
+  const verify = (active: string[]) =>
+    verifyParsedSignature(bytes, header, timestampHeader, active, { toleranceSeconds: deps.toleranceSeconds, nowMs: deps.now?.() });
+  const verification = verify(secrets);
+  if (verification.ok || verification.reason !== 'signature_mismatch') return verification;
+  try {
+    const fresh = await deps.secrets.refreshAfterMismatch();
+    return fresh ? verify(fresh) : verification;
+  } catch (error) {
+    return secretFailure(deps, error);
+  }
+}
+
+/**
+ * A delivery that verified under no active secret but is in FaceSign's form points at a wrong or
+ * stale signing secret: it is logged, counted, and held for re-verification when a hold is set.
+ */
+async function noticeLookalike(request: WebhookRequest, signatureHeader: string | undefined, bytes: Buffer, deps: VerifierDependencies): Promise<void> {
+  const lookalike = faceSignLookalike(signatureHeader, bytes, {
+    nowMs: deps.now?.() ?? Date.now(),
+    toleranceSeconds: deps.toleranceSeconds,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
+  if (!lookalike) return;
+  deps.logger.error("a delivery in FaceSign's form verified under no active secret: the signing secret is probably wrong or stale", {
+    eventId: lookalike.id,
+    sessionId: lookalike.sessionId,
+    eventType: lookalike.type,
+    signedAt: lookalike.signedAt,
+  });
+  deps.metrics.countBy(METRIC.wrongSecretSuspected, DIMENSION.eventType, lookalike.type);
+  if (deps.hold) await holdRefused(deps, { bytes, headers: request.headers, receivedAtMs: deps.now?.() ?? Date.now(), lookalike });
+}
+
+/** Records the verified signature's age, and each timestamp anomaly (not signed, so never a refusal; counted so that a FaceSign-side change is seen). */
+function recordSignature(
+  verification: Extract<SignatureVerification, { ok: true }>,
+  timestampHeader: string | undefined,
+  { logger, metrics }: VerifierDependencies,
+): void {
+  metrics.record(METRIC.signatureAge, MetricUnit.Seconds, Math.round(verification.ageSeconds));
   for (const anomaly of verification.anomalies) {
-    // Not signed, so never a refusal; counted so that a FaceSign-side change is seen.
     logger.warn('signature timestamp not as documented; accepted on its HMAC', {
       anomaly,
       timestampHeader: timestampHeader?.slice(0, 64),
       signedAt: verification.timestamp,
     });
-    deps.metrics.countBy(METRIC.timestampHeaderMismatches, DIMENSION.reason, anomaly);
+    metrics.countBy(METRIC.timestampHeaderMismatches, DIMENSION.reason, anomaly);
   }
+}
 
+type EventKeys = Record<string, string | undefined>;
+
+/**
+ * Reads the authentic body: a typed event, or an unrecognized envelope for quarantine. Only a body
+ * that is not UTF-8, not JSON or not a JSON object is refused.
+ */
+function readVerifiedEvent(
+  bytes: Buffer,
+): { ok: true; verified: VerifiedEvent; eventKeys: EventKeys } | { ok: false; error: 'invalid_json' | 'not_an_object'; message: string } {
   let rawBody: string;
   try {
     // What was signed: without a leading byte order mark (signedContent), so a captured delivery
     // replayed with one prepended queues the very body it was, and is a duplicate, not a new event.
     rawBody = utf8.decode(signedContent(bytes));
   } catch {
-    return reject(400, 'invalid_json', 'the body is not valid UTF-8');
+    return { ok: false, error: 'invalid_json', message: 'the body is not valid UTF-8' };
   }
   const parsed = parseFaceSignEvent(rawBody);
-  if (!parsed.ok && parsed.error === 'invalid_json') return reject(400, 'invalid_json', parsed.message);
-  if (!parsed.ok && parsed.problem === 'not_an_object') return reject(400, 'not_an_object', parsed.message);
-
-  let verified: VerifiedEvent;
-  let eventKeys: Record<string, string | undefined>;
   if (parsed.ok) {
     const { event } = parsed;
-    verified = { rawBody, event };
     // Keys inline rather than a child logger: this is the hot path, and a child logger costs ~40 µs.
-    eventKeys = { eventId: event.id, sessionId: event.sessionId, eventType: event.type };
-  } else {
-    const value = parseJson(rawBody) as Record<string, unknown>;
-    const ids = { id: usableIdentifier(value.id), type: usableIdentifier(value.type), sessionId: usableIdentifier(value.sessionId) };
-    verified = { rawBody, unrecognized: { problem: parsed.problem, message: parsed.message, ids } };
-    eventKeys = { eventId: ids.id, sessionId: ids.sessionId, eventType: ids.type };
+    return { ok: true, verified: { rawBody, event }, eventKeys: { eventId: event.id, sessionId: event.sessionId, eventType: event.type } };
   }
+  if (parsed.error === 'invalid_json') return { ok: false, error: 'invalid_json', message: parsed.message };
+  if (parsed.problem === 'not_an_object') return { ok: false, error: 'not_an_object', message: parsed.message };
+  const value = parseJson(rawBody) as Record<string, unknown>;
+  const ids = { id: usableIdentifier(value.id), type: usableIdentifier(value.type), sessionId: usableIdentifier(value.sessionId) };
+  return {
+    ok: true,
+    verified: { rawBody, unrecognized: { problem: parsed.problem, message: parsed.message, ids } },
+    eventKeys: { eventId: ids.id, sessionId: ids.sessionId, eventType: ids.type },
+  };
+}
+
+/** Queues a verified event: 200 once it is durably queued, 503 (FaceSign retries) when it cannot be. */
+async function queueVerified(verified: VerifiedEvent, eventKeys: EventKeys, bytes: number, deps: VerifierDependencies): Promise<WebhookResponse> {
+  const { logger, metrics } = deps;
   try {
     await deps.enqueue(verified);
   } catch (error) {
     logger.error('could not queue a verified event', { ...eventKeys, errorName: (error as Error)?.name });
-    countRequestFailed(deps.metrics, 'queue_unavailable');
+    countRequestFailed(metrics, 'queue_unavailable');
     return failure(503, 'queue_unavailable', 'the event could not be queued; FaceSign will retry');
   }
   if (verified.unrecognized) {
@@ -199,12 +254,12 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
       ...eventKeys,
       problem: verified.unrecognized.problem,
       reason: verified.unrecognized.message,
-      bytes: bytes.length,
+      bytes,
     });
-    deps.metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, UNRECOGNIZED_EVENT_TYPE);
+    metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, UNRECOGNIZED_EVENT_TYPE);
   } else {
-    logger.info('event verified and queued', { ...eventKeys, bytes: bytes.length });
-    deps.metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, verified.event.type);
+    logger.info('event verified and queued', { ...eventKeys, bytes });
+    metrics.countBy(METRIC.eventsReceived, DIMENSION.eventType, verified.event.type);
   }
   return { statusCode: 200, body: { received: true } };
 }
@@ -228,7 +283,7 @@ function refuseOversize(
   newestSecret: string,
   size: number,
   deps: VerifierDependencies,
-  reject: (statusCode: 400 | 401 | 413, error: WebhookErrorName, message: string) => WebhookResponse,
+  reject: Reject,
 ): WebhookResponse {
   const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
   const verification = verifyParsedSignature(bytes, header, undefined, [newestSecret], { toleranceSeconds: deps.toleranceSeconds, nowMs: deps.now?.() });

@@ -18,7 +18,7 @@ import {
   type HeldDelivery,
 } from '../../contract/held-delivery';
 import { getHeader, SIGNATURE_HEADER, TIMESTAMP_HEADER, type HeaderBag } from '../../contract/signature';
-import { objectEncryption } from '../processor/object-encryption';
+import { objectEncryption } from '../shared/object-encryption';
 import type { FaceSignLookalike } from './wrong-secret';
 
 /** Why a delivery that should have been held was not. The HoldsDropped metric's `Reason`. */

@@ -1,9 +1,10 @@
 /**
  * Tells a delivery that FaceSign most likely sent, signed with a secret we do not hold, apart from
- * internet noise. FaceSign never retries the 401 such a delivery gets, so a wrong or stale signing
- * secret loses every event: the verifier pages at the first one and holds its bytes for
- * re-verification once the secret is fixed. A forger can make a request look like this, so the
- * verdict only ever raises an alarm and holds bytes (capped); it never accepts anything.
+ * internet noise. Such a delivery gets a 401, which FaceSign does not retry (docs/reference.md,
+ * "A 4xx is never retried"), so a wrong or stale signing secret loses every event: the verifier
+ * pages at the first one and holds its bytes for re-verification once the secret is fixed. A
+ * forger can make a request look like this, so the verdict only ever raises an alarm and holds
+ * bytes (capped); it never accepts anything.
  */
 import { parseJson, usableIdentifier } from '../../contract/event';
 import { MAX_FUTURE_SECONDS } from '../../contract/signature';

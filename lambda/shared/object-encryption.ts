@@ -1,7 +1,8 @@
 /**
- * How the processor asks S3 to encrypt what it writes: SSE-KMS under the construct's
- * customer-managed key, with an S3 Bucket Key, on every request. Explicit, so that objects are
- * encrypted under that key even in a bucket passed in whose default encryption is something else.
+ * How the processor and the verifier's hold store ask S3 to encrypt what they write: SSE-KMS under
+ * the construct's customer-managed key, with an S3 Bucket Key, on every request. Explicit, so that
+ * objects are encrypted under that key even in a bucket passed in whose default encryption is
+ * something else.
  */
 import type { ServerSideEncryption } from '@aws-sdk/client-s3';
 
