@@ -22,7 +22,6 @@ import { alarmThresholds, claimAlarmNamePrefix, refuseUnusableNames, silenceAlar
 import { deliveryAlarms, functionAlarms, tableAlarms, timeoutOf, topicAlarms } from './pipeline-alarms';
 import { queueAlarms } from './queue-signals';
 
-
 /** The keys of the alarms every deployment has. */
 export type CoreAlarmKey =
   | 'deadLetterQueueNewMessages'
