@@ -53,7 +53,7 @@ export const HANDLER_SETTINGS = {
     functions: ['reverifier'],
     unit: 'days',
     // Long enough to notice the page, fix the secret and reverify over a long weekend; a shorter
-    // idempotencyWindow, in whole days, when not given (lib/facesign-webhooks-props.ts).
+    // idempotencyWindow, in whole days, when not given (lib/resolve-props.ts).
     default: 7,
     min: 1,
     // At most idempotencyWindow too (CROSS_SETTING_RULES): a later re-verification must still meet the record of a redelivery.

@@ -1,37 +1,25 @@
-import { Duration, Names, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EVENT_BRIDGE_SOURCE } from '../contract/event-bridge';
 import { METRIC } from '../contract/metric-names';
-import { ARCHIVE_PREFIXES, BUCKET_PREFIX, HELD_PREFIX } from '../contract/bucket-layout';
-import { HOLD_COUNTER_KEY_PREFIX } from '../contract/held-delivery';
-import { DEAD_LETTER_RETENTION_DAYS } from '../contract/construct-settings';
-import { functionEnvironment } from '../contract/function-environment';
-import { queueVisibilityTimeoutSeconds, REVERIFIER_TIMEOUT_SECONDS, VERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
-import {
-  refuseExistingWithNew,
-  resolveFrontDoor,
-  resolveRetention,
-  resolveSettings,
-  type FaceSignWebhooksProps,
-  type OnEventOptions,
-  type ResolvedSettings,
-} from './facesign-webhooks-props';
+import { ARCHIVE_PREFIXES, BUCKET_PREFIX } from '../contract/bucket-layout';
+import type { FaceSignWebhooksProps, OnEventOptions } from './facesign-webhooks-props';
+import { refuseExistingWithNew, resolveFrontDoor, resolveRetention, resolveSettings, type Retention } from './resolve-props';
 import { createMediaReadTrail, MediaReadRestriction, SigningSecretWatch } from './data-protection';
-import { functionRole, grantSendEncrypted, handlerFunction } from './handler-function';
+import { createProcessor, createReverifier, createVerifier } from './handlers';
+import { createDeadLetterQueue, createEventArchive, createEventBus, createIdempotencyTable, createQueue } from './pipeline';
 import { createAccessLogsBucket, createArchiveBucket, createEncryptionKey, createSigningSecret } from './storage';
 import { suppressJustifiedNagFindings } from './nag-suppressions';
 import { addConsumer } from './consumers';
@@ -39,14 +27,6 @@ import { createAccessLogGroup } from './front-door/access-log';
 import { createFrontDoor, type FrontDoor } from './front-door/front-door';
 import { WebhookMonitoring } from './monitoring/webhook-monitoring';
 import type { WebhookMetricName } from './webhook-metrics';
-
-/**
- * SQS's largest message, set explicitly on both queues: a body up to `maxBodyBytes` (at most
- * 760,000) plus its attributes must fit, or the verifier would answer 503 to it forever. Queues
- * created before SQS raised its limit kept 256 KiB
- * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
- */
-const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
  * Receives FaceSign webhooks: an HTTP API route to a verifier Lambda that checks the HMAC
@@ -111,8 +91,6 @@ export class FaceSignWebhooks extends Construct {
     super(scope, id);
     // Defaults and bounds of every setting come from the table in contract/settings.ts.
     const settings = resolveSettings(props);
-    // The table holds it in days; the prop's type admits only the days CloudWatch Logs accepts.
-    const logRetention: logs.RetentionDays = settings.logRetention;
     refuseExistingWithNew(props);
     const retention = resolveRetention(props, settings);
     // Unique per deployment in an account and region: a stack name is, and so is a path inside it.
@@ -120,48 +98,30 @@ export class FaceSignWebhooks extends Construct {
 
     // The architecture, in order: signing secret → key → bucket → bus and archive → queues →
     // idempotency table → verifier → processor (and the media read rule naming it) → API →
-    // monitoring → the signing-secret watch → cdk-nag acknowledgements.
+    // monitoring → the signing-secret watch → cdk-nag acknowledgements. Construct ids are the
+    // resources' logical ids: lib/pipeline.ts and lib/handlers.ts keep them.
     this.createdSigningSecret = props.existingSigningSecretObj ? undefined : createSigningSecret(this, props.signingSecretProps);
     this.signingSecret = props.existingSigningSecretObj ?? this.createdSigningSecret!;
     this.encryptionKey = props.existingEncryptionKeyObj ?? createEncryptionKey(this, props.encryptionKeyProps);
-    if (props.existingBucketObj) {
-      for (const name of ['objectLockRetention', 'auditMediaReads'] as const) {
-        if (props[name] !== undefined)
-          throw new Error(`${name} applies to a created bucket only; configure existingBucketObj yourself, got ${name} with existingBucketObj`);
-      }
-      this.bucket = props.existingBucketObj;
-    } else {
-      this.accessLogsBucket = createAccessLogsBucket(this);
-      this.bucket = createArchiveBucket(this, {
-        retention,
-        encryptionKey: this.encryptionKey,
-        accessLogsBucket: this.accessLogsBucket,
-        objectLockRetention: props.objectLockRetention,
-        overrides: props.bucketProps,
-      });
-    }
-    this.eventBus =
-      props.existingEventBusObj ??
-      new events.EventBus(this, 'EventBus', { ...props.eventBusProps, eventBusName: props.eventBusProps?.eventBusName ?? eventBusName(this) });
-    this.eventArchive = this.createEventArchive(Duration.days(settings.eventArchiveRetention));
-    this.deadLetterQueue = this.createDeadLetterQueue();
-    this.queue = this.createQueue(settings);
-    this.idempotencyTable = this.createIdempotencyTable();
+    ({ bucket: this.bucket, accessLogsBucket: this.accessLogsBucket } = createOrUseBucket(this, props, retention, this.encryptionKey));
+    this.eventBus = createEventBus(this, props);
+    this.eventArchive = createEventArchive(this, this.eventBus, Duration.days(settings.eventArchiveRetention));
+    this.deadLetterQueue = createDeadLetterQueue(this, this.encryptionKey);
+    this.queue = createQueue(this, this.encryptionKey, this.deadLetterQueue, settings);
+    this.idempotencyTable = createIdempotencyTable(this);
 
-    this.verifierLogGroup = new logs.LogGroup(this, 'VerifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.verifier = this.createVerifier(settings, metricsDeployment);
-    this.processorLogGroup = new logs.LogGroup(this, 'ProcessorLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.processor = this.createProcessor(settings, metricsDeployment);
+    const resources = { ...this.stores(), settings, metricsDeployment };
+    ({ fn: this.verifier, logGroup: this.verifierLogGroup } = createVerifier(this, resources));
+    ({ fn: this.processor, logGroup: this.processorLogGroup } = createProcessor(this, resources));
     this.mediaReaders = new MediaReadRestriction(this, this.bucket, {
       processorRole: this.processor.role!,
       breakGlassPrincipalArns: props.mediaBreakGlassPrincipalArns ?? [],
     });
     if (props.auditMediaReads === true) this.mediaReadTrail = createMediaReadTrail(this, 'MediaReadTrail', this.bucket, this.accessLogsBucket!);
-    this.reverifierLogGroup = new logs.LogGroup(this, 'ReverifierLogGroup', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.reverifier = this.createReverifier(settings, metricsDeployment);
+    ({ fn: this.reverifier, logGroup: this.reverifierLogGroup } = createReverifier(this, resources));
     this.restrictSecretValueTo([this.verifier, this.reverifier]);
 
-    this.accessLogGroup = createAccessLogGroup(this, logRetention);
+    this.accessLogGroup = createAccessLogGroup(this, settings.logRetention);
     this.frontDoor = createFrontDoor(this, {
       ...resolveFrontDoor(props),
       verifier: this.verifier,
@@ -215,239 +175,10 @@ export class FaceSignWebhooks extends Construct {
     });
   }
 
-  /**
-   * Every published event is kept, so a consumer's outage can be replayed. Encrypted with the
-   * AWS-owned key, EventBridge's default when no KmsKeyIdentifier is given
-   * (https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html;
-   * docs/data-protection.md says why not the construct's key).
-   */
-  private createEventArchive(retention: Duration): events.Archive {
-    const archive = new events.Archive(this, 'EventArchive', {
-      sourceEventBus: this.eventBus,
-      eventPattern: { source: [EVENT_BRIDGE_SOURCE] },
-      retention,
-      description: 'Every FaceSign event published by the processor, for replay after a consumer outage',
-    });
-    // aws-cdk-lib writes KmsKeyIdentifier: "" when no key is given, which some regions refuse
-    // (aws/aws-cdk#37847); omitted, as CDK's fix (aws/aws-cdk#37865) does, it means the default key.
-    (archive.node.defaultChild as events.CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
-    return archive;
-  }
-
-  // The queues hold whole event payloads, signed media URLs included, for up to 14 days: the
-  // same key as the bucket, so one key policy says who can read identity data (docs/data-protection.md).
-  private createDeadLetterQueue(): sqs.Queue {
-    return new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(DEAD_LETTER_RETENTION_DAYS),
-      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
-    });
-  }
-
-  private createQueue(settings: ResolvedSettings): sqs.Queue {
-    return new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.encryptionKey,
-      enforceSSL: true,
-      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
-      // Twice the function timeout, not AWS's suggested six: a crashed, timed-out or out-of-memory
-      // invocation's records must come back while their media URLs live (docs/operations.md "Timeout budget").
-      visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(settings.processorTimeout)),
-      // Shorter than the dead-letter queue's, which counts from the original enqueue time.
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-    });
-  }
-
-  private createIdempotencyTable(): dynamodb.Table {
-    return new dynamodb.Table(this, 'IdempotencyTable', {
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      timeToLiveAttribute: 'expiration',
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      // Event ids, session ids and S3 locations, gone after the TTL: no identity data, so the
-      // AWS-managed key (docs/data-protection.md).
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Only dedup state with a TTL: nothing to keep when the stack goes.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-  }
-
-  /** The verifier, with read on the signing secret (only it) and send on the queue. */
-  private createVerifier(settings: ResolvedSettings, metricsDeployment: string): lambda.Function {
-    const verifier = handlerFunction(this, 'Verifier', 'verifier', {
-      role: functionRole(this, 'VerifierRole', this.verifierLogGroup),
-      description: 'FaceSign webhooks: verifies the HMAC signature and queues the event',
-      memorySize: settings.verifierMemorySize,
-      timeout: Duration.seconds(VERIFIER_TIMEOUT_SECONDS),
-      // Throttled invocations become API Gateway 500s (retried by FaceSign), never 429s:
-      // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
-      reservedConcurrentExecutions: settings.verifierReservedConcurrency,
-      logGroup: this.verifierLogGroup,
-      environment: functionEnvironment(
-        'verifier',
-        {
-          metricsDeployment,
-          signingSecretArn: this.signingSecret.secretArn,
-          queueUrl: this.queue.queueUrl,
-          holdBucketName: this.bucket.bucketName,
-          holdCounterTableName: this.idempotencyTable.tableName,
-          encryptionKeyArn: this.encryptionKey.keyArn,
-        },
-        settings,
-      ),
-    });
-    this.signingSecret.grantRead(verifier);
-    grantSendEncrypted(this.queue, this.encryptionKey, verifier);
-    this.grantHold(verifier);
-    return verifier;
-  }
-
-  /**
-   * What holding a refused delivery takes, and no more: PutObject on `held/*` only (the verifier can
-   * neither read nor list what it held), the SSE-KMS upload's key use through S3 only, and
-   * UpdateItem on the hold counters' keys only: dynamodb:LeadingKeys limits it to `hold-rate#*`
-   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
-   */
-  private grantHold(verifier: lambda.Function): void {
-    verifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${HELD_PREFIX}*`)] }));
-    // A single-part SSE-KMS PutObject needs kms:GenerateDataKey; AWS's S3 pages list kms:Decrypt
-    // beside it for uploads in some cases (multipart, directory buckets), and we cannot try it on
-    // AWS here, so it is granted as the processor has it: through S3 only, where the verifier can
-    // read no object (no s3:GetObject), so it decrypts nothing it did not just write.
-    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
-    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
-    verifier.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [this.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
-      }),
-    );
-    verifier.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:UpdateItem'],
-        resources: [this.idempotencyTable.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${HOLD_COUNTER_KEY_PREFIX}*`] } },
-      }),
-    );
-  }
-
-  /**
-   * The reverifier: reads the signing secret (the secret's policy admits its role beside the
-   * verifier's), lists, reads and removes `held/*`, and sends to the queue as the verifier does.
-   */
-  private createReverifier(settings: ResolvedSettings, metricsDeployment: string): lambda.Function {
-    const reverifier = handlerFunction(this, 'Reverifier', 'reverifier', {
-      role: functionRole(this, 'ReverifierRole', this.reverifierLogGroup),
-      description: 'FaceSign webhooks: re-verifies held deliveries against the current signing secret (npm run reverify)',
-      memorySize: 512,
-      timeout: Duration.seconds(REVERIFIER_TIMEOUT_SECONDS),
-      // No reserved concurrency: a reservation, even of 1, fails the deploy in a new account whose
-      // quota leaves no room beside Lambda's 100 unreserved. Two runs at once are harmless: a
-      // delivery queued twice is dropped by the processor's idempotency, and removing is idempotent.
-      logGroup: this.reverifierLogGroup,
-      environment: functionEnvironment(
-        'reverifier',
-        { metricsDeployment, signingSecretArn: this.signingSecret.secretArn, queueUrl: this.queue.queueUrl, holdBucketName: this.bucket.bucketName },
-        settings,
-      ),
-    });
-    this.signingSecret.grantRead(reverifier);
-    grantSendEncrypted(this.queue, this.encryptionKey, reverifier);
-    reverifier.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${HELD_PREFIX}*`] } },
-      }),
-    );
-    reverifier.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: [this.bucket.arnForObjects(`${HELD_PREFIX}*`)] }),
-    );
-    reverifier.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [this.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
-      }),
-    );
-    return reverifier;
-  }
-
-  /** The processor, fed by the queue, with exactly the grants of {@link grantProcessor}. */
-  private createProcessor(settings: ResolvedSettings, metricsDeployment: string): lambda.Function {
-    const processor = handlerFunction(this, 'Processor', 'processor', {
-      role: functionRole(this, 'ProcessorRole', this.processorLogGroup),
-      description: 'FaceSign webhooks: archives events, stores media, skips repeat deliveries',
-      memorySize: settings.processorMemorySize,
-      timeout: Duration.seconds(settings.processorTimeout),
-      logGroup: this.processorLogGroup,
-      environment: functionEnvironment(
-        'processor',
-        {
-          metricsDeployment,
-          bucketName: this.bucket.bucketName,
-          encryptionKeyArn: this.encryptionKey.keyArn,
-          idempotencyTableName: this.idempotencyTable.tableName,
-          queueUrl: this.queue.queueUrl,
-          deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
-          eventBusName: this.eventBus.eventBusName,
-        },
-        settings,
-      ),
-    });
-    processor.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: settings.processorBatchSize,
-        maxConcurrency: settings.processorMaxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-    this.grantProcessor(processor);
-    return processor;
-  }
-
-  /** Exactly what the processor calls, on exactly what it touches. */
-  private grantProcessor(processor: lambda.Function): void {
-    // Consuming (receive, delete, change visibility, and kms:Decrypt on the queue's key) is granted by the event source.
-    grantSendEncrypted(this.deadLetterQueue, this.encryptionKey, processor);
-    processor.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: [this.idempotencyTable.tableArn],
-      }),
-    );
-    processor.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: Object.values(BUCKET_PREFIX).map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
-      }),
-    );
-    // A retried or redriven media event whose file is already stored counts as done: the
-    // processor lists its own media key and reads that file back for its SHA-256.
-    processor.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${BUCKET_PREFIX.media}*`] } },
-      }),
-    );
-    processor.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${BUCKET_PREFIX.media}*`)] }));
-    // An SSE-KMS upload needs kms:GenerateDataKey, and a multipart one kms:Decrypt as well (S3
-    // decrypts the parts' data keys to complete it), only through S3; reading a stored file back
-    // needs kms:Decrypt too:
-    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
-    processor.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [this.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
-      }),
-    );
-    this.eventBus.grantPutEventsTo(processor);
+  /** The stores the functions are wired to. */
+  private stores() {
+    const { signingSecret, encryptionKey, bucket, eventBus, queue, deadLetterQueue, idempotencyTable } = this;
+    return { signingSecret, encryptionKey, bucket, eventBus, queue, deadLetterQueue, idempotencyTable };
   }
 
   /**
@@ -573,7 +304,7 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /**
-   * Authentic deliveries the verifier refused (400, 413, or 401 after the signature matched): FaceSign never retries them. Add `Reason` for one reason.
+   * Authentic deliveries the verifier refused (400, 413, or 401 after the signature matched; see docs/reference.md "A 4xx is never retried"). Add `Reason` for one reason.
    * @default - Sum over 5 minutes
    */
   public metricRequestsRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -704,7 +435,7 @@ export class FaceSignWebhooks extends Construct {
   }
 
   /**
-   * Requests API Gateway answered 429, counted from the access log (FaceSign never retries them). It has the `deployment` dimension only.
+   * Requests API Gateway answered 429, counted from the access log (docs/reference.md "A 4xx is never retried"). It has the `deployment` dimension only.
    * @default - Sum over 5 minutes
    */
   public metricRequestsThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -712,21 +443,27 @@ export class FaceSignWebhooks extends Construct {
   }
 }
 
-/**
- * The created bus's name, unless `eventBusProps.eventBusName` gives one. CloudFormation requires a
- * bus name, and CDK's default ({@link Names.uniqueId} of the bus) is built from construct ids only:
- * one app deployed twice in an account and Region under two stack names (which the `deployment`
- * dimension allows) would make the second stack's bus fail to create, as a name already in use.
- * A stack with the name CDK gives it (its id, after the stage's name in a Stage) keeps that default,
- * since a new name would replace the bus, its archive and the events in it; a stack with a name of
- * its own gets one from its stack name and the construct's path. A custom bus name is at most 256 characters of `[.\-_A-Za-z0-9]`
- * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html).
- */
-function eventBusName(scope: Construct): string | undefined {
-  const stack = Stack.of(scope);
-  // CDK's own stack name (the id, after the stage's name in a Stage) follows the path, and so does the default bus name.
-  const stageName = Stage.of(stack)?.stageName;
-  const defaultStackName = stageName ? `${stageName}-${stack.node.id}` : stack.node.id;
-  if (Token.isUnresolved(stack.stackName) || stack.stackName === defaultStackName) return undefined;
-  return `${Names.uniqueResourceName(scope, { maxLength: 256 - '-events'.length, separator: '-' })}-events`;
+/** The bucket passed in (Object Lock and the media read trail are then the user's to configure), or a created one with its access-log bucket. */
+function createOrUseBucket(
+  scope: Construct,
+  props: FaceSignWebhooksProps,
+  retention: Retention,
+  encryptionKey: kms.IKey,
+): { bucket: s3.IBucket; accessLogsBucket?: s3.Bucket } {
+  if (props.existingBucketObj) {
+    for (const name of ['objectLockRetention', 'auditMediaReads'] as const) {
+      if (props[name] !== undefined)
+        throw new Error(`${name} applies to a created bucket only; configure existingBucketObj yourself, got ${name} with existingBucketObj`);
+    }
+    return { bucket: props.existingBucketObj };
+  }
+  const accessLogsBucket = createAccessLogsBucket(scope);
+  const bucket = createArchiveBucket(scope, {
+    retention,
+    encryptionKey,
+    accessLogsBucket,
+    objectLockRetention: props.objectLockRetention,
+    overrides: props.bucketProps,
+  });
+  return { bucket, accessLogsBucket };
 }

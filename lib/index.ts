@@ -1,5 +1,5 @@
 export * from './facesign-webhooks';
-export type { FaceSignWebhooksProps, OnEventOptions } from './facesign-webhooks-props';
+export type { FaceSignWebhooksProps, FrontDoorOptions, HandlerOptions, OnEventOptions, StorageOptions } from './facesign-webhooks-props';
 export * from './facesign-webhooks-stack';
 // The monitoring facade and what its fields are typed with; its props and defaults stay internal.
 export { WebhookMonitoring, type CoreAlarmKey, type OptionalAlarmKey, type WebhookAlarmKey, type WebhookAlarms } from './monitoring/webhook-monitoring';

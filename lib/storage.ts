@@ -5,7 +5,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ARCHIVE_PREFIXES, BUCKET_PREFIX, HELD_PREFIX } from '../contract/bucket-layout';
-import type { FaceSignWebhooksProps, Retention } from './facesign-webhooks-props';
+import type { FaceSignWebhooksProps } from './facesign-webhooks-props';
+import type { Retention } from './resolve-props';
 
 /**
  * What stores the data: the signing secret, the data key, the archive bucket (its encryption,

@@ -70,7 +70,7 @@ export function accessLogFormat(door: 'rest' | 'http', metricsDeployment: string
 
 /**
  * Counts throttled requests from the access log into `RequestsThrottled`: an HTTP API's throttle
- * is a 429 (FaceSign never retries it: deliveries lost), a REST API's is a `THROTTLED` or
+ * is a 429 (lost: docs/reference.md "A 4xx is never retried"), a REST API's is a `THROTTLED` or
  * `QUOTA_EXCEEDED` gateway response, answered 503 by this construct (FaceSign retries: delayed,
  * not lost). A throttled request never reaches the verifier; only the access log sees it.
  */

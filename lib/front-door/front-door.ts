@@ -1,8 +1,8 @@
 /**
  * The front door: what FaceSign posts to. A regional REST API behind a WAF web ACL whose every
  * throttle and block is answered 503 (FaceSign retries), or the plain HTTP API (cheaper, but
- * API Gateway answers its throttles 429, which FaceSign never retries). docs/reference.md
- * "Front door" prices both and says why the REST API is the default.
+ * API Gateway answers its throttles 429: docs/reference.md "A 4xx is never retried").
+ * docs/reference.md "Front door" prices both and says why the REST API is the default.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -168,7 +168,7 @@ function createHttpApiDoor(scope: Construct, props: FrontDoorProps): FrontDoor {
     httpApi: api,
     stageName: '$default',
     autoDeploy: true,
-    // No throttle unless asked for: a throttled request gets 429, which FaceSign never retries.
+    // No throttle unless asked for: a throttled request gets 429 (docs/reference.md "A 4xx is never retried").
     ...(props.throttlingRateLimit !== undefined || props.throttlingBurstLimit !== undefined
       ? { throttle: { rateLimit: props.throttlingRateLimit, burstLimit: props.throttlingBurstLimit } }
       : {}),

@@ -75,8 +75,8 @@ export interface WebhookAlarmOptions {
    */
   readonly alarmNamePrefix?: string;
   /**
-   * Alarm when the oldest queued message is older than this. Media URLs die 15 minutes after
-   * FaceSign makes them, and the page comes a minute or two after the threshold is crossed.
+   * Alarm when the oldest queued message is older than this. A queued media event must be processed
+   * while its URL lives (docs/reference.md "Media URLs live 15 minutes"), and the page comes a minute or two after the threshold is crossed.
    * @default Duration.minutes(2)
    */
   readonly queueAgeAlarmThreshold?: Duration;

@@ -2,7 +2,7 @@ import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { METRIC } from '../../contract/metric-names';
 import type { WebhookMetrics } from '../webhook-metrics';
-import type { ResolvedSettings } from '../facesign-webhooks-props';
+import type { ResolvedSettings } from '../resolve-props';
 import type { AlarmSpec } from './alarm-factory';
 import type { WebhookAlarmOptions } from './alarm-options';
 
