@@ -159,6 +159,7 @@ export class FaceSignWebhooks extends Construct {
         secret: this.signingSecret,
         topic: this.monitoring.criticalAlarmTopic,
       });
+      this.monitoring.monitorSigningSecretWatch(this.signingSecretWatch.rule);
     }
     suppressJustifiedNagFindings({
       scope: this,

@@ -46,6 +46,11 @@ export interface FrontDoorMetrics {
    * then delays deliveries (Warning), while a 429 of the HTTP API loses them (Critical).
    */
   readonly throttlesAreRetried: boolean;
+  /**
+   * Requests the web ACL blocked (`AWS/WAFV2` `BlockedRequests`, `Rule` `ALL`): the REST door only;
+   * undefined on the HTTP API, which has no web ACL.
+   */
+  metricBlockedRequests?(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /** A custom domain for the webhook URL. */
@@ -159,6 +164,7 @@ function createRestApiDoor(scope: Construct, props: FrontDoorProps): FrontDoor {
     metricServerError: (p) => api.metricServerError(p),
     metricClientError: (p) => api.metricClientError(p),
     metricLatency: (p) => api.metricLatency(p),
+    metricBlockedRequests: (p) => webAcl.metricBlockedRequests(p),
   };
 }
 

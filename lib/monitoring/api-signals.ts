@@ -15,6 +15,8 @@ export interface ApiMetrics {
   readonly clientErrors: cloudwatch.Metric;
   /** Latency in ms over 5 minutes, at the given statistic (`p50`, `p99`). */
   readonly latency: (statistic: string) => cloudwatch.Metric;
+  /** Requests the web ACL blocked, Sum over 5 minutes: the REST door only. */
+  readonly blockedRequests?: cloudwatch.Metric;
 }
 
 /** The front door's metrics as {@link ApiMetrics}. */
@@ -23,6 +25,7 @@ export function frontDoorMetrics(api: {
   metricServerError(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricClientError(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  metricBlockedRequests?(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }): ApiMetrics {
   const sum5 = { period: Duration.minutes(5), statistic: 'Sum' };
   return {
@@ -30,6 +33,7 @@ export function frontDoorMetrics(api: {
     serverErrors: api.metricServerError(sum5),
     clientErrors: api.metricClientError(sum5),
     latency: (statistic) => api.metricLatency({ period: Duration.minutes(5), statistic }),
+    ...(api.metricBlockedRequests ? { blockedRequests: api.metricBlockedRequests(sum5) } : {}),
   };
 }
 
@@ -73,6 +77,45 @@ export function apiAlarms(api: ApiMetrics, t: ApiAlarmThresholds): AlarmSpec[] {
       // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#percentiles-with-low-samples);
       // at a handful p99 is the slowest request, and 2 of 3 periods keep one cold start from paging.
       evaluateLowSampleCountPercentile: 'evaluate',
+    },
+  ];
+}
+
+/** Blocks in this many of the last {@link WAF_PERSISTENT.evaluationPeriods} five-minute periods page as Critical. */
+export const WAF_PERSISTENT = { datapointsToAlarm: 3, evaluationPeriods: 12 } as const;
+
+/**
+ * The web ACL's blocks (the REST door only; none without a web ACL). A block is answered 503, which
+ * FaceSign retries, so one block delays a delivery; but a block of FaceSign itself (an allowlist
+ * missing its current address, a rate limit below its burst) blocks every retry too, and the event
+ * is lost when FaceSign gives up. The metric cannot tell FaceSign from anyone else, so:
+ * Warning at the first block (someone looks at the sampled requests), and Critical when blocks come
+ * back in 3 of the last 12 five-minute periods, which a source retrying on a back-off does within
+ * the hour and a one-off burst does not. FaceSign's retry schedule is not published (exponential
+ * back-off, says FaceSign's webhook documentation, "Retry Logic"), so the hour is an assumption, stated in docs/operations.md.
+ * WAF reports its metrics once a minute, and only when there is something to report
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html): missing data is no block.
+ */
+export function wafAlarms(api: ApiMetrics): AlarmSpec[] {
+  if (!api.blockedRequests) return [];
+  return [
+    {
+      key: 'apiWafBlocked',
+      resource: 'Api',
+      metric: 'WafBlocked',
+      severity: 'Warning',
+      source: api.blockedRequests,
+      summary: 'The web ACL blocked webhook requests (answered 503, which FaceSign retries); if it blocked FaceSign itself, every retry is blocked too.',
+    },
+    {
+      key: 'apiWafBlockedPersistent',
+      resource: 'Api',
+      metric: 'WafBlockedPersistent',
+      severity: 'Critical',
+      source: api.blockedRequests,
+      summary: `The web ACL kept blocking requests (in ${WAF_PERSISTENT.datapointsToAlarm} of the last ${WAF_PERSISTENT.evaluationPeriods} five-minute periods): if it is FaceSign, its retries are blocked too and events are lost when it gives up.`,
+      runbook: 'Api-WafBlocked',
+      ...WAF_PERSISTENT,
     },
   ];
 }

@@ -1,6 +1,7 @@
 import { Duration, Fn, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { AlarmSpec } from './alarm-factory';
 import { retentionOf } from './queue-signals';
@@ -111,4 +112,30 @@ function ruleMetrics(key: string, metricName: string, n: number, eventBus: event
 export function plainRuleName(rule: events.IRule): string {
   if (!Token.isUnresolved(rule.ruleName)) return rule.ruleName;
   return Fn.select(1, Fn.split('|', Fn.join('|', [rule.ruleName, rule.ruleName])));
+}
+
+/**
+ * The signing-secret watch's rule (lib/data-protection.ts, on the default bus) could not publish
+ * its page: EventBridge counts a target it could not invoke, after its retries, as
+ * `FailedInvocations` (AWS/Events, dimension RuleName; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
+ * A refused publish (the role, the topic's policy, its key's policy) is such a failure. Critical,
+ * and told on the alarm topic too: the page that did not arrive was the Critical topic's, so that
+ * topic may be the one refusing.
+ */
+export function secretWatchAlarm(rule: events.IRule, alarmTopic: sns.ITopic): AlarmSpec {
+  return {
+    key: 'signingSecretWatchFailures',
+    resource: 'SigningSecretWatch',
+    metric: 'FailedInvocations',
+    severity: 'Critical',
+    source: new cloudwatch.Metric({
+      namespace: 'AWS/Events',
+      metricName: 'FailedInvocations',
+      dimensionsMap: { RuleName: plainRuleName(rule) },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    }),
+    summary: 'The signing secret changed, but the watch could not publish its page (role, topic or key policy): check who changed the secret.',
+    alsoNotify: alarmTopic,
+  };
 }

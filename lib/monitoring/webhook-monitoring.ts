@@ -15,8 +15,8 @@ import { WebhookMetrics } from '../webhook-metrics';
 import { AlarmFactory, type AlarmSpec } from './alarm-factory';
 import { defaultRunbookBaseUrl, type WebhookAlarmOptions } from './alarm-options';
 import { createAlarmTopics } from './alarm-topic';
-import { apiAlarms, frontDoorMetrics } from './api-signals';
-import { consumerSignals } from './consumer-alarms';
+import { apiAlarms, frontDoorMetrics, wafAlarms } from './api-signals';
+import { consumerSignals, secretWatchAlarm } from './consumer-alarms';
 import { createDashboard } from './dashboard';
 import { alarmThresholds, claimAlarmNamePrefix, refuseUnusableNames, silenceAlarm, type ThresholdSettings } from './monitoring-checks';
 import { deliveryAlarms, functionAlarms, tableAlarms, timeoutOf, topicAlarms } from './pipeline-alarms';
@@ -51,12 +51,15 @@ export type CoreAlarmKey =
 
 /**
  * The keys of alarms that exist only with a setting (`processorMaxConcurrency`, an access log,
- * `silenceAlarmAfter`, the idempotency table, a Critical topic of its own) or an `onEvent` call
- * (`consumer<Id>`, `consumer<Id>DeadLetterAge`).
+ * `silenceAlarmAfter`, the idempotency table, a Critical topic of its own, the REST door's web ACL,
+ * the signing-secret watch) or an `onEvent` call (`consumer<Id>`, `consumer<Id>DeadLetterAge`).
  */
 export type OptionalAlarmKey =
   | 'processorConcurrency'
   | 'apiThrottled'
+  | 'apiWafBlocked'
+  | 'apiWafBlockedPersistent'
+  | 'signingSecretWatchFailures'
   | 'verifierSilence'
   | 'idempotencyTableThrottles'
   | 'idempotencyTableErrors'
@@ -138,6 +141,7 @@ export class WebhookMonitoring extends Construct {
       ...queueAlarms({ ...props, metrics: this.metrics, queueAgeThreshold: t.queueAge, processorTimeout: timeoutOf(props.processor) }),
       ...functionAlarms(props.verifier, props.processor, props.processorMaxConcurrency),
       ...apiAlarms(api, { serverErrorRate: t.serverErrorRate, serverErrorMinimum: t.serverErrorMinimum, latencyP99: t.latency }),
+      ...wafAlarms(api),
       ...(props.accessLogGroup ? [this.throttledRequests(props.accessLogGroup, props.api.throttlesAreRetried)] : []),
       ...deliveryAlarms(this.metrics, t.signature),
       ...(props.silenceAlarmAfter === undefined ? [] : [silenceAlarm(this.metrics, props.silenceAlarmAfter)]),
@@ -176,6 +180,14 @@ export class WebhookMonitoring extends Construct {
     this.consumerWidget.addLeftMetric(signals.failures);
     if (signals.deadLetters) this.consumerWidget.addRightMetric(signals.deadLetters);
     return alarm;
+  }
+
+  /**
+   * Alarms when the signing-secret watch's rule could not publish its page (see ./consumer-alarms.ts).
+   * {@link FaceSignWebhooks} calls it when it creates the watch.
+   */
+  public monitorSigningSecretWatch(rule: events.IRule): cloudwatch.Alarm {
+    return this.factory.add(secretWatchAlarm(rule, this.alarmTopic));
   }
 
   /**

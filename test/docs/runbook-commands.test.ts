@@ -18,6 +18,9 @@
  *   the 401-storm setup publishes each metric either in total or per Reason, never both.
  * - DescribeAlarms applies either `--alarm-name-prefix` or `--state-value`, not both; the silence
  *   block filters the state in its `--query`, which is as right against CloudWatch.
+ * - A rule's Lambda target is not delivered to (moto raises NotImplementedError on one): the Lambda
+ *   dead-letter case's rule matches no published event, and its lookup (ListRuleNamesByTarget, which
+ *   moto implements) and the replay's request (rule, span) are checked, not a delivery to Lambda.
  * - ReceiveMessage never answers a false empty (moto has one server), so the loop's need for long
  *   polling is not shown here; that it reads past the first 10 messages is.
  */
@@ -572,6 +575,63 @@ describe.skipIf(skip)(`the runbook's commands with ${tools.aws ?? 'the AWS CLI'}
       const replayed = (await drain(consumer)).map((m) => JSON.parse(m.Body!) as { detail: { id: string }; 'replay-name': string });
       expect(replayed.map((e) => e.detail.id).sort()).toEqual(['evt_a', 'evt_b', 'evt_c']);
       expect(replayed.every((e) => e['replay-name'] === replayName)).toBe(true);
+      expect(await depth(consumerDlq)).toBe(0);
+    },
+    150_000,
+  );
+
+  it(
+    named("Redeliver a consumer's dead letters of a Lambda target: finds the rule by the record's function, replays the events' span, empties the DLQ"),
+    async () => {
+      const consumerDlq = (await sqs.send(new CreateQueueCommand({ QueueName: 'consumer-dlq' }))).QueueUrl!;
+      const fn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:crm-consumer`;
+      await events.send(new CreateEventBusCommand({ Name: BUS }));
+      await events.send(
+        new CreateArchiveCommand({ ArchiveName: 'facesign-archive', EventSourceArn: BUS_ARN, EventPattern: JSON.stringify({ source: ['facesign.webhooks'] }) }),
+      );
+      // moto cannot deliver to a Lambda target (it raises on one), so no event published here matches this rule;
+      // the lookup (ListRuleNamesByTarget) and the replay's request are what is checked.
+      const pattern = JSON.stringify({ source: ['facesign.webhooks'], 'detail-type': ['session.never'] });
+      const rule = (await events.send(new PutRuleCommand({ Name: 'crm', EventBusName: BUS, EventPattern: pattern }))).RuleArn!;
+      await events.send(
+        new PutTargetsCommand({ Rule: 'crm', EventBusName: BUS, Targets: [{ Id: 'fn', Arn: fn, DeadLetterConfig: { Arn: queueArn('consumer-dlq') } }] }),
+      );
+      await events.send(new PutRuleCommand({ Name: 'other', EventBusName: BUS, EventPattern: pattern }));
+      await events.send(new PutTargetsCommand({ Rule: 'other', EventBusName: BUS, Targets: [{ Id: 'fn', Arn: `${fn}-other` }] }));
+      const event = (id: string, time: string) => ({ id, time, source: 'facesign.webhooks', 'detail-type': 'session.never', detail: { id } });
+      // Two records from the function's on-failure destination (no RULE_ARN, the version-qualified ARN)...
+      for (const [id, time] of [
+        ['evt_late', '2026-01-05T10:02:00Z'],
+        ['evt_early', '2026-01-05T10:00:00Z'],
+      ]) {
+        const record = {
+          version: '1.0',
+          timestamp: '2026-01-05T10:05:00.000Z',
+          requestContext: { requestId: id, functionArn: `${fn}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+          requestPayload: event(id, time),
+          responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+          responsePayload: { errorMessage: 'crm down' },
+        };
+        await sqs.send(new SendMessageCommand({ QueueUrl: consumerDlq, MessageBody: JSON.stringify(record) }));
+      }
+      // ...and one EventBridge could not hand to Lambda at all, as EventBridge leaves it.
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: consumerDlq,
+          MessageBody: JSON.stringify(event('evt_mid', '2026-01-05T10:01:00Z')),
+          MessageAttributes: { RULE_ARN: text(rule), TARGET_ARN: text(fn), ERROR_CODE: text('SDKClientException'), ERROR_MESSAGE: text('throttled') },
+        }),
+      );
+
+      const run = await shell.run(block("Redeliver a consumer's dead letters #1"), { CONSUMER_DLQ_URL: consumerDlq });
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(/^replay redeliver-\d{14}: COMPLETED$/m);
+      const replayName = /replay (redeliver-\d{14})/.exec(run.stdout)![1];
+      const replay = await events.send(new DescribeReplayCommand({ ReplayName: replayName }));
+      expect(replay.EventSourceArn).toBe(ARCHIVE_ARN);
+      expect(replay.Destination).toEqual({ Arn: BUS_ARN, FilterArns: [rule] });
+      expect(replay.EventStartTime?.toISOString()).toBe('2026-01-05T10:00:00.000Z');
+      expect(replay.EventEndTime?.toISOString()).toBe('2026-01-05T10:02:01.000Z');
       expect(await depth(consumerDlq)).toBe(0);
     },
     150_000,

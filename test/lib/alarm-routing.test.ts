@@ -123,7 +123,8 @@ describe('who is told', () => {
     const criticalId = stack.getLogicalId((critical as sns.Topic).node.defaultChild as sns.CfnTopic);
     const warningId = topicIds(t).find((id) => id !== criticalId)!;
     expect(topicIds(t)).toHaveLength(2);
-    for (const a of alarms(t).filter((x) => x.AlarmName !== 'Ops-CriticalAlarmTopic-NotificationsFailed-Critical')) {
+    const toldOnBoth = ['Ops-CriticalAlarmTopic-NotificationsFailed-Critical', 'Ops-SigningSecretWatch-FailedInvocations-Critical'];
+    for (const a of alarms(t).filter((x) => !toldOnBoth.includes(x.AlarmName))) {
       const expected = a.AlarmName.endsWith('-Critical') ? criticalId : warningId;
       expect(a.AlarmActions, a.AlarmName).toEqual([{ Ref: expected }]);
       expect(a.OKActions, a.AlarmName).toEqual([{ Ref: expected }]);
@@ -133,6 +134,11 @@ describe('who is told', () => {
       Namespace: 'AWS/SNS',
       MetricName: 'NumberOfNotificationsFailed',
       Dimensions: [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [criticalId, 'TopicName'] } }],
+      AlarmActions: [{ Ref: criticalId }, { Ref: warningId }],
+      OKActions: [{ Ref: criticalId }, { Ref: warningId }],
+    });
+    // So is a signing-secret watch page the Critical topic refused.
+    expect(alarmIn(t, 'Ops-SigningSecretWatch-FailedInvocations-Critical')).toMatchObject({
       AlarmActions: [{ Ref: criticalId }, { Ref: warningId }],
       OKActions: [{ Ref: criticalId }, { Ref: warningId }],
     });
@@ -160,7 +166,10 @@ describe('who is told', () => {
     expect(critical.length).toBeGreaterThan(10);
     expect(warning.length).toBeGreaterThan(5);
     for (const a of critical) expect(a.AlarmActions[0], a.AlarmName).toEqual({ Ref: pagerId });
-    expect(critical.filter((a) => a.AlarmActions.length > 1).map((a) => a.AlarmName)).toEqual(['Custom-CriticalAlarmTopic-NotificationsFailed-Critical']);
+    expect(critical.filter((a) => a.AlarmActions.length > 1).map((a) => a.AlarmName)).toEqual([
+      'Custom-CriticalAlarmTopic-NotificationsFailed-Critical',
+      'Custom-SigningSecretWatch-FailedInvocations-Critical',
+    ]);
     for (const a of warning) expect(a.AlarmActions).not.toEqual([{ Ref: pagerId }]);
     expect(nobodyWarnings(stack)).toEqual([]);
   });

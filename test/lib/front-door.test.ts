@@ -125,6 +125,33 @@ describe('the REST API door (the default)', () => {
     expect(metric.dimensions).toMatchObject({ Rule: 'ALL', Region: 'eu-west-1', WebACL: only(template, 'AWS::WAFv2::WebACL').properties.Name });
   });
 
+  it('warns at the first web ACL block and pages when blocks come back in 3 of 12 five-minute periods (a blocked FaceSign loses events)', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const blocked = (suffix: string) => {
+      const found = alarms.filter((a) => String(a.AlarmName).endsWith(suffix));
+      expect(found, suffix).toHaveLength(1);
+      return found[0];
+    };
+    const acl = only(template, 'AWS::WAFv2::WebACL').properties.Name;
+    const dimensions = [
+      { Name: 'Region', Value: 'eu-west-1' },
+      { Name: 'WebACL', Value: acl },
+      { Name: 'Rule', Value: 'ALL' },
+    ];
+    const metric = { Namespace: 'AWS/WAFV2', MetricName: 'BlockedRequests', Statistic: 'Sum', Period: 300, Threshold: 1 };
+    const warning = blocked('-Api-WafBlocked-Warning');
+    expect(warning).toMatchObject({ ...metric, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(warning.Dimensions).toEqual(expect.arrayContaining(dimensions));
+    expect(warning.Dimensions).toHaveLength(3);
+    const critical = blocked('-Api-WafBlockedPersistent-Critical');
+    expect(critical).toMatchObject({ ...metric, EvaluationPeriods: 12, DatapointsToAlarm: 3, TreatMissingData: 'notBreaching' });
+    expect(critical.Dimensions).toEqual(warning.Dimensions);
+    // One runbook section for both.
+    for (const a of [warning, critical]) expect(a.AlarmDescription).toMatch(/#api-wafblocked$/);
+    expect(webhooks.monitoring.alarms.apiWafBlocked).toBeDefined();
+    expect(webhooks.monitoring.alarms.apiWafBlockedPersistent).toBeDefined();
+  });
+
   it('gives FaceSign the execute-api URL of the webhook route', () => {
     const url = JSON.stringify(Stack.of(webhooks).resolve(webhooks.webhookUrl));
     expect(url).toContain('.execute-api.');
@@ -182,6 +209,12 @@ describe('the HTTP API door', () => {
   it('pages on a throttle: a 429 loses the delivery', () => {
     const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => String(a.Properties.AlarmName));
     expect(names.filter((n) => n.endsWith('-Api-Throttled-Critical'))).toHaveLength(1);
+  });
+
+  it('has no web ACL alarm (no web ACL)', () => {
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => String(a.Properties.AlarmName));
+    expect(names.filter((n) => n.includes('-Api-WafBlocked'))).toEqual([]);
+    expect(webhooks.monitoring.alarms.apiWafBlocked).toBeUndefined();
   });
 
   it('throttles the stage with just the limits given', () => {

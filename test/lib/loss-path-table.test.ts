@@ -234,6 +234,46 @@ function rows(): Row[] {
       before: 'same',
     });
   }
+  // H. The web ACL blocks FaceSign itself (an allowlist missing its address): every retry is blocked too.
+  {
+    const name = 'Ops-Api-WafBlockedPersistent-Critical';
+    const a = spec(name);
+    const first = spec('Ops-Api-WafBlocked-Warning');
+    // Low volume: one delivery, retried on an exponential back-off (FaceSign publishes no schedule: 1, 2, 4, 8, 16 min apart assumed).
+    const backoff = points(
+      a.metric,
+      [0, 1, 3, 7, 15, 31].map((m) => [LOSS + m, 1]),
+    );
+    // High volume: a delivery (or retry) blocked every minute.
+    const steady = points(
+      a.metric,
+      range(LOSS, LOSS + 60, () => 3),
+    );
+    // A one-off burst from some other source: the Warning only.
+    const burst = points(a.metric, [[LOSS, 50]]);
+    expect(timeToPage(first, burst)).toBe(5);
+    expect(timeToPage(a, burst)).toBeUndefined();
+    out.push({
+      path: 'The web ACL blocks FaceSign (allowlist or rate rule): every retry is blocked too',
+      alarm: name,
+      low: timeToPage(a, backoff),
+      high: timeToPage(a, steady),
+      before: 'never (no alarm on web ACL blocks)',
+    });
+  }
+  // I. The signing-secret watch could not publish its page (a lost page, not a lost event).
+  {
+    const name = 'Ops-SigningSecretWatch-FailedInvocations-Critical';
+    const a = spec(name);
+    const refused = points(a.metric, [[LOSS, 1]]);
+    out.push({
+      path: "The signing-secret watch's page is refused (role, topic or key policy)",
+      alarm: name,
+      low: timeToPage(a, refused),
+      high: timeToPage(a, refused),
+      before: 'never (no alarm)',
+    });
+  }
   return out;
 }
 
@@ -295,6 +335,10 @@ and keeps the state) it ${recovery.before === undefined ? 'would never send OK' 
   ([dead-letter queues](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html));
   a Lambda on-failure destination's record is (it is a SendMessage).
 - Periods are aligned to multiples of the period since the epoch, and only complete periods are evaluated.
+- FaceSign retries a 5xx with exponential back-off but publishes no schedule; the web ACL row assumes
+  retries 1, 2, 4, 8 and 16 minutes apart. WAF publishes \`BlockedRequests\` only for minutes with a
+  block ([WAF metrics](https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html) says it
+  reports once a minute; that it sends no zeros is assumed).
 `;
 }
 
@@ -309,6 +353,8 @@ describe('loss paths', () => {
       'Ops-Queue-OldestMessageAge-Critical': 3,
       'Ops-ConsumerCrm-FailedDeliveries-Critical': 5,
       'Ops-Verifier-RequestsRejected-Critical': 5,
+      'Ops-Api-WafBlockedPersistent-Critical': 30,
+      'Ops-SigningSecretWatch-FailedInvocations-Critical': 5,
     };
     for (const row of table) {
       for (const t of [row.low, row.high]) {

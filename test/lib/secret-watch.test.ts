@@ -127,9 +127,51 @@ describe('the signing-secret watch', () => {
     expect(matches(p, cloudTrailEvent('PutResourcePolicy', 'facesign/other'))).toBe(false);
   });
 
-  it('is left out with watchSigningSecret: false', () => {
+  it('is left out with watchSigningSecret: false, and so is its alarm', () => {
     const { webhooks, template: t } = build({ watchSigningSecret: false });
     expect(t.findResources('AWS::Events::Rule', { Properties: { Description: WATCH_DESCRIPTION } })).toEqual({});
     expect(webhooks.signingSecretWatch).toBeUndefined();
+    expect(webhooks.monitoring.alarms.signingSecretWatchFailures).toBeUndefined();
+    expect(watchAlarms(t)).toEqual([]);
+  });
+});
+
+function watchAlarms(template: Template) {
+  return Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
+    .filter(([, a]) => String(a.Properties.AlarmName).includes('-SigningSecretWatch-'))
+    .map(([id, a]) => ({ id, ...a.Properties }));
+}
+
+describe("the signing-secret watch's own alarm", () => {
+  it('pages when the rule could not invoke its target (AWS/Events FailedInvocations of this rule, by its bare name)', () => {
+    const { webhooks, template } = build();
+    const [alarm] = watchAlarms(template);
+    expect(alarm).toMatchObject({
+      AlarmName: 'Watched-SigningSecretWatch-FailedInvocations-Critical',
+      Namespace: 'AWS/Events',
+      MetricName: 'FailedInvocations',
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarm.AlarmDescription).toMatch(/#signingsecretwatch-failedinvocations$/);
+    const ruleId = Object.keys(template.findResources('AWS::Events::Rule', { Properties: { Description: WATCH_DESCRIPTION } }))[0];
+    // The rule on the default bus: its Ref is the bare name, which the metric carries.
+    const name = render(alarm.Dimensions, (id) => {
+      if (id === ruleId) return 'Watched-FaceSignSigningSecretWatchRule-ABC123';
+      throw new Error(`unexpected Ref ${id}`);
+    });
+    expect(name).toEqual([{ Name: 'RuleName', Value: 'Watched-FaceSignSigningSecretWatchRule-ABC123' }]);
+    expect(webhooks.monitoring.alarms.signingSecretWatchFailures).toBeDefined();
+  });
+
+  it('is told on the Critical topic and on the alarm topic: the Critical topic may be the one refusing', () => {
+    const pagerArn = `arn:aws:sns:${REGION}:${ACCOUNT}:pager`;
+    const { template: t } = build((stack) => ({ existingCriticalAlarmTopicObj: sns.Topic.fromTopicArn(stack, 'Pager', pagerArn) }));
+    const [alarm] = watchAlarms(t);
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
+    expect(alarm.AlarmActions).toEqual([pagerArn, { Ref: topicId }]);
+    expect(alarm.OKActions).toEqual([pagerArn, { Ref: topicId }]);
   });
 });

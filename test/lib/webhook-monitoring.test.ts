@@ -53,6 +53,8 @@ describe('alarms', () => {
       'Ops-Api-LatencyP99-Warning',
       'Ops-Api-ServerErrorRate-Critical',
       'Ops-Api-Throttled-Warning',
+      'Ops-Api-WafBlocked-Warning',
+      'Ops-Api-WafBlockedPersistent-Critical',
       'Ops-DeadLetterQueue-HeldLong-Critical',
       'Ops-DeadLetterQueue-NewMessages-Critical',
       'Ops-DeadLetterQueue-OldestMessageAge-Critical',
@@ -67,6 +69,7 @@ describe('alarms', () => {
       'Ops-Processor-Throttles-Warning',
       'Ops-Queue-NothingDeleted-Critical',
       'Ops-Queue-OldestMessageAge-Critical',
+      'Ops-SigningSecretWatch-FailedInvocations-Critical',
       'Ops-Verifier-DurationNearTimeout-Warning',
       'Ops-Verifier-Errors-Critical',
       'Ops-Verifier-HoldsDropped-Warning',
@@ -386,7 +389,7 @@ describe('alarm topic: CloudWatch can deliver every alarm', () => {
     );
     topic!.Properties.KmsMasterKeyId = { 'Fn::GetAtt': [keyId, 'Arn'] };
     const report = walkAlarmDelivery(merged as never);
-    expect(report.alarms).toBe(30);
+    expect(report.alarms).toBe(33);
     expect(report.problems).toEqual([]);
   });
 
@@ -656,7 +659,7 @@ describe('onEvent consumers', () => {
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
     });
     const report = walkAlarmDelivery(t.toJSON() as never);
-    expect(report.alarms).toBe(30);
+    expect(report.alarms).toBe(33);
     expect(report.problems).toEqual([]);
   });
 
@@ -762,7 +765,7 @@ describe('dashboard', () => {
       'Alarm notifications',
     ]);
     expect(widgets[0].type).toBe('alarm');
-    expect(widgets[0].properties.alarms).toHaveLength(28);
+    expect(widgets[0].properties.alarms).toHaveLength(31);
   });
 
   it('gives each function its own duration axis, with its timeout and the alarm line', () => {
@@ -843,7 +846,7 @@ describe('dashboard', () => {
     const t = Template.fromStack(stack);
     const w = widget('EventBridge consumers: failed deliveries and dead letters', t);
     expect(JSON.stringify(w.properties.metrics)).toContain('InvocationsSentToDlq');
-    expect(body(t).widgets[0].properties.alarms).toHaveLength(32);
+    expect(body(t).widgets[0].properties.alarms).toHaveLength(35);
     alarmIn(t, 'Ops-ConsumerOnSessionStatus2-FailedDeliveries-Critical');
   });
 
