@@ -200,6 +200,7 @@ describe('a custom domain', () => {
       expect(created.properties).toMatchObject({ DomainName: 'hooks.example.com', EndpointConfiguration: { Types: ['REGIONAL'] }, SecurityPolicy: 'TLS_1_2' });
       expect(created.properties.RegionalCertificateArn).toBe('arn:aws:acm:eu-west-1:123456789012:certificate/abc');
       template.hasResourceProperties('AWS::ApiGateway::BasePathMapping', { DomainName: { Ref: created.id } });
+      expect(only(template, 'AWS::ApiGateway::RestApi').properties.DisableExecuteApiEndpoint).toBe(true);
     } else {
       expect(created.properties).toMatchObject({
         DomainName: 'hooks.example.com',
@@ -208,6 +209,7 @@ describe('a custom domain', () => {
         ],
       });
       template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', { DomainName: { Ref: created.id } });
+      expect(only(template, 'AWS::ApiGatewayV2::Api').properties.DisableExecuteApiEndpoint).toBe(true);
     }
     template.hasResourceProperties('AWS::Route53::RecordSet', {
       Name: 'hooks.example.com.',
