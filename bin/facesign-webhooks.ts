@@ -1,17 +1,13 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
 import { FaceSignWebhooksStack } from '../lib';
+import { webhooksPropsFromContext } from './context';
 
 const app = new App();
-// `npx cdk deploy -c alarmEmail=oncall@example.com`: someone is paged from the first deploy on.
-const alarmEmail: string | undefined = app.node.tryGetContext('alarmEmail');
-// `-c verifierReservedConcurrency=50`, once the account's Lambda quota allows it (README "Deploy to AWS").
-const reserved: unknown = app.node.tryGetContext('verifierReservedConcurrency');
+// Context keys (README "Deploy to AWS"), e.g. `npx cdk deploy -c alarmEmail=oncall@example.com`:
+// alarmEmail, verifierReservedConcurrency, frontDoor, domainName + certificateArn,
+// hostedZoneId + hostedZoneName, mediaBreakGlassPrincipalArns (comma-separated).
 new FaceSignWebhooksStack(app, 'FaceSignWebhooks', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  webhooks: {
-    ...(alarmEmail ? { alarmEmail } : {}),
-    // The construct refuses anything but a whole number in its bounds, naming the value.
-    ...(reserved !== undefined ? { verifierReservedConcurrency: Number(reserved) } : {}),
-  },
+  webhooks: webhooksPropsFromContext((key) => app.node.tryGetContext(key)),
 });

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Lazy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Lazy, Names, Stack } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -108,6 +108,12 @@ export interface SigningSecretWatchProps {
   readonly secret: secretsmanager.ISecret;
   /** Where a change is told (the topic Critical alarms notify). */
   readonly topic: sns.ITopic;
+  /**
+   * Whether the topic (and its key) are this app's to change: false for a topic the user passed,
+   * whose policies are theirs (a first topic policy would replace SNS's default one, which is what
+   * lets their alarms publish).
+   */
+  readonly topicIsOurs: boolean;
 }
 
 /**
@@ -123,12 +129,16 @@ export interface SigningSecretWatchProps {
  *   six-character suffix, or the name. The rule matches all three: the ARN without the suffix as a
  *   prefix (which also matches a secret whose name begins with this one's: an extra page, never a
  *   missed one) and the name exactly.
- * - The rule publishes through a role of its own (`sns:Publish` on the topic, and the topic key's
- *   data-key use when the topic is encrypted with a key of this app), not through the topic and
- *   key policies: a role of the same account needs nothing in a topic policy that does not deny it,
- *   nor in a key policy that delegates to IAM
- *   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions,
- *   https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+ * - The rule publishes with no role, through the topic's resource policy (and the topic key's
+ *   policy when a key of this app encrypts it): EventBridge's page says not to give an SNS target a
+ *   RoleArn, and that delivery through a role may fail for a topic encrypted with KMS
+ *   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions).
+ *   Both statements let `events.amazonaws.com` act only with `aws:SourceArn` = this rule's ARN
+ *   (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+ *   The rule gets a name of its own so its ARN is known before it exists: the key policy naming
+ *   the rule's attribute would make a cycle (key -> rule -> topic -> key).
+ * - A topic or key not of this app keeps its policies: synth warns, and docs/operations.md
+ *   "Bring your own alarm topic" gives the statements to add.
  */
 export class SigningSecretWatch extends Construct {
   /** The rule. */
@@ -139,7 +149,12 @@ export class SigningSecretWatch extends Construct {
     const stack = Stack.of(this);
     const name = props.secret.secretName;
     const partialArn = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // A name of our own (unique in the account and Region per construct path), so the policies can
+    // name the rule's ARN without referring to the rule.
+    const ruleName = Names.uniqueResourceName(this, { maxLength: 64 });
+    const ruleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: ruleName });
     this.rule = new events.Rule(this, 'Rule', {
+      ruleName,
       description: 'FaceSign webhooks: pages on every change to the signing secret (value, stages, rotation, policy)',
       eventPattern: {
         source: ['aws.secretsmanager'],
@@ -151,24 +166,37 @@ export class SigningSecretWatch extends Construct {
         },
       },
     });
-    // A role of its own, granted exactly what publishing needs: a same-account role needs nothing in
-    // a topic policy that does not deny it, nor in a key policy that delegates to IAM (as the
-    // created alarm topic's does). SNS's page asks a publisher to an encrypted topic for
-    // kms:GenerateDataKey* and kms:Decrypt; assumed, not tried on AWS here: the variant SNS calls is
-    // GenerateDataKey itself (cdk-nag refuses an action wildcard). If the watch's pages stop arriving
-    // (the rule's FailedInvocations metric), this is the first thing to check.
-    const role = new iam.Role(this, 'PublishRole', {
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
-      description: 'Publishes the signing-secret watch to the alarm topic',
-    });
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.topic.topicArn] }));
-    if (props.topic.masterKey) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: [props.topic.masterKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } },
-        }),
+    // Not targets.SnsTopic: without a role its bind grants events.amazonaws.com sns:Publish (and the
+    // key's kms:GenerateDataKey*) with no aws:SourceArn condition, so any rule of any account could publish.
+    const onBehalfOfThisRule = { ArnEquals: { 'aws:SourceArn': ruleArn } };
+    const notAdded = { statementAdded: false };
+    const topicStatement = !props.topicIsOurs
+      ? notAdded
+      : props.topic.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: 'AllowSigningSecretWatchToPublish',
+            principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+            actions: ['sns:Publish'],
+            resources: [props.topic.topicArn],
+            conditions: onBehalfOfThisRule,
+          }),
+        );
+    const keyStatement = !props.topicIsOurs
+      ? undefined
+      : props.topic.masterKey?.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: 'AllowSigningSecretWatchToPublish',
+            principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+            actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+            resources: ['*'],
+            conditions: onBehalfOfThisRule,
+          }),
+          true,
+        );
+    if (!topicStatement.statementAdded || (keyStatement && !keyStatement.statementAdded)) {
+      Annotations.of(this).addWarningV2(
+        'facesign-webhooks:secretWatchTopicPolicy',
+        `The signing-secret watch publishes to a topic you passed, or one whose key is not of this app, and leaves its policies as they are: allow events.amazonaws.com sns:Publish on the topic (and kms:GenerateDataKey* and kms:Decrypt on its key) with aws:SourceArn = the ARN of rule ${ruleName}, or the watch's pages are lost (docs/operations.md, "Bring your own alarm topic").`,
       );
     }
     const message = events.RuleTargetInput.fromText(
@@ -176,8 +204,7 @@ export class SigningSecretWatch extends Construct {
         '$.detail.userIdentity.arn',
       )} at ${events.EventField.time}, ${events.EventField.region}). If nobody you know did this, see docs/operations.md "The signing secret changed".`,
     );
-    // Not targets.SnsTopic: its grantPublish would add kms:GenerateDataKey* (an action wildcard) to the role.
-    this.rule.addTarget({ bind: () => ({ arn: props.topic.topicArn, role, input: message }) });
+    this.rule.addTarget({ bind: () => ({ arn: props.topic.topicArn, input: message }) });
   }
 }
 

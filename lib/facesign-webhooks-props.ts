@@ -80,7 +80,7 @@ export interface StorageOptions {
    * another stack, whose ARN would otherwise make the stacks refer to each other.
    * @default - none: only the processor and `grantReadMedia` grantees read media
    */
-  readonly mediaBreakGlassPrincipalArns?: string[];
+  readonly mediaBreakGlassPrincipalArns?: readonly string[];
 
   /**
    * Log every read of `media/*` as CloudTrail data events: a single-Region trail with an S3 data
@@ -96,8 +96,8 @@ export interface StorageOptions {
    * days, at most `mediaRetention`): for that long no stored object can be overwritten or deleted
    * except by a principal allowed `s3:BypassGovernanceRetention`. **Decide at the first deploy:**
    * `ObjectLockEnabled` is create-only in CloudFormation, so adding this to a deployed stack
-   * replaces the bucket (a new, empty one; the old one is retained, with its objects, but without
-   * its bucket policy), and Object Lock can never be turned off again. Created bucket only.
+   * replaces the bucket (a new, empty one; the old one is retained with its objects and its bucket
+   * policy), and Object Lock can never be turned off again. Created bucket only.
    * @default - no versioning, no Object Lock
    */
   readonly objectLockRetention?: Duration;

@@ -6,10 +6,11 @@ import type { FaceSignWebhooksProps } from './facesign-webhooks-props';
 /** Properties of {@link FaceSignWebhooksStack}. */
 export interface FaceSignWebhooksStackProps extends StackProps {
   /**
-   * Properties of the one {@link FaceSignWebhooks} construct in the stack.
+   * Properties of the one {@link FaceSignWebhooks} construct in the stack, or a function of the
+   * stack returning them (for props that import into the stack, such as a certificate by ARN).
    * @default - the construct's defaults
    */
-  readonly webhooks?: FaceSignWebhooksProps;
+  readonly webhooks?: FaceSignWebhooksProps | ((stack: Stack) => FaceSignWebhooksProps);
 }
 
 /** The deployable app's stack: one {@link FaceSignWebhooks} and the outputs an operator needs. */
@@ -19,7 +20,7 @@ export class FaceSignWebhooksStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FaceSignWebhooksStackProps = {}) {
     super(scope, id, props);
-    this.webhooks = new FaceSignWebhooks(this, 'FaceSignWebhooks', props.webhooks);
+    this.webhooks = new FaceSignWebhooks(this, 'FaceSignWebhooks', typeof props.webhooks === 'function' ? props.webhooks(this) : props.webhooks);
 
     new CfnOutput(this, 'WebhookUrl', { value: this.webhooks.webhookUrl, description: 'Give this URL to FaceSign' });
     new CfnOutput(this, 'SigningSecretArn', {

@@ -158,6 +158,8 @@ export class FaceSignWebhooks extends Construct {
       this.signingSecretWatch = new SigningSecretWatch(this, 'SigningSecretWatch', {
         secret: this.signingSecret,
         topic: this.monitoring.criticalAlarmTopic,
+        // A topic the user passed is left as it is (a first topic policy would replace SNS's default one).
+        topicIsOurs: ![props.existingAlarmTopicObj, props.existingCriticalAlarmTopicObj].includes(this.monitoring.criticalAlarmTopic),
       });
       this.monitoring.monitorSigningSecretWatch(this.signingSecretWatch.rule);
     }

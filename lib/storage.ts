@@ -116,6 +116,13 @@ export function createArchiveBucket(scope: Construct, options: ArchiveBucketOpti
       ...(overrides.lifecycleRules ?? []),
     ],
   });
+  // The policy (SSL-only, the media-read Deny) stays with the bucket it was on: a replaced bucket
+  // (Object Lock added) is retained with its objects, and `Bucket` is a replace-on-change property
+  // of AWS::S3::BucketPolicy, so CloudFormation would otherwise delete the old bucket's policy
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucketpolicy.html,
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatereplacepolicy.html).
+  // DeletionPolicy too: the bucket outlives the stack, and so does what guards it.
+  bucket.policy?.applyRemovalPolicy(RemovalPolicy.RETAIN);
   // Server access logs delivered under a bucket policy, not ACLs, whatever the app's feature
   // flags say (the ACL route needs ObjectWriter ownership on the log bucket).
   (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {

@@ -119,6 +119,10 @@ function createRestApiDoor(scope: Construct, props: FrontDoorProps): FrontDoor {
       ...(props.throttlingRateLimit !== undefined ? { throttlingRateLimit: props.throttlingRateLimit } : {}),
       ...(props.throttlingBurstLimit !== undefined ? { throttlingBurstLimit: props.throttlingBurstLimit } : {}),
     },
+    // With a custom domain, the execute-api URL would still reach the API around it (and its
+    // certificate and any client-certificate check there): turned off
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-disable-default-endpoint.html).
+    ...(props.domain ? { disableExecuteApiEndpoint: true } : {}),
     ...(props.domain
       ? {
           domainName: {
@@ -169,7 +173,13 @@ function createRestApiDoor(scope: Construct, props: FrontDoorProps): FrontDoor {
 }
 
 function createHttpApiDoor(scope: Construct, props: FrontDoorProps): FrontDoor {
-  const api = new HttpApi(scope, 'Api', { description: 'FaceSign webhooks', createDefaultStage: false });
+  const api = new HttpApi(scope, 'Api', {
+    description: 'FaceSign webhooks',
+    createDefaultStage: false,
+    // As on the REST API: only the custom domain reaches the API when there is one
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-disable-default-endpoint.html).
+    ...(props.domain ? { disableExecuteApiEndpoint: true } : {}),
+  });
   const stage = new HttpStage(scope, 'DefaultStage', {
     httpApi: api,
     stageName: '$default',

@@ -60,7 +60,7 @@ export interface WebhookAlarmOptions {
   readonly criticalAlarmEmail?: string;
   /**
    * Alarm (Critical) when no event at all was accepted (`EventsReceived`) for this long: a wrong URL
-   * given to FaceSign never reaches the verifier (API Gateway answers 404 itself, and FaceSign never
+   * given to FaceSign never reaches the verifier (API Gateway answers 403 on the REST door, 404 on the HTTP API door, and FaceSign never
    * retries a 4xx), so only silence shows it. Opt-in: set it to a span in which your traffic is never
    * silent. A multiple of 5 minutes under 1 hour (evaluated in 5-minute periods), or whole hours up
    * to 7 days (1-hour periods); missing data counts as silence (docs/operations.md, "Silence").

@@ -8,7 +8,16 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { describe, expect, it } from 'vitest';
-import { FaceSignWebhooks, FaceSignWebhooksStack, type FaceSignWebhooksProps } from '../../lib';
+import {
+  FaceSignWebhooks,
+  FaceSignWebhooksStack,
+  type FaceSignWebhooksProps,
+  type FrontDoor,
+  type FrontDoorMetrics,
+  type FrontDoorType,
+  type SigningSecretWatch,
+  type WebhookWebAcl,
+} from '../../lib';
 import { RETRYABLE_GATEWAY_RESPONSES } from '../../lib/front-door/front-door';
 
 function synth(props?: FaceSignWebhooksProps, build?: (stack: Stack) => Partial<FaceSignWebhooksProps>) {
@@ -38,6 +47,20 @@ describe('the REST API door (the default)', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
     template.resourceCountIs('AWS::ApiGatewayV2::Stage', 0);
+  });
+
+  it('types its public fields with what the package exports (a user can name them)', () => {
+    const door: FrontDoor = webhooks.frontDoor;
+    const type: FrontDoorType = door.type;
+    const metrics: FrontDoorMetrics = door;
+    const acl: WebhookWebAcl | undefined = door.webAcl;
+    const watch: SigningSecretWatch | undefined = webhooks.signingSecretWatch;
+    expect([type, metrics.throttlesAreRetried, acl !== undefined, watch !== undefined]).toEqual(['rest-api-waf', true, true, true]);
+  });
+
+  it.each(['rest-api-waf', 'http-api'] as const)('keeps the execute-api endpoint without a custom domain (%s)', (frontDoor) => {
+    const type = frontDoor === 'rest-api-waf' ? 'AWS::ApiGateway::RestApi' : 'AWS::ApiGatewayV2::Api';
+    expect(only(synth({ frontDoor }).template, type).properties.DisableExecuteApiEndpoint).toBeUndefined();
   });
 
   it('passes every body base64-encoded (binary media type */*), so the verifier hashes exactly the bytes FaceSign signed', () => {
@@ -233,6 +256,7 @@ describe('a custom domain', () => {
       expect(created.properties).toMatchObject({ DomainName: 'hooks.example.com', EndpointConfiguration: { Types: ['REGIONAL'] }, SecurityPolicy: 'TLS_1_2' });
       expect(created.properties.RegionalCertificateArn).toBe('arn:aws:acm:eu-west-1:123456789012:certificate/abc');
       template.hasResourceProperties('AWS::ApiGateway::BasePathMapping', { DomainName: { Ref: created.id } });
+      expect(only(template, 'AWS::ApiGateway::RestApi').properties.DisableExecuteApiEndpoint).toBe(true);
     } else {
       expect(created.properties).toMatchObject({
         DomainName: 'hooks.example.com',
@@ -241,6 +265,7 @@ describe('a custom domain', () => {
         ],
       });
       template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', { DomainName: { Ref: created.id } });
+      expect(only(template, 'AWS::ApiGatewayV2::Api').properties.DisableExecuteApiEndpoint).toBe(true);
     }
     template.hasResourceProperties('AWS::Route53::RecordSet', {
       Name: 'hooks.example.com.',

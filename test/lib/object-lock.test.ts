@@ -33,6 +33,16 @@ function processorStatements(template: Template): unknown[] {
 }
 
 describe('Object Lock', () => {
+  it('keeps the bucket policy on the bucket it guards when the bucket is replaced (adding Object Lock) or the stack deleted', () => {
+    const { template } = build({ objectLockRetention: Duration.days(7) });
+    const { id } = archiveBucket(template);
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: id } } }));
+    expect(policies).toHaveLength(1);
+    expect(policies[0]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    // It is the policy holding the media-read Deny.
+    expect(JSON.stringify(policies[0].Properties.PolicyDocument)).toContain('"Effect":"Deny"');
+  });
+
   it('is off by default: no versioning, no lock', () => {
     const { properties } = archiveBucket(build().template);
     expect(properties.ObjectLockEnabled).toBeUndefined();

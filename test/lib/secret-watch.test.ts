@@ -1,10 +1,10 @@
 /**
  * The signing-secret watch: an EventBridge rule on CloudTrail's management events for this secret,
  * matched against sample events the way EventBridge matches (exact values and prefixes), and its
- * target: the topic Critical alarms notify, through a role that may publish there and nowhere else.
+ * target: the topic Critical alarms notify, with no role, through topic and key policies naming the rule.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
@@ -79,34 +79,55 @@ describe('the signing-secret watch', () => {
     expect(matches(pattern, { ...cloudTrailEvent('PutSecretValue', FULL_ARN), source: 'aws.ssm' })).toBe(false);
   });
 
-  it('is on the default bus (where CloudTrail delivers) and publishes a readable line to the alarm topic through a role of its own', () => {
+  it('is on the default bus (where CloudTrail delivers) and publishes a readable line to the alarm topic with no role, through policies naming the rule', () => {
     const rule = watchRule(template);
     expect(rule.EventBusName).toBeUndefined();
     const [topicId] = Object.keys(template.findResources('AWS::SNS::Topic'));
     expect(rule.Targets).toHaveLength(1);
     const target = rule.Targets[0];
     expect(target.Arn).toEqual({ Ref: topicId });
+    // EventBridge: an SNS target takes no RoleArn (eb-use-resource-based.html).
+    expect(target.RoleArn).toBeUndefined();
     expect(target.InputTransformer.InputPathsMap).toEqual(
       expect.objectContaining({ 'detail-eventName': '$.detail.eventName', 'detail-userIdentity-arn': '$.detail.userIdentity.arn' }),
     );
     expect(target.InputTransformer.InputTemplate).toContain('The signing secret changed');
-    const roleId = target.RoleArn['Fn::GetAtt'][0];
-    const role = template.findResources('AWS::IAM::Role')[roleId];
-    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      expect.objectContaining({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'events.amazonaws.com' } }),
-    ]);
-    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
-    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const ruleArn = `arn:aws:events:${REGION}:${ACCOUNT}:rule/${rule.Name}`;
+    const asRuleArn = (v: unknown) => render(v, physical);
+    const topicPolicies = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    const topicStatements = topicPolicies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st) => st.Principal?.Service === 'events.amazonaws.com');
+    expect(topicStatements).toHaveLength(1);
+    expect(topicStatements[0]).toMatchObject({ Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } });
+    expect(asRuleArn(topicStatements[0].Condition.ArnEquals['aws:SourceArn'])).toBe(ruleArn);
     const [topicKeyId] = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('alarm topic') } }));
-    expect(statements).toEqual([
-      { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } },
-      {
-        Effect: 'Allow',
-        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        Resource: { 'Fn::GetAtt': [topicKeyId, 'Arn'] },
-        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sns.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
-      },
-    ]);
+    const keyStatements = template
+      .findResources('AWS::KMS::Key')
+      [topicKeyId].Properties.KeyPolicy.Statement.filter((st: { Principal?: { Service?: string } }) => st.Principal?.Service === 'events.amazonaws.com');
+    expect(keyStatements).toHaveLength(1);
+    expect(keyStatements[0]).toMatchObject({ Effect: 'Allow', Action: ['kms:GenerateDataKey*', 'kms:Decrypt'], Resource: '*' });
+    expect(asRuleArn(keyStatements[0].Condition.ArnEquals['aws:SourceArn'])).toBe(ruleArn);
+    // No role publishes for the watch any more.
+    const roles = Object.values(template.findResources('AWS::IAM::Role')).filter(
+      (r) => r.Properties.Description === 'Publishes the signing-secret watch to the alarm topic',
+    );
+    expect(roles).toHaveLength(0);
+  });
+
+  it('leaves a topic the user passed unchanged and warns at synth with what to add', () => {
+    const { stack } = build((s) => ({
+      // A topic of the same app, which the construct could change: it must not.
+      existingCriticalAlarmTopicObj: new sns.Topic(s, 'Pager'),
+    }));
+    const t = Template.fromStack(stack);
+    expect(JSON.stringify(t.findResources('AWS::SNS::TopicPolicy'))).not.toContain('events.amazonaws.com');
+    expect(watchRule(t).Targets[0].RoleArn).toBeUndefined();
+    const warnings = Annotations.fromStack(stack).findWarning(
+      '*',
+      Match.stringLikeRegexp('signing-secret watch publishes to a topic you passed.*aws:SourceArn = the ARN of rule \\w+'),
+    );
+    expect(warnings).toHaveLength(1);
   });
 
   it('pages the Critical topic when Critical alarms have one', () => {
