@@ -13,9 +13,9 @@ import { parseFaceSignEvent } from '../contract/event';
 import { functionEnvironment } from '../contract/function-environment';
 import { VERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
 import { signFaceSignPayload, verifyFaceSignSignature } from '../contract/signature';
-import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { buildSampleEvent } from '../local/sample-events';
 import { installFakeAwsTransport } from './fake-aws-transport';
+import { httpApiEvent } from './api-event';
 import { interleaved } from './stats';
 
 const SECRET = 'whsec_bench_secret_value';
@@ -44,16 +44,7 @@ async function main(): Promise<void> {
   const headers = { 'x-facesign-signature': signed.signature, 'x-facesign-timestamp': String(signed.timestamp), 'content-type': 'application/json' };
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-  const apiEvent = {
-    version: '2.0',
-    routeKey: `POST ${WEBHOOK_PATH}`,
-    rawPath: WEBHOOK_PATH,
-    rawQueryString: '',
-    headers,
-    body,
-    isBase64Encoded: false,
-    requestContext: {},
-  } as never;
+  const apiEvent = httpApiEvent(body, headers) as never;
   const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => VERIFIER_TIMEOUT_SECONDS * 1000 } as never;
 
   const floorA = () => {

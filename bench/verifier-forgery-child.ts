@@ -20,8 +20,8 @@ import { functionEnvironment } from '../contract/function-environment';
 import { SETTINGS } from '../contract/settings';
 import { VERIFIER_TIMEOUT_SECONDS } from '../contract/time-budget';
 import { signFaceSignPayload } from '../contract/signature';
-import { WEBHOOK_PATH } from '../contract/webhook-path';
 import { buildSampleEvent } from '../local/sample-events';
+import { httpApiEvent } from './api-event';
 import { interleaved } from './stats';
 
 const SECRETS = ['whsec_bench_newest', 'whsec_bench_previous'].slice(0, Number(process.env.BENCH_SECRETS ?? 1));
@@ -82,16 +82,7 @@ async function main(): Promise<void> {
     handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
   };
   const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => VERIFIER_TIMEOUT_SECONDS * 1000 };
-  const apiEvent = (body: string, headers: Record<string, string>, isBase64Encoded: boolean) => ({
-    version: '2.0',
-    routeKey: `POST ${WEBHOOK_PATH}`,
-    rawPath: WEBHOOK_PATH,
-    rawQueryString: '',
-    headers,
-    body,
-    isBase64Encoded,
-    requestContext: {},
-  });
+  const apiEvent = httpApiEvent;
   const nowS = Math.floor(Date.now() / 1000);
   const authentic = (size: number) => {
     const event = buildSampleEvent('media.user_photo', { createdAt: Date.now() });

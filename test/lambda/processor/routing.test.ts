@@ -56,15 +56,18 @@ function dlqAttributes() {
   return { body: input.MessageBody, attrs: Object.fromEntries(Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue])) };
 }
 
+/** Fresh metrics, an SQS that accepts dead letters and visibility changes, and an empty S3. */
+function resetMocks(): void {
+  recorded = recordingMetrics();
+  sqsMock.reset();
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+  s3.mock.resetHistory();
+  s3.objects.clear();
+}
+
 describe('processRecord', () => {
-  beforeEach(() => {
-    recorded = recordingMetrics();
-    sqsMock.reset();
-    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
-    sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
-    s3.mock.resetHistory();
-    s3.objects.clear();
-  });
+  beforeEach(resetMocks);
 
   it('hands the parsed event and the exact body to the idempotent unit', async () => {
     const body = JSON.stringify(sampleEvent('session.status'), null, 1);
@@ -259,14 +262,7 @@ describe('retryDelaySeconds', () => {
 });
 
 describe('processRecord: the invocation deadline and conflicting versions', () => {
-  beforeEach(() => {
-    recorded = recordingMetrics();
-    sqsMock.reset();
-    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
-    sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
-    s3.mock.resetHistory();
-    s3.objects.clear();
-  });
+  beforeEach(resetMocks);
 
   it('a unit that hangs past the deadline is failed as invocation_deadline, with a short visibility', async () => {
     const deadline = deadlineIn(50);
