@@ -4,8 +4,9 @@
  * bash whose `aws` is the real CLI pointed at it.
  *
  * The AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS (its customization pins queue.amazonaws.com
- * unless `--endpoint-url` is given), so the blocks run with a PATH where `aws` is a two-line
- * wrapper adding `--endpoint-url`; every other argument reaches the real CLI unchanged.
+ * unless `--endpoint-url` is given), so the blocks run with a PATH where `aws` is a small
+ * wrapper adding `--endpoint-url`; every other argument reaches the real CLI unchanged, but for a
+ * `--wait-time-seconds`, which it shortens to 1 (moto holds an empty long poll for all of it).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -109,7 +110,10 @@ export function runbookShell(defaultEndpoint: string): RunbookShell {
   const bin = path.join(dir, '.bin');
   mkdirSync(bin);
   const realAws = spawnSync('bash', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim();
-  writeFileSync(path.join(bin, 'aws'), `#!/bin/sh\nexec "${realAws}" --endpoint-url "$RUNBOOK_AWS_ENDPOINT" "$@"\n`);
+  // moto holds an empty long poll for the whole wait; against it a 1-second wait means the same
+  // thing to the blocks' loops (an empty answer ends them) and keeps the suite minutes shorter.
+  const shortWaits = 'prev=\nfor a do\n  shift\n  if [ "$prev" = --wait-time-seconds ]; then set -- "$@" 1; else set -- "$@" "$a"; fi\n  prev=$a\ndone\n';
+  writeFileSync(path.join(bin, 'aws'), `#!/bin/sh\n${shortWaits}exec "${realAws}" --endpoint-url "$RUNBOOK_AWS_ENDPOINT" "$@"\n`);
   const npmLog = path.join(dir, '.npm-calls');
   writeFileSync(npmLog, '');
   writeFileSync(path.join(bin, 'npm'), `#!/bin/sh\nprintf '%s\\037' "$@" >> "${npmLog}"\nprintf '\\n' >> "${npmLog}"\n`);
