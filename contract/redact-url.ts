@@ -21,6 +21,10 @@ export function redactUrl(url: string): string {
   } catch {
     return '<unparseable url>';
   }
+  return redactParsed(parsed);
+}
+
+function redactParsed(parsed: URL): string {
   // A URL without an authority (mailto:, data:) is all path: nothing of it is kept.
   if (parsed.host === '') return `${parsed.protocol}${REDACTED_PATH}`;
   // The URL parser lets some characters into a host (`https://h;sig=...` has host `h;sig=...`): a
@@ -51,14 +55,14 @@ function redactMatch(match: string, scheme: string, authority: string, rest: str
 /** Schemes whose URLs have a host even when written without `//` (the WHATWG parser's special schemes). */
 const SPECIAL_SCHEMES = new Set(['http:', 'https:', 'ws:', 'wss:', 'ftp:']);
 
-/** True when the whole string is a URL with a host, as a fetch would read it (`media.url` in any form it accepts). */
-function isWholeUrl(value: string): boolean {
-  if (!/^\s*[a-z][a-z0-9+.-]*:/i.test(value)) return false;
+/** The whole string as a URL with a host, as a fetch would read it (`media.url` in any form it accepts); else undefined. */
+function wholeUrl(value: string): URL | undefined {
+  if (!/^\s*[a-z][a-z0-9+.-]*:/i.test(value)) return undefined;
   try {
     const parsed = new URL(value);
-    return parsed.host !== '' || SPECIAL_SCHEMES.has(parsed.protocol);
+    return parsed.host !== '' || SPECIAL_SCHEMES.has(parsed.protocol) ? parsed : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -72,7 +76,8 @@ export function stripUrlQueries<T>(value: T): T {
   if (typeof value === 'string') {
     // A whole URL with anything after its host is read as the parser reads it; a bare origin (user
     // info aside, which the text rule drops) is left as written.
-    const whole = isWholeUrl(value) ? redactUrl(value) : undefined;
+    const parsed = wholeUrl(value);
+    const whole = parsed && redactParsed(parsed);
     return (whole?.endsWith(REDACTED_PATH) ? whole : value.replace(URL_IN_TEXT, redactMatch)) as T;
   }
   if (Array.isArray(value)) return value.map((item) => stripUrlQueries(item)) as T;

@@ -115,7 +115,7 @@ export async function handleWebhook(request: WebhookRequest, deps: VerifierDepen
   const size = bodySize(request);
   if (size > deps.maxBodyBytes) return refuseOversize(request, header.header, secrets[0], size, deps, reject);
 
-  const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
+  const bytes = bodyBytes(request);
   const timestampHeader = getHeader(request.headers, TIMESTAMP_HEADER);
   const verification = await verifyAgainstSecrets(bytes, header.header, timestampHeader, secrets, deps);
   if ('statusCode' in verification) return verification;
@@ -264,6 +264,11 @@ async function queueVerified(verified: VerifiedEvent, eventKeys: EventKeys, byte
   return { statusCode: 200, body: { received: true } };
 }
 
+/** The body's bytes, as FaceSign sent them (API Gateway base64-encodes them on the REST door, and for binary content types). */
+export function bodyBytes({ body, isBase64Encoded }: WebhookRequest): Buffer {
+  return Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8');
+}
+
 /** The body's size in bytes, computed without decoding it (API Gateway's base64 has no line breaks or padding inside, so it is exact). */
 function bodySize({ body, isBase64Encoded }: WebhookRequest): number {
   if (body === undefined) return 0;
@@ -285,7 +290,7 @@ function refuseOversize(
   deps: VerifierDependencies,
   reject: Reject,
 ): WebhookResponse {
-  const bytes = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
+  const bytes = bodyBytes(request);
   const verification = verifyParsedSignature(bytes, header, undefined, [newestSecret], { toleranceSeconds: deps.toleranceSeconds, nowMs: deps.now?.() });
   if (!verification.ok && verification.reason === 'signature_mismatch') {
     return reject(

@@ -14,6 +14,8 @@ import { startLocalRuntime } from '../../local/runtime';
 import { listenOnLoopback } from '../../local/services/ports';
 import { mediaStream } from '../../local/media-content';
 import type { MediaAnswer } from './context';
+import { apiRequest, type ApiGatewayEvent } from '../../lambda/verifier/api-event';
+import { bodyBytes } from '../../lambda/verifier/handle-webhook';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const plans = new Map<string, MediaAnswer[]>();
@@ -161,8 +163,8 @@ function eventIdsOf(event: unknown): string[] {
       return [];
     }
   };
-  const e = event as { Records?: Array<{ body: string }>; body?: string; isBase64Encoded?: boolean } | undefined;
+  const e = event as { Records?: Array<{ body: string }> } | undefined;
   if (e?.Records) return e.Records.flatMap((r) => idOf(r.body));
-  // The REST door (the default) hands the verifier every body base64-encoded.
-  return e?.body ? idOf(e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body) : [];
+  // A verifier event of either door, read as the verifier reads it (the REST door base64-encodes every body).
+  return e ? idOf(bodyBytes(apiRequest(event as ApiGatewayEvent)).toString('utf8')) : [];
 }
